@@ -1,0 +1,182 @@
+//! A course in the catalogue: a stable code, title and description, given as offerings
+//! in many terms.
+
+use std::sync::Arc;
+
+use cqrs_es::event_sink::EventSink;
+use cqrs_es::{Aggregate, DomainEvent};
+use serde::{Deserialize, Serialize};
+
+use crate::{Clock, CourseCode, Refusal, RefusalKind, Text};
+
+/// Commands on a catalogue course.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum CourseCommand {
+    /// Add a course to the catalogue.
+    AddCourse {
+        /// Its stable code.
+        code: CourseCode,
+        /// Title.
+        title: Text,
+        /// Description.
+        description: Text,
+        /// Courses to have taken first.
+        prerequisites: Vec<CourseCode>,
+    },
+    /// Revise title, description or prerequisites (offerings already planned keep theirs).
+    ReviseCourse {
+        /// Title.
+        title: Text,
+        /// Description.
+        description: Text,
+        /// Courses to have taken first.
+        prerequisites: Vec<CourseCode>,
+    },
+}
+
+/// Events of a catalogue course.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum CourseEvent {
+    /// A course was added to the catalogue.
+    CourseAdded {
+        /// Its code.
+        code: CourseCode,
+        /// Title.
+        title: Text,
+        /// Description.
+        description: Text,
+        /// Prerequisites.
+        prerequisites: Vec<CourseCode>,
+    },
+    /// A course was revised.
+    CourseRevised {
+        /// Title.
+        title: Text,
+        /// Description.
+        description: Text,
+        /// Prerequisites.
+        prerequisites: Vec<CourseCode>,
+    },
+}
+
+impl DomainEvent for CourseEvent {
+    fn event_type(&self) -> String {
+        match self {
+            Self::CourseAdded { .. } => "CourseAdded",
+            Self::CourseRevised { .. } => "CourseRevised",
+        }
+        .to_string()
+    }
+
+    fn event_version(&self) -> String {
+        "1".to_string()
+    }
+}
+
+/// Refusals of course commands.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CourseError {
+    /// No such course.
+    #[error("no such course in the catalogue")]
+    NotFound,
+    /// The code is taken.
+    #[error("a course with this code already exists")]
+    AlreadyExists,
+    /// A course listed as its own prerequisite.
+    #[error("a course cannot be its own prerequisite")]
+    OwnPrerequisite,
+}
+
+impl Refusal for CourseError {
+    fn code(&self) -> &'static str {
+        match self {
+            Self::NotFound => "not_found",
+            Self::AlreadyExists => "already_exists",
+            Self::OwnPrerequisite => "validation",
+        }
+    }
+
+    fn kind(&self) -> RefusalKind {
+        match self {
+            Self::NotFound => RefusalKind::NotFound,
+            Self::AlreadyExists => RefusalKind::Conflict,
+            Self::OwnPrerequisite => RefusalKind::Rule,
+        }
+    }
+}
+
+/// A catalogue course.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Course {
+    /// Its code (None until added).
+    pub code: Option<CourseCode>,
+    /// Title.
+    pub title: Option<Text>,
+    /// Description.
+    pub description: Option<Text>,
+    /// Prerequisites.
+    pub prerequisites: Vec<CourseCode>,
+}
+
+fn tidy(mut prerequisites: Vec<CourseCode>, own: &CourseCode) -> Result<Vec<CourseCode>, CourseError> {
+    if prerequisites.contains(own) {
+        return Err(CourseError::OwnPrerequisite);
+    }
+    prerequisites.sort();
+    prerequisites.dedup();
+    Ok(prerequisites)
+}
+
+impl Aggregate for Course {
+    const TYPE: &'static str = "course";
+    type Command = CourseCommand;
+    type Event = CourseEvent;
+    type Error = CourseError;
+    type Services = Arc<dyn Clock>;
+
+    async fn handle(
+        &mut self,
+        command: CourseCommand,
+        _clock: &Self::Services,
+        sink: &EventSink<Self>,
+    ) -> Result<(), CourseError> {
+        let event = match command {
+            CourseCommand::AddCourse { code, title, description, prerequisites } => {
+                if self.code.is_some() {
+                    return Err(CourseError::AlreadyExists);
+                }
+                let prerequisites = tidy(prerequisites, &code)?;
+                CourseEvent::CourseAdded { code, title, description, prerequisites }
+            }
+            CourseCommand::ReviseCourse { title, description, prerequisites } => {
+                let code = self.code.as_ref().ok_or(CourseError::NotFound)?;
+                let prerequisites = tidy(prerequisites, code)?;
+                if Some(&title) == self.title.as_ref()
+                    && Some(&description) == self.description.as_ref()
+                    && prerequisites == self.prerequisites
+                {
+                    return Ok(());
+                }
+                CourseEvent::CourseRevised { title, description, prerequisites }
+            }
+        };
+        sink.write(event, self).await;
+        Ok(())
+    }
+
+    fn apply(&mut self, event: CourseEvent) {
+        match event {
+            CourseEvent::CourseAdded { code, title, description, prerequisites } => {
+                self.code = Some(code);
+                self.title = Some(title);
+                self.description = Some(description);
+                self.prerequisites = prerequisites;
+            }
+            CourseEvent::CourseRevised { title, description, prerequisites } => {
+                self.title = Some(title);
+                self.description = Some(description);
+                self.prerequisites = prerequisites;
+            }
+        }
+    }
+}

@@ -1,0 +1,120 @@
+//! The rules of DOMAIN.md's "product decisions" that concern one offering, each as a
+//! pure function named as DOMAIN.md names it. The aggregate calls these; tests in
+//! `tests.rs` exercise them through commands and events.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use chrono::{DateTime, Utc};
+
+use super::errors::OfferingError;
+use super::facts::PastParticipation;
+use crate::staff::StaffStatus;
+use crate::{CourseCode, MunicipalityId, OfferingId, StaffId};
+
+/// **Paused or removed staff cannot be registered.**
+pub fn staff_may_be_registered(status: StaffStatus) -> Result<(), OfferingError> {
+    match status {
+        StaffStatus::Active => Ok(()),
+        StaffStatus::Paused => Err(OfferingError::StaffPaused),
+        StaffStatus::Removed => Err(OfferingError::StaffRemoved),
+    }
+}
+
+/// **Prerequisites** are met by having completed any offering of the course, or by
+/// holding a confirmed seat on one that ends before this offering starts. Returns the
+/// prerequisite courses that are not met.
+pub fn missing_prerequisites(
+    required: &[CourseCode],
+    history: &[PastParticipation],
+    this_offering_starts: DateTime<Utc>,
+) -> Vec<CourseCode> {
+    required
+        .iter()
+        .filter(|course| {
+            !history.iter().any(|past| {
+                &past.course == *course && (past.completed || (past.confirmed && past.ends_at <= this_offering_starts))
+            })
+        })
+        .cloned()
+        .collect()
+}
+
+/// The result of **fair allocation at the deadline**.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Allocation {
+    /// The order municipalities take turns in.
+    pub round_order: Vec<MunicipalityId>,
+    /// Those who get a seat, in allocation order.
+    pub confirmed: Vec<StaffId>,
+    /// The rest, in allocation order: the waiting list.
+    pub waitlisted: Vec<StaffId>,
+}
+
+/// A request awaiting allocation, in the order it was received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingRequest {
+    /// Who.
+    pub staff: StaffId,
+    /// Their municipality.
+    pub municipality: MunicipalityId,
+    /// Received after the deadline.
+    pub late: bool,
+}
+
+/// **Fair allocation at the deadline**: seats of an oversubscribed offering go
+/// round-robin across municipalities, each municipality's requests in its own priority
+/// order (the order it registered them in), not first come first served. Requests that
+/// get no seat go to the waiting list in that same order. Requests received after the
+/// deadline but before allocation are served after all in-time requests, first come
+/// first served.
+///
+/// The order municipalities take turns in is a lottery seeded by the offering's id, so it
+/// differs between offerings (no municipality is always first), yet anyone can
+/// recompute it: the allocation event records it.
+pub fn fair_allocation(offering: OfferingId, free_seats: usize, requests: &[PendingRequest]) -> Allocation {
+    let mut queues: BTreeMap<&MunicipalityId, VecDeque<StaffId>> = BTreeMap::new();
+    for request in requests.iter().filter(|r| !r.late) {
+        queues.entry(&request.municipality).or_default().push_back(request.staff);
+    }
+    let mut round_order: Vec<MunicipalityId> = queues.keys().map(|m| (*m).clone()).collect();
+    round_order.sort_by_key(|m| lottery_ticket(offering, m));
+
+    let mut in_allocation_order = Vec::with_capacity(requests.len());
+    while queues.values().any(|q| !q.is_empty()) {
+        for municipality in &round_order {
+            if let Some(staff) = queues.get_mut(municipality).and_then(VecDeque::pop_front) {
+                in_allocation_order.push(staff);
+            }
+        }
+    }
+    in_allocation_order.extend(requests.iter().filter(|r| r.late).map(|r| r.staff));
+
+    let waitlisted = in_allocation_order.split_off(free_seats.min(in_allocation_order.len()));
+    Allocation { round_order, confirmed: in_allocation_order, waitlisted }
+}
+
+/// A stable 64-bit FNV-1a hash of offering id and municipality: the same on every
+/// machine and Rust version, unlike std's hasher.
+fn lottery_ticket(offering: OfferingId, municipality: &MunicipalityId) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in offering.0.as_bytes().iter().chain(municipality.as_str().as_bytes()) {
+        hash ^= u64::from(*byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    hash
+}
+
+/// **Binding after the deadline**: giving up a confirmed seat is charged the full fee
+/// (confirmed seats exist only from allocation, which is after the deadline). Withdrawing
+/// a request that awaits allocation, or leaving the waiting list, is free. A transfer to
+/// someone of the same municipality is not a cancellation and is never charged.
+pub fn cancellation_is_charged(was_confirmed: bool) -> bool {
+    was_confirmed
+}
+
+/// A certificate number unique across the system: course, term, the offering's id and the
+/// participant's ordinal on it, e.g. `LVU-GRUND-HT2027-3F2A9C1B04D2-007`.
+pub fn certificate_number(course: &CourseCode, term: crate::Term, offering: OfferingId, ordinal: u32) -> String {
+    let short = offering.0.simple().to_string()[..12].to_ascii_uppercase();
+    format!("{course}-{term}-{short}-{ordinal:03}")
+}
