@@ -1,0 +1,96 @@
+//! The application's error: domain refusals with their codes, edge validation, and
+//! infrastructure trouble. The HTTP layer maps each variant to a problem document.
+
+use kurslogg_domain::{Refusal, RefusalKind};
+use serde::{Deserialize, Serialize};
+
+use crate::store::{CommandError, StoreError};
+
+/// Why a use case failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// A domain rule refused (or the thing does not exist).
+    #[error("{message}")]
+    Refused {
+        /// Stable code.
+        code: String,
+        /// Human-readable reason.
+        message: String,
+        /// Not found, conflict or rule.
+        kind: Kind,
+    },
+    /// Input did not parse or is out of range.
+    #[error("{0}")]
+    Validation(String),
+    /// The actor may not do this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// An Idempotency-Key was reused for a different request.
+    #[error("this Idempotency-Key was already used for a different request")]
+    IdempotencyKeyReused,
+    /// Another request with the same Idempotency-Key is being processed.
+    #[error("a request with this Idempotency-Key is being processed; retry shortly")]
+    IdempotencyKeyInFlight,
+    /// Retries on a contended record ran out.
+    #[error("the record is busy; try again")]
+    Contention,
+    /// Storage failed.
+    #[error("storage unavailable: {0}")]
+    Store(#[from] StoreError),
+}
+
+/// Classes of refusal (serialisable mirror of the domain's `RefusalKind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// 404.
+    NotFound,
+    /// 409.
+    Conflict,
+    /// 422.
+    Rule,
+}
+
+impl Kind {
+    /// HTTP status for this kind.
+    pub fn status(self) -> u16 {
+        match self {
+            Kind::NotFound => 404,
+            Kind::Conflict => 409,
+            Kind::Rule => 422,
+        }
+    }
+}
+
+impl AppError {
+    /// A refusal from any aggregate.
+    pub fn refused(refusal: &impl Refusal) -> Self {
+        let kind = match refusal.kind() {
+            RefusalKind::NotFound => Kind::NotFound,
+            RefusalKind::Conflict => Kind::Conflict,
+            RefusalKind::Rule => Kind::Rule,
+        };
+        Self::Refused { code: refusal.code().to_string(), message: refusal.to_string(), kind }
+    }
+
+    /// A thing that does not exist.
+    pub fn not_found(what: &str) -> Self {
+        Self::Refused { code: "not_found".into(), message: format!("no such {what}"), kind: Kind::NotFound }
+    }
+
+    /// A rule refusal raised by a use case rather than an aggregate.
+    pub fn rule(code: &str, message: impl Into<String>) -> Self {
+        Self::Refused { code: code.into(), message: message.into(), kind: Kind::Rule }
+    }
+}
+
+impl<E: Refusal> From<CommandError<E>> for AppError {
+    fn from(e: CommandError<E>) -> Self {
+        match e {
+            CommandError::Refused(refusal) => Self::refused(&refusal),
+            CommandError::Contention => Self::Contention,
+            CommandError::IdempotencyKeyTaken => Self::IdempotencyKeyInFlight,
+            CommandError::Store(e) => Self::Store(e),
+        }
+    }
+}

@@ -1,0 +1,830 @@
+//! Commands: each use case gathers facts, runs the command(s) and answers.
+
+use chrono::{DateTime, Utc};
+use kurslogg_domain::course::{CourseCommand, CourseEvent};
+use kurslogg_domain::municipality::{MunicipalRole, MunicipalityCommand};
+use kurslogg_domain::offering::{
+    CourseFacts, OfferingCommand, OfferingDetails, OfferingError, OfferingEvent, ParticipantFacts, PastParticipation,
+    RegistrationStatus, RegistrationWindow,
+};
+use kurslogg_domain::package::{PackageCommand, PackageError, PackagePhase};
+use kurslogg_domain::staff::{StaffCommand, StaffProfile};
+use kurslogg_domain::{
+    Attendance, CourseCode, MunicipalityId, OfferingId, PackageId, Refusal, SeatLimit, StaffId, Term, Text,
+};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::errors::Kind;
+use super::{AppError, CommandContext, Kurslogg};
+use crate::store::{Aggregates, AppendError, StoredResponse};
+
+/// The answer to a command that changed (or confirmed) one record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Written {
+    /// Id of the record the command addressed.
+    pub id: String,
+    /// Events appended (0 when the command changed nothing).
+    pub events: usize,
+    /// Global log position of the last event written, for read-your-writes.
+    pub position: Option<i64>,
+}
+
+/// Where a registration line ended up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LineStatus {
+    /// Awaits allocation at the deadline.
+    Requested,
+    /// Holds a seat.
+    Confirmed,
+    /// On the waiting list.
+    Waiting,
+    /// Refused; see `code` and `reason`.
+    Refused,
+}
+
+/// The answer to one registration (a single one or a line of a collective one).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RegistrationOutcome {
+    /// The staff member.
+    pub staff_id: String,
+    /// The offering.
+    pub offering_id: String,
+    /// Where the registration stands.
+    pub status: LineStatus,
+    /// The person was already registered; nothing changed.
+    pub already_registered: bool,
+    /// Prerequisites the course office let pass.
+    pub prerequisites_overridden: Vec<String>,
+    /// Machine-readable refusal code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Why it was refused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Global log position written.
+    pub position: Option<i64>,
+}
+
+/// One line of a collective registration, in the municipality's priority order.
+#[derive(Debug, Clone)]
+pub struct RegistrationLine {
+    /// Who.
+    pub staff: StaffId,
+    /// On what.
+    pub offering: OfferingId,
+    /// Course-office override of unmet prerequisites.
+    pub override_prerequisites: bool,
+}
+
+/// The receipt of a collective registration: every line's outcome, in order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CollectiveReceipt {
+    /// The municipality.
+    pub municipality: String,
+    /// Lines in the order given.
+    pub lines: Vec<RegistrationOutcome>,
+    /// Count per status.
+    pub requested: usize,
+    /// Count per status.
+    pub confirmed: usize,
+    /// Count per status.
+    pub waiting: usize,
+    /// Count per status.
+    pub refused: usize,
+}
+
+/// What closing registration did to each offering.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AllocationReport {
+    /// The package.
+    pub package_id: String,
+    /// One entry per offering.
+    pub offerings: Vec<OfferingAllocation>,
+}
+
+/// Seats allocated on one offering.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct OfferingAllocation {
+    /// The offering.
+    pub offering_id: String,
+    /// Seats given.
+    pub confirmed: usize,
+    /// Put on the waiting list.
+    pub waitlisted: usize,
+    /// Municipalities in turn order.
+    pub round_order: Vec<String>,
+    /// Set when allocation was skipped (already allocated, cancelled).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
+}
+
+/// How an idempotent answer is stored: the result, or the refusal.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+enum Recorded<R> {
+    Done { result: R },
+    Refused { code: String, message: String, kind: Kind },
+}
+
+fn record<R: Serialize>(ctx: &CommandContext, outcome: &Result<R, AppError>) -> Option<StoredResponse> {
+    let idempotency = ctx.idempotency.as_ref()?;
+    let (status, recorded) = match outcome {
+        Ok(result) => (200, serde_json::to_string(&Recorded::Done { result }).ok()?),
+        Err(AppError::Refused { code, message, kind }) => (
+            kind.status(),
+            serde_json::to_string(&Recorded::<()>::Refused {
+                code: code.clone(),
+                message: message.clone(),
+                kind: *kind,
+            })
+            .ok()?,
+        ),
+        // Validation and infrastructure failures are not answers worth repeating.
+        Err(_) => return None,
+    };
+    Some(StoredResponse {
+        actor_id: ctx.actor.id.clone(),
+        key: idempotency.key.clone(),
+        request_hash: idempotency.request_hash.clone(),
+        status,
+        body: recorded,
+    })
+}
+
+fn registration_outcome(
+    staff: StaffId,
+    offering: OfferingId,
+    events: &[OfferingEvent],
+    position: Option<i64>,
+) -> RegistrationOutcome {
+    let (status, overridden) = events
+        .iter()
+        .find_map(|e| match e {
+            OfferingEvent::RegistrationRequested { prerequisites_overridden, .. } => {
+                Some((LineStatus::Requested, prerequisites_overridden))
+            }
+            OfferingEvent::LateRegistrationConfirmed { prerequisites_overridden, .. } => {
+                Some((LineStatus::Confirmed, prerequisites_overridden))
+            }
+            OfferingEvent::LateRegistrationWaitlisted { prerequisites_overridden, .. } => {
+                Some((LineStatus::Waiting, prerequisites_overridden))
+            }
+            _ => None,
+        })
+        .map(|(s, o)| (s, o.iter().map(ToString::to_string).collect()))
+        .unwrap_or((LineStatus::Refused, vec![]));
+    RegistrationOutcome {
+        staff_id: staff.to_string(),
+        offering_id: offering.to_string(),
+        status,
+        already_registered: false,
+        prerequisites_overridden: overridden,
+        code: None,
+        reason: None,
+        position,
+    }
+}
+
+fn line_status(status: RegistrationStatus) -> LineStatus {
+    match status {
+        RegistrationStatus::Requested => LineStatus::Requested,
+        RegistrationStatus::Confirmed => LineStatus::Confirmed,
+        RegistrationStatus::Waiting => LineStatus::Waiting,
+        _ => LineStatus::Refused,
+    }
+}
+
+fn refused_line(line: &RegistrationLine, error: &AppError) -> RegistrationOutcome {
+    let code = match error {
+        AppError::Refused { code, .. } => code.clone(),
+        AppError::Forbidden(_) => "forbidden".into(),
+        AppError::Validation(_) => "validation".into(),
+        _ => "unavailable".into(),
+    };
+    RegistrationOutcome {
+        staff_id: line.staff.to_string(),
+        offering_id: line.offering.to_string(),
+        status: LineStatus::Refused,
+        already_registered: false,
+        prerequisites_overridden: vec![],
+        code: Some(code),
+        reason: Some(error.to_string()),
+        position: None,
+    }
+}
+
+impl Kurslogg {
+    /// Returns the recorded answer to a repeated idempotent request, if there is one.
+    async fn replay<R: DeserializeOwned>(&self, ctx: &CommandContext) -> Result<Option<Result<R, AppError>>, AppError> {
+        let Some(idempotency) = &ctx.idempotency else { return Ok(None) };
+        let Some(stored) = self.log.stored_response(&ctx.actor.id, &idempotency.key).await? else { return Ok(None) };
+        if stored.request_hash != idempotency.request_hash {
+            return Err(AppError::IdempotencyKeyReused);
+        }
+        let recorded: Recorded<R> = serde_json::from_str(&stored.body)
+            .map_err(|e| AppError::Store(crate::store::StoreError::Corrupt(format!("idempotency record: {e}"))))?;
+        Ok(Some(match recorded {
+            Recorded::Done { result } => Ok(result),
+            Recorded::Refused { code, message, kind } => Err(AppError::Refused { code, message, kind }),
+        }))
+    }
+
+    /// Records the answer to an idempotent request that spanned several records.
+    async fn remember<R: Serialize + DeserializeOwned>(
+        &self,
+        ctx: &CommandContext,
+        outcome: Result<R, AppError>,
+    ) -> Result<R, AppError> {
+        if let Some(response) = record(ctx, &outcome) {
+            match self.log.append(&[], Some(&response)).await {
+                Ok(_) | Err(AppendError::Conflict) => {}
+                // A concurrent twin answered first; its answer is the one to give.
+                Err(AppendError::IdempotencyKeyTaken) => {
+                    if let Some(first) = self.replay(ctx).await? {
+                        return first;
+                    }
+                }
+                Err(AppendError::Store(e)) => return Err(e.into()),
+            }
+        }
+        outcome
+    }
+
+    /// Runs one command on one aggregate, atomically with its idempotency record.
+    async fn run<A, R>(
+        &self,
+        aggregates: &Aggregates<A>,
+        id: &str,
+        command: A::Command,
+        ctx: &CommandContext,
+        answer: impl Fn(&[A::Event], Option<i64>) -> R + Sync,
+    ) -> Result<R, AppError>
+    where
+        A: cqrs_es::Aggregate + Clone,
+        A::Command: Clone,
+        A::Error: Refusal,
+        R: Serialize + DeserializeOwned,
+    {
+        if let Some(first) = self.replay(ctx).await? {
+            return first;
+        }
+        let respond = |outcome: Result<&[A::Event], &A::Error>| {
+            let outcome = outcome.map(|events| answer(events, None)).map_err(AppError::refused);
+            record(ctx, &outcome).expect("an idempotent context records its answer")
+        };
+        let respond: Option<&(dyn Fn(Result<&[A::Event], &A::Error>) -> StoredResponse + Sync)> =
+            if ctx.idempotency.is_some() { Some(&respond) } else { None };
+        match aggregates.execute(id, command, &ctx.metadata(), respond).await {
+            Ok(done) => Ok(answer(&done.events, done.position)),
+            Err(crate::store::CommandError::IdempotencyKeyTaken) => match self.replay(ctx).await? {
+                Some(first) => first,
+                None => Err(AppError::IdempotencyKeyInFlight),
+            },
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn written<E>(id: String) -> impl Fn(&[E], Option<i64>) -> Written + Sync {
+        move |events, position| Written { id: id.clone(), events: events.len(), position }
+    }
+
+    // ----- catalogue -----
+
+    /// Adds a course to the catalogue.
+    pub async fn add_course(
+        &self,
+        ctx: &CommandContext,
+        code: CourseCode,
+        title: Text,
+        description: Text,
+        prerequisites: Vec<CourseCode>,
+    ) -> Result<Written, AppError> {
+        self.ensure_course_office(ctx)?;
+        for prerequisite in &prerequisites {
+            self.existing_course(prerequisite).await?;
+        }
+        let id = code.to_string();
+        let command = CourseCommand::AddCourse { code, title, description, prerequisites };
+        self.run(&self.courses, &id, command, ctx, Self::written::<CourseEvent>(id.clone())).await
+    }
+
+    /// Revises a catalogue course.
+    pub async fn revise_course(
+        &self,
+        ctx: &CommandContext,
+        code: CourseCode,
+        title: Text,
+        description: Text,
+        prerequisites: Vec<CourseCode>,
+    ) -> Result<Written, AppError> {
+        self.ensure_course_office(ctx)?;
+        for prerequisite in &prerequisites {
+            self.existing_course(prerequisite).await?;
+        }
+        let id = code.to_string();
+        let command = CourseCommand::ReviseCourse { title, description, prerequisites };
+        self.run(&self.courses, &id, command, ctx, Self::written::<CourseEvent>(id.clone())).await
+    }
+
+    // ----- packages -----
+
+    /// Starts a term's course package as a draft.
+    pub async fn create_package(
+        &self,
+        ctx: &CommandContext,
+        term: Term,
+        title: Text,
+        organiser: Text,
+        deadline: Option<DateTime<Utc>>,
+    ) -> Result<Written, AppError> {
+        self.ensure_course_office(ctx)?;
+        let id = PackageId::new();
+        let command = PackageCommand::CreatePackage { id, term, title, organiser, deadline };
+        self.run(&self.packages, &id.to_string(), command, ctx, Self::written(id.to_string())).await
+    }
+
+    /// Moves, publishes or archives a package.
+    pub async fn package_command(
+        &self,
+        ctx: &CommandContext,
+        id: PackageId,
+        command: PackageCommand,
+    ) -> Result<Written, AppError> {
+        self.ensure_course_office(ctx)?;
+        self.run(&self.packages, &id.to_string(), command, ctx, Self::written(id.to_string())).await
+    }
+
+    /// Closes registration after the deadline and allocates every offering's seats
+    /// fairly. Safe to repeat: a closed package re-runs allocation for offerings that
+    /// missed it (e.g. after a crash) and leaves the rest alone.
+    pub async fn close_registration(&self, ctx: &CommandContext, id: PackageId) -> Result<AllocationReport, AppError> {
+        self.ensure_course_office(ctx)?;
+        if let Some(first) = self.replay(ctx).await? {
+            return first;
+        }
+        let outcome = self.close_and_allocate(ctx, id).await;
+        self.remember(ctx, outcome).await
+    }
+
+    async fn close_and_allocate(&self, ctx: &CommandContext, id: PackageId) -> Result<AllocationReport, AppError> {
+        let metadata = ctx.metadata();
+        match self.packages.execute(&id.to_string(), PackageCommand::CloseRegistration, &metadata, None).await {
+            Ok(_) => {}
+            Err(crate::store::CommandError::Refused(PackageError::WrongPhase {
+                phase: PackagePhase::RegistrationClosed,
+                ..
+            })) => {}
+            Err(e) => return Err(e.into()),
+        }
+        let package =
+            self.packages.load(&id.to_string()).await?.ok_or_else(|| AppError::not_found("course package"))?;
+        let window = RegistrationWindow { phase: package.phase, deadline: package.deadline };
+        let mut report = AllocationReport { package_id: id.to_string(), offerings: vec![] };
+        for offering in &package.offerings {
+            let command = OfferingCommand::AllocateSeats { window };
+            let mut line = OfferingAllocation {
+                offering_id: offering.to_string(),
+                confirmed: 0,
+                waitlisted: 0,
+                round_order: vec![],
+                skipped: None,
+            };
+            match self.offerings.execute(&offering.to_string(), command, &metadata, None).await {
+                Ok(done) => {
+                    for event in done.events {
+                        if let OfferingEvent::SeatsAllocated { round_order, confirmed, waitlisted } = event {
+                            line.confirmed = confirmed.len();
+                            line.waitlisted = waitlisted.len();
+                            line.round_order = round_order.iter().map(ToString::to_string).collect();
+                        }
+                    }
+                }
+                Err(crate::store::CommandError::Refused(refusal)) => line.skipped = Some(refusal.code().to_string()),
+                Err(e) => return Err(e.into()),
+            }
+            report.offerings.push(line);
+        }
+        Ok(report)
+    }
+
+    // ----- offerings -----
+
+    /// Plans a run of a catalogue course in a package. Prerequisites default to the
+    /// course's when `details.prerequisites` is `None`.
+    pub async fn plan_offering(
+        &self,
+        ctx: &CommandContext,
+        package_id: PackageId,
+        course: CourseCode,
+        mut details: OfferingDetails,
+        prerequisites: Option<Vec<CourseCode>>,
+        seat_limit: SeatLimit,
+    ) -> Result<Written, AppError> {
+        self.ensure_course_office(ctx)?;
+        if let Some(first) = self.replay(ctx).await? {
+            return first;
+        }
+        let outcome = async {
+            let package = self
+                .packages
+                .load(&package_id.to_string())
+                .await?
+                .ok_or_else(|| AppError::not_found("course package"))?;
+            if package.phase == PackagePhase::Archived {
+                return Err(AppError::refused(&PackageError::WrongPhase {
+                    phase: package.phase,
+                    what: "an archived package takes no new offerings",
+                }));
+            }
+            let catalogue = self.existing_course(&course).await?;
+            details.prerequisites = match prerequisites {
+                Some(list) => {
+                    for prerequisite in &list {
+                        self.existing_course(prerequisite).await?;
+                    }
+                    list
+                }
+                None => catalogue.prerequisites.clone(),
+            };
+            let id = OfferingId::new();
+            let facts = CourseFacts {
+                code: course.clone(),
+                title: catalogue.title.clone().expect("added courses have titles"),
+                prerequisites: catalogue.prerequisites.clone(),
+            };
+            let metadata = ctx.metadata();
+            let command = OfferingCommand::PlanOffering {
+                id,
+                package: package_id,
+                term: package.term.expect("created packages have a term"),
+                course: facts,
+                details,
+                seat_limit,
+            };
+            let planned = self.offerings.execute(&id.to_string(), command, &metadata, None).await?;
+            let included = self
+                .packages
+                .execute(&package_id.to_string(), PackageCommand::IncludeOffering { offering: id }, &metadata, None)
+                .await?;
+            let mut position = included.position.or(planned.position);
+            if package.phase == PackagePhase::RegistrationClosed {
+                // Seats of a package whose deadline has passed go first come first served.
+                let window = RegistrationWindow { phase: package.phase, deadline: package.deadline };
+                let allocated = self
+                    .offerings
+                    .execute(&id.to_string(), OfferingCommand::AllocateSeats { window }, &metadata, None)
+                    .await?;
+                position = allocated.position.or(position);
+            }
+            Ok(Written { id: id.to_string(), events: planned.events.len(), position })
+        }
+        .await;
+        self.remember(ctx, outcome).await
+    }
+
+    /// Revises, re-seats or cancels an offering, completes it or withdraws a certificate.
+    pub async fn offering_command(
+        &self,
+        ctx: &CommandContext,
+        id: OfferingId,
+        command: OfferingCommand,
+    ) -> Result<Written, AppError> {
+        self.ensure_course_office(ctx)?;
+        self.run(&self.offerings, &id.to_string(), command, ctx, Self::written(id.to_string())).await
+    }
+
+    /// Records (or corrects) attendance; a note goes to the participant's own record.
+    pub async fn record_attendance(
+        &self,
+        ctx: &CommandContext,
+        offering: OfferingId,
+        staff: StaffId,
+        session: usize,
+        attendance: Attendance,
+        note: Option<Text>,
+    ) -> Result<Written, AppError> {
+        if !matches!(ctx.actor.role.as_str(), "course_office" | "trainer" | "system") {
+            return Err(AppError::Forbidden("attendance is recorded by trainers or the course office".into()));
+        }
+        let command = OfferingCommand::RecordAttendance { staff, session, attendance };
+        let written =
+            self.run(&self.offerings, &offering.to_string(), command, ctx, Self::written(offering.to_string())).await?;
+        if let Some(note) = note {
+            let command = StaffCommand::NoteAttendance { offering, session, note };
+            self.staff.execute(&staff.to_string(), command, &ctx.metadata(), None).await?;
+        }
+        Ok(written)
+    }
+
+    // ----- registrations -----
+
+    /// Registers one staff member on one offering.
+    pub async fn register(
+        &self,
+        ctx: &CommandContext,
+        line: RegistrationLine,
+    ) -> Result<RegistrationOutcome, AppError> {
+        if let Some(first) = self.replay(ctx).await? {
+            return first;
+        }
+        let (staff, offering) = (line.staff, line.offering);
+        let command = self.registration_command(ctx, &line).await?;
+        self.run(&self.offerings, &offering.to_string(), command, ctx, |events, position| {
+            registration_outcome(staff, offering, events, position)
+        })
+        .await
+    }
+
+    async fn registration_command(
+        &self,
+        ctx: &CommandContext,
+        line: &RegistrationLine,
+    ) -> Result<OfferingCommand, AppError> {
+        if line.override_prerequisites && !ctx.actor.is_course_office() {
+            return Err(AppError::Forbidden("only the course office can override prerequisites".into()));
+        }
+        let (package, needs_history) = self
+            .offerings
+            .inspect(&line.offering.to_string(), |o| {
+                (o.package, o.details.as_ref().is_some_and(|d| !d.prerequisites.is_empty()))
+            })
+            .await?
+            .ok_or_else(|| AppError::not_found("course offering"))?;
+        let window = self
+            .packages
+            .inspect(&package.to_string(), |p| RegistrationWindow { phase: p.phase, deadline: p.deadline })
+            .await?
+            .ok_or_else(|| AppError::not_found("course package"))?;
+        let participant = self.participant_facts(ctx, line.staff, needs_history).await?;
+        Ok(OfferingCommand::Register { participant, window, override_prerequisites: line.override_prerequisites })
+    }
+
+    /// A municipality's collective registration: every line in its priority order,
+    /// answered line by line. Resubmitting it changes nothing: lines already registered
+    /// report where they stand.
+    pub async fn register_collectively(
+        &self,
+        ctx: &CommandContext,
+        municipality: MunicipalityId,
+        lines: Vec<RegistrationLine>,
+    ) -> Result<CollectiveReceipt, AppError> {
+        self.ensure_acts_for(ctx, &municipality)?;
+        if let Some(first) = self.replay(ctx).await? {
+            return first;
+        }
+        self.municipalities.peek(municipality.as_str()).await?.ok_or_else(|| AppError::not_found("municipality"))?;
+        let mut receipt = CollectiveReceipt {
+            municipality: municipality.to_string(),
+            lines: Vec::with_capacity(lines.len()),
+            requested: 0,
+            confirmed: 0,
+            waiting: 0,
+            refused: 0,
+        };
+        for line in &lines {
+            let outcome = match self.register_line(ctx, &municipality, line).await {
+                Ok(outcome) => outcome,
+                Err(e @ (AppError::Store(_) | AppError::Contention)) => return Err(e),
+                Err(e) => refused_line(line, &e),
+            };
+            match outcome.status {
+                LineStatus::Requested => receipt.requested += 1,
+                LineStatus::Confirmed => receipt.confirmed += 1,
+                LineStatus::Waiting => receipt.waiting += 1,
+                LineStatus::Refused => receipt.refused += 1,
+            }
+            receipt.lines.push(outcome);
+        }
+        self.remember(ctx, Ok(receipt)).await
+    }
+
+    async fn register_line(
+        &self,
+        ctx: &CommandContext,
+        municipality: &MunicipalityId,
+        line: &RegistrationLine,
+    ) -> Result<RegistrationOutcome, AppError> {
+        let member =
+            self.staff.peek(&line.staff.to_string()).await?.ok_or_else(|| AppError::not_found("staff member"))?;
+        if member.municipality.as_ref() != Some(municipality) {
+            return Err(AppError::rule(
+                "staff_of_other_municipality",
+                "the staff member belongs to another municipality",
+            ));
+        }
+        let command = self.registration_command(ctx, line).await?;
+        let result = self.offerings.execute(&line.offering.to_string(), command, &ctx.metadata(), None).await;
+        match result {
+            Ok(done) => Ok(registration_outcome(line.staff, line.offering, &done.events, done.position)),
+            Err(crate::store::CommandError::Refused(OfferingError::AlreadyRegistered)) => {
+                let offering = self.offerings.peek(&line.offering.to_string()).await?.expect("exists: it refused");
+                let status =
+                    offering.active_registration(line.staff).map(|r| r.status).expect("registered: it refused");
+                Ok(RegistrationOutcome {
+                    staff_id: line.staff.to_string(),
+                    offering_id: line.offering.to_string(),
+                    status: line_status(status),
+                    already_registered: true,
+                    prerequisites_overridden: vec![],
+                    code: None,
+                    reason: None,
+                    position: None,
+                })
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Cancels a registration (charged when a binding seat is given up).
+    pub async fn cancel_registration(
+        &self,
+        ctx: &CommandContext,
+        offering: OfferingId,
+        staff: StaffId,
+    ) -> Result<Written, AppError> {
+        self.ensure_may_act_for_staff(ctx, staff).await?;
+        let command = OfferingCommand::CancelRegistration { staff };
+        self.run(&self.offerings, &offering.to_string(), command, ctx, Self::written(offering.to_string())).await
+    }
+
+    /// Hands a registration to another person of the same municipality.
+    pub async fn transfer_seat(
+        &self,
+        ctx: &CommandContext,
+        offering: OfferingId,
+        from: StaffId,
+        to: StaffId,
+        override_prerequisites: bool,
+    ) -> Result<Written, AppError> {
+        self.ensure_may_act_for_staff(ctx, from).await?;
+        if override_prerequisites && !ctx.actor.is_course_office() {
+            return Err(AppError::Forbidden("only the course office can override prerequisites".into()));
+        }
+        let current =
+            self.offerings.peek(&offering.to_string()).await?.ok_or_else(|| AppError::not_found("course offering"))?;
+        let needs_history = current.details.as_ref().is_some_and(|d| !d.prerequisites.is_empty());
+        let to = self.participant_facts(ctx, to, needs_history).await?;
+        let command = OfferingCommand::TransferSeat { from, to, override_prerequisites };
+        self.run(&self.offerings, &offering.to_string(), command, ctx, Self::written(offering.to_string())).await
+    }
+
+    // ----- municipalities and staff -----
+
+    /// Adds a member municipality.
+    pub async fn add_municipality(
+        &self,
+        ctx: &CommandContext,
+        id: MunicipalityId,
+        name: Text,
+        federation: Text,
+    ) -> Result<Written, AppError> {
+        self.ensure_course_office(ctx)?;
+        let command = MunicipalityCommand::AddMunicipality { id: id.clone(), name, federation };
+        self.run(&self.municipalities, id.as_str(), command, ctx, Self::written(id.to_string())).await
+    }
+
+    /// Gives or takes a municipal role.
+    pub async fn set_role(
+        &self,
+        ctx: &CommandContext,
+        municipality: MunicipalityId,
+        staff: StaffId,
+        role: MunicipalRole,
+        assign: bool,
+    ) -> Result<Written, AppError> {
+        self.ensure_acts_for(ctx, &municipality)?;
+        let member = self.staff.peek(&staff.to_string()).await?.ok_or_else(|| AppError::not_found("staff member"))?;
+        let command = if assign {
+            MunicipalityCommand::AssignRole { staff, staff_municipality: member.municipality.expect("added"), role }
+        } else {
+            MunicipalityCommand::RevokeRole { staff, role }
+        };
+        self.run(&self.municipalities, municipality.as_str(), command, ctx, Self::written(municipality.to_string()))
+            .await
+    }
+
+    /// Adds a staff member to a municipality.
+    pub async fn add_staff(
+        &self,
+        ctx: &CommandContext,
+        municipality: MunicipalityId,
+        profile: StaffProfile,
+    ) -> Result<Written, AppError> {
+        self.ensure_acts_for(ctx, &municipality)?;
+        if let Some(first) = self.replay(ctx).await? {
+            return first;
+        }
+        self.municipalities.peek(municipality.as_str()).await?.ok_or_else(|| AppError::not_found("municipality"))?;
+        self.check_supervisor(&municipality, profile.supervisor).await?;
+        let id = StaffId::new();
+        let command = StaffCommand::AddStaffMember { id, municipality, profile };
+        self.run(&self.staff, &id.to_string(), command, ctx, Self::written(id.to_string())).await
+    }
+
+    /// Updates, pauses, resumes or removes a staff member.
+    pub async fn staff_command(
+        &self,
+        ctx: &CommandContext,
+        id: StaffId,
+        command: StaffCommand,
+    ) -> Result<Written, AppError> {
+        let member = self.ensure_may_act_for_staff(ctx, id).await?;
+        if let StaffCommand::UpdateStaffMember { profile } = &command {
+            self.check_supervisor(member.municipality.as_ref().expect("added"), profile.supervisor).await?;
+        }
+        self.run(&self.staff, &id.to_string(), command, ctx, Self::written(id.to_string())).await
+    }
+
+    // ----- facts and permissions -----
+
+    async fn check_supervisor(
+        &self,
+        municipality: &MunicipalityId,
+        supervisor: Option<StaffId>,
+    ) -> Result<(), AppError> {
+        let Some(supervisor) = supervisor else { return Ok(()) };
+        let member =
+            self.staff.peek(&supervisor.to_string()).await?.ok_or_else(|| AppError::not_found("supervisor"))?;
+        if member.municipality.as_ref() != Some(municipality) {
+            return Err(AppError::rule(
+                "supervisor_of_other_municipality",
+                "the supervisor belongs to another municipality",
+            ));
+        }
+        Ok(())
+    }
+
+    async fn existing_course(&self, code: &CourseCode) -> Result<kurslogg_domain::course::Course, AppError> {
+        self.courses
+            .peek(code.as_str())
+            .await?
+            .ok_or_else(|| AppError::rule("unknown_course", format!("no course {code} in the catalogue")))
+    }
+
+    async fn participant_facts(
+        &self,
+        ctx: &CommandContext,
+        staff: StaffId,
+        with_history: bool,
+    ) -> Result<ParticipantFacts, AppError> {
+        let (municipality, status) = self
+            .staff
+            .inspect(&staff.to_string(), |m| {
+                (m.municipality.clone().expect("added staff have a municipality"), m.status)
+            })
+            .await?
+            .ok_or_else(|| AppError::not_found("staff member"))?;
+        self.ensure_acts_for(ctx, &municipality)?;
+        let mut history = vec![];
+        if with_history {
+            for offering_id in self.participation.offerings_of(&self.log, staff).await? {
+                let past = self
+                    .offerings
+                    .inspect(&offering_id.to_string(), |offering| {
+                        let registration = offering.registrations.get(&staff)?;
+                        Some(PastParticipation {
+                            offering: offering_id,
+                            course: offering.course.clone()?,
+                            completed: registration.certificate.is_some(),
+                            confirmed: registration.status == RegistrationStatus::Confirmed && !offering.cancelled,
+                            ends_at: offering.details.as_ref().map(|d| d.ends_at()).unwrap_or_default(),
+                        })
+                    })
+                    .await?
+                    .flatten();
+                history.extend(past);
+            }
+        }
+        Ok(ParticipantFacts { staff, municipality, status, history })
+    }
+
+    fn ensure_course_office(&self, ctx: &CommandContext) -> Result<(), AppError> {
+        if ctx.actor.is_course_office() {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(format!("this is done by the course office, not a {}", ctx.actor.role)))
+        }
+    }
+
+    /// A coordinator acts only for their own municipality; the course office for any.
+    fn ensure_acts_for(&self, ctx: &CommandContext, municipality: &MunicipalityId) -> Result<(), AppError> {
+        if ctx.actor.is_course_office() || ctx.actor.municipality.as_ref() == Some(municipality) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(format!("acting for {municipality} needs a coordinator of {municipality}")))
+        }
+    }
+
+    async fn ensure_may_act_for_staff(
+        &self,
+        ctx: &CommandContext,
+        staff: StaffId,
+    ) -> Result<kurslogg_domain::staff::StaffMember, AppError> {
+        let member = self.staff.peek(&staff.to_string()).await?.ok_or_else(|| AppError::not_found("staff member"))?;
+        self.ensure_acts_for(ctx, member.municipality.as_ref().expect("added"))?;
+        Ok(member)
+    }
+}

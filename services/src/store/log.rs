@@ -1,0 +1,392 @@
+//! The event log on either backend.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use cqrs_es::persist::{PersistedEventRepository, SerializedEvent};
+use cqrs_es::Aggregate;
+use postgres_es::PostgresEventRepository;
+use sqlite_es::SqliteEventRepository;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, Row, SqlitePool};
+
+use super::StoreError;
+
+/// Which database holds the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// One SQLite file under the data directory.
+    Sqlite,
+    /// A PostgreSQL database.
+    Postgres,
+}
+
+/// An event ready to append: payload and metadata already JSON text.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    /// cqrs-es aggregate type.
+    pub aggregate_type: &'static str,
+    /// Aggregate id.
+    pub aggregate_id: String,
+    /// Per-aggregate sequence, from 1.
+    pub sequence: i64,
+    /// Event type name.
+    pub event_type: String,
+    /// Event version.
+    pub event_version: String,
+    /// JSON payload.
+    pub payload: String,
+    /// JSON metadata.
+    pub metadata: String,
+}
+
+/// The first answer given to an idempotent request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredResponse {
+    /// Who sent it.
+    pub actor_id: String,
+    /// Their Idempotency-Key.
+    pub key: String,
+    /// Hash of method, path and body, to catch a key reused for another request.
+    pub request_hash: String,
+    /// HTTP status of the first answer.
+    pub status: u16,
+    /// JSON body of the first answer.
+    pub body: String,
+}
+
+/// Why an append did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum AppendError {
+    /// Another writer appended to the same aggregate first.
+    #[error("another writer appended to the aggregate first")]
+    Conflict,
+    /// Another request with the same idempotency key was recorded first.
+    #[error("the idempotency key was used by a concurrent request")]
+    IdempotencyKeyTaken,
+    /// Anything else.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A person's appearance on an offering, read from the log for the participation index.
+#[derive(Debug, Clone)]
+pub struct PeopleOnOffering {
+    /// Global position of the event.
+    pub position: i64,
+    /// Offering id.
+    pub offering_id: String,
+    /// The event's JSON payload.
+    pub payload: String,
+}
+
+#[derive(Clone)]
+enum Pools {
+    /// SQLite allows one writer at a time: a one-connection write pool queues writers
+    /// in-process instead of failing them with SQLITE_BUSY.
+    Sqlite {
+        write: SqlitePool,
+        read: SqlitePool,
+    },
+    Postgres(PgPool),
+}
+
+/// The event log.
+#[derive(Clone)]
+pub struct EventLog {
+    pools: Pools,
+}
+
+/// Connection settings for the log.
+#[derive(Debug, Clone)]
+pub struct LogOptions {
+    /// Pool size for PostgreSQL (SQLite reads use up to 4).
+    pub max_connections: u32,
+    /// SQLite: fsync every commit (FULL) rather than at checkpoints (NORMAL).
+    pub sqlite_synchronous_full: bool,
+}
+
+impl Default for LogOptions {
+    fn default() -> Self {
+        Self { max_connections: 16, sqlite_synchronous_full: true }
+    }
+}
+
+impl EventLog {
+    /// Opens the SQLite file at `path`, creating it if missing.
+    pub async fn open_sqlite(path: &Path, options: &LogOptions) -> Result<Self, StoreError> {
+        let connect = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(if options.sqlite_synchronous_full {
+                SqliteSynchronous::Full
+            } else {
+                SqliteSynchronous::Normal
+            })
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .test_before_acquire(false)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(connect.clone())
+            .await?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(4)
+            .test_before_acquire(false)
+            .connect_with(connect.read_only(false))
+            .await?;
+        Ok(Self { pools: Pools::Sqlite { write, read } })
+    }
+
+    /// Connects to PostgreSQL.
+    pub async fn connect_postgres(url: &str, options: &LogOptions) -> Result<Self, StoreError> {
+        let connect = PgConnectOptions::from_str(url)?;
+        let pool = PgPoolOptions::new()
+            .max_connections(options.max_connections)
+            // sqlx pings every connection on acquire by default: a round trip per
+            // command that a healthy local pool does not need (PERFORMANCE.md).
+            .test_before_acquire(false)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(connect)
+            .await?;
+        Ok(Self { pools: Pools::Postgres(pool) })
+    }
+
+    /// Which backend this is.
+    pub fn backend(&self) -> Backend {
+        match self.pools {
+            Pools::Sqlite { .. } => Backend::Sqlite,
+            Pools::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// The PostgreSQL pool, for tools that need it (benchmarks).
+    pub fn postgres_pool(&self) -> Option<&PgPool> {
+        match &self.pools {
+            Pools::Postgres(pool) => Some(pool),
+            Pools::Sqlite { .. } => None,
+        }
+    }
+
+    /// Applies the migrations in `migrations/<backend>/`.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        match &self.pools {
+            Pools::Sqlite { write, .. } => sqlx::migrate!("../migrations/sqlite").run(write).await?,
+            Pools::Postgres(pool) => sqlx::migrate!("../migrations/postgres").run(pool).await?,
+        }
+        Ok(())
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        match &self.pools {
+            Pools::Sqlite { read, .. } => sqlx::query("SELECT 1").execute(read).await.map(drop)?,
+            Pools::Postgres(pool) => sqlx::query("SELECT 1").execute(pool).await.map(drop)?,
+        }
+        Ok(())
+    }
+
+    /// Closes the pools (on shutdown).
+    pub async fn close(&self) {
+        match &self.pools {
+            Pools::Sqlite { write, read } => {
+                write.close().await;
+                read.close().await;
+            }
+            Pools::Postgres(pool) => pool.close().await,
+        }
+    }
+
+    /// All events of one aggregate with sequence above `after`, in order (through
+    /// sqlite-es / postgres-es).
+    pub async fn load<A: Aggregate>(&self, id: &str, after: usize) -> Result<Vec<SerializedEvent>, StoreError> {
+        let events = match &self.pools {
+            Pools::Sqlite { read, .. } => {
+                let repo = SqliteEventRepository::new(read.clone());
+                if after == 0 {
+                    repo.get_events::<A>(id).await?
+                } else {
+                    repo.get_last_events::<A>(id, after).await?
+                }
+            }
+            Pools::Postgres(pool) => {
+                let repo = PostgresEventRepository::new(pool.clone());
+                if after == 0 {
+                    repo.get_events::<A>(id).await?
+                } else {
+                    repo.get_last_events::<A>(id, after).await?
+                }
+            }
+        };
+        Ok(events)
+    }
+
+    /// Appends events (possibly none) and, when given, the idempotency record, all or
+    /// nothing. Returns the global position of the last event appended.
+    pub async fn append(
+        &self,
+        events: &[NewEvent],
+        response: Option<&StoredResponse>,
+    ) -> Result<Option<i64>, AppendError> {
+        if events.is_empty() && response.is_none() {
+            return Ok(None);
+        }
+        let result = match &self.pools {
+            Pools::Postgres(pool) => append_postgres(pool, events, response).await,
+            Pools::Sqlite { write, .. } => append_sqlite(write, events, response).await,
+        };
+        result.map_err(classify_append_error)
+    }
+
+    /// The recorded answer to an idempotent request, if any.
+    pub async fn stored_response(&self, actor_id: &str, key: &str) -> Result<Option<StoredResponse>, StoreError> {
+        const SELECT_PG: &str =
+            "SELECT request_hash, status, body FROM idempotency_keys WHERE actor_id = $1 AND key = $2";
+        const SELECT_SQLITE: &str =
+            "SELECT request_hash, status, body FROM idempotency_keys WHERE actor_id = ? AND key = ?";
+        let row = match &self.pools {
+            Pools::Postgres(pool) => sqlx::query(SELECT_PG).bind(actor_id).bind(key).fetch_optional(pool).await?,
+            Pools::Sqlite { read, .. } => {
+                let row = sqlx::query(SELECT_SQLITE).bind(actor_id).bind(key).fetch_optional(read).await?;
+                return Ok(row.map(|row| StoredResponse {
+                    actor_id: actor_id.to_string(),
+                    key: key.to_string(),
+                    request_hash: row.get(0),
+                    status: row.get::<i64, _>(1) as u16,
+                    body: row.get(2),
+                }));
+            }
+        };
+        Ok(row.map(|row| StoredResponse {
+            actor_id: actor_id.to_string(),
+            key: key.to_string(),
+            request_hash: row.get(0),
+            status: row.get::<i32, _>(1) as u16,
+            body: row.get(2),
+        }))
+    }
+
+    /// Events that put a person on an offering, after global position `after`.
+    pub async fn people_on_offerings(&self, after: i64) -> Result<Vec<PeopleOnOffering>, StoreError> {
+        const TYPES: &str =
+            "('RegistrationRequested', 'LateRegistrationConfirmed', 'LateRegistrationWaitlisted', 'SeatTransferred')";
+        let to_row =
+            |position: i64, offering_id: String, payload: String| PeopleOnOffering { position, offering_id, payload };
+        let rows: Vec<PeopleOnOffering> = match &self.pools {
+            Pools::Postgres(pool) => {
+                let sql = format!(
+                    "SELECT position, aggregate_id, payload::text FROM events \
+                     WHERE position > $1 AND aggregate_type = 'offering' AND event_type IN {TYPES} ORDER BY position"
+                );
+                let rows = sqlx::query(&sql).bind(after).fetch_all(pool).await?;
+                rows.into_iter().map(|r| to_row(r.get(0), r.get(1), r.get(2))).collect()
+            }
+            Pools::Sqlite { read, .. } => {
+                let sql = format!(
+                    "SELECT rowid, aggregate_id, payload FROM events \
+                     WHERE rowid > ? AND aggregate_type = 'offering' AND event_type IN {TYPES} ORDER BY rowid"
+                );
+                let rows = sqlx::query(&sql).bind(after).fetch_all(read).await?;
+                rows.into_iter().map(|r| to_row(r.get(0), r.get(1), r.get(2))).collect()
+            }
+        };
+        Ok(rows)
+    }
+}
+
+/// One statement: the events via UNNEST and the idempotency record in a data-modifying
+/// CTE, so a command is a single round trip and atomic.
+async fn append_postgres(
+    pool: &PgPool,
+    events: &[NewEvent],
+    response: Option<&StoredResponse>,
+) -> Result<Option<i64>, sqlx::Error> {
+    const SQL: &str = "
+WITH appended AS (
+    INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
+    SELECT t, i, s, et, ev, p::json, m::json
+      FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[])
+           AS e(t, i, s, et, ev, p, m)
+    RETURNING position
+), remembered AS (
+    INSERT INTO idempotency_keys (actor_id, key, request_hash, status, body)
+    SELECT $8::text, $9::text, $10::text, $11::integer, $12::text WHERE $9::text IS NOT NULL
+)
+SELECT max(position) FROM appended";
+    let column = |f: fn(&NewEvent) -> String| events.iter().map(f).collect::<Vec<_>>();
+    let row = sqlx::query(SQL)
+        .bind(column(|e| e.aggregate_type.to_string()))
+        .bind(column(|e| e.aggregate_id.clone()))
+        .bind(events.iter().map(|e| e.sequence).collect::<Vec<_>>())
+        .bind(column(|e| e.event_type.clone()))
+        .bind(column(|e| e.event_version.clone()))
+        .bind(column(|e| e.payload.clone()))
+        .bind(column(|e| e.metadata.clone()))
+        .bind(response.map(|r| r.actor_id.as_str()))
+        .bind(response.map(|r| r.key.as_str()))
+        .bind(response.map(|r| r.request_hash.as_str()))
+        .bind(response.map(|r| i32::from(r.status)))
+        .bind(response.map(|r| r.body.as_str()))
+        .fetch_one(pool)
+        .await?;
+    row.try_get::<Option<i64>, _>(0)
+}
+
+async fn append_sqlite(
+    pool: &SqlitePool,
+    events: &[NewEvent],
+    response: Option<&StoredResponse>,
+) -> Result<Option<i64>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let mut last = None;
+    if !events.is_empty() {
+        let mut sql = String::from(
+            "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) VALUES ",
+        );
+        for i in 0..events.len() {
+            sql.push_str(if i == 0 { "(?, ?, ?, ?, ?, ?, ?)" } else { ", (?, ?, ?, ?, ?, ?, ?)" });
+        }
+        sql.push_str(" RETURNING rowid");
+        let mut query = sqlx::query(&sql);
+        for e in events {
+            query = query
+                .bind(e.aggregate_type)
+                .bind(&e.aggregate_id)
+                .bind(e.sequence)
+                .bind(&e.event_type)
+                .bind(&e.event_version)
+                .bind(&e.payload)
+                .bind(&e.metadata);
+        }
+        let rows = query.fetch_all(&mut *tx).await?;
+        last = rows.iter().map(|r| r.get::<i64, _>(0)).max();
+    }
+    if let Some(r) = response {
+        sqlx::query("INSERT INTO idempotency_keys (actor_id, key, request_hash, status, body) VALUES (?, ?, ?, ?, ?)")
+            .bind(&r.actor_id)
+            .bind(&r.key)
+            .bind(&r.request_hash)
+            .bind(i64::from(r.status))
+            .bind(&r.body)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(last)
+}
+
+fn classify_append_error(error: sqlx::Error) -> AppendError {
+    if let sqlx::Error::Database(db) = &error {
+        if db.is_unique_violation() {
+            let message = db.message();
+            let on_idempotency = db.constraint().is_some_and(|c| c.starts_with("idempotency_keys"))
+                || message.contains("idempotency_keys");
+            return if on_idempotency { AppendError::IdempotencyKeyTaken } else { AppendError::Conflict };
+        }
+    }
+    AppendError::Store(StoreError::Database(error))
+}
