@@ -36,7 +36,7 @@ impl Term {
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
         let s = raw.trim().to_ascii_uppercase();
         let bad = || InvalidValue(format!("a term is VT or HT followed by a year, like HT2027; got {raw:?}"));
-        if s.len() != 6 {
+        if s.len() != 6 || !s.is_ascii() {
             return Err(bad());
         }
         let half = match &s[..2] {

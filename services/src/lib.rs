@@ -1,4 +1,9 @@
 //! Kurslogg's services: storage, use cases, HTTP API, configuration and the CLI.
 
 pub mod app;
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod http;
 pub mod store;
+pub mod telemetry;

@@ -71,6 +71,9 @@ pub enum OfferingError {
     /// Sessions changed after attendance was recorded.
     #[error("sessions cannot change once attendance has been recorded")]
     AttendanceAlreadyRecorded,
+    /// Completion before seats were allocated.
+    #[error("seats have not been allocated yet: close registration first")]
+    SeatsNotAllocated,
     /// No certificate to withdraw.
     #[error("the staff member holds no certificate from this offering")]
     NoCertificate,
@@ -101,6 +104,7 @@ impl Refusal for OfferingError {
             Self::SessionsNotOver => "sessions_not_over",
             Self::SeatLimitBelowConfirmed(_) => "seat_limit_below_confirmed",
             Self::AttendanceAlreadyRecorded => "attendance_already_recorded",
+            Self::SeatsNotAllocated => "seats_not_allocated",
             Self::NoCertificate => "no_certificate",
         }
     }

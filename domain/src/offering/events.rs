@@ -149,6 +149,10 @@ pub enum OfferingEvent {
         certificate: String,
         /// Why.
         reason: Text,
+        /// Withdrawn because corrected attendance fell below the threshold (a later
+        /// correction may earn it back); false when the course office withdrew it.
+        #[serde(default)]
+        by_attendance: bool,
     },
     /// The offering was completed after its last session.
     OfferingCompleted {

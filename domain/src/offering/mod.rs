@@ -139,6 +139,8 @@ pub struct Registration {
     pub certificate: Option<String>,
     /// Completion was evaluated and not met.
     pub not_completed: bool,
+    /// The course office withdrew the certificate; corrections do not bring it back.
+    pub certificate_revoked: bool,
 }
 
 impl Registration {
@@ -266,14 +268,18 @@ impl Offering {
         let attended = reg.attended();
         let met = self.details().completion_threshold.is_met(attended, sessions);
         match (&reg.certificate, met) {
-            (None, true) => {
+            (None, true) if !reg.certificate_revoked => {
                 let certificate = self.next_certificate();
                 self.emit(sink, OfferingEvent::ParticipantCompleted { staff, certificate, attended, sessions }).await;
             }
             (Some(certificate), false) => {
                 let certificate = certificate.clone();
                 let reason = Text::parse("attendance corrected below the completion threshold").expect("non-empty");
-                self.emit(sink, OfferingEvent::CertificateWithdrawn { staff, certificate, reason }).await;
+                self.emit(
+                    sink,
+                    OfferingEvent::CertificateWithdrawn { staff, certificate, reason, by_attendance: true },
+                )
+                .await;
             }
             _ => {}
         }
@@ -443,6 +449,9 @@ impl Aggregate for Offering {
 
             OfferingCommand::CompleteOffering => {
                 self.ensure_running()?;
+                if !self.allocated {
+                    return Err(OfferingError::SeatsNotAllocated);
+                }
                 if now < self.details().ends_at() {
                     return Err(OfferingError::SessionsNotOver);
                 }
@@ -478,7 +487,8 @@ impl Aggregate for Offering {
                     .get(&staff)
                     .and_then(|r| r.certificate.clone())
                     .ok_or(OfferingError::NoCertificate)?;
-                self.emit(sink, OfferingEvent::CertificateWithdrawn { staff, certificate, reason }).await;
+                let event = OfferingEvent::CertificateWithdrawn { staff, certificate, reason, by_attendance: false };
+                self.emit(sink, event).await;
             }
 
             OfferingCommand::CancelOffering { reason } => {
@@ -538,6 +548,7 @@ impl Aggregate for Offering {
                         attendance: BTreeMap::new(),
                         certificate: None,
                         not_completed: false,
+                        certificate_revoked: false,
                         ..holder
                     },
                 );
@@ -569,10 +580,11 @@ impl Aggregate for Offering {
                     reg.not_completed = true;
                 }
             }
-            OfferingEvent::CertificateWithdrawn { staff, .. } => {
+            OfferingEvent::CertificateWithdrawn { staff, by_attendance, .. } => {
                 if let Some(reg) = self.registrations.get_mut(&staff) {
                     reg.certificate = None;
                     reg.not_completed = true;
+                    reg.certificate_revoked |= !by_attendance;
                 }
             }
             OfferingEvent::OfferingCompleted { .. } => self.completed = true,
@@ -593,6 +605,7 @@ impl Offering {
             attendance: BTreeMap::new(),
             certificate: None,
             not_completed: false,
+            certificate_revoked: false,
         };
         self.registrations.insert(staff, registration);
     }

@@ -10,7 +10,7 @@ mod executor;
 mod log;
 
 pub use executor::{Aggregates, CommandError, Committed, Metadata};
-pub use log::{AppendError, Backend, EventLog, NewEvent, PeopleOnOffering, StoredResponse};
+pub use log::{AppendError, Backend, EventLog, LogOptions, NewEvent, PeopleOnOffering, StoredResponse};
 
 /// Storage trouble the caller cannot fix (maps to 503).
 #[derive(Debug, thiserror::Error)]

@@ -1,0 +1,117 @@
+//! The command line: `kurslogg serve | migrate | demo`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use kurslogg_domain::clock::SystemClock;
+
+use crate::app::Kurslogg;
+use crate::config::{Overrides, Settings, Storage};
+use crate::http::{self, HttpSettings};
+use crate::store::{EventLog, StoreError};
+
+/// Kurslogg: course packages, registrations and attendance for regional federations.
+#[derive(Debug, Parser)]
+#[command(name = "kurslogg", version, about)]
+pub struct Cli {
+    /// TOML configuration file (default: ./kurslogg.toml if present).
+    #[arg(long, global = true, env = "KURSLOGG_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Directory for the SQLite file and local data [env: KURSLOGG_DATA_DIR] [default: ./data].
+    #[arg(long, global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// Address to listen on [env: KURSLOGG_LISTEN] [default: 127.0.0.1:8080].
+    #[arg(long, global = true)]
+    pub listen: Option<SocketAddr>,
+    /// `postgres://…` to use PostgreSQL instead of SQLite [env: KURSLOGG_DATABASE_URL].
+    #[arg(long, global = true)]
+    pub database_url: Option<String>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP API (migrates first).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Load a realistic Fyrbodal autumn package, run a term through it and print what happened.
+    Demo,
+}
+
+/// Errors that end the program.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// Bad configuration.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// I/O failed (binding the port, creating the data directory).
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    /// The demo failed.
+    #[error("demo: {0}")]
+    Demo(String),
+}
+
+/// Opens the configured event log and migrates it.
+pub async fn open_log(settings: &Settings) -> Result<EventLog, RunError> {
+    let options = crate::store::LogOptions {
+        max_connections: settings.database_max_connections,
+        sqlite_synchronous_full: settings.sqlite_synchronous == "full",
+    };
+    let log = match settings.storage()? {
+        Storage::Sqlite(path) => {
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            tracing::info!(path = %path.display(), "event log: SQLite");
+            EventLog::open_sqlite(&path, &options).await?
+        }
+        Storage::Postgres(url) => {
+            tracing::info!("event log: PostgreSQL");
+            EventLog::connect_postgres(url.expose(), &options).await?
+        }
+    };
+    log.migrate().await?;
+    Ok(log)
+}
+
+/// Runs the CLI.
+pub async fn run(cli: Cli) -> Result<(), RunError> {
+    let overrides =
+        Overrides { listen: cli.listen, data_dir: cli.data_dir.clone(), database_url: cli.database_url.clone() };
+    let settings = Settings::load(cli.config.as_deref(), &overrides)?;
+    crate::telemetry::init(&settings.log_level, settings.log_format == "json");
+    let log = open_log(&settings).await?;
+    match cli.command {
+        Command::Migrate => {
+            tracing::info!("migrations applied");
+            println!("migrations applied");
+        }
+        Command::Serve => {
+            let app = Arc::new(Kurslogg::new(log.clone(), Arc::new(SystemClock)));
+            let http_settings = HttpSettings {
+                request_timeout: Duration::from_secs(settings.request_timeout_secs),
+                max_body_bytes: settings.max_body_bytes,
+            };
+            let listener = tokio::net::TcpListener::bind(settings.listen).await?;
+            tracing::info!(address = %listener.local_addr()?, "listening");
+            http::serve(listener, http::router(app, &http_settings)).await?;
+            log.close().await;
+        }
+        Command::Demo => {
+            crate::demo::run(log.clone()).await.map_err(RunError::Demo)?;
+            log.close().await;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,131 @@
+//! Extractors that turn a request into a `CommandContext` and a typed body, with our
+//! problem documents for every way a request can be malformed.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
+use chrono::Utc;
+use kurslogg_domain::MunicipalityId;
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
+
+use super::error::ApiError;
+use crate::app::{Actor, CommandContext, Idempotency};
+
+/// Roles the API knows.
+pub const ROLES: [&str; 6] = ["course_office", "coordinator", "supervisor", "trainer", "auditor", "participant"];
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, ApiError> {
+    match headers.get(name) {
+        None => Ok(None),
+        Some(value) => value
+            .to_str()
+            .map(|s| Some(s.trim()).filter(|s| !s.is_empty()))
+            .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "validation", format!("header {name} is not text"))),
+    }
+}
+
+/// The actor, from `X-Actor-Id`, `X-Actor-Role` and `X-Actor-Municipality` until access
+/// control arrives; an authenticated user will produce the same `Actor`.
+pub fn actor(headers: &HeaderMap) -> Result<Actor, ApiError> {
+    let unauthenticated =
+        |what: &str| ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", format!("header {what} is required"));
+    let id = header(headers, "x-actor-id")?.ok_or_else(|| unauthenticated("X-Actor-Id"))?;
+    let role = header(headers, "x-actor-role")?.ok_or_else(|| unauthenticated("X-Actor-Role"))?;
+    if id.len() > 200 {
+        return Err(ApiError::validation("X-Actor-Id is longer than 200 characters"));
+    }
+    if !ROLES.contains(&role) {
+        return Err(ApiError::validation(format!("X-Actor-Role must be one of {}", ROLES.join(", "))));
+    }
+    let municipality = header(headers, "x-actor-municipality")?.map(MunicipalityId::parse).transpose()?;
+    if role == "coordinator" && municipality.is_none() {
+        return Err(ApiError::validation("a coordinator must name X-Actor-Municipality"));
+    }
+    Ok(Actor { id: id.to_string(), role: role.to_string(), municipality })
+}
+
+fn request_id(headers: &HeaderMap) -> String {
+    headers.get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("unknown").to_string()
+}
+
+/// A command request: who, in which request, with which idempotency key, and its body.
+pub struct Cmd<T> {
+    /// Who and where.
+    pub ctx: CommandContext,
+    /// The parsed body.
+    pub body: T,
+}
+
+impl<S, T> FromRequest<S> for Cmd<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let (parts, body) = request.into_parts();
+        let actor = actor(&parts.headers)?;
+        let key = header(&parts.headers, "idempotency-key")?.map(str::to_string);
+        if key.as_ref().is_some_and(|k| k.len() > 200) {
+            return Err(ApiError::validation("Idempotency-Key is longer than 200 characters"));
+        }
+        let bytes = Bytes::from_request(Request::from_parts(parts.clone(), body), state).await.map_err(|e| {
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", format!("request body not accepted: {e}"))
+        })?;
+        let body = parse_json(&parts, &bytes)?;
+        let idempotency = key.map(|key| {
+            let mut hash = Sha256::new();
+            hash.update(parts.method.as_str());
+            hash.update(b" ");
+            hash.update(parts.uri.path());
+            hash.update(b"\n");
+            hash.update(&bytes);
+            Idempotency { key, request_hash: hex::encode(hash.finalize()) }
+        });
+        let ctx =
+            CommandContext { actor, request_id: request_id(&parts.headers), received_at: Utc::now(), idempotency };
+        Ok(Cmd { ctx, body })
+    }
+}
+
+fn parse_json<T: DeserializeOwned>(parts: &Parts, bytes: &Bytes) -> Result<T, ApiError> {
+    // A body-less command (e.g. publish) may send nothing at all.
+    let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else { bytes };
+    let is_json = parts
+        .headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|ct| ct.starts_with("application/json") || ct.contains("+json"));
+    if !is_json {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send the body as application/json",
+        ));
+    }
+    serde_json::from_slice(bytes).map_err(|e| match e.classify() {
+        serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
+            ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", format!("the body is not valid JSON: {e}"))
+        }
+        _ => ApiError::validation(format!("the body does not fit: {e}")),
+    })
+}
+
+/// The actor of a read request.
+pub struct Reader(pub Actor);
+
+impl<S: Send + Sync> FromRequestParts<S> for Reader {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        actor(&parts.headers).map(Reader)
+    }
+}
+
+/// Parses a path id, answering 404 for one that cannot exist.
+pub fn path_id<T: std::str::FromStr>(raw: &str, what: &str) -> Result<T, ApiError> {
+    raw.parse().map_err(|_| ApiError::not_found(format!("no such {what}: {raw:?} is not a valid id")))
+}

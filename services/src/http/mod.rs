@@ -1,0 +1,163 @@
+//! The HTTP JSON API (axum): routes, middleware, the OpenAPI document, serving.
+
+pub mod dto;
+pub mod error;
+pub mod extract;
+pub mod routes;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{HeaderName, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+
+use crate::app::Kurslogg;
+use error::ApiError;
+
+/// The OpenAPI document, served at `/openapi.json`.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Kurslogg", description = "Course packages, registrations and attendance for regional federations of municipalities."),
+    paths(
+        routes::add_course, routes::get_course, routes::revise_course,
+        routes::add_municipality, routes::get_municipality, routes::assign_role, routes::revoke_role, routes::add_staff,
+        routes::register_collectively,
+        routes::get_staff, routes::update_staff, routes::pause_staff, routes::resume_staff, routes::remove_staff,
+        routes::staff_registrations,
+        routes::create_package, routes::get_package, routes::change_deadline, routes::publish_package,
+        routes::close_registration, routes::archive_package, routes::plan_offering,
+        routes::get_offering, routes::revise_offering, routes::change_seat_limit, routes::cancel_offering,
+        routes::complete_offering, routes::register, routes::cancel_registration, routes::transfer_seat,
+        routes::record_attendance, routes::withdraw_certificate,
+    ),
+    tags(
+        (name = "catalogue", description = "Courses in the catalogue"),
+        (name = "packages", description = "A term's course package and its deadline"),
+        (name = "offerings", description = "Runs of courses within a package"),
+        (name = "registrations", description = "Registrations, cancellations and transfers"),
+        (name = "attendance", description = "Attendance, completion and certificates"),
+        (name = "municipalities", description = "Municipalities and their staff"),
+    )
+)]
+pub struct ApiDoc;
+
+/// Settings the router needs.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    /// Abandon a request after this long.
+    pub request_timeout: Duration,
+    /// Largest accepted body.
+    pub max_body_bytes: usize,
+}
+
+/// The whole API.
+pub fn router(app: Arc<Kurslogg>, settings: &HttpSettings) -> Router {
+    let request_id = HeaderName::from_static("x-request-id");
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/openapi.json", get(openapi))
+        .route("/courses", post(routes::add_course))
+        .route("/courses/{code}", get(routes::get_course).put(routes::revise_course))
+        .route("/municipalities", post(routes::add_municipality))
+        .route("/municipalities/{id}", get(routes::get_municipality))
+        .route("/municipalities/{id}/roles", post(routes::assign_role))
+        .route("/municipalities/{id}/roles/revoke", post(routes::revoke_role))
+        .route("/municipalities/{id}/staff", post(routes::add_staff))
+        .route("/municipalities/{id}/registrations", post(routes::register_collectively))
+        .route("/staff/{id}", get(routes::get_staff).put(routes::update_staff))
+        .route("/staff/{id}/pause", post(routes::pause_staff))
+        .route("/staff/{id}/resume", post(routes::resume_staff))
+        .route("/staff/{id}/remove", post(routes::remove_staff))
+        .route("/staff/{id}/registrations", get(routes::staff_registrations))
+        .route("/packages", post(routes::create_package))
+        .route("/packages/{id}", get(routes::get_package))
+        .route("/packages/{id}/deadline", post(routes::change_deadline))
+        .route("/packages/{id}/publish", post(routes::publish_package))
+        .route("/packages/{id}/close-registration", post(routes::close_registration))
+        .route("/packages/{id}/archive", post(routes::archive_package))
+        .route("/packages/{id}/offerings", post(routes::plan_offering))
+        .route("/offerings/{id}", get(routes::get_offering).put(routes::revise_offering))
+        .route("/offerings/{id}/seat-limit", post(routes::change_seat_limit))
+        .route("/offerings/{id}/cancel", post(routes::cancel_offering))
+        .route("/offerings/{id}/complete", post(routes::complete_offering))
+        .route("/offerings/{id}/registrations", post(routes::register))
+        .route("/offerings/{id}/registrations/{staff_id}/cancel", post(routes::cancel_registration))
+        .route("/offerings/{id}/registrations/{staff_id}/transfer", post(routes::transfer_seat))
+        .route("/offerings/{id}/attendance", post(routes::record_attendance))
+        .route("/offerings/{id}/certificates/{staff_id}/withdraw", post(routes::withdraw_certificate))
+        .fallback(|| async { ApiError::not_found("no such endpoint") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this endpoint does not take that method",
+            )
+        })
+        .with_state(app)
+        .layer(DefaultBodyLimit::max(settings.max_body_bytes))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, settings.request_timeout))
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
+            let path = request.extensions().get::<MatchedPath>().map(MatchedPath::as_str).unwrap_or("unmatched");
+            let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
+            tracing::info_span!("request", method = %request.method(), path, request_id = id)
+        }))
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+}
+
+async fn healthz() -> impl IntoResponse {
+    Json(serde_json::json!({ "status": "ok" }))
+}
+
+async fn readyz(State(app): State<Arc<Kurslogg>>) -> impl IntoResponse {
+    match app.log.ping().await {
+        Ok(()) => (StatusCode::OK, Json(serde_json::json!({ "status": "ready", "database": "ok" }))),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(serde_json::json!({ "status": "unavailable", "database": "unreachable" })),
+            )
+        }
+    }
+}
+
+async fn openapi() -> impl IntoResponse {
+    Json(ApiDoc::openapi())
+}
+
+/// Serves until SIGTERM or Ctrl-C, then finishes requests in flight.
+pub async fn serve(listener: tokio::net::TcpListener, router: Router) -> std::io::Result<()> {
+    axum::serve(listener, router).with_graceful_shutdown(shutdown_signal()).await
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
