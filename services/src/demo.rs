@@ -1,8 +1,570 @@
-//! `kurslogg demo`: a realistic Fyrbodal autumn term, run end to end.
+//! `kurslogg demo`: a realistic Fyrbodal autumn term, run end to end on a simulated
+//! clock: the catalogue of recurring courses (DOMAIN.md), the 14 member
+//! municipalities with a few hundred staff, collective registrations before the
+//! deadline, fair allocation after it, a late registration, a cancellation, a
+//! transfer, attendance per session and completions with certificates.
 
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono_tz::Europe::Stockholm;
+use kurslogg_domain::municipality::MunicipalRole;
+use kurslogg_domain::offering::{OfferingCommand, OfferingDetails, TargetGroups};
+use kurslogg_domain::package::PackageCommand;
+use kurslogg_domain::staff::StaffProfile;
+use kurslogg_domain::{
+    slugify, Attendance, Clock, CompletionThreshold, CourseCode, ExperienceBand, MunicipalityId, OfferingId, PackageId,
+    Place, SeatLimit, Sek, Session, StaffGroup, StaffId, Term, Text, WorkEmail,
+};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use crate::app::{Actor, AppError, CommandContext, Kurslogg, RegistrationLine};
 use crate::store::EventLog;
 
+/// Fyrbodal's 14 member municipalities and a rough count of social-services staff.
+const MUNICIPALITIES: [(&str, usize); 14] = [
+    ("Bengtsfors", 12),
+    ("Dals-Ed", 8),
+    ("Färgelanda", 9),
+    ("Lysekil", 14),
+    ("Mellerud", 12),
+    ("Munkedal", 12),
+    ("Orust", 15),
+    ("Sotenäs", 10),
+    ("Strömstad", 13),
+    ("Tanum", 14),
+    ("Trollhättan", 48),
+    ("Uddevalla", 46),
+    ("Vänersborg", 36),
+    ("Åmål", 13),
+];
+
+struct CourseSpec {
+    code: &'static str,
+    title: &'static str,
+    description: &'static str,
+    prerequisites: &'static [&'static str],
+    /// (number of sessions, hours each)
+    sessions: (usize, u32),
+    seats: u32,
+    price: u32,
+    bands: &'static [ExperienceBand],
+    areas: &'static [&'static str],
+}
+
+use ExperienceBand::{New0To2, Over5, Supervisors, Years3To5};
+
+/// The recurring courses of seed 000 (DOMAIN.md).
+const COURSES: [CourseSpec; 12] = [
+    CourseSpec {
+        code: "INTRO",
+        title: "Introduktionskurs",
+        description: "Introduktion för nyanställda socialsekreterare inom barn och unga.",
+        prerequisites: &[],
+        sessions: (2, 6),
+        seats: 30,
+        price: 5500,
+        bands: &[New0To2],
+        areas: &["socialt arbete", "juridik"],
+    },
+    CourseSpec {
+        code: "YRKESHANDLEDNING",
+        title: "Yrkeshandledning",
+        description: "Handledning i grupp, tio tillfällen under året.",
+        prerequisites: &[],
+        sessions: (10, 3),
+        seats: 8,
+        price: 9000,
+        bands: &[New0To2, Years3To5],
+        areas: &["socialt arbete", "etik"],
+    },
+    CourseSpec {
+        code: "LVU-GRUND",
+        title: "LVU grund",
+        description: "Lagen med särskilda bestämmelser om vård av unga: grunderna.",
+        prerequisites: &[],
+        sessions: (1, 6),
+        seats: 25,
+        price: 1800,
+        bands: &[New0To2, Years3To5],
+        areas: &["juridik"],
+    },
+    CourseSpec {
+        code: "LVU-FORTS",
+        title: "LVU fortsättning",
+        description: "Fördjupning i LVU: utredning, ansökan och förhandling.",
+        prerequisites: &["LVU-GRUND"],
+        sessions: (2, 6),
+        seats: 20,
+        price: 3200,
+        bands: &[Years3To5, Over5],
+        areas: &["juridik", "utredningsmetodik"],
+    },
+    CourseSpec {
+        code: "TRAUMA-GRUND",
+        title: "Förhållningssätt vid trauma grund",
+        description: "Traumamedvetet förhållningssätt i mötet med barn och familjer.",
+        prerequisites: &[],
+        sessions: (4, 6),
+        seats: 24,
+        price: 6400,
+        bands: &[New0To2, Years3To5, Over5],
+        areas: &["psykologi", "samtal med barn"],
+    },
+    CourseSpec {
+        code: "TRAUMA-FORTS",
+        title: "Förhållningssätt vid trauma fortsättning",
+        description: "Fördjupning efter traumakursens grunddel.",
+        prerequisites: &["TRAUMA-GRUND"],
+        sessions: (3, 6),
+        seats: 16,
+        price: 4800,
+        bands: &[Years3To5, Over5],
+        areas: &["psykologi"],
+    },
+    CourseSpec {
+        code: "FAMILJETERAPI-1",
+        title: "Familjeterapi 1",
+        description: "Systemiskt arbete med familjer, steg 1.",
+        prerequisites: &[],
+        sessions: (6, 6),
+        seats: 16,
+        price: 12000,
+        bands: &[Years3To5, Over5],
+        areas: &["psykologi", "socialt arbete"],
+    },
+    CourseSpec {
+        code: "FAMILJETERAPI-2",
+        title: "Familjeterapi 2",
+        description: "Systemiskt arbete med familjer, steg 2.",
+        prerequisites: &["FAMILJETERAPI-1"],
+        sessions: (6, 6),
+        seats: 14,
+        price: 12000,
+        bands: &[Over5],
+        areas: &["psykologi"],
+    },
+    CourseSpec {
+        code: "ANKNYTNING",
+        title: "Anknytning och omsorgssvikt",
+        description: "Anknytningsteori och bedömning av omsorgssvikt.",
+        prerequisites: &[],
+        sessions: (5, 6),
+        seats: 24,
+        price: 7500,
+        bands: &[New0To2, Years3To5, Over5],
+        areas: &["psykologi", "riskfaktorer och skyddsfaktorer"],
+    },
+    CourseSpec {
+        code: "BBIC",
+        title: "BBIC – Barns behov i centrum",
+        description: "Utredning och uppföljning enligt BBIC.",
+        prerequisites: &[],
+        sessions: (3, 6),
+        seats: 25,
+        price: 3600,
+        bands: &[New0To2],
+        areas: &["utredningsmetodik", "dokumentation"],
+    },
+    CourseSpec {
+        code: "SAMTAL-MED-BARN",
+        title: "Samtal med barn",
+        description: "Metoder för att samtala med barn i utredning.",
+        prerequisites: &[],
+        sessions: (2, 6),
+        seats: 20,
+        price: 3000,
+        bands: &[New0To2, Years3To5],
+        areas: &["samtal med barn"],
+    },
+    CourseSpec {
+        code: "HANDLAGGNING-DOK",
+        title: "Handläggning och dokumentation",
+        description: "Handläggning, dokumentation och sekretess.",
+        prerequisites: &[],
+        sessions: (3, 6),
+        seats: 25,
+        price: 2400,
+        bands: &[New0To2, Supervisors],
+        areas: &["dokumentation", "juridik"],
+    },
+];
+
+const FIRST_NAMES: [&str; 20] = [
+    "Anna", "Erik", "Maria", "Johan", "Sara", "Karl", "Emma", "Lars", "Elin", "Anders", "Fatima", "Mohammed", "Linnea",
+    "Peter", "Ida", "Ahmed", "Karin", "Jonas", "Sofia", "Nils",
+];
+const LAST_NAMES: [&str; 16] = [
+    "Andersson",
+    "Johansson",
+    "Karlsson",
+    "Nilsson",
+    "Eriksson",
+    "Larsson",
+    "Olsson",
+    "Persson",
+    "Svensson",
+    "Gustafsson",
+    "Pettersson",
+    "Jonsson",
+    "Hassan",
+    "Lindberg",
+    "Berg",
+    "Ali",
+];
+
+/// A clock the demo moves forward by itself.
+struct SimulatedClock(Mutex<DateTime<Utc>>);
+
+impl Clock for SimulatedClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().expect("clock lock")
+    }
+}
+
+struct Demo {
+    app: Kurslogg,
+    clock: Arc<SimulatedClock>,
+    requests: u32,
+}
+
+fn t(s: &str) -> Text {
+    Text::parse(s).expect("demo text is valid")
+}
+
+fn stockholm(y: i32, m: u32, d: u32, h: u32) -> DateTime<Utc> {
+    Stockholm.with_ymd_and_hms(y, m, d, h, 0, 0).single().expect("valid local time").with_timezone(&Utc)
+}
+
+impl Demo {
+    fn set_time(&self, at: DateTime<Utc>) {
+        *self.clock.0.lock().expect("clock lock") = at;
+    }
+
+    fn ctx(&mut self, actor: Actor) -> CommandContext {
+        self.requests += 1;
+        CommandContext {
+            actor,
+            request_id: format!("demo-{}", self.requests),
+            received_at: self.clock.now(),
+            idempotency: None,
+        }
+    }
+
+    fn office(&mut self) -> CommandContext {
+        self.ctx(Actor { id: "demo-kursadministrator".into(), role: "course_office".into(), municipality: None })
+    }
+
+    fn coordinator(&mut self, municipality: &MunicipalityId) -> CommandContext {
+        let actor = Actor {
+            id: format!("demo-samordnare-{municipality}"),
+            role: "coordinator".into(),
+            municipality: Some(municipality.clone()),
+        };
+        self.ctx(actor)
+    }
+}
+
+/// Treats "already exists" as done, so the demo can run again over the same data.
+fn tolerate_existing<T>(result: Result<T, AppError>) -> Result<(), String> {
+    match result {
+        Ok(_) => Ok(()),
+        Err(AppError::Refused { code, .. }) if code == "already_exists" => Ok(()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+struct Person {
+    id: StaffId,
+    municipality: MunicipalityId,
+    band: ExperienceBand,
+}
+
 /// Runs the demo against `log` and prints what happened.
-pub async fn run(_log: EventLog) -> Result<(), String> {
-    Err("not yet written".into())
+pub async fn run(log: EventLog) -> Result<(), String> {
+    let clock = Arc::new(SimulatedClock(Mutex::new(stockholm(2027, 4, 20, 9))));
+    let mut demo = Demo { app: Kurslogg::new(log, clock.clone()), clock, requests: 0 };
+    let mut rng = StdRng::seed_from_u64(2027);
+    let e = |e: AppError| e.to_string();
+
+    println!("Kurslogg demo: Fyrbodal, course package HT2027\n");
+
+    // The catalogue.
+    for course in &COURSES {
+        let ctx = demo.office();
+        let prerequisites = course.prerequisites.iter().map(|c| CourseCode::parse(c).expect("valid")).collect();
+        let code = CourseCode::parse(course.code).expect("valid");
+        tolerate_existing(
+            demo.app.add_course(&ctx, code, t(course.title), t(course.description), prerequisites).await,
+        )?;
+    }
+    println!("Catalogue: {} recurring courses", COURSES.len());
+
+    // Municipalities, their staff, supervisors and coordinators.
+    let mut people: Vec<Person> = vec![];
+    for (name, staff_count) in MUNICIPALITIES {
+        let id = MunicipalityId::parse(&slugify(name)).expect("valid slug");
+        let ctx = demo.office();
+        tolerate_existing(demo.app.add_municipality(&ctx, id.clone(), t(name), t("Fyrbodal")).await)?;
+        let mut supervisors = vec![];
+        for n in 0..staff_count {
+            let first = FIRST_NAMES[rng.random_range(0..FIRST_NAMES.len())];
+            let last = LAST_NAMES[rng.random_range(0..LAST_NAMES.len())];
+            let is_supervisor = n % 12 == 0;
+            let band =
+                if is_supervisor { Supervisors } else { [New0To2, New0To2, Years3To5, Over5][rng.random_range(0..4)] };
+            let profile = StaffProfile {
+                name: t(&format!("{first} {last}")),
+                work_email: WorkEmail::parse(&format!(
+                    "{}.{}{}@{}.se",
+                    slugify(first),
+                    slugify(last),
+                    people.len(),
+                    id
+                ))
+                .map_err(|e| e.0)?,
+                unit: t(if n % 3 == 0 { "Barn och unga, utredning" } else { "Barn och unga, myndighet" }),
+                supervisor: if is_supervisor { None } else { supervisors.last().copied() },
+                staff_group: if n % 5 == 4 { StaffGroup::Utforare } else { StaffGroup::Myndighetsutovning },
+                experience_band: band,
+                social_work_degree: rng.random_bool(0.85),
+            };
+            let ctx = demo.coordinator(&id);
+            let staff: StaffId =
+                demo.app.add_staff(&ctx, id.clone(), profile).await.map_err(e)?.id.parse().expect("uuid");
+            if is_supervisor {
+                supervisors.push(staff);
+                let ctx = demo.office();
+                demo.app.set_role(&ctx, id.clone(), staff, MunicipalRole::Supervisor, true).await.map_err(e)?;
+            }
+            if n == 1 {
+                let ctx = demo.office();
+                demo.app.set_role(&ctx, id.clone(), staff, MunicipalRole::Coordinator, true).await.map_err(e)?;
+            }
+            people.push(Person { id: staff, municipality: id.clone(), band });
+        }
+    }
+    println!("Municipalities: {} with {} staff members", MUNICIPALITIES.len(), people.len());
+
+    // The package and its offerings, sessions in the autumn.
+    let term = Term::parse("HT2027").expect("valid");
+    let ctx = demo.office();
+    let package: PackageId = demo
+        .app
+        .create_package(&ctx, term, t("Kompetensutveckling barn och unga HT2027"), t("Fyrbodals kommunalförbund"), None)
+        .await
+        .map_err(e)?
+        .id
+        .parse()
+        .expect("uuid");
+    let mut offerings: Vec<(OfferingId, &CourseSpec)> = vec![];
+    for (i, course) in COURSES.iter().enumerate() {
+        let first_day = stockholm(2027, 9, 6, 9) + Duration::days(7 * i as i64 % 28);
+        let spacing = if course.sessions.0 > 5 { 14 } else { 1 };
+        let sessions = (0..course.sessions.0)
+            .map(|s| {
+                let start = first_day + Duration::days((s * spacing) as i64);
+                let hours = course.sessions.1;
+                Session::new(start, start + Duration::hours(i64::from(hours) + 1), hours * 60).expect("valid session")
+            })
+            .collect();
+        let details = OfferingDetails {
+            description: t(course.description),
+            target_groups: TargetGroups { experience_bands: course.bands.to_vec(), staff_groups: vec![] },
+            competence_areas: course.areas.iter().map(|a| t(a)).collect(),
+            trainer: t("Utbildare från FoU Fyrbodal"),
+            place: if i % 4 == 3 { Place::Digital } else { Place::Venue(t("Fyrbodals kommunalförbund, Uddevalla")) },
+            sessions,
+            price: Sek(course.price),
+            completion_threshold: CompletionThreshold::default(),
+            prerequisites: vec![],
+        };
+        let ctx = demo.office();
+        let code = CourseCode::parse(course.code).expect("valid");
+        let seats = SeatLimit::new(course.seats).expect("valid");
+        let offering = demo.app.plan_offering(&ctx, package, code, details, None, seats).await.map_err(e)?;
+        offerings.push((offering.id.parse().expect("uuid"), course));
+    }
+    let ctx = demo.office();
+    demo.app.package_command(&ctx, package, PackageCommand::Publish).await.map_err(e)?;
+    let view = demo.app.package(package).await.map_err(e)?;
+    println!("Package {} published with {} offerings; deadline {}\n", view.term, offerings.len(), view.deadline);
+
+    // Collective registrations in the weeks before the deadline.
+    demo.set_time(stockholm(2027, 6, 10, 14));
+    let mut by_municipality: BTreeMap<MunicipalityId, Vec<&Person>> = BTreeMap::new();
+    for person in &people {
+        by_municipality.entry(person.municipality.clone()).or_default().push(person);
+    }
+    println!("Collective registrations (before the deadline):");
+    for (municipality, staff) in &by_municipality {
+        let mut lines = vec![];
+        for person in staff {
+            let suitable: Vec<&(OfferingId, &CourseSpec)> =
+                offerings.iter().filter(|(_, c)| c.bands.contains(&person.band)).collect();
+            let wanted = rng.random_range(1..=2.min(suitable.len()));
+            for _ in 0..wanted {
+                let (offering, _) = suitable[rng.random_range(0..suitable.len())];
+                if !lines.iter().any(|l: &RegistrationLine| l.staff == person.id && l.offering == *offering) {
+                    lines.push(RegistrationLine {
+                        staff: person.id,
+                        offering: *offering,
+                        override_prerequisites: false,
+                    });
+                }
+            }
+        }
+        let ctx = demo.coordinator(municipality);
+        let receipt = demo.app.register_collectively(&ctx, municipality.clone(), lines).await.map_err(e)?;
+        let refused_codes: Vec<&str> = receipt.lines.iter().filter_map(|l| l.code.as_deref()).collect();
+        println!(
+            "  {:<12} {:>3} lines: {:>3} requested, {:>2} refused{}",
+            municipality.as_str(),
+            receipt.lines.len(),
+            receipt.requested,
+            receipt.refused,
+            if refused_codes.is_empty() { String::new() } else { format!(" ({})", summarise(&refused_codes)) }
+        );
+    }
+
+    // After the deadline: close registration and allocate fairly.
+    demo.set_time(stockholm(2027, 6, 16, 8));
+    let ctx = demo.office();
+    let report = demo.app.close_registration(&ctx, package).await.map_err(e)?;
+    println!("\nRegistration closed {}; seats allocated round-robin across municipalities:", demo.clock.now());
+    println!("  {:<18} {:>5} {:>9} {:>8}", "course", "seats", "confirmed", "waiting");
+    for (line, (_, course)) in report.offerings.iter().zip(&offerings) {
+        println!("  {:<18} {:>5} {:>9} {:>8}", course.code, course.seats, line.confirmed, line.waitlisted);
+    }
+
+    // A busy offering: a late registration, a charged cancellation and a promotion, a transfer.
+    let (busy, busy_course) = offerings
+        .iter()
+        .max_by_key(|(id, _)| {
+            report.offerings.iter().find(|l| l.offering_id == id.to_string()).map_or(0, |l| l.waitlisted)
+        })
+        .copied()
+        .expect("offerings exist");
+    let view = demo.app.offering(busy).await.map_err(e)?;
+    println!("\nAfter the deadline on {} ({} on the waiting list):", busy_course.code, view.waiting_list.len());
+    if let Some(confirmed) = view.registrations.iter().find(|r| r.status == "confirmed") {
+        let staff: StaffId = confirmed.staff_id.parse().expect("uuid");
+        let municipality = MunicipalityId::parse(&confirmed.municipality).expect("valid");
+        let ctx = demo.coordinator(&municipality);
+        demo.app.cancel_registration(&ctx, busy, staff).await.map_err(e)?;
+        let after = demo.app.offering(busy).await.map_err(e)?;
+        let charged = after.registrations.iter().any(|r| r.staff_id == confirmed.staff_id && r.charged);
+        println!(
+            "  {municipality} cancelled a confirmed seat: charged {} SEK: {}; first on the waiting list promoted: {}",
+            busy_course.price,
+            if charged { "yes" } else { "no" },
+            if after.waiting_list.len() < view.waiting_list.len() { "yes" } else { "no" }
+        );
+    }
+    let view = demo.app.offering(busy).await.map_err(e)?;
+    if let Some(holder) = view.registrations.iter().find(|r| r.status == "confirmed") {
+        let municipality = MunicipalityId::parse(&holder.municipality).expect("valid");
+        let colleague = people.iter().find(|p| {
+            p.municipality == municipality && !view.registrations.iter().any(|r| r.staff_id == p.id.to_string())
+        });
+        if let Some(colleague) = colleague {
+            let ctx = demo.coordinator(&municipality);
+            let from: StaffId = holder.staff_id.parse().expect("uuid");
+            demo.app.transfer_seat(&ctx, busy, from, colleague.id, false).await.map_err(e)?;
+            println!("  {municipality} transferred a seat to a colleague: free of charge");
+        }
+    }
+    let late = people.iter().find(|p| !view.registrations.iter().any(|r| r.staff_id == p.id.to_string()));
+    if let Some(late) = late {
+        let ctx = demo.coordinator(&late.municipality.clone());
+        let line = RegistrationLine { staff: late.id, offering: busy, override_prerequisites: false };
+        let outcome = demo.app.register(&ctx, line).await.map_err(e)?;
+        println!("  a late registration from {} went to: {:?}", late.municipality, outcome.status);
+    }
+
+    // The course office lets two experienced case officers onto LVU fortsättning without
+    // the grund course (recorded as an override in the event).
+    if let Some((forts, _)) = offerings.iter().find(|(_, c)| c.code == "LVU-FORTS") {
+        let experienced: Vec<StaffId> = people.iter().filter(|p| p.band == Over5).take(2).map(|p| p.id).collect();
+        for staff in experienced {
+            let ctx = demo.office();
+            let line = RegistrationLine { staff, offering: *forts, override_prerequisites: true };
+            let outcome = demo.app.register(&ctx, line).await.map_err(e)?;
+            println!(
+                "  course office override on LVU-FORTS (prerequisite {} not met): {:?}",
+                outcome.prerequisites_overridden.join(", "),
+                outcome.status
+            );
+        }
+    }
+
+    // The courses run: trainers record attendance per session; then completion.
+    demo.set_time(stockholm(2028, 3, 1, 9));
+    let trainer = Actor { id: "demo-utbildare".into(), role: "trainer".into(), municipality: None };
+    let mut certificates = 0;
+    let mut not_completed = 0;
+    let mut attendance_records = 0;
+    for (offering, _) in &offerings {
+        let view = demo.app.offering(*offering).await.map_err(e)?;
+        for registration in view.registrations.iter().filter(|r| r.status == "confirmed") {
+            let staff: StaffId = registration.staff_id.parse().expect("uuid");
+            // Most attend nearly everything; about one in eight misses a lot.
+            let presence = if rng.random_bool(0.125) { 0.5 } else { 0.95 };
+            for session in 0..view.sessions.len() {
+                let attendance = if rng.random_bool(presence) {
+                    Attendance::Present
+                } else if rng.random_bool(0.5) {
+                    Attendance::Excused
+                } else {
+                    Attendance::Absent
+                };
+                let ctx = demo.ctx(trainer.clone());
+                demo.app.record_attendance(&ctx, *offering, staff, session, attendance, None).await.map_err(e)?;
+                attendance_records += 1;
+            }
+        }
+        let ctx = demo.office();
+        demo.app.offering_command(&ctx, *offering, OfferingCommand::CompleteOffering).await.map_err(e)?;
+        let view = demo.app.offering(*offering).await.map_err(e)?;
+        certificates += view.registrations.iter().filter(|r| r.certificate.is_some()).count();
+        not_completed += view.registrations.iter().filter(|r| r.not_completed).count();
+    }
+    println!(
+        "\nCourses held: {attendance_records} attendance records; {certificates} completed with a certificate, \
+         {not_completed} below the 80 % threshold"
+    );
+
+    // Participation per municipality (participations, not persons).
+    println!("\nConfirmed participations per municipality:");
+    let mut per_municipality: BTreeMap<String, usize> = BTreeMap::new();
+    for (offering, _) in &offerings {
+        for (municipality, (confirmed, _)) in demo.app.offering_counts_by_municipality(*offering).await.map_err(e)? {
+            *per_municipality.entry(municipality).or_default() += confirmed as usize;
+        }
+    }
+    for (municipality, count) in &per_municipality {
+        println!("  {municipality:<12} {count:>3}");
+    }
+    let example = offerings.first().map(|(id, _)| *id).expect("offerings exist");
+    let view = demo.app.offering(example).await.map_err(e)?;
+    if let Some(r) = view.registrations.iter().find(|r| r.certificate.is_some()) {
+        println!(
+            "\nExample certificate: {} ({} of {} sessions)",
+            r.certificate.as_deref().unwrap_or(""),
+            r.attended,
+            view.sessions.len()
+        );
+    }
+    println!("\nPackage id {package}. Browse it with: GET /packages/{package} (kurslogg serve).");
+    Ok(())
+}
+
+fn summarise(codes: &[&str]) -> String {
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for code in codes {
+        *counts.entry(code).or_default() += 1;
+    }
+    counts.iter().map(|(code, n)| format!("{n} {code}")).collect::<Vec<_>>().join(", ")
 }
