@@ -275,7 +275,7 @@ impl Kurslogg {
             let outcome = outcome.map(|events| answer(events, None)).map_err(AppError::refused);
             record(ctx, &outcome).expect("an idempotent context records its answer")
         };
-        let respond: Option<&(dyn Fn(Result<&[A::Event], &A::Error>) -> StoredResponse + Sync)> =
+        let respond: Option<&crate::store::Respond<'_, A>> =
             if ctx.idempotency.is_some() { Some(&respond) } else { None };
         match aggregates.execute(id, command, &ctx.metadata(), respond).await {
             Ok(done) => Ok(answer(&done.events, done.position)),

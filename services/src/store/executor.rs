@@ -71,6 +71,11 @@ pub struct Committed<E> {
     pub position: Option<i64>,
 }
 
+/// Turns a command's outcome (its events, or the refusal) into the answer remembered for
+/// its Idempotency-Key.
+pub type Respond<'a, A> =
+    dyn Fn(Result<&[<A as Aggregate>::Event], &<A as Aggregate>::Error>) -> StoredResponse + Sync + 'a;
+
 struct Cached<A> {
     state: A,
     sequence: usize,
@@ -153,7 +158,7 @@ where
         id: &str,
         command: A::Command,
         metadata: &Metadata,
-        respond: Option<&(dyn Fn(Result<&[A::Event], &A::Error>) -> StoredResponse + Sync)>,
+        respond: Option<&Respond<'_, A>>,
     ) -> Result<Committed<A::Event>, CommandError<A::Error>> {
         let slot = self.slot(id);
         let mut cached = slot.lock().await;

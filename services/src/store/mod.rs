@@ -9,7 +9,7 @@
 mod executor;
 mod log;
 
-pub use executor::{Aggregates, CommandError, Committed, Metadata};
+pub use executor::{Aggregates, CommandError, Committed, Metadata, Respond};
 pub use log::{AppendError, Backend, EventLog, LogOptions, NewEvent, PeopleOnOffering, StoredResponse};
 
 /// Storage trouble the caller cannot fix (maps to 503).
