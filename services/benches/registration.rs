@@ -123,17 +123,17 @@ struct Sizes {
 impl Sizes {
     fn full() -> Self {
         Self {
-            cell: Duration::from_secs(4),
-            raw_cell: Duration::from_secs(4),
+            cell: Duration::from_secs(5),
+            raw_cell: Duration::from_secs(5),
             stock_cell: Duration::from_secs(6),
-            staff: 25_000,
+            staff: 40_000,
             spread_offerings: 1_000,
             rush_lines: 250,
             rush_rounds: 3,
             history_low: 100,
             history_high: 5_000,
-            window: 300,
-            windows: 6,
+            window: 250,
+            windows: 10,
         }
     }
 

@@ -68,6 +68,9 @@ impl Default for Settings {
     }
 }
 
+/// Prefixes (after `KURSLOGG_`, lower-cased) of variables that belong to tools, not settings.
+const TOOL_VARIABLES: [&str; 4] = ["test_", "skip_", "bench_", "config"];
+
 /// Where the event log lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Storage {

@@ -18,7 +18,7 @@ use utoipa::ToSchema;
 
 use super::errors::Kind;
 use super::{AppError, CommandContext, Kurslogg};
-use crate::store::{Aggregates, AppendError, StoredResponse};
+use crate::store::{Aggregates, AppendError, StoredResponse, POSITION_PLACEHOLDER};
 
 /// The answer to a command that changed (or confirmed) one record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -272,7 +272,8 @@ impl Kurslogg {
             return first;
         }
         let respond = |outcome: Result<&[A::Event], &A::Error>| {
-            let outcome = outcome.map(|events| answer(events, None)).map_err(AppError::refused);
+            // The position is not known until the append; it fills in the placeholder.
+            let outcome = outcome.map(|events| answer(events, Some(POSITION_PLACEHOLDER))).map_err(AppError::refused);
             record(ctx, &outcome).expect("an idempotent context records its answer")
         };
         let respond: Option<&crate::store::Respond<'_, A>> =

@@ -106,12 +106,12 @@ fn parse_json<T: DeserializeOwned>(parts: &Parts, bytes: &Bytes) -> Result<T, Ap
             "send the body as application/json",
         ));
     }
-    serde_json::from_slice(bytes).map_err(|e| match e.classify() {
-        serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
-            ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", format!("the body is not valid JSON: {e}"))
-        }
-        _ => ApiError::validation(format!("the body does not fit: {e}")),
-    })
+    // Syntax first, then shape: a truncated body is malformed even if a field before the
+    // break has the wrong type.
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", format!("the body is not valid JSON: {e}"))
+    })?;
+    serde_json::from_value(value).map_err(|e| ApiError::validation(format!("the body does not fit: {e}")))
 }
 
 /// The actor of a read request.

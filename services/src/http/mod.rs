@@ -14,7 +14,6 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 
@@ -103,7 +102,13 @@ pub fn router(app: Arc<Kurslogg>, settings: &HttpSettings) -> Router {
         })
         .with_state(app)
         .layer(DefaultBodyLimit::max(settings.max_body_bytes))
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, settings.request_timeout))
+        .layer(
+            tower::ServiceBuilder::new()
+                .layer(axum::error_handling::HandleErrorLayer::new(|_: tower::BoxError| async {
+                    ApiError::new(StatusCode::REQUEST_TIMEOUT, "timeout", "the request took too long and was abandoned")
+                }))
+                .timeout(settings.request_timeout),
+        )
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
             let path = request.extensions().get::<MatchedPath>().map(MatchedPath::as_str).unwrap_or("unmatched");
             let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");

@@ -57,6 +57,11 @@ pub struct StoredResponse {
     pub body: String,
 }
 
+/// Stands for the global position in a remembered answer until the append knows it:
+/// `append` writes the real position in its place, in the same statement.
+pub const POSITION_PLACEHOLDER: i64 = i64::MIN;
+const PLACEHOLDER_TEXT: &str = "-9223372036854775808";
+
 /// Why an append did not happen.
 #[derive(Debug, thiserror::Error)]
 pub enum AppendError {
@@ -314,7 +319,9 @@ WITH appended AS (
     RETURNING position
 ), remembered AS (
     INSERT INTO idempotency_keys (actor_id, key, request_hash, status, body)
-    SELECT $8::text, $9::text, $10::text, $11::integer, $12::text WHERE $9::text IS NOT NULL
+    SELECT $8::text, $9::text, $10::text, $11::integer,
+           replace($12::text, $13::text, coalesce((SELECT max(position) FROM appended)::text, 'null'))
+     WHERE $9::text IS NOT NULL
 )
 SELECT max(position) FROM appended";
     let column = |f: fn(&NewEvent) -> String| events.iter().map(f).collect::<Vec<_>>();
@@ -331,6 +338,7 @@ SELECT max(position) FROM appended";
         .bind(response.map(|r| r.request_hash.as_str()))
         .bind(response.map(|r| i32::from(r.status)))
         .bind(response.map(|r| r.body.as_str()))
+        .bind(PLACEHOLDER_TEXT)
         .fetch_one(pool)
         .await?;
     row.try_get::<Option<i64>, _>(0)
@@ -366,12 +374,13 @@ async fn append_sqlite(
         last = rows.iter().map(|r| r.get::<i64, _>(0)).max();
     }
     if let Some(r) = response {
+        let position = last.map_or_else(|| "null".to_string(), |p| p.to_string());
         sqlx::query("INSERT INTO idempotency_keys (actor_id, key, request_hash, status, body) VALUES (?, ?, ?, ?, ?)")
             .bind(&r.actor_id)
             .bind(&r.key)
             .bind(&r.request_hash)
             .bind(i64::from(r.status))
-            .bind(&r.body)
+            .bind(r.body.replace(PLACEHOLDER_TEXT, &position))
             .execute(&mut *tx)
             .await?;
     }

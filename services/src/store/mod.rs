@@ -10,7 +10,9 @@ mod executor;
 mod log;
 
 pub use executor::{Aggregates, CommandError, Committed, Metadata, Respond};
-pub use log::{AppendError, Backend, EventLog, LogOptions, NewEvent, PeopleOnOffering, StoredResponse};
+pub use log::{
+    AppendError, Backend, EventLog, LogOptions, NewEvent, PeopleOnOffering, StoredResponse, POSITION_PLACEHOLDER,
+};
 
 /// Storage trouble the caller cannot fix (maps to 503).
 #[derive(Debug, thiserror::Error)]

@@ -1,0 +1,372 @@
+//! The real `kurslogg` binary: `migrate`, `serve` (on SQLite and PostgreSQL), shutdown on
+//! SIGTERM, and settings from file, environment and flags. HTTP checks use a tiny
+//! HTTP/1.1 client over `std::net::TcpStream`.
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_kurslogg");
+
+/// A temporary directory, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> Self {
+        let dir = std::env::temp_dir().join(format!("kl-cli-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        Self(dir)
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The binary, run in `cwd` (so no stray `kurslogg.toml` is read) with no `KURSLOGG_*`
+/// variables inherited from whoever runs the tests.
+fn kurslogg(cwd: &Path) -> Command {
+    let mut command = Command::new(BIN);
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("KURSLOGG_") {
+            command.env_remove(name);
+        }
+    }
+    command.current_dir(cwd).env("RUST_LOG", "info").stdin(Stdio::null());
+    command
+}
+
+/// The output of a command that is expected to finish by itself.
+fn run(mut command: Command) -> (ExitStatus, String, String) {
+    let mut child = command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("start kurslogg");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if child.try_wait().expect("poll").is_some() {
+            break;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("kurslogg did not finish within 30 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let output = child.wait_with_output().expect("output");
+    (
+        output.status,
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("address").port()
+}
+
+/// One HTTP/1.1 exchange; `None` when nothing listens yet.
+fn http(address: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Option<(u16, String)> {
+    let mut stream =
+        TcpStream::connect_timeout(&address.parse().expect("socket address"), Duration::from_secs(2)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if !body.is_empty() {
+        request.push_str(&format!("Content-Type: application/json\r\nContent-Length: {}\r\n", body.len()));
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
+    stream.write_all(request.as_bytes()).ok()?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).ok()?;
+    let status = answer.split(' ').nth(1)?.parse().ok()?;
+    let body = answer.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    Some((status, body))
+}
+
+fn get(address: &str, path: &str) -> Option<(u16, String)> {
+    http(address, "GET", path, &[], "")
+}
+
+/// A running `kurslogg serve`, killed on drop if a test left it running.
+struct Served {
+    child: Child,
+    address: String,
+    log: PathBuf,
+}
+
+impl Served {
+    /// Starts `command` (a configured `serve`) expecting it on `address`; waits for /healthz.
+    fn start(mut command: Command, address: String, log: PathBuf) -> Self {
+        let file = File::create(&log).expect("log file");
+        let child = command
+            .stdout(Stdio::from(file.try_clone().expect("log file")))
+            .stderr(Stdio::from(file))
+            .spawn()
+            .expect("start kurslogg serve");
+        let mut served = Self { child, address, log };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = served.child.try_wait().expect("poll") {
+                panic!("kurslogg serve exited with {status} before answering:\n{}", served.output());
+            }
+            if let Some((200, body)) = get(&served.address, "/healthz") {
+                assert!(body.contains("\"ok\""), "/healthz body: {body}");
+                return served;
+            }
+            if Instant::now() > deadline {
+                panic!("kurslogg serve did not answer /healthz within 60 s:\n{}", served.output());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn output(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Sends SIGTERM and waits for the exit.
+    fn terminate(mut self) -> ExitStatus {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status().expect("run kill");
+        assert!(sent.success(), "kill -TERM {pid}");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("poll") {
+                return status;
+            }
+            if Instant::now() > deadline {
+                panic!("kurslogg serve did not stop within 10 s of SIGTERM:\n{}", self.output());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+const OFFICE: [(&str, &str); 2] = [("X-Actor-Id", "kansliet@fyrbodal.se"), ("X-Actor-Role", "course_office")];
+
+#[test]
+fn migrate_creates_the_sqlite_file() {
+    let tmp = TempDir::new();
+    let data = tmp.path().join("data");
+    let mut command = kurslogg(tmp.path());
+    command.arg("migrate").arg("--data-dir").arg(&data);
+    let (status, stdout, stderr) = run(command);
+    assert!(status.success(), "migrate failed: {status}\n{stdout}\n{stderr}");
+    assert!(stdout.contains("migrations applied"), "stdout: {stdout}");
+    let file = data.join("kurslogg.db");
+    assert!(file.is_file(), "{} exists", file.display());
+    assert!(std::fs::metadata(&file).expect("metadata").len() > 0);
+
+    // Migrating again is harmless.
+    let mut again = kurslogg(tmp.path());
+    again.arg("migrate").arg("--data-dir").arg(&data);
+    let (status, _, stderr) = run(again);
+    assert!(status.success(), "second migrate: {stderr}");
+}
+
+#[test]
+fn serve_answers_keeps_data_and_exits_cleanly_on_sigterm() {
+    let tmp = TempDir::new();
+    let data = tmp.path().join("data");
+    let start = |log: &str| {
+        let address = format!("127.0.0.1:{}", free_port());
+        let mut command = kurslogg(tmp.path());
+        command.arg("serve").env("KURSLOGG_LISTEN", &address).env("KURSLOGG_DATA_DIR", &data);
+        Served::start(command, address, tmp.path().join(log))
+    };
+
+    let served = start("first.log");
+    let (status, body) = get(&served.address, "/readyz").expect("/readyz answers");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"database\":\"ok\""), "{body}");
+    assert!(data.join("kurslogg.db").is_file(), "serve creates the data directory and the file");
+    let course = r#"{"code":"LVU-GRUND","title":"LVU grund","description":"Grunderna i LVU."}"#;
+    let (status, body) = http(&served.address, "POST", "/courses", &OFFICE, course).expect("POST /courses");
+    assert_eq!(status, 201, "{body}");
+    let exit = served.terminate();
+    assert_eq!(exit.code(), Some(0), "exit status after SIGTERM: {exit}");
+
+    // What was written is there after a restart.
+    let served = start("second.log");
+    let (status, body) = http(&served.address, "GET", "/courses/LVU-GRUND", &OFFICE, "").expect("GET /courses");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"title\":\"LVU grund\""), "{body}");
+    let exit = served.terminate();
+    assert_eq!(exit.code(), Some(0), "exit status after SIGTERM: {exit}");
+}
+
+#[test]
+fn invalid_settings_stop_start_up_with_a_clear_message() {
+    let tmp = TempDir::new();
+    let cases: [(&str, &str, &str); 5] = [
+        ("KURSLOGG_DATABASE_URL", "mysql://x", "database_url"),
+        ("KURSLOGG_SQLITE_SYNCHRONOUS", "sometimes", "sqlite_synchronous"),
+        ("KURSLOGG_LOG_FORMAT", "xml", "log_format"),
+        ("KURSLOGG_LISTEN", "not-an-address", "listen"),
+        ("KURSLOGG_DATABSE_URL", "postgres://postgres@127.0.0.1/x", "databse_url"),
+    ];
+    for (name, value, named) in cases {
+        let mut command = kurslogg(tmp.path());
+        command
+            .arg("serve")
+            .env("KURSLOGG_LISTEN", format!("127.0.0.1:{}", free_port()))
+            .env("KURSLOGG_DATA_DIR", tmp.path().join("data"))
+            .env(name, value);
+        let (status, stdout, stderr) = run(command);
+        assert!(!status.success(), "{name}={value} must stop start-up; it exited with {status}");
+        assert!(
+            stderr.to_lowercase().contains(&named.to_lowercase()),
+            "{name}={value}: the message names {named}:\n{stderr}{stdout}"
+        );
+    }
+    // A missing configuration file given explicitly.
+    let mut command = kurslogg(tmp.path());
+    command.arg("serve").arg("--config").arg(tmp.path().join("missing.toml"));
+    let (status, _, stderr) = run(command);
+    assert!(!status.success());
+    assert!(stderr.contains("missing.toml") && stderr.contains("does not exist"), "{stderr}");
+    // Nothing was created for a refused start.
+    assert!(!tmp.path().join("data").exists(), "no data directory for a configuration that was refused");
+}
+
+#[test]
+fn flags_beat_environment_which_beats_the_file() {
+    let tmp = TempDir::new();
+    let (file_port, env_port, flag_port) = (free_port(), free_port(), free_port());
+    let file_data = tmp.path().join("file-data");
+    let config = tmp.path().join("kurslogg.toml");
+    std::fs::write(
+        &config,
+        format!("listen = \"127.0.0.1:{file_port}\"\ndata_dir = \"{}\"\nlog_format = \"json\"\n", file_data.display()),
+    )
+    .expect("write config");
+
+    // Environment over file: the address from KURSLOGG_LISTEN, the data directory from the file.
+    let address = format!("127.0.0.1:{env_port}");
+    let mut command = kurslogg(tmp.path());
+    command.arg("serve").arg("--config").arg(&config).env("KURSLOGG_LISTEN", &address);
+    let served = Served::start(command, address, tmp.path().join("env.log"));
+    assert!(file_data.join("kurslogg.db").is_file(), "data_dir from the file");
+    assert!(get(&format!("127.0.0.1:{file_port}"), "/healthz").is_none(), "nothing on the file's port");
+    assert!(served.output().contains("\"level\":\"INFO\""), "log_format json from the file:\n{}", served.output());
+    assert_eq!(served.terminate().code(), Some(0));
+
+    // Flags over environment; ./kurslogg.toml in the working directory is read by default.
+    let flag_data = tmp.path().join("flag-data");
+    let address = format!("127.0.0.1:{flag_port}");
+    let mut command = kurslogg(tmp.path());
+    command
+        .arg("serve")
+        .arg("--listen")
+        .arg(&address)
+        .arg("--data-dir")
+        .arg(&flag_data)
+        .env("KURSLOGG_LISTEN", format!("127.0.0.1:{env_port}"))
+        .env("KURSLOGG_DATA_DIR", tmp.path().join("env-data"));
+    let served = Served::start(command, address, tmp.path().join("flag.log"));
+    assert!(flag_data.join("kurslogg.db").is_file(), "data_dir from --data-dir");
+    assert!(!tmp.path().join("env-data").exists(), "KURSLOGG_DATA_DIR lost to the flag");
+    assert!(get(&format!("127.0.0.1:{env_port}"), "/healthz").is_none(), "nothing on the environment's port");
+    assert_eq!(served.terminate().code(), Some(0));
+}
+
+#[test]
+fn serve_on_postgresql() {
+    let skip = std::env::var("KURSLOGG_SKIP_POSTGRES").is_ok_and(|v| v == "1" || v.eq_ignore_ascii_case("true"));
+    if skip {
+        eprintln!("KURSLOGG_SKIP_POSTGRES=1: skipping the PostgreSQL run");
+        return;
+    }
+    let admin_url = std::env::var("KURSLOGG_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+        .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/postgres".to_string());
+    let name = format!("kl_cli_{}", uuid::Uuid::new_v4().simple());
+    let database = Database::create(&admin_url, &name);
+
+    let tmp = TempDir::new();
+    let address = format!("127.0.0.1:{}", free_port());
+    let mut command = kurslogg(tmp.path());
+    command.arg("serve").arg("--database-url").arg(&database.url).env("KURSLOGG_LISTEN", &address);
+    let served = Served::start(command, address, tmp.path().join("serve.log"));
+    let (status, body) = get(&served.address, "/readyz").expect("/readyz answers");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"database\":\"ok\""), "{body}");
+    let municipality = r#"{"id":"tanum","name":"Tanum","federation":"Fyrbodal"}"#;
+    let (status, body) = http(&served.address, "POST", "/municipalities", &OFFICE, municipality).expect("POST");
+    assert_eq!(status, 201, "{body}");
+    assert!(!tmp.path().join("data").exists(), "no SQLite file when PostgreSQL is configured");
+    assert!(!served.output().contains(&database.url), "the database URL is not logged:\n{}", served.output());
+    assert_eq!(served.terminate().code(), Some(0));
+    assert_eq!(database.events(), 1, "the event went to PostgreSQL");
+}
+
+/// A fresh PostgreSQL database, dropped at the end.
+struct Database {
+    admin_url: String,
+    name: String,
+    url: String,
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime")
+}
+
+impl Database {
+    fn create(admin_url: &str, name: &str) -> Self {
+        use sqlx::Connection;
+        runtime().block_on(async {
+            let mut admin = sqlx::PgConnection::connect(admin_url).await.unwrap_or_else(|e| {
+                panic!(
+                    "PostgreSQL is not reachable at {admin_url} ({e}). Start it, point \
+                     KURSLOGG_TEST_POSTGRES_URL at one, or set KURSLOGG_SKIP_POSTGRES=1"
+                )
+            });
+            sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.expect("CREATE DATABASE");
+        });
+        let (without_query, query) = admin_url.split_once('?').map_or((admin_url, ""), |(u, q)| (u, q));
+        let (base, _) = without_query.rsplit_once('/').expect("the URL names a database");
+        let query = if query.is_empty() { String::new() } else { format!("?{query}") };
+        Self { admin_url: admin_url.to_string(), name: name.to_string(), url: format!("{base}/{name}{query}") }
+    }
+
+    fn events(&self) -> i64 {
+        use sqlx::Connection;
+        runtime().block_on(async {
+            let mut connection = sqlx::PgConnection::connect(&self.url).await.expect("connect");
+            sqlx::query_scalar("SELECT count(*) FROM events").fetch_one(&mut connection).await.expect("count")
+        })
+    }
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        use sqlx::Connection;
+        runtime().block_on(async {
+            if let Ok(mut admin) = sqlx::PgConnection::connect(&self.admin_url).await {
+                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
+                    .execute(&mut admin)
+                    .await;
+            }
+        });
+    }
+}
