@@ -144,6 +144,9 @@ pub enum PackageError {
     /// Publishing an empty package.
     #[error("a package needs at least one offering before it is published")]
     NoOfferings,
+    /// A new deadline that has already passed.
+    #[error("the new deadline has already passed")]
+    DeadlinePassed,
     /// Closing before the deadline.
     #[error("the registration deadline has not passed yet")]
     DeadlineNotPassed,
@@ -156,6 +159,7 @@ impl Refusal for PackageError {
             Self::AlreadyExists => "already_exists",
             Self::WrongPhase { .. } => "wrong_phase",
             Self::NoOfferings => "no_offerings",
+            Self::DeadlinePassed => "deadline_passed",
             Self::DeadlineNotPassed => "deadline_not_passed",
         }
     }
@@ -227,6 +231,11 @@ impl Aggregate for CoursePackage {
                 }
                 if deadline == self.deadline {
                     return Ok(());
+                }
+                // A deadline can be extended, but not set to an instant already gone: that
+                // would close registration behind the municipalities' backs.
+                if deadline <= now {
+                    return Err(PackageError::DeadlinePassed);
                 }
                 PackageEvent::DeadlineChanged { from: self.deadline, to: deadline }
             }

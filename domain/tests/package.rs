@@ -297,6 +297,24 @@ async fn moving_the_deadline_to_where_it_is_emits_nothing() {
 }
 
 #[tokio::test]
+async fn a_deadline_can_be_extended_after_it_passed_but_not_set_in_the_past() {
+    // Extending a passed deadline (registration not yet closed) reopens registration: allowed.
+    let extended = t("2027-06-22T21:59:00Z");
+    at(after_deadline())
+        .given(published())
+        .when_async(PackageCommand::ChangeDeadline { deadline: extended })
+        .await
+        .then_expect_events(vec![PackageEvent::DeadlineChanged { from: deadline(), to: extended }]);
+    // Setting it to an instant already gone would close registration behind everyone's back.
+    at(in_spring())
+        .given(published())
+        .when_async(PackageCommand::ChangeDeadline { deadline: t("2027-01-31T09:00:00Z") })
+        .await
+        .then_expect_error(PackageError::DeadlinePassed);
+    assert_eq!(PackageError::DeadlinePassed.code(), "deadline_passed");
+}
+
+#[tokio::test]
 async fn the_deadline_cannot_move_after_registration_closed() {
     let moved = t("2027-06-22T21:59:00Z");
     let result = at(after_deadline())
