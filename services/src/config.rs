@@ -111,7 +111,11 @@ impl Settings {
             Some(path) => figment = figment.merge(Toml::file(path)),
             None => figment = figment.merge(Toml::file("kurslogg.toml")),
         }
-        figment = figment.merge(Env::prefixed("KURSLOGG_").ignore(&["config"])).merge(Serialized::defaults(overrides));
+        // Variables of tools that share the prefix (tests, benchmarks, the config path) are
+        // not settings; any other unknown KURSLOGG_ variable is a typo and stops start-up.
+        let settings_only =
+            Env::prefixed("KURSLOGG_").filter(|key| !TOOL_VARIABLES.iter().any(|p| key.as_str().starts_with(p)));
+        figment = figment.merge(settings_only).merge(Serialized::defaults(overrides));
         let mut settings: Settings = figment.extract().map_err(|e| ConfigError(e.to_string()))?;
         if settings.database_url.as_ref().is_some_and(|u| u.expose().trim().is_empty()) {
             settings.database_url = None;

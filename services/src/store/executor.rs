@@ -12,6 +12,7 @@
 use std::collections::HashMap;
 use std::marker::PhantomData;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::{Aggregate, DomainEvent};
@@ -20,8 +21,11 @@ use serde::Serialize;
 use super::log::{AppendError, EventLog, NewEvent, StoredResponse};
 use super::StoreError;
 
-/// How often a command is retried after losing a race with another process.
-const MAX_ATTEMPTS: usize = 8;
+/// How often a command is tried before it gives up after losing races with another
+/// process writing the same aggregate.
+const MAX_ATTEMPTS: u32 = 16;
+/// Longest pause between attempts.
+const MAX_BACKOFF: Duration = Duration::from_millis(100);
 /// Cached aggregates kept before idle ones are dropped.
 const CACHE_LIMIT: usize = 50_000;
 
@@ -163,7 +167,13 @@ where
         let slot = self.slot(id);
         let mut cached = slot.lock().await;
         let metadata_json = serde_json::to_string(metadata).expect("metadata serialises");
-        for _ in 0..MAX_ATTEMPTS {
+        for attempt in 0..MAX_ATTEMPTS {
+            if attempt > 0 {
+                // The other process has its state in memory and wins a plain rerun: wait a
+                // random, growing while so its queue drains and ours gets a turn.
+                let ceiling = Duration::from_millis(1 << attempt.min(7)).min(MAX_BACKOFF);
+                tokio::time::sleep(ceiling.mul_f64(rand::random::<f64>())).await;
+            }
             if cached.is_none() {
                 self.catch_up(id, &mut cached).await?;
             }
