@@ -48,7 +48,7 @@ use cqrs_es::AggregateError;
 use futures::stream::{self, StreamExt};
 use hdrhistogram::Histogram;
 use kurslogg::app::{Actor, CommandContext, Idempotency, Kurslogg, LineStatus, RegistrationLine};
-use kurslogg::store::EventLog;
+use kurslogg::store::{EventLog, LogOptions};
 use kurslogg_domain::clock::SystemClock;
 use kurslogg_domain::offering::{
     Offering, OfferingCommand, OfferingDetails, ParticipantFacts, RegistrationWindow, TargetGroups,
@@ -123,17 +123,19 @@ struct Sizes {
 impl Sizes {
     fn full() -> Self {
         Self {
-            cell: Duration::from_secs(5),
-            raw_cell: Duration::from_secs(5),
+            cell: Duration::from_secs(4),
+            raw_cell: Duration::from_secs(4),
             stock_cell: Duration::from_secs(6),
-            staff: 40_000,
+            // Below the executor's cache limit (50,000 per aggregate type), which would
+            // otherwise evict staff members mid-run.
+            staff: 45_000,
             spread_offerings: 1_000,
             rush_lines: 250,
             rush_rounds: 3,
             history_low: 100,
             history_high: 5_000,
-            window: 250,
-            windows: 10,
+            window: 300,
+            windows: 16,
         }
     }
 
@@ -168,6 +170,18 @@ struct Config {
     postgres_url: String,
     sizes: Sizes,
     command_line: String,
+    /// Scenarios to run (a, b, c, d, raw, stock); all when empty.
+    only: Vec<String>,
+}
+
+impl Config {
+    fn wants(&self, scenario: &str) -> bool {
+        self.only.is_empty() || self.only.iter().any(|s| s == scenario)
+    }
+
+    fn wants_ours(&self) -> bool {
+        ["a", "b", "c", "d"].iter().any(|s| self.wants(s))
+    }
 }
 
 fn parse_args() -> Config {
@@ -175,6 +189,7 @@ fn parse_args() -> Config {
     let mut out = None;
     let mut backends = vec![Which::Sqlite, Which::Postgres];
     let mut passed = vec![];
+    let mut only: Vec<String> = vec![];
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let (name, inline) = match arg.split_once('=') {
@@ -203,6 +218,17 @@ fn parse_args() -> Config {
                 };
                 passed.push(format!("--backend {value}"));
             }
+            "--only" => {
+                let value = inline.or_else(|| args.next()).expect("--only needs a list like a,b,raw,stock");
+                passed.push(format!("--only {value}"));
+                only = value.split(',').map(|s| s.trim().to_lowercase()).filter(|s| !s.is_empty()).collect();
+                for s in &only {
+                    assert!(
+                        ["a", "b", "c", "d", "raw", "stock"].contains(&s.as_str()),
+                        "unknown scenario {s:?} (a, b, c, d, raw, stock)"
+                    );
+                }
+            }
             "--help" | "-h" => {
                 println!(
                     "cargo bench -p kurslogg --bench registration -- [--quick] [--out PATH] [--backend sqlite|postgres|all]"
@@ -219,7 +245,7 @@ fn parse_args() -> Config {
         command_line.push_str(&passed.join(" "));
     }
     let sizes = if quick { Sizes::quick() } else { Sizes::full() };
-    Config { quick, out, backends, postgres_url, sizes, command_line }
+    Config { quick, out, backends, postgres_url, sizes, command_line, only }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -260,6 +286,8 @@ struct Cpu {
     app_ticks: u64,
     pg_ticks: u64,
     busy_ticks: u64,
+    /// Of `busy_ticks`: interrupts and soft interrupts (loopback networking, block I/O).
+    irq_ticks: u64,
     total_ticks: u64,
 }
 
@@ -281,8 +309,8 @@ impl Cpu {
                 }
             }
         }
-        let (busy_ticks, total_ticks) = machine_ticks().unwrap_or((0, 0));
-        Self { app_ticks, pg_ticks, busy_ticks, total_ticks }
+        let (busy_ticks, irq_ticks, total_ticks) = machine_ticks().unwrap_or((0, 0, 0));
+        Self { app_ticks, pg_ticks, busy_ticks, irq_ticks, total_ticks }
     }
 
     fn since(self, before: Cpu) -> Cpu {
@@ -290,6 +318,7 @@ impl Cpu {
             app_ticks: self.app_ticks.saturating_sub(before.app_ticks),
             pg_ticks: self.pg_ticks.saturating_sub(before.pg_ticks),
             busy_ticks: self.busy_ticks.saturating_sub(before.busy_ticks),
+            irq_ticks: self.irq_ticks.saturating_sub(before.irq_ticks),
             total_ticks: self.total_ticks.saturating_sub(before.total_ticks),
         }
     }
@@ -298,6 +327,7 @@ impl Cpu {
         self.app_ticks += other.app_ticks;
         self.pg_ticks += other.pg_ticks;
         self.busy_ticks += other.busy_ticks;
+        self.irq_ticks += other.irq_ticks;
         self.total_ticks += other.total_ticks;
     }
 }
@@ -313,14 +343,15 @@ fn process_ticks(path: &str) -> Option<u64> {
     ticks_of(&std::fs::read_to_string(path).ok()?)
 }
 
-fn machine_ticks() -> Option<(u64, u64)> {
+fn machine_ticks() -> Option<(u64, u64, u64)> {
     let stat = std::fs::read_to_string("/proc/stat").ok()?;
     let line = stat.lines().next()?;
     let v: Vec<u64> = line.split_whitespace().skip(1).filter_map(|x| x.parse().ok()).collect();
     // user nice system idle iowait irq softirq steal (guest time is inside user).
     let idle = v.get(3)? + v.get(4).copied().unwrap_or(0);
     let total: u64 = v.iter().take(8).sum();
-    Some((total - idle, total))
+    let irq = v.get(5).copied().unwrap_or(0) + v.get(6).copied().unwrap_or(0);
+    Some((total - idle, irq, total))
 }
 
 fn clock_ticks_per_second() -> f64 {
@@ -343,6 +374,8 @@ struct Measured {
     elapsed: Duration,
     cpu: Cpu,
     exhausted: bool,
+    /// Median fdatasync latency (ms) probed just before each run merged in here.
+    fsync_ms: Vec<f64>,
 }
 
 impl Measured {
@@ -356,6 +389,7 @@ impl Measured {
             elapsed: Duration::ZERO,
             cpu: Cpu::default(),
             exhausted: false,
+            fsync_ms: vec![],
         }
     }
 
@@ -370,6 +404,7 @@ impl Measured {
         self.elapsed += other.elapsed;
         self.cpu.add(other.cpu);
         self.exhausted |= other.exhausted;
+        self.fsync_ms.extend(other.fsync_ms);
     }
 
     fn rate(&self) -> f64 {
@@ -384,6 +419,7 @@ impl Measured {
 /// Runs `op` from `clients` concurrent clients (closed loop) until `count` operations were
 /// started or, if `until` is set, until that much time has passed.
 async fn drive(clients: usize, count: usize, until: Option<Duration>, op: Op) -> Measured {
+    let fsync_ms = fsync_probe().await;
     let next = Arc::new(AtomicUsize::new(0));
     let before = Cpu::now();
     let start = Instant::now();
@@ -429,7 +465,40 @@ async fn drive(clients: usize, count: usize, until: Option<Duration>, op: Op) ->
     }
     total.elapsed = last - start;
     total.cpu = Cpu::now().since(before);
+    total.fsync_ms.extend(fsync_ms);
     total
+}
+
+/// How long the disk takes to make a write durable right now: the median of 40 rounds of
+/// an 8 kB overwrite plus `fdatasync` on a file in the temp dir (what a commit waits for;
+/// on this machine the temp dir and PostgreSQL's data directory share one disk).
+async fn fsync_probe() -> Option<f64> {
+    tokio::task::spawn_blocking(|| {
+        use std::io::{Seek, SeekFrom, Write};
+        let path = std::env::temp_dir().join(format!("kurslogg-bench-fsync-{}", Uuid::new_v4().simple()));
+        let probe = || -> std::io::Result<f64> {
+            let mut file = std::fs::File::create(&path)?;
+            let block = vec![7u8; 8192];
+            file.write_all(&block)?;
+            file.sync_all()?;
+            let mut times = Vec::with_capacity(40);
+            for _ in 0..40 {
+                let t = Instant::now();
+                file.seek(SeekFrom::Start(0))?;
+                file.write_all(&block)?;
+                file.sync_data()?;
+                times.push(t.elapsed().as_secs_f64() * 1000.0);
+            }
+            times.sort_by(f64::total_cmp);
+            Ok(times[times.len() / 2])
+        };
+        let result = probe().ok();
+        let _ = std::fs::remove_file(&path);
+        result
+    })
+    .await
+    .ok()
+    .flatten()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -453,7 +522,7 @@ fn thousands(v: f64) -> String {
     let s = n.abs().to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -480,9 +549,9 @@ fn render_section(section: &Section, tick_us: f64) -> String {
     let _ = writeln!(s, "### {}\n", section.title);
     let _ = writeln!(
         s,
-        "| scenario | clients | commands | seconds | commands/s | p50 ms | p99 ms | max ms | app CPU µs/cmd | PostgreSQL CPU µs/cmd | machine CPU busy | notes |"
+        "| scenario | clients | commands | seconds | commands/s | p50 ms | p99 ms | max ms | app CPU µs/cmd | PostgreSQL CPU µs/cmd | machine CPU busy | fdatasync ms | notes |"
     );
-    let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+    let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
     for row in &section.rows {
         let m = &row.measured;
         let per = |ticks: u64| {
@@ -496,7 +565,15 @@ fn render_section(section: &Section, tick_us: f64) -> String {
         let busy = if m.cpu.total_ticks == 0 {
             "-".to_string()
         } else {
-            format!("{:.0} %", 100.0 * m.cpu.busy_ticks as f64 / m.cpu.total_ticks as f64)
+            let share = |ticks: u64| 100.0 * ticks as f64 / m.cpu.total_ticks as f64;
+            format!("{:.0} % (irq {:.0} %)", share(m.cpu.busy_ticks), share(m.cpu.irq_ticks))
+        };
+        let fsync = if m.fsync_ms.is_empty() {
+            "-".to_string()
+        } else {
+            let mut v = m.fsync_ms.clone();
+            v.sort_by(f64::total_cmp);
+            format!("{:.2}", v[v.len() / 2])
         };
         let mut note = row.note.clone();
         if m.errors > 0 {
@@ -513,7 +590,7 @@ fn render_section(section: &Section, tick_us: f64) -> String {
         }
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {:.2} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {:.2} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             row.scenario,
             row.clients,
             thousands(m.done.commands as f64),
@@ -525,6 +602,7 @@ fn render_section(section: &Section, tick_us: f64) -> String {
             per(m.cpu.app_ticks),
             pg,
             busy,
+            fsync,
             note
         );
     }
@@ -772,38 +850,89 @@ async fn prefill(app: &Arc<Kurslogg>, world: &Arc<World>, offering: OfferingId, 
     (1 + n + n / 5, n)
 }
 
-async fn bench_kurslogg(app: &Arc<Kurslogg>, world: &Arc<World>, sizes: &Sizes, section: &mut Section) {
-    let cell = Some(sizes.cell);
-    let pool = world.staff.len();
+/// Client counts of (a) and (b), and the plain-insert baseline.
+const CLIENTS: [usize; 3] = [1, 16, 64];
 
-    // (a) spread over many offerings. Cell k puts staff i on offering (i + k) mod n, so a
-    // staff member never meets the same offering twice across cells.
-    let cells = [(1, false), (16, false), (64, false), (16, true)];
-    for (k, (clients, idempotent)) in cells.into_iter().enumerate() {
-        let w = world.clone();
-        let n = world.spread.len();
-        let op = register_op(app, world, 0, idempotent, move |i| w.spread[(i + k) % n]);
-        let m = drive(clients, pool, cell, op).await;
-        let scenario = if idempotent {
-            format!("(a) spread over {n} offerings, with Idempotency-Key")
-        } else {
-            format!("(a) spread over {n} offerings")
-        };
-        println!("  {scenario}, {clients} clients: {} commands/s", thousands(m.rate()));
-        section.rows.push(Row { scenario, clients: clients.to_string(), measured: m, note: String::new() });
+/// (a) one cell spread over many offerings. Cell `k` puts staff member i on offering
+/// (i + k) mod n, so a staff member never meets the same offering twice across cells.
+async fn bench_spread(
+    app: &Arc<Kurslogg>,
+    world: &Arc<World>,
+    sizes: &Sizes,
+    k: usize,
+    clients: usize,
+    idempotent: bool,
+) -> Row {
+    let w = world.clone();
+    let n = world.spread.len();
+    let op = register_op(app, world, 0, idempotent, move |i| w.spread[(i + k) % n]);
+    let m = drive(clients, world.staff.len(), Some(sizes.cell), op).await;
+    let scenario = if idempotent {
+        format!("(a) spread over {n} offerings, with Idempotency-Key")
+    } else {
+        format!("(a) spread over {n} offerings")
+    };
+    println!("  {scenario}, {clients} clients: {} commands/s", thousands(m.rate()));
+    Row { scenario, clients: clients.to_string(), measured: m, note: String::new() }
+}
+
+/// (b) one cell on one offering, a fresh one per cell.
+async fn bench_single(app: &Arc<Kurslogg>, world: &Arc<World>, sizes: &Sizes, k: usize, clients: usize) -> Row {
+    let offering = world.single[k];
+    let op = register_op(app, world, 0, false, move |_| offering);
+    let m = drive(clients, world.staff.len(), Some(sizes.cell), op).await;
+    let note = format!("fresh offering, history 1 → {}", 1 + m.done.commands);
+    println!("  (b) one offering, {clients} clients: {} commands/s", thousands(m.rate()));
+    Row { scenario: "(b) one offering".into(), clients: clients.to_string(), measured: m, note }
+}
+
+/// (a) to (d) on one backend; on PostgreSQL each (a) cell runs right after the plain
+/// insert cell with the same client count (`raw`), so the pair sees the same machine.
+async fn bench_kurslogg(
+    app: &Arc<Kurslogg>,
+    world: &Arc<World>,
+    config: &Config,
+    section: &mut Section,
+    mut raw: Option<(&str, &mut Section, &mut Option<f64>)>,
+) {
+    let sizes = &config.sizes;
+    for (k, clients) in CLIENTS.into_iter().enumerate() {
+        if let Some((url, baselines, raw16)) = raw.as_mut() {
+            let m = bench_raw_inserts(url, sizes, clients, k).await;
+            println!("  plain single-row inserts, {clients} clients: {} inserts/s", thousands(m.rate()));
+            if clients == 16 {
+                **raw16 = Some(m.rate());
+            }
+            let row = Row {
+                scenario: "plain single-row insert".into(),
+                clients: clients.to_string(),
+                measured: m,
+                note: String::new(),
+            };
+            baselines.rows.push(row);
+        }
+        if config.wants("a") {
+            section.rows.push(bench_spread(app, world, sizes, k, clients, false).await);
+        }
     }
-
-    // (b) all on one offering, a fresh one per cell.
-    for (k, clients) in [1, 16, 64].into_iter().enumerate() {
-        let offering = world.single[k];
-        let op = register_op(app, world, 0, false, move |_| offering);
-        let m = drive(clients, pool, cell, op).await;
-        let note = format!("fresh offering, history 1 → {}", 1 + m.done.commands);
-        println!("  (b) one offering, {clients} clients: {} commands/s", thousands(m.rate()));
-        section.rows.push(Row { scenario: "(b) one offering".into(), clients: clients.to_string(), measured: m, note });
+    if config.wants("a") {
+        section.rows.push(bench_spread(app, world, sizes, CLIENTS.len(), 16, true).await);
     }
+    if config.wants("b") {
+        for (k, clients) in CLIENTS.into_iter().enumerate() {
+            section.rows.push(bench_single(app, world, sizes, k, clients).await);
+        }
+    }
+    if config.wants("c") {
+        bench_rush(app, world, sizes, section).await;
+    }
+    if config.wants("d") {
+        bench_history(app, world, sizes, section).await;
+    }
+}
 
-    // (c) the deadline rush: 14 collective registrations at once, per round.
+/// (c) the deadline rush: 14 collective registrations at once, per round.
+async fn bench_rush(app: &Arc<Kurslogg>, world: &Arc<World>, sizes: &Sizes, section: &mut Section) {
     let mut rush = Measured::empty();
     let mut requested_total = 0usize;
     for round in 0..world.rush.len() {
@@ -857,9 +986,12 @@ async fn bench_kurslogg(app: &Arc<Kurslogg>, world: &Arc<World>, sizes: &Sizes, 
             "{requested_total} lines; latency is per collective registration; half the lines on one popular offering"
         ),
     });
+}
 
-    // (d) one offering as its history grows: short-history windows interleaved with
-    // long-history windows.
+/// (d) one offering as its history grows: short-history windows interleaved with
+/// long-history windows.
+async fn bench_history(app: &Arc<Kurslogg>, world: &Arc<World>, sizes: &Sizes, section: &mut Section) {
+    let pool = world.staff.len();
     let (high_events, high_staff) = prefill(app, world, world.high, sizes.history_high).await;
     let mut low_events = 0;
     for &offering in &world.low {
@@ -868,15 +1000,24 @@ async fn bench_kurslogg(app: &Arc<Kurslogg>, world: &Arc<World>, sizes: &Sizes, 
     let first_window_staff = high_staff.max(sizes.history_low) + 100;
     assert!(first_window_staff + sizes.windows * sizes.window <= pool, "staff pool too small for (d)");
     let (mut low, mut high) = (Measured::empty(), Measured::empty());
+    let mut pair_ratios = vec![];
+    let mut window_rates = vec![];
     for k in 0..sizes.windows {
         let first = first_window_staff + k * sizes.window;
         let offering = world.low[k];
         let op = register_op(app, world, first, false, move |_| offering);
-        low.merge(drive(HISTORY_CLIENTS, sizes.window, None, op).await);
+        let l = drive(HISTORY_CLIENTS, sizes.window, None, op).await;
         let offering = world.high;
         let op = register_op(app, world, first, false, move |_| offering);
-        high.merge(drive(HISTORY_CLIENTS, sizes.window, None, op).await);
+        let h = drive(HISTORY_CLIENTS, sizes.window, None, op).await;
+        pair_ratios.push(h.rate() / l.rate().max(1e-9));
+        window_rates.push(format!("{}/{}", thousands(l.rate()), thousands(h.rate())));
+        low.merge(l);
+        high.merge(h);
     }
+    pair_ratios.sort_by(f64::total_cmp);
+    let median_pair = pair_ratios[pair_ratios.len() / 2];
+    println!("  (d) per window (short/long history, commands/s): {}", window_rates.join(", "));
     println!(
         "  (d) one offering, history ~{}: {} commands/s; ~{}: {} commands/s",
         sizes.history_low,
@@ -900,7 +1041,7 @@ async fn bench_kurslogg(app: &Arc<Kurslogg>, world: &Arc<World>, sizes: &Sizes, 
         clients: HISTORY_CLIENTS.to_string(),
         measured: high,
         note: format!(
-            "{} windows of {} commands on one offering pre-filled to {high_events} events ({high_events} → {})",
+            "{} windows of {} commands on one offering pre-filled to {high_events} events ({high_events} → {}), each right after a short-history window; median of the per-pair rate ratios {median_pair:.2}",
             sizes.windows,
             sizes.window,
             high_events + sizes.windows * sizes.window
@@ -1118,7 +1259,7 @@ async fn run_sqlite(config: &Config) -> Section {
     let dir = std::env::temp_dir().join(format!("kurslogg-bench-{}", Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).expect("create temp dir");
     let path = dir.join("kurslogg.db");
-    let log = EventLog::open_sqlite(&path, &Default::default()).await.expect("open SQLite");
+    let log = EventLog::open_sqlite(&path, &LogOptions::default()).await.expect("open SQLite");
     log.migrate().await.expect("migrate SQLite");
     let app = Arc::new(Kurslogg::new(log.clone(), Arc::new(SystemClock)));
     let started = Instant::now();
@@ -1134,7 +1275,7 @@ async fn run_sqlite(config: &Config) -> Section {
         rows: vec![],
         notes: vec![],
     };
-    bench_kurslogg(&app, &world, &config.sizes, &mut section).await;
+    bench_kurslogg(&app, &world, config, &mut section, None).await;
     log.close().await;
     let _ = std::fs::remove_dir_all(&dir);
     section
@@ -1146,15 +1287,6 @@ fn planned_count(world: &World) -> usize {
 
 async fn run_postgres(config: &Config, dbs: &mut Databases) -> Result<PgResults, String> {
     let sizes = &config.sizes;
-    let ours_url = dbs.create("ours").await.map_err(|e| format!("cannot create a database: {e}"))?;
-    let raw_url = dbs.create("raw").await.map_err(|e| e.to_string())?;
-    let stock_url = dbs.create("stock").await.map_err(|e| e.to_string())?;
-    for url in [&raw_url, &stock_url] {
-        let log = EventLog::connect_postgres(url, &Default::default()).await.map_err(|e| e.to_string())?;
-        log.migrate().await.map_err(|e| e.to_string())?;
-        log.close().await;
-    }
-
     let mut baselines = Section {
         title: "PostgreSQL baselines (same run, databases of their own)".into(),
         rows: vec![],
@@ -1165,72 +1297,98 @@ async fn run_postgres(config: &Config, dbs: &mut Databases) -> Result<PgResults,
             ),
         ],
     };
-
-    // Plain inserts first, then ours, then stock cqrs-es.
-    let mut raw16 = None;
-    for (run, clients) in [1, 16, 64].into_iter().enumerate() {
-        let m = bench_raw_inserts(&raw_url, sizes, clients, run).await;
-        println!("  plain single-row inserts, {clients} clients: {} inserts/s", thousands(m.rate()));
-        if clients == 16 {
-            raw16 = Some(m.rate());
-        }
-        baselines.rows.push(Row {
-            scenario: "plain single-row insert".into(),
-            clients: clients.to_string(),
-            measured: m,
-            note: String::new(),
-        });
-    }
-
-    let log = EventLog::connect_postgres(&ours_url, &Default::default()).await.map_err(|e| e.to_string())?;
-    log.migrate().await.map_err(|e| e.to_string())?;
-    let app = Arc::new(Kurslogg::new(log.clone(), Arc::new(SystemClock)));
-    let started = Instant::now();
-    let world = Arc::new(build_world(&app, sizes).await);
-    println!(
-        "  set-up: {} staff, {} offerings in {:.1} s",
-        world.staff.len(),
-        planned_count(&world),
-        started.elapsed().as_secs_f64()
-    );
     let mut ours = Section {
         title: "PostgreSQL (fresh database, service defaults: pool of 16, no ping on acquire)".into(),
         rows: vec![],
         notes: vec![],
     };
-    bench_kurslogg(&app, &world, sizes, &mut ours).await;
-    if let Some(pool) = log.postgres_pool() {
-        let sizes_row: Result<(Option<f64>, Option<f64>), _> = sqlx::query_as(
-            "SELECT avg(octet_length(payload::text))::float8, avg(octet_length(metadata::text))::float8 \
-             FROM events WHERE event_type = 'RegistrationRequested'",
-        )
-        .fetch_one(pool)
-        .await;
-        if let Ok((Some(p), Some(m))) = sizes_row {
-            ours.notes.push(format!("a registration event stores a {p:.0}-byte payload and {m:.0}-byte metadata"));
+
+    // Plain inserts and ours by client count, pair by pair; then stock cqrs-es.
+    let mut raw16 = None;
+    let raw_url = if config.wants("raw") {
+        let url = dbs.create("raw").await.map_err(|e| format!("cannot create a database: {e}"))?;
+        migrate_postgres(&url).await?;
+        Some(url)
+    } else {
+        None
+    };
+
+    if config.wants_ours() {
+        let ours_url = dbs.create("ours").await.map_err(|e| format!("cannot create a database: {e}"))?;
+        let log = EventLog::connect_postgres(&ours_url, &LogOptions::default()).await.map_err(|e| e.to_string())?;
+        log.migrate().await.map_err(|e| e.to_string())?;
+        let app = Arc::new(Kurslogg::new(log.clone(), Arc::new(SystemClock)));
+        let started = Instant::now();
+        let world = Arc::new(build_world(&app, sizes).await);
+        println!(
+            "  set-up: {} staff, {} offerings in {:.1} s",
+            world.staff.len(),
+            planned_count(&world),
+            started.elapsed().as_secs_f64()
+        );
+        let raw = raw_url.as_deref().map(|url| (url, &mut baselines, &mut raw16));
+        bench_kurslogg(&app, &world, config, &mut ours, raw).await;
+        if let Some(pool) = log.postgres_pool() {
+            let sizes_row: Result<(Option<f64>, Option<f64>), _> = sqlx::query_as(
+                "SELECT avg(octet_length(payload::text))::float8, avg(octet_length(metadata::text))::float8 \
+                 FROM events WHERE event_type = 'RegistrationRequested'",
+            )
+            .fetch_one(pool)
+            .await;
+            if let Ok((Some(p), Some(m))) = sizes_row {
+                ours.notes.push(format!("a registration event stores a {p:.0}-byte payload and {m:.0}-byte metadata"));
+            }
+        }
+        log.close().await;
+    } else if let Some(url) = &raw_url {
+        for (k, clients) in CLIENTS.into_iter().enumerate() {
+            let m = bench_raw_inserts(url, sizes, clients, k).await;
+            println!("  plain single-row inserts, {clients} clients: {} inserts/s", thousands(m.rate()));
+            if clients == 16 {
+                raw16 = Some(m.rate());
+            }
+            baselines.rows.push(Row {
+                scenario: "plain single-row insert".into(),
+                clients: clients.to_string(),
+                measured: m,
+                note: String::new(),
+            });
         }
     }
-    log.close().await;
 
-    let m = bench_stock(&stock_url, sizes, 64, &world.municipalities).await;
-    let conflicts = 100.0 * m.done.conflicts as f64 / m.done.attempts.max(1) as f64;
-    println!(
-        "  stock cqrs-es, one offering, 64 clients: {} commands/s, {conflicts:.0} % of attempts conflicted",
-        thousands(m.rate())
-    );
-    let note = format!(
-        "{} attempts, {} conflicted ({conflicts:.0} %); history 1 → {}",
-        m.done.attempts,
-        m.done.conflicts,
-        1 + m.done.commands
-    );
-    baselines.rows.push(Row {
-        scenario: "stock cqrs-es, one offering".into(),
-        clients: "64".into(),
-        measured: m,
-        note,
-    });
+    if config.wants("stock") {
+        let stock_url = dbs.create("stock").await.map_err(|e| format!("cannot create a database: {e}"))?;
+        migrate_postgres(&stock_url).await?;
+        let municipalities: Vec<MunicipalityId> =
+            FYRBODAL.iter().map(|name| MunicipalityId::parse(&slugify(name)).expect("valid slug")).collect();
+        let m = bench_stock(&stock_url, sizes, 64, &municipalities).await;
+        let conflicts = 100.0 * m.done.conflicts as f64 / m.done.attempts.max(1) as f64;
+        println!(
+            "  stock cqrs-es, one offering, 64 clients: {} commands/s, {conflicts:.0} % of attempts conflicted",
+            thousands(m.rate())
+        );
+        let note = format!(
+            "{} attempts, {} conflicted ({conflicts:.0} %); history 1 → {}",
+            m.done.attempts,
+            m.done.conflicts,
+            1 + m.done.commands
+        );
+        baselines.rows.push(Row {
+            scenario: "stock cqrs-es, one offering".into(),
+            clients: "64".into(),
+            measured: m,
+            note,
+        });
+    }
     Ok(PgResults { ours, baselines, raw16 })
+}
+
+/// Creates the event-store schema (Kurslogg's migrations: postgres-es's `events` layout).
+async fn migrate_postgres(url: &str) -> Result<(), String> {
+    let log = EventLog::connect_postgres(url, &LogOptions::default()).await.map_err(|e| e.to_string())?;
+    log.migrate().await.map_err(|e| e.to_string())?;
+    log.close().await;
+    Ok(())
 }
 
 fn find<'a>(section: &'a Section, prefix: &str, clients: &str) -> Option<&'a Measured> {
@@ -1291,7 +1449,7 @@ async fn main() {
     let mut verdicts = vec![];
     let mut facts = machine_facts();
 
-    if config.backends.contains(&Which::Sqlite) {
+    if config.backends.contains(&Which::Sqlite) && config.wants_ours() {
         println!("SQLite:");
         let section = run_sqlite(&config).await;
         if let Some(v) = history_verdict(&section, "SQLite", &config.sizes) {
@@ -1334,8 +1492,7 @@ async fn main() {
                 if let Some(v) = history_verdict(&pg.ours, "PostgreSQL", &config.sizes) {
                     verdicts.push(v);
                 }
-                sections.push(pg.ours);
-                sections.push(pg.baselines);
+                sections.extend([pg.ours, pg.baselines].into_iter().filter(|s| !s.rows.is_empty()));
             }
             Err(e) => {
                 eprintln!("PostgreSQL skipped: {e}");
@@ -1358,7 +1515,7 @@ async fn main() {
     }
     let _ = writeln!(
         md,
-        "\nLatency is per command (per collective registration in (c)), measured around the use-case call. CPU columns: CPU time (user + system) of this process and of all PostgreSQL processes divided by commands; machine CPU busy is over all cores.\n"
+        "\nLatency is per command (per collective registration in (c)), measured around the use-case call. CPU columns: CPU time (user + system) of this process and of all PostgreSQL processes divided by commands; machine CPU busy is the share of all cores not idle (from /proc/stat), with the share spent in interrupts and soft interrupts in brackets. PostgreSQL CPU counts every `postgres` process on the machine, background workers included. fdatasync ms: median time to make an 8 kB write durable (write + fdatasync on the temp dir's disk), probed just before each measurement (median over the runs merged into a row); the disk is shared with other virtual machines and its latency moves by 10× within minutes, and a single offering cannot commit faster than this.\n"
     );
     for section in &sections {
         md.push_str(&render_section(section, tick_us));

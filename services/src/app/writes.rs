@@ -1,5 +1,7 @@
 //! Commands: each use case gathers facts, runs the command(s) and answers.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use kurslogg_domain::course::{CourseCommand, CourseEvent};
 use kurslogg_domain::municipality::{MunicipalRole, MunicipalityCommand};
@@ -151,6 +153,8 @@ fn record<R: Serialize>(ctx: &CommandContext, outcome: &Result<R, AppError>) -> 
         request_hash: idempotency.request_hash.clone(),
         status,
         body: recorded,
+        aggregate_id: None,
+        last_sequence: None,
     })
 }
 
@@ -239,7 +243,7 @@ impl Kurslogg {
         outcome: Result<R, AppError>,
     ) -> Result<R, AppError> {
         if let Some(response) = record(ctx, &outcome) {
-            match self.log.append(&[], Some(&response)).await {
+            match self.log.append(&[], std::slice::from_ref(&response)).await {
                 Ok(_) | Err(AppendError::Conflict) => {}
                 // A concurrent twin answered first; its answer is the one to give.
                 Err(AppendError::IdempotencyKeyTaken) => {
@@ -260,24 +264,29 @@ impl Kurslogg {
         id: &str,
         command: A::Command,
         ctx: &CommandContext,
-        answer: impl Fn(&[A::Event], Option<i64>) -> R + Sync,
+        answer: impl Fn(&[A::Event], Option<i64>) -> R + Send + Sync + 'static,
     ) -> Result<R, AppError>
     where
-        A: cqrs_es::Aggregate + Clone,
-        A::Command: Clone,
-        A::Error: Refusal,
+        A: cqrs_es::Aggregate + Clone + 'static,
+        A::Command: Clone + Send + Sync,
+        A::Event: Send + Sync,
+        A::Error: Refusal + Send + Sync,
         R: Serialize + DeserializeOwned,
     {
         if let Some(first) = self.replay(ctx).await? {
             return first;
         }
-        let respond = |outcome: Result<&[A::Event], &A::Error>| {
-            // The position is not known until the append; it fills in the placeholder.
-            let outcome = outcome.map(|events| answer(events, Some(POSITION_PLACEHOLDER))).map_err(AppError::refused);
-            record(ctx, &outcome).expect("an idempotent context records its answer")
-        };
-        let respond: Option<&crate::store::Respond<'_, A>> =
-            if ctx.idempotency.is_some() { Some(&respond) } else { None };
+        let answer = Arc::new(answer);
+        let respond: Option<crate::store::Respond<A>> = ctx.idempotency.is_some().then(|| {
+            let (ctx, answer) = (ctx.clone(), answer.clone());
+            let respond: crate::store::Respond<A> = Box::new(move |outcome: Result<&[A::Event], &A::Error>| {
+                // The position is not known until the append; it fills in the placeholder.
+                let outcome =
+                    outcome.map(|events| answer(events, Some(POSITION_PLACEHOLDER))).map_err(AppError::refused);
+                record(&ctx, &outcome).expect("an idempotent context records its answer")
+            });
+            respond
+        });
         match aggregates.execute(id, command, &ctx.metadata(), respond).await {
             Ok(done) => Ok(answer(&done.events, done.position)),
             Err(crate::store::CommandError::IdempotencyKeyTaken) => match self.replay(ctx).await? {
@@ -288,7 +297,7 @@ impl Kurslogg {
         }
     }
 
-    fn written<E>(id: String) -> impl Fn(&[E], Option<i64>) -> Written + Sync {
+    fn written<E>(id: String) -> impl Fn(&[E], Option<i64>) -> Written + Send + Sync + 'static {
         move |events, position| Written { id: id.clone(), events: events.len(), position }
     }
 
@@ -303,13 +312,8 @@ impl Kurslogg {
         description: Text,
         prerequisites: Vec<CourseCode>,
     ) -> Result<Written, AppError> {
-        self.ensure_course_office(ctx)?;
-        for prerequisite in &prerequisites {
-            self.existing_course(prerequisite).await?;
-        }
         let id = code.to_string();
-        let command = CourseCommand::AddCourse { code, title, description, prerequisites };
-        self.run(&self.courses, &id, command, ctx, Self::written::<CourseEvent>(id.clone())).await
+        self.catalogue_command(ctx, id, CourseCommand::AddCourse { code, title, description, prerequisites }).await
     }
 
     /// Revises a catalogue course.
@@ -321,12 +325,23 @@ impl Kurslogg {
         description: Text,
         prerequisites: Vec<CourseCode>,
     ) -> Result<Written, AppError> {
+        self.catalogue_command(ctx, code.to_string(), CourseCommand::ReviseCourse { title, description, prerequisites })
+            .await
+    }
+
+    /// Runs a catalogue command once its prerequisites are known courses.
+    async fn catalogue_command(
+        &self,
+        ctx: &CommandContext,
+        id: String,
+        command: CourseCommand,
+    ) -> Result<Written, AppError> {
         self.ensure_course_office(ctx)?;
-        for prerequisite in &prerequisites {
+        let (CourseCommand::AddCourse { prerequisites, .. } | CourseCommand::ReviseCourse { prerequisites, .. }) =
+            &command;
+        for prerequisite in prerequisites {
             self.existing_course(prerequisite).await?;
         }
-        let id = code.to_string();
-        let command = CourseCommand::ReviseCourse { title, description, prerequisites };
         self.run(&self.courses, &id, command, ctx, Self::written::<CourseEvent>(id.clone())).await
     }
 
@@ -533,7 +548,7 @@ impl Kurslogg {
         }
         let (staff, offering) = (line.staff, line.offering);
         let command = self.registration_command(ctx, &line).await?;
-        self.run(&self.offerings, &offering.to_string(), command, ctx, |events, position| {
+        self.run(&self.offerings, &offering.to_string(), command, ctx, move |events, position| {
             registration_outcome(staff, offering, events, position)
         })
         .await

@@ -3,29 +3,36 @@
 //! Stock cqrs-es reloads an aggregate's whole history for every command and lets
 //! concurrent commands on one aggregate race to the database, where all but one fail
 //! (PERFORMANCE.md: 92 % conflicts and p99 of seconds on one popular offering). Here:
-//! - commands on one aggregate queue on an in-process lock, so they do not race;
+//! - commands on one aggregate queue in-process, so they do not race;
 //! - the aggregate's state stays in memory after a command, so nothing is reloaded;
-//! - all events of a command (and its idempotency record) are one INSERT;
+//! - whoever holds an aggregate's lock takes every command queued behind it, decides
+//!   them one after another against the state in memory, and appends all their events
+//!   (and idempotency records) in ONE statement: one round trip and one fsync for the
+//!   whole queue (group commit). A busy offering gets faster, not slower, under load;
 //! - another process writing the same aggregate is still caught by the primary key on
-//!   (type, id, sequence): the state is then reloaded and the command retried.
+//!   (type, id, sequence): the state is then reloaded and the queue decided again.
 
 use std::collections::HashMap;
 use std::marker::PhantomData;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::{Aggregate, DomainEvent};
 use serde::Serialize;
+use tokio::sync::oneshot;
 
 use super::log::{AppendError, EventLog, NewEvent, StoredResponse};
 use super::StoreError;
 
-/// How often a command is tried before it gives up after losing races with another
+/// How often a batch is tried before it gives up after losing races with another
 /// process writing the same aggregate.
 const MAX_ATTEMPTS: u32 = 16;
 /// Longest pause between attempts.
 const MAX_BACKOFF: Duration = Duration::from_millis(100);
+/// Most commands decided and appended together.
+const MAX_BATCH: usize = 256;
 /// Cached aggregates kept before idle ones are dropped.
 const CACHE_LIMIT: usize = 50_000;
 
@@ -76,39 +83,148 @@ pub struct Committed<E> {
 }
 
 /// Turns a command's outcome (its events, or the refusal) into the answer remembered for
-/// its Idempotency-Key.
-pub type Respond<'a, A> =
-    dyn Fn(Result<&[<A as Aggregate>::Event], &<A as Aggregate>::Error>) -> StoredResponse + Sync + 'a;
+/// its Idempotency-Key, written in the same statement as the events.
+pub type Respond<A> =
+    Box<dyn Fn(Result<&[<A as Aggregate>::Event], &<A as Aggregate>::Error>) -> StoredResponse + Send + Sync>;
+
+type Reply<A> = Result<Committed<<A as Aggregate>::Event>, CommandError<<A as Aggregate>::Error>>;
+
+/// A command waiting in an aggregate's queue.
+struct Job<A: Aggregate> {
+    command: A::Command,
+    metadata: String,
+    respond: Option<Respond<A>>,
+    reply: oneshot::Sender<Reply<A>>,
+}
+
+/// What deciding one job produced in the current attempt.
+enum Decision<A: Aggregate> {
+    Accepted(Vec<A::Event>),
+    Refused(A::Error),
+}
 
 struct Cached<A> {
     state: A,
     sequence: usize,
 }
 
-type Slot<A> = Arc<tokio::sync::Mutex<Option<Cached<A>>>>;
+struct Slot<A: Aggregate> {
+    /// The state; held by the one task deciding and appending a batch, or by a reader.
+    state: tokio::sync::Mutex<Option<Cached<A>>>,
+    /// Commands waiting for the next batch.
+    queue: Mutex<Vec<Job<A>>>,
+    /// A task is taking batches from the queue.
+    leading: AtomicBool,
+}
+
+impl<A: Aggregate> Default for Slot<A> {
+    fn default() -> Self {
+        Self { state: tokio::sync::Mutex::new(None), queue: Mutex::new(Vec::new()), leading: AtomicBool::new(false) }
+    }
+}
 
 /// One aggregate type's command executor and state cache.
 pub struct Aggregates<A: Aggregate> {
+    inner: Arc<Inner<A>>,
+}
+
+struct Inner<A: Aggregate> {
     log: EventLog,
     services: A::Services,
-    slots: Mutex<HashMap<String, Slot<A>>>,
+    slots: Mutex<HashMap<String, Arc<Slot<A>>>>,
     _kind: PhantomData<A>,
 }
 
 impl<A> Aggregates<A>
 where
-    A: Aggregate + Clone,
-    A::Command: Clone,
+    A: Aggregate + Clone + 'static,
+    A::Command: Clone + Send + Sync,
+    A::Event: Send + Sync,
+    A::Error: Send + Sync,
 {
     /// An executor over `log`, handing `services` to every command.
     pub fn new(log: EventLog, services: A::Services) -> Self {
-        Self { log, services, slots: Mutex::new(HashMap::new()), _kind: PhantomData }
+        Self { inner: Arc::new(Inner { log, services, slots: Mutex::new(HashMap::new()), _kind: PhantomData }) }
     }
 
-    fn slot(&self, id: &str) -> Slot<A> {
+    /// Brings the cached state up to date with the log (events appended by other
+    /// processes included) and returns a copy; `None` if the aggregate has no events.
+    pub async fn load(&self, id: &str) -> Result<Option<A>, StoreError> {
+        self.inner.load(id).await
+    }
+
+    /// Runs `f` on the aggregate's state as this process last saw it (loading it if it
+    /// is not cached), without asking the log for newer events: for facts on the hot
+    /// path. `None` if the aggregate has no events.
+    pub async fn inspect<R>(&self, id: &str, f: impl FnOnce(&A) -> R) -> Result<Option<R>, StoreError> {
+        self.inner.inspect(id, f).await
+    }
+
+    /// A copy of the state as this process last saw it; see [`Self::inspect`].
+    pub async fn peek(&self, id: &str) -> Result<Option<A>, StoreError> {
+        self.inner.inspect(id, A::clone).await
+    }
+
+    /// Handles `command` on aggregate `id` and appends its events with `metadata`. With
+    /// `respond`, the idempotency record is written in the same statement.
+    pub async fn execute(
+        &self,
+        id: &str,
+        command: A::Command,
+        metadata: &Metadata,
+        respond: Option<Respond<A>>,
+    ) -> Reply<A> {
+        let slot = self.inner.slot(id);
+        let (reply, answer) = oneshot::channel();
+        let metadata = serde_json::to_string(metadata).expect("metadata serialises");
+        slot.queue.lock().expect("queue lock poisoned").push(Job { command, metadata, respond, reply });
+        if !slot.leading.swap(true, Ordering::AcqRel) {
+            // The batch runs in its own task: a caller that goes away (a dropped request)
+            // must not cut short a batch that carries other callers' commands.
+            let inner = self.inner.clone();
+            let id = id.to_string();
+            tokio::spawn(async move { inner.lead(&id, slot).await });
+        }
+        answer.await.unwrap_or(Err(CommandError::Contention))
+    }
+}
+
+impl<A> Inner<A>
+where
+    A: Aggregate + Clone + 'static,
+    A::Command: Clone + Send + Sync,
+    A::Event: Send + Sync,
+    A::Error: Send + Sync,
+{
+    /// Takes batches from the aggregate's queue until it is empty.
+    async fn lead(&self, id: &str, slot: Arc<Slot<A>>) {
+        loop {
+            let batch: Vec<Job<A>> = {
+                let mut queue = slot.queue.lock().expect("queue lock poisoned");
+                let take = queue.len().min(MAX_BATCH);
+                queue.drain(..take).collect()
+            };
+            if batch.is_empty() {
+                slot.leading.store(false, Ordering::Release);
+                // A command queued just before we stepped down would wait forever: look once more.
+                let more = !slot.queue.lock().expect("queue lock poisoned").is_empty();
+                if more && !slot.leading.swap(true, Ordering::AcqRel) {
+                    continue;
+                }
+                return;
+            }
+            let mut cached = slot.state.lock().await;
+            self.decide_and_append(id, &mut cached, batch).await;
+        }
+    }
+
+    fn slot(&self, id: &str) -> Arc<Slot<A>> {
         let mut slots = self.slots.lock().expect("slot map lock poisoned");
+        if let Some(slot) = slots.get(id) {
+            return slot.clone();
+        }
         if slots.len() >= CACHE_LIMIT {
-            // Drop idle entries (nobody holds their lock); they reload on next use.
+            // Drop idle entries (nobody holds them); they reload on next use.
             slots.retain(|_, slot| Arc::strong_count(slot) > 1);
         }
         slots.entry(id.to_string()).or_default().clone()
@@ -118,7 +234,7 @@ where
     /// processes included) and returns a copy; `None` if the aggregate has no events.
     pub async fn load(&self, id: &str) -> Result<Option<A>, StoreError> {
         let slot = self.slot(id);
-        let mut cached = slot.lock().await;
+        let mut cached = slot.state.lock().await;
         self.catch_up(id, &mut cached).await?;
         Ok(cached.as_ref().filter(|c| c.sequence > 0).map(|c| c.state.clone()))
     }
@@ -128,16 +244,11 @@ where
     /// path. `None` if the aggregate has no events.
     pub async fn inspect<R>(&self, id: &str, f: impl FnOnce(&A) -> R) -> Result<Option<R>, StoreError> {
         let slot = self.slot(id);
-        let mut cached = slot.lock().await;
+        let mut cached = slot.state.lock().await;
         if cached.is_none() {
             self.catch_up(id, &mut cached).await?;
         }
         Ok(cached.as_ref().filter(|c| c.sequence > 0).map(|c| f(&c.state)))
-    }
-
-    /// A copy of the state as this process last saw it; see [`Self::inspect`].
-    pub async fn peek(&self, id: &str) -> Result<Option<A>, StoreError> {
-        self.inspect(id, A::clone).await
     }
 
     async fn catch_up(&self, id: &str, cached: &mut Option<Cached<A>>) -> Result<(), StoreError> {
@@ -153,20 +264,18 @@ where
         Ok(())
     }
 
-    /// Handles `command` on aggregate `id` and appends its events with `metadata`. With
-    /// `response`, the idempotency record is written in the same statement; its body is
-    /// computed from the events by `respond` (called with an empty list for a command that
-    /// changed nothing).
-    pub async fn execute(
-        &self,
-        id: &str,
-        command: A::Command,
-        metadata: &Metadata,
-        respond: Option<&Respond<'_, A>>,
-    ) -> Result<Committed<A::Event>, CommandError<A::Error>> {
-        let slot = self.slot(id);
-        let mut cached = slot.lock().await;
-        let metadata_json = serde_json::to_string(metadata).expect("metadata serialises");
+    /// Decides every job of the batch in order against the state, then appends all their
+    /// events and idempotency records at once, and answers each job.
+    async fn decide_and_append(&self, id: &str, slot_state: &mut Option<Cached<A>>, batch: Vec<Job<A>>) {
+        // Work on the state taken out of the slot: should this task stop half-way, the slot
+        // is left empty and the next command reloads from the log.
+        // (Every path that leaves the state doubtful sets it to `None` itself.)
+        let mut taken = slot_state.take();
+        self.decide_and_append_on(id, &mut taken, batch).await;
+        *slot_state = taken;
+    }
+
+    async fn decide_and_append_on(&self, id: &str, cached: &mut Option<Cached<A>>, batch: Vec<Job<A>>) {
         for attempt in 0..MAX_ATTEMPTS {
             if attempt > 0 {
                 // The other process has its state in memory and wins a plain rerun: wait a
@@ -175,56 +284,149 @@ where
                 tokio::time::sleep(ceiling.mul_f64(rand::random::<f64>())).await;
             }
             if cached.is_none() {
-                self.catch_up(id, &mut cached).await?;
+                if let Err(e) = self.catch_up(id, cached).await {
+                    return answer_all(batch, |_| Err(CommandError::Store(StoreError::Persistence(e.to_string()))));
+                }
             }
+            let decided = match self.decide(id, cached, &batch).await {
+                Ok(decided) => decided,
+                Err(e) => {
+                    return answer_all(batch, |_| Err(CommandError::Store(StoreError::Persistence(e.to_string()))))
+                }
+            };
             let current = cached.as_mut().expect("loaded above");
             let before = current.sequence;
-            // The command works on the cached state itself (no copy: copying a large
-            // offering on every command would make busy offerings slower as they grow).
-            // Rules decide before they emit, so a refusal leaves the state untouched; if
-            // one ever emitted and then refused, or the append fails, the state is dropped
-            // and reloaded from the log.
-            let sink = EventSink::<A>::default();
-            let handled = current.state.handle(command.clone(), &self.services, &sink).await;
-            let events = sink.collect().await;
-            if let Err(refusal) = handled {
-                if !events.is_empty() {
+            let (rows, responses, last_sequences) = match self.rows_and_responses(id, before, &batch, &decided) {
+                Ok(parts) => parts,
+                Err(e) => {
                     *cached = None;
+                    return answer_all(batch, |_| Err(CommandError::Store(StoreError::Corrupt(e.to_string()))));
                 }
-                if let Some(respond) = respond {
-                    // A refusal is an answer too: a retry with the same key gets it again.
-                    match self.log.append(&[], Some(&respond(Err(&refusal)))).await {
-                        Ok(_) | Err(AppendError::Conflict) => {}
-                        Err(AppendError::IdempotencyKeyTaken) => return Err(CommandError::IdempotencyKeyTaken),
-                        Err(AppendError::Store(e)) => return Err(e.into()),
-                    }
-                }
-                return Err(CommandError::Refused(refusal));
-            }
-            let rows = to_rows::<A>(id, before, &events, &metadata_json)?;
-            let response = respond.map(|respond| respond(Ok(&events)));
-            match self.log.append(&rows, response.as_ref()).await {
-                Ok(position) => {
-                    current.sequence = before + events.len();
-                    return Ok(Committed { events, position });
+            };
+            match self.log.append(&rows, &responses).await {
+                Ok(positions) => {
+                    current.sequence = before + rows.len();
+                    let position_of = |sequence: Option<i64>| {
+                        sequence.and_then(|s| positions.get(usize::try_from(s).ok()? - before - 1).copied())
+                    };
+                    let mut decided = decided.into_iter();
+                    let mut last = last_sequences.into_iter();
+                    return answer_all(batch, |_| match (decided.next(), last.next()) {
+                        (Some(Decision::Accepted(events)), Some(sequence)) => {
+                            Ok(Committed { events, position: position_of(sequence) })
+                        }
+                        (Some(Decision::Refused(refusal)), _) => Err(CommandError::Refused(refusal)),
+                        _ => Err(CommandError::Contention),
+                    });
                 }
                 Err(AppendError::Conflict) => {
                     // Another process wrote this aggregate: reload and decide again.
-                    tracing::debug!(aggregate = A::TYPE, id, "append conflict, retrying");
+                    tracing::debug!(aggregate = A::TYPE, id, attempt, "append conflict, retrying");
                     *cached = None;
+                }
+                Err(AppendError::IdempotencyKeyTaken) if batch.len() > 1 => {
+                    // One of them raced a twin with the same key: settle them one by one.
+                    *cached = None;
+                    for job in batch {
+                        Box::pin(self.decide_and_append_on(id, cached, vec![job])).await;
+                    }
+                    return;
                 }
                 Err(AppendError::IdempotencyKeyTaken) => {
                     *cached = None;
-                    return Err(CommandError::IdempotencyKeyTaken);
+                    return answer_all(batch, |_| Err(CommandError::IdempotencyKeyTaken));
                 }
                 Err(AppendError::Store(e)) => {
                     // The append may or may not have happened: forget the state.
                     *cached = None;
-                    return Err(e.into());
+                    let message = e.to_string();
+                    return answer_all(batch, |_| Err(CommandError::Store(StoreError::Persistence(message.clone()))));
                 }
             }
         }
-        Err(CommandError::Contention)
+        *cached = None;
+        answer_all(batch, |_| Err(CommandError::Contention));
+    }
+
+    /// Decides each job against the cached state, in queue order. The commands work on
+    /// the state itself (no copy: copying a large offering for every command would make
+    /// busy offerings slower as they grow). Rules decide before they emit, so a refusal
+    /// leaves the state untouched; should one ever emit and then refuse, the state is
+    /// rebuilt from the log plus the events accepted so far.
+    async fn decide(
+        &self,
+        id: &str,
+        cached: &mut Option<Cached<A>>,
+        batch: &[Job<A>],
+    ) -> Result<Vec<Decision<A>>, StoreError> {
+        let mut decided = Vec::with_capacity(batch.len());
+        for job in batch {
+            let current = cached.as_mut().expect("loaded by the caller");
+            let sink = EventSink::<A>::default();
+            let handled = current.state.handle(job.command.clone(), &self.services, &sink).await;
+            let events = sink.collect().await;
+            match handled {
+                Ok(()) => decided.push(Decision::Accepted(events)),
+                Err(refusal) => {
+                    if !events.is_empty() {
+                        *cached = None;
+                        self.catch_up(id, cached).await?;
+                        let state = &mut cached.as_mut().expect("just loaded").state;
+                        for earlier in &decided {
+                            if let Decision::Accepted(events) = earlier {
+                                events.iter().cloned().for_each(|e| state.apply(e));
+                            }
+                        }
+                    }
+                    decided.push(Decision::Refused(refusal));
+                }
+            }
+        }
+        Ok(decided)
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn rows_and_responses(
+        &self,
+        id: &str,
+        before: usize,
+        batch: &[Job<A>],
+        decided: &[Decision<A>],
+    ) -> Result<(Vec<NewEvent>, Vec<StoredResponse>, Vec<Option<i64>>), StoreError> {
+        let mut rows = Vec::new();
+        let mut responses = Vec::new();
+        let mut last_sequences = Vec::with_capacity(batch.len());
+        for (job, decision) in batch.iter().zip(decided) {
+            match decision {
+                Decision::Accepted(events) => {
+                    rows.extend(to_rows::<A>(id, before + rows.len(), events, &job.metadata)?);
+                    let last = (!events.is_empty()).then(|| (before + rows.len()) as i64);
+                    last_sequences.push(last);
+                    if let Some(respond) = &job.respond {
+                        let mut response = respond(Ok(events));
+                        response.aggregate_id = Some(id.to_string());
+                        response.last_sequence = last;
+                        responses.push(response);
+                    }
+                }
+                Decision::Refused(refusal) => {
+                    last_sequences.push(None);
+                    // A refusal is an answer too: a retry with the same key gets it again.
+                    if let Some(respond) = &job.respond {
+                        responses.push(respond(Err(refusal)));
+                    }
+                }
+            }
+        }
+        Ok((rows, responses, last_sequences))
+    }
+}
+
+/// Sends every job its answer.
+fn answer_all<A: Aggregate>(batch: Vec<Job<A>>, mut answer: impl FnMut(usize) -> Reply<A>) {
+    for (i, job) in batch.into_iter().enumerate() {
+        // The caller may have gone (request cancelled); its command is done either way.
+        let _ = job.reply.send(answer(i));
     }
 }
 

@@ -1,5 +1,6 @@
 //! The event log on either backend.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
@@ -53,8 +54,13 @@ pub struct StoredResponse {
     pub request_hash: String,
     /// HTTP status of the first answer.
     pub status: u16,
-    /// JSON body of the first answer.
+    /// JSON body of the first answer; `POSITION_PLACEHOLDER` in it becomes the global
+    /// position of event `last_sequence` of aggregate `aggregate_id` appended alongside.
     pub body: String,
+    /// The aggregate whose event's position the body refers to.
+    pub aggregate_id: Option<String>,
+    /// That event's sequence.
+    pub last_sequence: Option<i64>,
 }
 
 /// Stands for the global position in a remembered answer until the append knows it:
@@ -230,19 +236,16 @@ impl EventLog {
         Ok(events)
     }
 
-    /// Appends events (possibly none) and, when given, the idempotency record, all or
-    /// nothing. Returns the global position of the last event appended.
-    pub async fn append(
-        &self,
-        events: &[NewEvent],
-        response: Option<&StoredResponse>,
-    ) -> Result<Option<i64>, AppendError> {
-        if events.is_empty() && response.is_none() {
-            return Ok(None);
+    /// Appends events (possibly none) and idempotency records, all or nothing, in one
+    /// statement on PostgreSQL (one transaction on SQLite). Returns each event's global
+    /// position, in the order given.
+    pub async fn append(&self, events: &[NewEvent], responses: &[StoredResponse]) -> Result<Vec<i64>, AppendError> {
+        if events.is_empty() && responses.is_empty() {
+            return Ok(vec![]);
         }
         let result = match &self.pools {
-            Pools::Postgres(pool) => append_postgres(pool, events, response).await,
-            Pools::Sqlite { write, .. } => append_sqlite(write, events, response).await,
+            Pools::Postgres(pool) => append_postgres(pool, events, responses).await,
+            Pools::Sqlite { write, .. } => append_sqlite(write, events, responses).await,
         };
         result.map_err(classify_append_error)
     }
@@ -263,6 +266,8 @@ impl EventLog {
                     request_hash: row.get(0),
                     status: row.get::<i64, _>(1) as u16,
                     body: row.get(2),
+                    aggregate_id: None,
+                    last_sequence: None,
                 }));
             }
         };
@@ -272,6 +277,8 @@ impl EventLog {
             request_hash: row.get(0),
             status: row.get::<i32, _>(1) as u16,
             body: row.get(2),
+            aggregate_id: None,
+            last_sequence: None,
         }))
     }
 
@@ -303,64 +310,76 @@ impl EventLog {
     }
 }
 
-/// One statement: the events via UNNEST and the idempotency record in a data-modifying
-/// CTE, so a command is a single round trip and atomic.
+/// One statement: the events via UNNEST and the idempotency records in a data-modifying
+/// CTE, so a batch of commands is a single round trip and atomic.
 async fn append_postgres(
     pool: &PgPool,
     events: &[NewEvent],
-    response: Option<&StoredResponse>,
-) -> Result<Option<i64>, sqlx::Error> {
+    responses: &[StoredResponse],
+) -> Result<Vec<i64>, sqlx::Error> {
     const SQL: &str = "
 WITH appended AS (
     INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
     SELECT t, i, s, et, ev, p::json, m::json
       FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[])
            AS e(t, i, s, et, ev, p, m)
-    RETURNING position
+    RETURNING aggregate_id, sequence, position
 ), remembered AS (
     INSERT INTO idempotency_keys (actor_id, key, request_hash, status, body)
-    SELECT $8::text, $9::text, $10::text, $11::integer,
-           replace($12::text, $13::text, coalesce((SELECT max(position) FROM appended)::text, 'null'))
-     WHERE $9::text IS NOT NULL
+    SELECT r.actor, r.key, r.hash, r.status,
+           replace(r.body, $15::text, coalesce(
+               (SELECT a.position::text FROM appended a WHERE a.aggregate_id = r.agg AND a.sequence = r.seq), 'null'))
+      FROM UNNEST($8::text[], $9::text[], $10::text[], $11::integer[], $12::text[], $13::text[], $14::bigint[])
+           AS r(actor, key, hash, status, body, agg, seq)
 )
-SELECT max(position) FROM appended";
-    let column = |f: fn(&NewEvent) -> String| events.iter().map(f).collect::<Vec<_>>();
-    let row = sqlx::query(SQL)
-        .bind(column(|e| e.aggregate_type.to_string()))
-        .bind(column(|e| e.aggregate_id.clone()))
-        .bind(events.iter().map(|e| e.sequence).collect::<Vec<_>>())
-        .bind(column(|e| e.event_type.clone()))
-        .bind(column(|e| e.event_version.clone()))
-        .bind(column(|e| e.payload.clone()))
-        .bind(column(|e| e.metadata.clone()))
-        .bind(response.map(|r| r.actor_id.as_str()))
-        .bind(response.map(|r| r.key.as_str()))
-        .bind(response.map(|r| r.request_hash.as_str()))
-        .bind(response.map(|r| i32::from(r.status)))
-        .bind(response.map(|r| r.body.as_str()))
+SELECT aggregate_id, sequence, position FROM appended";
+    fn column<T, U>(items: &[T], f: impl Fn(&T) -> U) -> Vec<U> {
+        items.iter().map(f).collect()
+    }
+    let rows = sqlx::query(SQL)
+        .bind(column(events, |e| e.aggregate_type.to_string()))
+        .bind(column(events, |e| e.aggregate_id.clone()))
+        .bind(column(events, |e| e.sequence))
+        .bind(column(events, |e| e.event_type.clone()))
+        .bind(column(events, |e| e.event_version.clone()))
+        .bind(column(events, |e| e.payload.clone()))
+        .bind(column(events, |e| e.metadata.clone()))
+        .bind(column(responses, |r| r.actor_id.clone()))
+        .bind(column(responses, |r| r.key.clone()))
+        .bind(column(responses, |r| r.request_hash.clone()))
+        .bind(column(responses, |r| i32::from(r.status)))
+        .bind(column(responses, |r| r.body.clone()))
+        .bind(column(responses, |r| r.aggregate_id.clone()))
+        .bind(column(responses, |r| r.last_sequence))
         .bind(PLACEHOLDER_TEXT)
-        .fetch_one(pool)
+        .fetch_all(pool)
         .await?;
-    row.try_get::<Option<i64>, _>(0)
+    let by_event: HashMap<(String, i64), i64> =
+        rows.into_iter().map(|r| ((r.get::<String, _>(0), r.get::<i64, _>(1)), r.get::<i64, _>(2))).collect();
+    Ok(events
+        .iter()
+        .map(|e| by_event.get(&(e.aggregate_id.clone(), e.sequence)).copied().unwrap_or_default())
+        .collect())
 }
 
 async fn append_sqlite(
     pool: &SqlitePool,
     events: &[NewEvent],
-    response: Option<&StoredResponse>,
-) -> Result<Option<i64>, sqlx::Error> {
+    responses: &[StoredResponse],
+) -> Result<Vec<i64>, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    let mut last = None;
-    if !events.is_empty() {
+    let mut positions = Vec::with_capacity(events.len());
+    // SQLite allows 32,766 bound parameters per statement; 7 per event.
+    for chunk in events.chunks(4_000) {
         let mut sql = String::from(
             "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) VALUES ",
         );
-        for i in 0..events.len() {
+        for i in 0..chunk.len() {
             sql.push_str(if i == 0 { "(?, ?, ?, ?, ?, ?, ?)" } else { ", (?, ?, ?, ?, ?, ?, ?)" });
         }
         sql.push_str(" RETURNING rowid");
         let mut query = sqlx::query(&sql);
-        for e in events {
+        for e in chunk {
             query = query
                 .bind(e.aggregate_type)
                 .bind(&e.aggregate_id)
@@ -370,11 +389,17 @@ async fn append_sqlite(
                 .bind(&e.payload)
                 .bind(&e.metadata);
         }
-        let rows = query.fetch_all(&mut *tx).await?;
-        last = rows.iter().map(|r| r.get::<i64, _>(0)).max();
+        // Rows come back in insertion order; rowids rise with it.
+        let mut rowids: Vec<i64> = query.fetch_all(&mut *tx).await?.iter().map(|r| r.get::<i64, _>(0)).collect();
+        rowids.sort_unstable();
+        positions.extend(rowids);
     }
-    if let Some(r) = response {
-        let position = last.map_or_else(|| "null".to_string(), |p| p.to_string());
+    for r in responses {
+        let position = events
+            .iter()
+            .zip(&positions)
+            .find(|(e, _)| Some(&e.aggregate_id) == r.aggregate_id.as_ref() && Some(e.sequence) == r.last_sequence)
+            .map_or_else(|| "null".to_string(), |(_, p)| p.to_string());
         sqlx::query("INSERT INTO idempotency_keys (actor_id, key, request_hash, status, body) VALUES (?, ?, ?, ?, ?)")
             .bind(&r.actor_id)
             .bind(&r.key)
@@ -385,7 +410,7 @@ async fn append_sqlite(
             .await?;
     }
     tx.commit().await?;
-    Ok(last)
+    Ok(positions)
 }
 
 fn classify_append_error(error: sqlx::Error) -> AppendError {
