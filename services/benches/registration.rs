@@ -1243,6 +1243,11 @@ async fn postgres_facts(url: &str) -> Vec<String> {
         ("synchronous_commit", "SHOW synchronous_commit"),
         ("shared_buffers", "SHOW shared_buffers"),
         ("max_connections", "SHOW max_connections"),
+        ("autovacuum", "SHOW autovacuum"),
+        (
+            "TLS on this benchmark's connections (sqlx default sslmode=prefer)",
+            "SELECT ssl::text FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+        ),
     ] {
         if let Ok(v) = sqlx::query_scalar::<_, String>(sql).fetch_one(&mut c).await {
             facts.push(format!("{label}: {v}"));
@@ -1297,7 +1302,7 @@ async fn run_postgres(config: &Config, dbs: &mut Databases) -> Result<PgResults,
         title: "PostgreSQL baselines (same run, databases of their own)".into(),
         rows: vec![],
         notes: vec![
-            "plain single-row inserts: one autocommit `INSERT INTO events ... VALUES (...)` per transaction, ~300-byte JSON payload plus ~180-byte metadata, one dedicated connection per client (like pgbench)".into(),
+            "plain single-row inserts: one autocommit `INSERT INTO events ... VALUES (...)` per transaction, ~300-byte JSON payload plus ~180-byte metadata, one dedicated connection per client (like pgbench); each client count writes one aggregate with rising sequence numbers, so every insert lands at the right edge of the primary key (the cheapest pattern for PostgreSQL: the baseline is a demanding one)".into(),
             format!(
                 "stock cqrs-es: `postgres_es::postgres_cqrs(PgPool::connect(url), vec![], clock)` (default pool: 10 connections, ping on acquire), `OfferingCommand::Register` with facts passed in, one fresh offering, retry on `AggregateConflict` up to {STOCK_MAX_ATTEMPTS} attempts; latency includes retries"
             ),
@@ -1546,12 +1551,18 @@ async fn main() {
     }
     let _ = writeln!(
         md,
-        "\nLatency is per command (per collective registration in (c)), measured around the use-case call. CPU columns: CPU time (user + system) of this process and of all PostgreSQL processes divided by commands; machine CPU busy is the share of all cores not idle (from /proc/stat), with the share spent in interrupts and soft interrupts in brackets. PostgreSQL CPU counts every `postgres` process on the machine, background workers included. fdatasync ms: median time to make an 8 kB write durable (write + fdatasync on the temp dir's disk), probed just before each measurement (median over the runs merged into a row); the disk is shared with other virtual machines and its latency moves by 10× within minutes, and a single offering cannot commit faster than this.\n"
+        "\nLatency is per command (per collective registration in (c)), measured around the use-case call. CPU columns: CPU time (user + system) of this process and of all PostgreSQL processes divided by commands; machine CPU busy is the share of all cores not idle (from /proc/stat), with the share spent in interrupts and soft interrupts in brackets. PostgreSQL CPU counts every `postgres` process on the machine, background workers included. fdatasync ms: median time to make an 8 kB write durable (write + fdatasync on the temp dir's disk), probed just before each measurement (median over the runs merged into a row); the disk is shared and its latency moves by 10× within minutes, and no commit can be faster than this.\n"
     );
     for section in &sections {
         md.push_str(&render_section(section, tick_us));
     }
     let _ = writeln!(md, "### Verdicts\n");
+    if config.quick {
+        let _ = writeln!(
+            md,
+            "(A quick run is a smoke test: its windows are too short for the verdicts to mean anything.)\n"
+        );
+    }
     for v in &verdicts {
         let _ = writeln!(md, "- {v}");
     }
