@@ -1,1 +1,13 @@
-//! Read models built from the event log. Durable projections arrive with issue 4.
+//! Read models built from the event log by projections that never miss or double-apply
+//! an event: each projection reads the log in global-position order, only up to a
+//! high-water mark below which every position is final, and stores its checkpoint in the
+//! same transaction as its view rows.
+
+pub mod db;
+pub mod feed;
+pub mod roster;
+pub mod runner;
+
+pub use db::{Db, Param, ViewTx};
+pub use feed::LoggedEvent;
+pub use runner::{Projection, ProjectionError, Runner};

@@ -409,13 +409,11 @@ impl Drop for Guard {
         if let Some((admin, name)) = self.postgres.take() {
             // Best effort, on a thread of its own: Drop cannot await, and the test's
             // runtime may be shutting down.
-            let raw = self.raw.clone();
+            // The test's own pool is not closed here: its connections belong to the test's
+            // runtime, which is blocked in this drop; WITH (FORCE) ends them instead.
             let _ = std::thread::spawn(move || {
                 let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
                 runtime.block_on(async move {
-                    if let Raw::Postgres(pool) = raw {
-                        pool.close().await;
-                    }
                     let Ok(options) = PgConnectOptions::from_str(&admin) else { return };
                     let Ok(mut connection) = PgConnection::connect_with(&options).await else { return };
                     let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use cqrs_es::persist::{PersistedEventRepository, SerializedEvent};
 use cqrs_es::Aggregate;
+use kurslogg_projections::feed::APPEND_FENCE_KEY;
 use postgres_es::PostgresEventRepository;
 use sqlite_es::SqliteEventRepository;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -167,6 +168,16 @@ impl EventLog {
         Ok(Self { pools: Pools::Postgres(pool) })
     }
 
+    /// The database for projections' views (the log's own).
+    pub fn views(&self) -> kurslogg_projections::Db {
+        match &self.pools {
+            Pools::Postgres(pool) => kurslogg_projections::Db::Postgres(pool.clone()),
+            Pools::Sqlite { write, read } => {
+                kurslogg_projections::Db::Sqlite { write: write.clone(), read: read.clone() }
+            }
+        }
+    }
+
     /// Which backend this is.
     pub fn backend(&self) -> Backend {
         match self.pools {
@@ -320,11 +331,12 @@ async fn append_postgres(
     if responses.is_empty() && events.len() <= 8 {
         return append_postgres_plain(pool, events).await;
     }
-    const SQL: &str = "
-WITH appended AS (
+    let sql = format!(
+        "
+WITH fence AS (SELECT pg_advisory_xact_lock_shared({APPEND_FENCE_KEY})), appended AS (
     INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
     SELECT t, i, s, et, ev, p::json, m::json
-      FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[])
+      FROM fence, UNNEST($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[])
            AS e(t, i, s, et, ev, p, m)
     RETURNING aggregate_id, sequence, position
 ), remembered AS (
@@ -335,11 +347,12 @@ WITH appended AS (
       FROM UNNEST($8::text[], $9::text[], $10::text[], $11::integer[], $12::text[], $13::text[], $14::bigint[])
            AS r(actor, key, hash, status, body, agg, seq)
 )
-SELECT aggregate_id, sequence, position FROM appended";
+SELECT aggregate_id, sequence, position FROM appended"
+    );
     fn column<T, U>(items: &[T], f: impl Fn(&T) -> U) -> Vec<U> {
         items.iter().map(f).collect()
     }
-    let rows = sqlx::query(SQL)
+    let rows = sqlx::query(&sql)
         .bind(column(events, |e| e.aggregate_type.to_string()))
         .bind(column(events, |e| e.aggregate_id.clone()))
         .bind(column(events, |e| e.sequence))
@@ -368,8 +381,21 @@ SELECT aggregate_id, sequence, position FROM appended";
 /// The common case (a few events, no idempotency record) as a plain multi-row INSERT:
 /// cheaper for PostgreSQL to plan and run than the UNNEST statement.
 async fn append_postgres_plain(pool: &PgPool, events: &[NewEvent]) -> Result<Vec<i64>, sqlx::Error> {
-    let mut sql = String::from(
-        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) VALUES ",
+    append_postgres_events(pool, events).await
+}
+
+/// Appends events behind the append fence through any executor: the pool, or (in the
+/// fault-injection tests) a transaction held open to commit late or roll back.
+pub async fn append_postgres_events<'e>(
+    executor: impl sqlx::PgExecutor<'e>,
+    events: &[NewEvent],
+) -> Result<Vec<i64>, sqlx::Error> {
+    // The shared fence lock is taken before any position is drawn (see
+    // kurslogg_projections::feed): the CTE is joined, so it runs first.
+    let mut sql = format!(
+        "WITH fence AS (SELECT pg_advisory_xact_lock_shared({APPEND_FENCE_KEY})) \
+         INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
+         SELECT v.t, v.i, v.s, v.et, v.ev, v.p::json, v.m::json FROM fence, (VALUES ",
     );
     for i in 0..events.len() {
         let n = i * 7;
@@ -377,7 +403,7 @@ async fn append_postgres_plain(pool: &PgPool, events: &[NewEvent]) -> Result<Vec
             sql.push_str(", ");
         }
         sql.push_str(&format!(
-            "(${}, ${}, ${}, ${}, ${}, ${}::json, ${}::json)",
+            "(${}::text, ${}::text, ${}::bigint, ${}::text, ${}::text, ${}::text, ${}::text)",
             n + 1,
             n + 2,
             n + 3,
@@ -387,6 +413,7 @@ async fn append_postgres_plain(pool: &PgPool, events: &[NewEvent]) -> Result<Vec
             n + 7
         ));
     }
+    sql.push_str(") AS v(t, i, s, et, ev, p, m)");
     sql.push_str(" RETURNING position");
     let mut query = sqlx::query(&sql);
     for e in events {
@@ -400,7 +427,7 @@ async fn append_postgres_plain(pool: &PgPool, events: &[NewEvent]) -> Result<Vec
             .bind(&e.metadata);
     }
     // Identity values rise in insertion order.
-    let mut positions: Vec<i64> = query.fetch_all(pool).await?.iter().map(|r| r.get::<i64, _>(0)).collect();
+    let mut positions: Vec<i64> = query.fetch_all(executor).await?.iter().map(|r| r.get::<i64, _>(0)).collect();
     positions.sort_unstable();
     Ok(positions)
 }

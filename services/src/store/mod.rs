@@ -11,7 +11,8 @@ mod log;
 
 pub use executor::{Aggregates, CommandError, Committed, Metadata, Respond};
 pub use log::{
-    AppendError, Backend, EventLog, LogOptions, NewEvent, PeopleOnOffering, StoredResponse, POSITION_PLACEHOLDER,
+    append_postgres_events, AppendError, Backend, EventLog, LogOptions, NewEvent, PeopleOnOffering, StoredResponse,
+    POSITION_PLACEHOLDER,
 };
 
 /// Storage trouble the caller cannot fix (maps to 503).

@@ -1,0 +1,48 @@
+-- Where each projection has got to in the log. Written in the same transaction as the
+-- projection's view rows.
+CREATE TABLE IF NOT EXISTS projection_checkpoints
+(
+    name     text    PRIMARY KEY,
+    position integer NOT NULL
+);
+
+-- Roster: one row per offering, one per person on it, one per attendance mark.
+CREATE TABLE IF NOT EXISTS roster_offerings
+(
+    offering_id text    PRIMARY KEY,
+    package_id  text    NOT NULL,
+    course      text    NOT NULL,
+    title       text    NOT NULL,
+    term        text    NOT NULL,
+    seat_limit  integer  NOT NULL,
+    sessions    integer  NOT NULL,
+    state       text    NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS roster_entries
+(
+    offering_id      text   NOT NULL,
+    staff_id         text   NOT NULL,
+    municipality     text   NOT NULL,
+    status           text   NOT NULL,
+    charged          integer NOT NULL DEFAULT 0,
+    late             integer NOT NULL DEFAULT 0,
+    -- Position of the event that put the person on the offering: the priority order.
+    priority         integer NOT NULL,
+    -- Place in the waiting list (lower is earlier); NULL when not waiting.
+    waiting_rank     integer,
+    completion       text,
+    certificate      text,
+    transferred_from text,
+    transferred_to   text,
+    PRIMARY KEY (offering_id, staff_id)
+);
+
+CREATE TABLE IF NOT EXISTS roster_attendance
+(
+    offering_id text   NOT NULL,
+    staff_id    text   NOT NULL,
+    session     integer NOT NULL,
+    attendance  text   NOT NULL,
+    PRIMARY KEY (offering_id, staff_id, session)
+);

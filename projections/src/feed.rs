@@ -1,0 +1,115 @@
+//! Reading the event log in global-position order, never past a position whose events
+//! could still change.
+//!
+//! PostgreSQL hands out identity values when rows are inserted, not when they commit: a
+//! transaction can take position 101 and commit before the one holding 100 does. A
+//! reader that moved past 101 would never see 100. So every append takes a *shared*
+//! advisory lock (the append fence) in the same statement that inserts, and the reader
+//! takes the *exclusive* one for an instant to read the high-water mark: that waits for
+//! appends in flight and holds new ones back, so every position at or below the mark is
+//! committed or gone for good. Transactions that do not append (a long report, an open
+//! psql session) hold no such lock and cause no lag.
+//!
+//! SQLite has one writer at a time, so rowid order is commit order.
+
+use serde_json::Value;
+use sqlx::Row;
+
+use crate::db::Db;
+
+/// The advisory-lock key of the append fence (the appends in kurslogg::store use it too).
+pub const APPEND_FENCE_KEY: i64 = 0x4B4C_0001;
+
+/// An event as read from the log for projections.
+#[derive(Debug, Clone)]
+pub struct LoggedEvent {
+    /// Global position.
+    pub position: i64,
+    /// Aggregate type (`offering`, `staff`, …).
+    pub aggregate_type: String,
+    /// Aggregate id.
+    pub aggregate_id: String,
+    /// Sequence within the aggregate.
+    pub sequence: i64,
+    /// Event type name.
+    pub event_type: String,
+    /// The event (externally tagged: `{"RegistrationRequested": {...}}`).
+    pub payload: Value,
+    /// cqrs-es metadata: actor, request id, time, …
+    pub metadata: Value,
+}
+
+impl LoggedEvent {
+    /// The event's fields (the inside of the external tag).
+    pub fn body(&self) -> &Value {
+        self.payload.as_object().and_then(|o| o.values().next()).unwrap_or(&Value::Null)
+    }
+}
+
+/// The highest position below which the log is final.
+pub async fn high_water_mark(db: &Db) -> Result<i64, sqlx::Error> {
+    match db {
+        Db::Postgres(pool) => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(APPEND_FENCE_KEY).execute(&mut *tx).await?;
+            let mark: Option<i64> = sqlx::query_scalar("SELECT max(position) FROM events").fetch_one(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(mark.unwrap_or(0))
+        }
+        Db::Sqlite { read, .. } => {
+            let mark: Option<i64> = sqlx::query_scalar("SELECT max(rowid) FROM events").fetch_one(read).await?;
+            Ok(mark.unwrap_or(0))
+        }
+    }
+}
+
+/// Up to `limit` events with `after < position <= up_to`, in position order.
+pub async fn read(db: &Db, after: i64, up_to: i64, limit: i64) -> Result<Vec<LoggedEvent>, sqlx::Error> {
+    let rows = match db {
+        Db::Postgres(pool) => sqlx::query(
+            "SELECT position, aggregate_type, aggregate_id, sequence, event_type, payload::text, metadata::text \
+                 FROM events WHERE position > $1 AND position <= $2 ORDER BY position LIMIT $3",
+        )
+        .bind(after)
+        .bind(up_to)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?
+        .into_iter()
+        .map(|r| row(r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5), r.get(6)))
+        .collect(),
+        Db::Sqlite { read, .. } => sqlx::query(
+            "SELECT rowid, aggregate_type, aggregate_id, sequence, event_type, payload, metadata \
+             FROM events WHERE rowid > $1 AND rowid <= $2 ORDER BY rowid LIMIT $3",
+        )
+        .bind(after)
+        .bind(up_to)
+        .bind(limit)
+        .fetch_all(read)
+        .await?
+        .into_iter()
+        .map(|r| row(r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5), r.get(6)))
+        .collect(),
+    };
+    Ok(rows)
+}
+
+fn row(
+    position: i64,
+    aggregate_type: String,
+    aggregate_id: String,
+    sequence: i64,
+    event_type: String,
+    payload: String,
+    metadata: String,
+) -> LoggedEvent {
+    LoggedEvent {
+        position,
+        aggregate_type,
+        aggregate_id,
+        sequence,
+        event_type,
+        payload: serde_json::from_str(&payload).unwrap_or(Value::Null),
+        metadata: serde_json::from_str(&metadata).unwrap_or(Value::Null),
+    }
+}

@@ -1,0 +1,127 @@
+//! Runs projections: each reads the log from its checkpoint and applies events to its
+//! view rows, storing the new checkpoint in the same transaction, so a crash at any
+//! point leaves the view exactly as it was at its checkpoint.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::db::{Db, Param, ViewTx};
+use crate::feed::{self, LoggedEvent};
+
+/// Events read and applied per transaction.
+const BATCH: i64 = 1_000;
+
+/// Why a projection stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectionError {
+    /// The database failed.
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    /// An event could not be understood.
+    #[error("event at position {position}: {reason}")]
+    Unreadable {
+        /// Where.
+        position: i64,
+        /// What was wrong.
+        reason: String,
+    },
+}
+
+/// A read model built from the log.
+#[async_trait]
+pub trait Projection: Send + Sync {
+    /// Stable name, used for its checkpoint.
+    fn name(&self) -> &'static str;
+    /// Empties the view (for a rebuild), inside `tx`.
+    async fn reset(&self, tx: &mut ViewTx) -> Result<(), ProjectionError>;
+    /// Applies one event inside `tx`.
+    async fn apply(&self, tx: &mut ViewTx, event: &LoggedEvent) -> Result<(), ProjectionError>;
+}
+
+/// Drives one projection.
+pub struct Runner<P> {
+    db: Db,
+    projection: P,
+}
+
+impl<P: Projection> Runner<P> {
+    /// A runner of `projection` over `db`.
+    pub fn new(db: Db, projection: P) -> Self {
+        Self { db, projection }
+    }
+
+    /// The projection's checkpoint: the last position applied (0 before any).
+    pub async fn checkpoint(&self) -> Result<i64, ProjectionError> {
+        let mut tx = self.db.begin().await?;
+        let position = checkpoint_in(&mut tx, self.projection.name()).await?;
+        tx.commit().await?;
+        Ok(position)
+    }
+
+    /// Applies everything below the log's high-water mark; returns the new checkpoint.
+    pub async fn catch_up(&self) -> Result<i64, ProjectionError> {
+        let mark = feed::high_water_mark(&self.db).await?;
+        let mut checkpoint = self.checkpoint().await?;
+        while checkpoint < mark {
+            let events = feed::read(&self.db, checkpoint, mark, BATCH).await?;
+            let Some(last) = events.last().map(|e| e.position) else { break };
+            let mut tx = self.db.begin().await?;
+            // Re-read inside the transaction: another runner may have moved it on.
+            let stored = checkpoint_in(&mut tx, self.projection.name()).await?;
+            if stored != checkpoint {
+                checkpoint = stored;
+                continue;
+            }
+            for event in &events {
+                self.projection.apply(&mut tx, event).await?;
+            }
+            save_checkpoint(&mut tx, self.projection.name(), last).await?;
+            tx.commit().await?;
+            checkpoint = last;
+        }
+        Ok(checkpoint)
+    }
+
+    /// Empties the view and its checkpoint, then builds it again from the whole log.
+    pub async fn rebuild(&self) -> Result<i64, ProjectionError> {
+        let mut tx = self.db.begin().await?;
+        self.projection.reset(&mut tx).await?;
+        save_checkpoint(&mut tx, self.projection.name(), 0).await?;
+        tx.commit().await?;
+        self.catch_up().await
+    }
+
+    /// Catches up every `interval` until the task is dropped.
+    pub async fn run(self, interval: Duration) {
+        loop {
+            if let Err(e) = self.catch_up().await {
+                tracing::error!(projection = self.projection.name(), error = %e, "projection failed; retrying");
+            }
+            tokio::time::sleep(interval).await;
+        }
+    }
+}
+
+/// Reads a projection's checkpoint, locking its row on PostgreSQL so that two runners of
+/// the same projection (two service instances) take turns instead of applying twice.
+async fn checkpoint_in(tx: &mut ViewTx, name: &str) -> Result<i64, sqlx::Error> {
+    tx.execute(
+        "INSERT INTO projection_checkpoints (name, position) VALUES ($1, 0) ON CONFLICT (name) DO NOTHING",
+        &[Param::from(name)],
+    )
+    .await?;
+    let lock = if matches!(tx, ViewTx::Postgres(_)) { " FOR UPDATE" } else { "" };
+    let sql = format!("SELECT position FROM projection_checkpoints WHERE name = $1{lock}");
+    Ok(tx.fetch_int(&sql, &[Param::from(name)]).await?.unwrap_or(0))
+}
+
+async fn save_checkpoint(tx: &mut ViewTx, name: &str, position: i64) -> Result<(), sqlx::Error> {
+    tx.execute(
+        "INSERT INTO projection_checkpoints (name, position) VALUES ($1, $2) \
+         ON CONFLICT (name) DO UPDATE SET position = excluded.position",
+        &[Param::from(name), Param::Int(position)],
+    )
+    .await?;
+    Ok(())
+}
