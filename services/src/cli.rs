@@ -43,6 +43,24 @@ pub enum Command {
     Migrate,
     /// Load a realistic Fyrbodal autumn package, run a term through it and print what happened.
     Demo,
+    /// Projections: where each stands, or rebuild them from the whole log.
+    Projections {
+        /// What to do.
+        #[command(subcommand)]
+        action: ProjectionsAction,
+    },
+}
+
+/// `kurslogg projections …`
+#[derive(Debug, Subcommand)]
+pub enum ProjectionsAction {
+    /// Each projection's position in the log and how far behind it is.
+    Status,
+    /// Empty a projection's views and build them again from the whole log.
+    Rebuild {
+        /// One projection (default: all). Known: roster.
+        name: Option<String>,
+    },
 }
 
 /// Errors that end the program.
@@ -60,6 +78,9 @@ pub enum RunError {
     /// The demo failed.
     #[error("demo: {0}")]
     Demo(String),
+    /// A projection failed.
+    #[error("projection: {0}")]
+    Projection(#[from] kurslogg_projections::ProjectionError),
 }
 
 /// Opens the configured event log and migrates it.
@@ -103,9 +124,29 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
                 request_timeout: Duration::from_secs(settings.request_timeout_secs),
                 max_body_bytes: settings.max_body_bytes,
             };
+            crate::views::spawn_runners(&log.views());
             let listener = tokio::net::TcpListener::bind(settings.listen).await?;
             tracing::info!(address = %listener.local_addr()?, "listening");
             http::serve(listener, http::router(app, &http_settings)).await?;
+            log.close().await;
+        }
+        Command::Projections { action } => {
+            let db = log.views();
+            let statuses = match action {
+                ProjectionsAction::Status => crate::views::status(&db).await?,
+                ProjectionsAction::Rebuild { name } => {
+                    if let Some(name) = name.as_deref().filter(|n| !crate::views::PROJECTIONS.contains(n)) {
+                        return Err(RunError::Demo(format!(
+                            "no projection {name:?}; known: {}",
+                            crate::views::PROJECTIONS.join(", ")
+                        )));
+                    }
+                    crate::views::rebuild(&db, name.as_deref()).await?
+                }
+            };
+            for s in statuses {
+                println!("{:<12} position {:>10}  lag {:>8}", s.name, s.position, s.lag);
+            }
             log.close().await;
         }
         Command::Demo => {

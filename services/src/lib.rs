@@ -7,3 +7,4 @@ pub mod demo;
 pub mod http;
 pub mod store;
 pub mod telemetry;
+pub mod views;

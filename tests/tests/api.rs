@@ -449,6 +449,34 @@ async fn full_term(backend: Backend) {
     let o1_record = s.read(&format!("/staff/{o1}/registrations")).await;
     assert_eq!(o1_record[0]["status"], "cancelled");
 
+    // The roster projection, read as soon as it has the completion (read-your-writes),
+    // says what the offering says.
+    let position = completed.json["position"].as_i64().expect("the completion's position");
+    let roster = s.read(&format!("/offerings/{grund}/roster?min_position={position}")).await;
+    assert!(roster["position"].as_i64().unwrap() >= position, "{roster}");
+    assert_eq!(roster["state"], "completed");
+    let entries = roster["entries"].as_array().expect("entries");
+    let offering_registrations = a["registrations"].as_array().expect("registrations");
+    assert_eq!(entries.len(), offering_registrations.len(), "{roster}");
+    for registration in offering_registrations {
+        let staff = registration["staff_id"].as_str().unwrap();
+        let entry =
+            entries.iter().find(|e| e["staff_id"] == staff).unwrap_or_else(|| panic!("{staff} not on the roster"));
+        for field in ["status", "charged", "certificate", "attendance", "municipality", "late"] {
+            assert_eq!(entry[field], registration[field], "{field} of {staff} in the roster: {roster}");
+        }
+    }
+    let beyond = position + 1_000_000;
+    // A position the views cannot reach in the bounded wait: 503 views_behind, said plainly.
+    let behind = s
+        .as_actor(&Actor::office(), reqwest::Method::GET, &format!("/offerings/{grund}/roster?min_position={beyond}"))
+        .send()
+        .await
+        .expect("the server answers");
+    assert_eq!(behind.status().as_u16(), 503);
+    let behind: Value = behind.json().await.expect("a problem document");
+    assert_eq!(behind["code"], "views_behind", "{behind}");
+
     // A completed offering takes no more registrations.
     let closed = s
         .post(&Actor::coordinator("uddevalla"), &format!("/offerings/{grund}/registrations"), json!({ "staff_id": u2 }))

@@ -32,7 +32,7 @@ use error::ApiError;
         routes::staff_registrations,
         routes::create_package, routes::get_package, routes::change_deadline, routes::publish_package,
         routes::close_registration, routes::archive_package, routes::plan_offering,
-        routes::get_offering, routes::revise_offering, routes::change_seat_limit, routes::cancel_offering,
+        routes::get_offering, routes::get_roster, routes::revise_offering, routes::change_seat_limit, routes::cancel_offering,
         routes::complete_offering, routes::register, routes::cancel_registration, routes::transfer_seat,
         routes::record_attendance, routes::withdraw_certificate,
     ),
@@ -84,6 +84,7 @@ pub fn router(app: Arc<Kurslogg>, settings: &HttpSettings) -> Router {
         .route("/packages/{id}/archive", post(routes::archive_package))
         .route("/packages/{id}/offerings", post(routes::plan_offering))
         .route("/offerings/{id}", get(routes::get_offering).put(routes::revise_offering))
+        .route("/offerings/{id}/roster", get(routes::get_roster))
         .route("/offerings/{id}/seat-limit", post(routes::change_seat_limit))
         .route("/offerings/{id}/cancel", post(routes::cancel_offering))
         .route("/offerings/{id}/complete", post(routes::complete_offering))
@@ -124,7 +125,13 @@ async fn healthz() -> impl IntoResponse {
 
 async fn readyz(State(app): State<Arc<Kurslogg>>) -> impl IntoResponse {
     match app.log.ping().await {
-        Ok(()) => (StatusCode::OK, Json(serde_json::json!({ "status": "ready", "database": "ok" }))),
+        Ok(()) => {
+            let projections = crate::views::status(&app.log.views()).await.unwrap_or_default();
+            (
+                StatusCode::OK,
+                Json(serde_json::json!({ "status": "ready", "database": "ok", "projections": projections })),
+            )
+        }
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
             (

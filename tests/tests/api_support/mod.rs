@@ -226,6 +226,8 @@ impl TestServer {
                 (log, Db::Postgres { pool, admin_url, name }, None)
             }
         };
+        // Projections run beside the API, as under `kurslogg serve`.
+        kurslogg::views::spawn_runners(&log.views());
         let app = Arc::new(Kurslogg::new(log, Arc::new(clock.clone())));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
         let base = format!("http://{}", listener.local_addr().expect("local address"));
