@@ -78,6 +78,9 @@ pub enum RunError {
     /// The demo failed.
     #[error("demo: {0}")]
     Demo(String),
+    /// The command line asked for something that does not exist.
+    #[error("{0}")]
+    Usage(String),
     /// A projection failed.
     #[error("projection: {0}")]
     Projection(#[from] kurslogg_projections::ProjectionError),
@@ -136,7 +139,7 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
                 ProjectionsAction::Status => crate::views::status(&db).await?,
                 ProjectionsAction::Rebuild { name } => {
                     if let Some(name) = name.as_deref().filter(|n| !crate::views::PROJECTIONS.contains(n)) {
-                        return Err(RunError::Demo(format!(
+                        return Err(RunError::Usage(format!(
                             "no projection {name:?}; known: {}",
                             crate::views::PROJECTIONS.join(", ")
                         )));
