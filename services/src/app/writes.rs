@@ -562,13 +562,7 @@ impl Kurslogg {
         if line.override_prerequisites && !ctx.actor.is_course_office() {
             return Err(AppError::Forbidden("only the course office can override prerequisites".into()));
         }
-        let (package, needs_history) = self
-            .offerings
-            .inspect(&line.offering.to_string(), |o| {
-                (o.package, o.details.as_ref().is_some_and(|d| !d.prerequisites.is_empty()))
-            })
-            .await?
-            .ok_or_else(|| AppError::not_found("course offering"))?;
+        let (package, needs_history) = self.package_and_prerequisites(line.offering).await?;
         let window = self
             .packages
             .inspect(&package.to_string(), |p| RegistrationWindow { phase: p.phase, deadline: p.deadline })
@@ -679,9 +673,7 @@ impl Kurslogg {
         if override_prerequisites && !ctx.actor.is_course_office() {
             return Err(AppError::Forbidden("only the course office can override prerequisites".into()));
         }
-        let current =
-            self.offerings.peek(&offering.to_string()).await?.ok_or_else(|| AppError::not_found("course offering"))?;
-        let needs_history = current.details.as_ref().is_some_and(|d| !d.prerequisites.is_empty());
+        let (_, needs_history) = self.package_and_prerequisites(offering).await?;
         let to = self.participant_facts(ctx, to, needs_history).await?;
         let command = OfferingCommand::TransferSeat { from, to, override_prerequisites };
         self.run(&self.offerings, &offering.to_string(), command, ctx, Self::written(offering.to_string())).await
@@ -771,6 +763,17 @@ impl Kurslogg {
             ));
         }
         Ok(())
+    }
+
+    /// The offering's package, and whether it has prerequisites (so a newcomer's history
+    /// is worth gathering), from the cached state without copying it.
+    async fn package_and_prerequisites(&self, offering: OfferingId) -> Result<(PackageId, bool), AppError> {
+        self.offerings
+            .inspect(&offering.to_string(), |o| {
+                (o.package, o.details.as_ref().is_some_and(|d| !d.prerequisites.is_empty()))
+            })
+            .await?
+            .ok_or_else(|| AppError::not_found("course offering"))
     }
 
     async fn existing_course(&self, code: &CourseCode) -> Result<kurslogg_domain::course::Course, AppError> {

@@ -94,6 +94,20 @@ pub struct PeopleOnOffering {
     pub payload: String,
 }
 
+/// Binds an event's seven columns, in table order, to a query on either backend.
+macro_rules! bind_event {
+    ($query:expr, $e:expr) => {
+        $query
+            .bind($e.aggregate_type)
+            .bind(&$e.aggregate_id)
+            .bind($e.sequence)
+            .bind(&$e.event_type)
+            .bind(&$e.event_version)
+            .bind(&$e.payload)
+            .bind(&$e.metadata)
+    };
+}
+
 #[derive(Clone)]
 enum Pools {
     /// SQLite allows one writer at a time: a one-connection write pool queues writers
@@ -417,14 +431,7 @@ pub async fn append_postgres_events<'e>(
     sql.push_str(" RETURNING position");
     let mut query = sqlx::query(&sql);
     for e in events {
-        query = query
-            .bind(e.aggregate_type)
-            .bind(&e.aggregate_id)
-            .bind(e.sequence)
-            .bind(&e.event_type)
-            .bind(&e.event_version)
-            .bind(&e.payload)
-            .bind(&e.metadata);
+        query = bind_event!(query, e);
     }
     // Identity values rise in insertion order.
     let mut positions: Vec<i64> = query.fetch_all(executor).await?.iter().map(|r| r.get::<i64, _>(0)).collect();
@@ -450,14 +457,7 @@ async fn append_sqlite(
         sql.push_str(" RETURNING rowid");
         let mut query = sqlx::query(&sql);
         for e in chunk {
-            query = query
-                .bind(e.aggregate_type)
-                .bind(&e.aggregate_id)
-                .bind(e.sequence)
-                .bind(&e.event_type)
-                .bind(&e.event_version)
-                .bind(&e.payload)
-                .bind(&e.metadata);
+            query = bind_event!(query, e);
         }
         // Rows come back in insertion order; rowids rise with it.
         let mut rowids: Vec<i64> = query.fetch_all(&mut *tx).await?.iter().map(|r| r.get::<i64, _>(0)).collect();
