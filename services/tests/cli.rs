@@ -370,3 +370,83 @@ impl Drop for Database {
         });
     }
 }
+
+/// Reads every offering's roster of `package` from a running service, waiting until the
+/// projections have caught up; `position` is left out so two readings can be compared.
+fn rosters(served: &Served, package: &str) -> Vec<serde_json::Value> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (status, body) = get(&served.address, "/readyz").expect("/readyz answers");
+        assert_eq!(status, 200, "{body}");
+        let ready: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+        if ready["projections"].as_array().is_some_and(|p| !p.is_empty() && p.iter().all(|p| p["lag"] == 0)) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the projections did not catch up: {body}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (status, body) = http(&served.address, "GET", &format!("/packages/{package}"), &OFFICE, "").expect("package");
+    assert_eq!(status, 200, "{body}");
+    let package: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+    package["offerings"]
+        .as_array()
+        .expect("offerings")
+        .iter()
+        .map(|o| {
+            let path = format!("/offerings/{}/roster", o["id"].as_str().expect("id"));
+            let (status, body) = http(&served.address, "GET", &path, &OFFICE, "").expect("roster");
+            assert_eq!(status, 200, "{body}");
+            let mut roster: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+            roster.as_object_mut().expect("object").remove("position");
+            roster
+        })
+        .collect()
+}
+
+/// kill -9 while the roster projection is half-way through the log, again and again:
+/// after a restart the roster catches up and equals one rebuilt from scratch.
+#[test]
+fn killing_the_service_mid_projection_leaves_views_equal_to_a_rebuild() {
+    let tmp = TempDir::new();
+    let data = tmp.path().join("data");
+    let mut demo = kurslogg(tmp.path());
+    demo.arg("demo").env("KURSLOGG_DATA_DIR", &data);
+    let (status, stdout, stderr) = run(demo);
+    assert!(status.success(), "demo failed: {stderr}");
+    let package = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("Package id ").and_then(|rest| rest.split('.').next()))
+        .expect("the demo names its package")
+        .to_string();
+    let start = |log: &str| {
+        let address = format!("127.0.0.1:{}", free_port());
+        let mut command = kurslogg(tmp.path());
+        command.arg("serve").env("KURSLOGG_LISTEN", &address).env("KURSLOGG_DATA_DIR", &data);
+        Served::start(command, address, tmp.path().join(log))
+    };
+
+    // The demo wrote ~1,500 events with no projection running: each start begins catching
+    // up, and is killed with SIGKILL at a different moment.
+    for (round, pause_ms) in [0_u64, 3, 7, 15, 30].into_iter().enumerate() {
+        let mut served = start(&format!("killed-{round}.log"));
+        std::thread::sleep(Duration::from_millis(pause_ms));
+        served.child.kill().expect("kill -9");
+        served.child.wait().expect("reap");
+    }
+    let served = start("caught-up.log");
+    let caught_up = rosters(&served, &package);
+    assert_eq!(served.terminate().code(), Some(0));
+
+    let mut rebuild = kurslogg(tmp.path());
+    rebuild.args(["projections", "rebuild"]).env("KURSLOGG_DATA_DIR", &data);
+    let (status, stdout, stderr) = run(rebuild);
+    assert!(status.success(), "rebuild failed: {stderr}");
+    assert!(stdout.contains("roster") && stdout.contains("lag        0"), "{stdout}");
+
+    let served = start("rebuilt.log");
+    let rebuilt = rosters(&served, &package);
+    assert_eq!(served.terminate().code(), Some(0));
+    assert_eq!(caught_up.len(), 12, "the demo plans 12 offerings");
+    assert!(caught_up.iter().any(|r| r["entries"].as_array().is_some_and(|e| !e.is_empty())));
+    assert_eq!(caught_up, rebuilt, "the roster after kill -9 and restarts differs from a rebuild");
+}
