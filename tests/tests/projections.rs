@@ -273,3 +273,51 @@ async fn roster_built_step_by_step_equals_a_rebuild_sqlite() {
 async fn roster_built_step_by_step_equals_a_rebuild_postgres() {
     roster_built_step_by_step_equals_a_rebuild(Backend::Postgres).await;
 }
+
+/// Two runners of the same projection (two service instances) working at once, while
+/// writers append: they take turns on the checkpoint, and every event is applied once.
+#[tokio::test]
+async fn two_runners_of_one_projection_never_apply_an_event_twice_postgres() {
+    if postgres_skipped() {
+        return;
+    }
+    let clock = TestClock::at(spring_2027());
+    let (app, _guard) = fresh_app(Backend::Postgres, &clock).await;
+    let pool = app.log.postgres_pool().expect("postgres").clone();
+    sqlx::query("CREATE TABLE witness (position bigint PRIMARY KEY)").execute(&pool).await.unwrap();
+    let done = Arc::new(AtomicBool::new(false));
+    let mut runners = vec![];
+    for _ in 0..2 {
+        // Each "instance" gets a pool of its own, as two processes would.
+        let own = sqlx::PgPool::connect_with((*pool.connect_options()).clone()).await.unwrap();
+        let runner = Runner::new(Db::Postgres(own), Witness);
+        let done = done.clone();
+        runners.push(tokio::spawn(async move {
+            let mut rounds = 0;
+            while !done.load(Ordering::Acquire) {
+                runner.catch_up().await.expect("no event is applied twice (witness's primary key)");
+                rounds += 1;
+            }
+            runner.catch_up().await.expect("final catch-up");
+            rounds
+        }));
+    }
+    let mut committed = BTreeSet::new();
+    for batch in 0..400_i64 {
+        let events: Vec<NewEvent> = (1..=5).map(|i| event(0, batch * 5 + i)).collect();
+        committed.extend(append_postgres_events(&pool, &events).await.unwrap());
+    }
+    done.store(true, Ordering::Release);
+    for runner in runners {
+        assert!(runner.await.unwrap() > 0, "both runners ran");
+    }
+    let applied: BTreeSet<i64> = sqlx::query("SELECT position FROM witness")
+        .fetch_all(&pool)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get::<i64, _>(0))
+        .collect();
+    let missing: Vec<_> = committed.difference(&applied).take(5).collect();
+    assert!(missing.is_empty(), "events never applied: {missing:?}");
+}
