@@ -88,6 +88,19 @@ impl Db {
     }
 }
 
+impl Db {
+    /// Reads one optional integer outside any transaction (on SQLite, from a reader, so
+    /// the one writer stays free for appends).
+    pub async fn read_int(&self, sql: &str, params: &[Param]) -> Result<Option<i64>, sqlx::Error> {
+        Ok(match self {
+            Db::Postgres(pool) => bind_all!(sqlx::query_scalar::<_, i64>(sql), params).fetch_optional(pool).await?,
+            Db::Sqlite { read, .. } => {
+                bind_all!(sqlx::query_scalar::<_, i64>(sql), params).fetch_optional(read).await?
+            }
+        })
+    }
+}
+
 impl ViewTx {
     /// Runs a statement.
     pub async fn execute(&mut self, sql: &str, params: &[Param]) -> Result<u64, sqlx::Error> {

@@ -52,11 +52,10 @@ impl<P: Projection> Runner<P> {
     }
 
     /// The projection's checkpoint: the last position applied (0 before any).
+    /// A plain read: no lock, no write. `catch_up` re-reads it under a lock before applying.
     pub async fn checkpoint(&self) -> Result<i64, ProjectionError> {
-        let mut tx = self.db.begin().await?;
-        let position = checkpoint_in(&mut tx, self.projection.name()).await?;
-        tx.commit().await?;
-        Ok(position)
+        let sql = "SELECT position FROM projection_checkpoints WHERE name = $1";
+        Ok(self.db.read_int(sql, &[Param::from(self.projection.name())]).await?.unwrap_or(0))
     }
 
     /// Applies everything below the log's high-water mark; returns the new checkpoint.

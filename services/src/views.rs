@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use kurslogg_projections::feed::high_water_mark;
+use kurslogg_projections::feed::latest_position;
 use kurslogg_projections::roster::Roster;
 use kurslogg_projections::{Db, ProjectionError, Runner};
 use serde::Serialize;
@@ -25,9 +25,10 @@ pub struct ProjectionStatus {
 
 /// Every projection's position and lag.
 pub async fn status(db: &Db) -> Result<Vec<ProjectionStatus>, ProjectionError> {
-    let mark = high_water_mark(db).await?;
+    // Shown, not acted on: the plain latest position spares appends the fence's wait.
+    let latest = latest_position(db).await?;
     let position = Runner::new(db.clone(), Roster).checkpoint().await?;
-    Ok(vec![ProjectionStatus { name: "roster".into(), position, lag: mark - position }])
+    Ok(vec![ProjectionStatus { name: "roster".into(), position, lag: (latest - position).max(0) }])
 }
 
 /// Rebuilds the named projection (or all) from the whole log.
