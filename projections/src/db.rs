@@ -2,7 +2,7 @@
 //! either backend with the same SQL: `$1, $2, …` placeholders, first used in ascending
 //! order (SQLite numbers `$N` parameters by first appearance), integers and text only.
 
-use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
+use sqlx::{PgPool, Postgres, Row, Sqlite, SqlitePool, Transaction};
 
 /// The event log's database.
 #[derive(Clone)]
@@ -55,6 +55,81 @@ impl From<Option<String>> for Param {
     }
 }
 
+/// One value of a row read from either backend.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    /// An integer.
+    Int(i64),
+    /// Text.
+    Text(String),
+    /// SQL NULL.
+    Null,
+}
+
+/// A row read from either backend: integers and text, by column index.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record(pub Vec<Cell>);
+
+impl Record {
+    /// Column `i` as text ("" when NULL; an integer as its digits).
+    pub fn text(&self, i: usize) -> String {
+        self.opt_text(i).unwrap_or_default()
+    }
+
+    /// Column `i` as text, `None` when NULL.
+    pub fn opt_text(&self, i: usize) -> Option<String> {
+        match self.0.get(i) {
+            Some(Cell::Text(s)) => Some(s.clone()),
+            Some(Cell::Int(n)) => Some(n.to_string()),
+            _ => None,
+        }
+    }
+
+    /// Column `i` as an integer (0 when NULL).
+    pub fn int(&self, i: usize) -> i64 {
+        self.opt_int(i).unwrap_or(0)
+    }
+
+    /// Column `i` as an integer, `None` when NULL or not a number.
+    pub fn opt_int(&self, i: usize) -> Option<i64> {
+        match self.0.get(i) {
+            Some(Cell::Int(n)) => Some(*n),
+            Some(Cell::Text(s)) => s.parse().ok(),
+            _ => None,
+        }
+    }
+
+    /// Column `i` as a flag stored as 0/1.
+    pub fn flag(&self, i: usize) -> bool {
+        self.int(i) != 0
+    }
+}
+
+/// Reads every column of a row as an integer or text. PostgreSQL's `count` and `sum`
+/// are bigint and numeric: cast sums with `CAST(... AS bigint)` in shared SQL.
+fn record<R: Row>(row: &R) -> Record
+where
+    usize: sqlx::ColumnIndex<R>,
+    for<'r> Option<i64>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> Option<i32>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    let cells = (0..row.len())
+        .map(|i| {
+            if let Ok(v) = row.try_get::<Option<i64>, _>(i) {
+                v.map_or(Cell::Null, Cell::Int)
+            } else if let Ok(v) = row.try_get::<Option<String>, _>(i) {
+                v.map_or(Cell::Null, Cell::Text)
+            } else if let Ok(v) = row.try_get::<Option<i32>, _>(i) {
+                v.map_or(Cell::Null, |n| Cell::Int(i64::from(n)))
+            } else {
+                Cell::Null
+            }
+        })
+        .collect();
+    Record(cells)
+}
+
 /// A view transaction on either backend.
 pub enum ViewTx {
     /// PostgreSQL.
@@ -101,7 +176,33 @@ impl Db {
     }
 }
 
+impl Db {
+    /// Runs a query outside any transaction (on SQLite, on a reader) and returns its rows.
+    pub async fn fetch(&self, sql: &str, params: &[Param]) -> Result<Vec<Record>, sqlx::Error> {
+        Ok(match self {
+            Db::Postgres(pool) => {
+                bind_all!(sqlx::query(sql), params).fetch_all(pool).await?.iter().map(record).collect()
+            }
+            Db::Sqlite { read, .. } => {
+                bind_all!(sqlx::query(sql), params).fetch_all(read).await?.iter().map(record).collect()
+            }
+        })
+    }
+}
+
 impl ViewTx {
+    /// Runs a query inside the transaction and returns its rows.
+    pub async fn fetch(&mut self, sql: &str, params: &[Param]) -> Result<Vec<Record>, sqlx::Error> {
+        Ok(match self {
+            ViewTx::Postgres(tx) => {
+                bind_all!(sqlx::query(sql), params).fetch_all(&mut **tx).await?.iter().map(record).collect()
+            }
+            ViewTx::Sqlite(tx) => {
+                bind_all!(sqlx::query(sql), params).fetch_all(&mut **tx).await?.iter().map(record).collect()
+            }
+        })
+    }
+
     /// Runs a statement.
     pub async fn execute(&mut self, sql: &str, params: &[Param]) -> Result<u64, sqlx::Error> {
         Ok(match self {

@@ -44,6 +44,16 @@ impl LoggedEvent {
     pub fn body(&self) -> &Value {
         self.payload.as_object().and_then(|o| o.values().next()).unwrap_or(&Value::Null)
     }
+
+    /// A metadata field as text ("" if absent).
+    pub fn meta(&self, field: &str) -> &str {
+        self.metadata.get(field).and_then(Value::as_str).unwrap_or("")
+    }
+
+    /// When the command that wrote the event was recorded (RFC 3339 UTC, milliseconds).
+    pub fn recorded_at(&self) -> &str {
+        self.meta("recorded_at")
+    }
 }
 
 /// The highest position below which the log is final.
@@ -73,15 +83,43 @@ pub async fn latest_position(db: &Db) -> Result<i64, sqlx::Error> {
     Ok(db.read_int(sql, &[]).await?.unwrap_or(0))
 }
 
+/// Which events to read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Filter {
+    /// All of them.
+    #[default]
+    Everything,
+    /// One offering's events and every event that is not an offering's.
+    OneOffering(String),
+}
+
 /// Up to `limit` events with `after < position <= up_to`, in position order.
 pub async fn read(db: &Db, after: i64, up_to: i64, limit: i64) -> Result<Vec<LoggedEvent>, sqlx::Error> {
+    read_filtered(db, after, up_to, limit, &Filter::Everything).await
+}
+
+/// Up to `limit` events with `after < position <= up_to` that pass `filter`, in order.
+pub async fn read_filtered(
+    db: &Db,
+    after: i64,
+    up_to: i64,
+    limit: i64,
+    filter: &Filter,
+) -> Result<Vec<LoggedEvent>, sqlx::Error> {
+    // Every parameter in every statement, first used in ascending order (see `db`).
+    let offering = match filter {
+        Filter::Everything => "",
+        Filter::OneOffering(id) => id.as_str(),
+    };
     let rows = match db {
         Db::Postgres(pool) => sqlx::query(
             "SELECT position, aggregate_type, aggregate_id, sequence, event_type, payload::text, metadata::text \
-                 FROM events WHERE position > $1 AND position <= $2 ORDER BY position LIMIT $3",
+             FROM events WHERE position > $1 AND position <= $2 \
+             AND ($3 = '' OR aggregate_type <> 'offering' OR aggregate_id = $3) ORDER BY position LIMIT $4",
         )
         .bind(after)
         .bind(up_to)
+        .bind(offering)
         .bind(limit)
         .fetch_all(pool)
         .await?
@@ -90,10 +128,12 @@ pub async fn read(db: &Db, after: i64, up_to: i64, limit: i64) -> Result<Vec<Log
         .collect(),
         Db::Sqlite { read, .. } => sqlx::query(
             "SELECT rowid, aggregate_type, aggregate_id, sequence, event_type, payload, metadata \
-             FROM events WHERE rowid > $1 AND rowid <= $2 ORDER BY rowid LIMIT $3",
+             FROM events WHERE rowid > $1 AND rowid <= $2 \
+             AND ($3 = '' OR aggregate_type <> 'offering' OR aggregate_id = $3) ORDER BY rowid LIMIT $4",
         )
         .bind(after)
         .bind(up_to)
+        .bind(offering)
         .bind(limit)
         .fetch_all(read)
         .await?

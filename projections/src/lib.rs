@@ -3,10 +3,13 @@
 //! high-water mark below which every position is final, and stores its checkpoint in the
 //! same transaction as its view rows.
 
+pub mod audit;
 pub mod db;
+pub mod enrolment;
 pub mod feed;
-pub mod roster;
+pub mod history;
 pub mod runner;
+pub mod views;
 
 pub use db::{Db, Param, ViewTx};
 pub use feed::LoggedEvent;

@@ -92,14 +92,52 @@ impl<P: Projection> Runner<P> {
     }
 
     /// Catches up every `interval` until the task is dropped.
+    ///
+    /// On PostgreSQL, several service instances may run the same projection: only the
+    /// one holding the projection's advisory lock works, the others stand by and take
+    /// over when it dies (its session ends and the lock with it).
     pub async fn run(self, interval: Duration) {
         loop {
-            if let Err(e) = self.catch_up().await {
+            let outcome = match &self.db {
+                Db::Postgres(pool) => self.lead(pool, interval).await,
+                Db::Sqlite { .. } => self.catch_up().await.map(|_| ()),
+            };
+            if let Err(e) = outcome {
                 tracing::error!(projection = self.projection.name(), error = %e, "projection failed; retrying");
             }
             tokio::time::sleep(interval).await;
         }
     }
+
+    /// Waits for the projection's lock on a connection of its own, then catches up
+    /// every `interval` for as long as the lock (the connection) lasts.
+    async fn lead(&self, pool: &sqlx::PgPool, interval: Duration) -> Result<(), ProjectionError> {
+        use sqlx::Connection;
+        let mut session = sqlx::PgConnection::connect_with(&pool.connect_options()).await?;
+        let key = lock_key(self.projection.name());
+        loop {
+            let held: bool =
+                sqlx::query_scalar("SELECT pg_try_advisory_lock($1)").bind(key).fetch_one(&mut session).await?;
+            if held {
+                break;
+            }
+            tokio::time::sleep(interval).await;
+        }
+        tracing::info!(projection = self.projection.name(), "this instance now runs the projection");
+        loop {
+            self.catch_up().await?;
+            // The lock lives as long as the session: stop if the session is gone.
+            sqlx::query("SELECT 1").execute(&mut session).await?;
+            tokio::time::sleep(interval).await;
+        }
+    }
+}
+
+/// The advisory-lock key of a projection's runner: the append fence's prefix and a hash
+/// of the name (FNV-1a, stable across builds).
+pub fn lock_key(name: &str) -> i64 {
+    let hash = name.bytes().fold(0x811c_9dc5_u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193));
+    (0x4B4C_i64 << 32) | i64::from(hash)
 }
 
 /// Reads a projection's checkpoint, locking its row on PostgreSQL so that two runners of
@@ -115,7 +153,8 @@ async fn checkpoint_in(tx: &mut ViewTx, name: &str) -> Result<i64, sqlx::Error> 
     Ok(tx.fetch_int(&sql, &[Param::from(name)]).await?.unwrap_or(0))
 }
 
-async fn save_checkpoint(tx: &mut ViewTx, name: &str, position: i64) -> Result<(), sqlx::Error> {
+/// Stores a projection's checkpoint inside `tx`.
+pub(crate) async fn save_checkpoint(tx: &mut ViewTx, name: &str, position: i64) -> Result<(), sqlx::Error> {
     tx.execute(
         "INSERT INTO projection_checkpoints (name, position) VALUES ($1, $2) \
          ON CONFLICT (name) DO UPDATE SET position = excluded.position",

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use kurslogg::store::{append_postgres_events, NewEvent};
 use kurslogg_domain::package::PackageCommand;
-use kurslogg_projections::roster::Roster;
+use kurslogg_projections::enrolment::Enrolment;
 use kurslogg_projections::{Db, LoggedEvent, Param, Projection, ProjectionError, Runner, ViewTx};
 use kurslogg_tests::*;
 use rand::Rng;
@@ -163,7 +163,7 @@ async fn an_unrelated_open_transaction_causes_no_projection_lag_postgres() {
         .expect("registered");
     let position = written.position.expect("a position");
 
-    let runner = Runner::new(app.log.views(), Roster);
+    let runner = Runner::new(app.log.views(), Enrolment);
     let started = Instant::now();
     let checkpoint = runner.catch_up().await.expect("catch up");
     let lag = started.elapsed();
@@ -201,7 +201,7 @@ async fn roster_built_step_by_step_equals_a_rebuild(backend: Backend) {
     }
     let clock = TestClock::at(spring_2027());
     let (app, _guard) = fresh_app(backend, &clock).await;
-    let runner = Runner::new(app.log.views(), Roster);
+    let runner = Runner::new(app.log.views(), Enrolment);
     let f = Fyrbodal::build(&app, 4).await;
     publish(&app, f.package).await;
     runner.catch_up().await.unwrap();

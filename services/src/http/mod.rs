@@ -4,6 +4,7 @@ pub mod dto;
 pub mod error;
 pub mod extract;
 pub mod routes;
+pub mod views;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,9 +33,10 @@ use error::ApiError;
         routes::staff_registrations,
         routes::create_package, routes::get_package, routes::change_deadline, routes::publish_package,
         routes::close_registration, routes::archive_package, routes::plan_offering,
-        routes::get_offering, routes::get_roster, routes::revise_offering, routes::change_seat_limit, routes::cancel_offering,
+        routes::get_offering, routes::revise_offering, routes::change_seat_limit, routes::cancel_offering,
         routes::complete_offering, routes::register, routes::cancel_registration, routes::transfer_seat,
         routes::record_attendance, routes::withdraw_certificate,
+        views::get_roster, views::get_participant_record, views::get_supervisor_overview, views::get_audit_trail,
     ),
     tags(
         (name = "catalogue", description = "Courses in the catalogue"),
@@ -43,6 +45,7 @@ use error::ApiError;
         (name = "registrations", description = "Registrations, cancellations and transfers"),
         (name = "attendance", description = "Attendance, completion and certificates"),
         (name = "municipalities", description = "Municipalities and their staff"),
+        (name = "views", description = "Read models built from the log; any of them as of an earlier moment"),
     )
 )]
 pub struct ApiDoc;
@@ -84,7 +87,10 @@ pub fn router(app: Arc<Kurslogg>, settings: &HttpSettings) -> Router {
         .route("/packages/{id}/archive", post(routes::archive_package))
         .route("/packages/{id}/offerings", post(routes::plan_offering))
         .route("/offerings/{id}", get(routes::get_offering).put(routes::revise_offering))
-        .route("/offerings/{id}/roster", get(routes::get_roster))
+        .route("/offerings/{id}/roster", get(views::get_roster))
+        .route("/staff/{id}/record", get(views::get_participant_record))
+        .route("/staff/{id}/supervised", get(views::get_supervisor_overview))
+        .route("/audit", get(views::get_audit_trail))
         .route("/offerings/{id}/seat-limit", post(routes::change_seat_limit))
         .route("/offerings/{id}/cancel", post(routes::cancel_offering))
         .route("/offerings/{id}/complete", post(routes::complete_offering))

@@ -314,46 +314,6 @@ pub async fn get_offering(State(app): AppState, _reader: Reader, Path(id): Path<
     Ok(Json(app.offering(path_id::<OfferingId>(&id, "course offering")?).await?))
 }
 
-/// Query of reads that can wait for the views to reach a command's position.
-#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
-pub struct Freshness {
-    /// Wait (up to 5 s) until the views include this log position, e.g. the `position`
-    /// a command answered with.
-    pub min_position: Option<i64>,
-}
-
-/// An offering's roster from the roster projection: everyone in priority order with
-/// status, waiting-list place, attendance per session, completion and certificate.
-#[utoipa::path(get, path = "/offerings/{id}/roster", params(Freshness), tag = "offerings",
-    responses((status = 200, body = crate::views::RosterView), (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 503, body = Problem, content_type = "application/problem+json")))]
-pub async fn get_roster(
-    State(app): AppState,
-    _reader: Reader,
-    Path(id): Path<String>,
-    axum::extract::Query(freshness): axum::extract::Query<Freshness>,
-) -> Answer<crate::views::RosterView> {
-    let offering: OfferingId = path_id(&id, "course offering")?;
-    let db = app.log.views();
-    let unavailable = |e: kurslogg_projections::ProjectionError| {
-        tracing::error!(error = %e, "roster read failed");
-        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the roster is unavailable; try again shortly")
-    };
-    if let Some(position) = freshness.min_position {
-        let reached =
-            crate::views::wait_for(&db, position, std::time::Duration::from_secs(5)).await.map_err(unavailable)?;
-        if !reached {
-            return Err(ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "views_behind",
-                format!("the roster has not reached position {position} yet; try again shortly"),
-            ));
-        }
-    }
-    let roster = crate::views::roster(&db, &offering.to_string()).await.map_err(unavailable)?;
-    roster.map(Json).ok_or_else(|| ApiError::not_found(format!("no roster for offering {offering}")))
-}
-
 /// Revise an offering's details (the course and seat limit stay).
 #[utoipa::path(put, path = "/offerings/{id}", request_body = OfferingBody, tag = "offerings",
     responses((status = 200, body = Written), (status = "4XX", body = Problem, content_type = "application/problem+json")))]

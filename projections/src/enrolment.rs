@@ -1,0 +1,396 @@
+//! Enrolment: every offering (its details and sessions), everyone on it (status,
+//! attendance per session, completion and certificate, the waiting list in order,
+//! cancellations free or charged, transfers), the packages and their deadlines, the
+//! municipalities, and staff as the work needs them. The roster, participant record,
+//! supervisor overview, deadline overview, statistics and cost basis all read these
+//! tables (see `crate::views`).
+//!
+//! People appear by id only: names and e-mail addresses stay in the staff member's own
+//! stream. A person's unit, supervisor, staff group, experience band and degree are
+//! copied onto each entry as they were when the person was put on the offering, so
+//! statistics count people as they were when they took the course.
+
+use async_trait::async_trait;
+use kurslogg_domain::offering::OfferingDetails;
+use serde_json::Value;
+
+use crate::db::{Param, ViewTx};
+use crate::feed::LoggedEvent;
+use crate::runner::{Projection, ProjectionError};
+
+/// The enrolment projection.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Enrolment;
+
+/// Its name (checkpoint, `kurslogg projections rebuild enrolment`).
+pub const NAME: &str = "enrolment";
+
+fn text(body: &Value, field: &str, event: &LoggedEvent) -> Result<String, ProjectionError> {
+    body.get(field).and_then(Value::as_str).map(str::to_string).ok_or_else(|| ProjectionError::Unreadable {
+        position: event.position,
+        reason: format!("{} has no text field {field}", event.event_type),
+    })
+}
+
+fn int(body: &Value, field: &str) -> i64 {
+    body.get(field).and_then(Value::as_i64).unwrap_or(0)
+}
+
+fn flag(body: &Value, field: &str) -> i64 {
+    i64::from(body.get(field).and_then(Value::as_bool).unwrap_or(false))
+}
+
+/// Waiting-list rank: the event's position, then the order within the event.
+fn rank(event: &LoggedEvent, index: usize) -> i64 {
+    event.position * 100_000 + index as i64
+}
+
+const UPSERT_ENTRY: &str =
+    "INSERT INTO roster_entries (offering_id, staff_id, municipality, status, late, priority, waiting_rank, registered_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+     ON CONFLICT (offering_id, staff_id) DO UPDATE SET municipality = excluded.municipality, status = excluded.status, \
+     late = excluded.late, priority = excluded.priority, waiting_rank = excluded.waiting_rank, charged = 0, \
+     certificate = NULL, completion = NULL, registered_at = excluded.registered_at, cancelled_at = NULL";
+
+/// Copies the person's details as they are now onto their entry.
+const SNAPSHOT_STAFF: &str =
+    "UPDATE roster_entries SET (unit, supervisor, staff_group, experience_band, social_work_degree) = \
+     (SELECT unit, supervisor, staff_group, experience_band, social_work_degree FROM enrolment_staff WHERE staff_id = $1) \
+     WHERE staff_id = $1 AND offering_id = $2";
+
+const SET_STATUS: &str =
+    "UPDATE roster_entries SET status = $1, waiting_rank = $2 WHERE offering_id = $3 AND staff_id = $4";
+
+const TABLES: [&str; 7] = [
+    "roster_attendance",
+    "roster_sessions",
+    "roster_entries",
+    "roster_offerings",
+    "enrolment_packages",
+    "enrolment_municipalities",
+    "enrolment_staff",
+];
+
+#[async_trait]
+impl Projection for Enrolment {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    async fn reset(&self, tx: &mut ViewTx) -> Result<(), ProjectionError> {
+        for table in TABLES {
+            tx.execute(&format!("DELETE FROM {table}"), &[]).await?;
+        }
+        Ok(())
+    }
+
+    async fn apply(&self, tx: &mut ViewTx, event: &LoggedEvent) -> Result<(), ProjectionError> {
+        match event.aggregate_type.as_str() {
+            "offering" => apply_offering(tx, event).await,
+            "staff" => apply_staff(tx, event).await,
+            "package" => apply_package(tx, event).await,
+            "municipality" => apply_municipality(tx, event).await,
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The offering's details, typed.
+fn details(body: &Value, event: &LoggedEvent) -> Result<OfferingDetails, ProjectionError> {
+    serde_json::from_value(body.get("details").cloned().unwrap_or(Value::Null))
+        .map_err(|e| ProjectionError::Unreadable { position: event.position, reason: format!("offering details: {e}") })
+}
+
+/// Writes an offering's details and sessions (planned or revised).
+async fn write_details(tx: &mut ViewTx, offering: &Param, details: &OfferingDetails) -> Result<(), ProjectionError> {
+    let place = match &details.place {
+        kurslogg_domain::Place::Venue(address) => address.to_string(),
+        kurslogg_domain::Place::Digital => "digitalt".to_string(),
+    };
+    let areas: Vec<String> = details.competence_areas.iter().map(ToString::to_string).collect();
+    let minutes: i64 = details.sessions.iter().map(|s| i64::from(s.minutes)).sum();
+    tx.execute(
+        "UPDATE roster_offerings SET sessions = $1, price = $2, minutes = $3, trainer = $4, place = $5, \
+         starts_at = $6, ends_at = $7, completion_threshold = $8, competence_areas = $9 WHERE offering_id = $10",
+        &[
+            Param::Int(details.sessions.len() as i64),
+            Param::Int(i64::from(details.price.0)),
+            Param::Int(minutes),
+            details.trainer.to_string().into(),
+            place.into(),
+            timestamp(details.starts_at()).into(),
+            timestamp(details.ends_at()).into(),
+            Param::Int(i64::from(u8::from(details.completion_threshold))),
+            serde_json::to_string(&areas).unwrap_or_else(|_| "[]".into()).into(),
+            offering.clone(),
+        ],
+    )
+    .await?;
+    tx.execute("DELETE FROM roster_sessions WHERE offering_id = $1", std::slice::from_ref(offering)).await?;
+    for (i, session) in details.sessions.iter().enumerate() {
+        tx.execute(
+            "INSERT INTO roster_sessions (offering_id, session, starts_at, ends_at, minutes) VALUES ($1, $2, $3, $4, $5)",
+            &[
+                offering.clone(),
+                Param::Int(i as i64),
+                timestamp(session.starts_at).into(),
+                timestamp(session.ends_at).into(),
+                Param::Int(i64::from(session.minutes)),
+            ],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// RFC 3339 in UTC with milliseconds: the one format every view stores, so that text
+/// order is time order.
+pub fn timestamp(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// A timestamp field of an event body, in the views' format.
+fn time_field(body: &Value, field: &str) -> Param {
+    body.get(field)
+        .and_then(Value::as_str)
+        .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+        .map_or(Param::NullText, |t| timestamp(t.with_timezone(&chrono::Utc)).into())
+}
+
+async fn apply_offering(tx: &mut ViewTx, event: &LoggedEvent) -> Result<(), ProjectionError> {
+    let offering = Param::from(event.aggregate_id.as_str());
+    let body = event.body();
+    let staff = || text(body, "staff", event).map(Param::from);
+    match event.event_type.as_str() {
+        "OfferingPlanned" => {
+            let term = text(body, "term", event)?;
+            let year: i64 = term.get(2..).and_then(|y| y.parse().ok()).unwrap_or(0);
+            tx.execute(
+                    "INSERT INTO roster_offerings (offering_id, package_id, course, title, term, year, seat_limit, sessions, state) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, 0, 'open') ON CONFLICT (offering_id) DO NOTHING",
+                    &[
+                        offering.clone(),
+                        text(body, "package", event)?.into(),
+                        text(body, "course", event)?.into(),
+                        text(body, "title", event)?.into(),
+                        term.into(),
+                        Param::Int(year),
+                        Param::Int(int(body, "seat_limit")),
+                    ],
+                )
+                .await?;
+            write_details(tx, &offering, &details(body, event)?).await?;
+        }
+        "OfferingRevised" => write_details(tx, &offering, &details(body, event)?).await?,
+        "SeatLimitChanged" => {
+            tx.execute(
+                "UPDATE roster_offerings SET seat_limit = $1 WHERE offering_id = $2",
+                &[Param::Int(int(body, "to")), offering],
+            )
+            .await?;
+        }
+        "RegistrationRequested" | "LateRegistrationConfirmed" | "LateRegistrationWaitlisted" => {
+            let (status, late, waiting) = match event.event_type.as_str() {
+                "RegistrationRequested" => ("requested", flag(body, "late"), Param::NullInt),
+                "LateRegistrationConfirmed" => ("confirmed", 1, Param::NullInt),
+                _ => ("waiting", 1, Param::Int(rank(event, 0))),
+            };
+            tx.execute(
+                UPSERT_ENTRY,
+                &[
+                    offering.clone(),
+                    staff()?,
+                    text(body, "municipality", event)?.into(),
+                    status.into(),
+                    Param::Int(late),
+                    Param::Int(event.position),
+                    waiting,
+                    event.recorded_at().into(),
+                ],
+            )
+            .await?;
+            tx.execute(SNAPSHOT_STAFF, &[staff()?, offering]).await?;
+        }
+        "SeatsAllocated" => {
+            let ids = |field: &str| -> Vec<String> {
+                body.get(field)
+                    .and_then(Value::as_array)
+                    .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+                    .unwrap_or_default()
+            };
+            for staff in ids("confirmed") {
+                tx.execute(SET_STATUS, &["confirmed".into(), Param::NullInt, offering.clone(), staff.into()]).await?;
+            }
+            for (i, staff) in ids("waitlisted").into_iter().enumerate() {
+                let waiting = Param::Int(rank(event, i));
+                tx.execute(SET_STATUS, &["waiting".into(), waiting, offering.clone(), staff.into()]).await?;
+            }
+            tx.execute("UPDATE roster_offerings SET state = 'allocated' WHERE offering_id = $1", &[offering]).await?;
+        }
+        "PromotedFromWaitingList" => {
+            tx.execute(SET_STATUS, &["confirmed".into(), Param::NullInt, offering, staff()?]).await?;
+        }
+        "RegistrationCancelled" => {
+            tx.execute(
+                "UPDATE roster_entries SET status = 'cancelled', charged = $1, cancelled_at = $2, waiting_rank = NULL \
+                     WHERE offering_id = $3 AND staff_id = $4",
+                &[Param::Int(flag(body, "charged")), time_field(body, "at"), offering, staff()?],
+            )
+            .await?;
+        }
+        "SeatTransferred" => {
+            let from = Param::from(text(body, "from", event)?);
+            let to = Param::from(text(body, "to", event)?);
+            // The newcomer takes the holder's place: status, priority, waiting-list spot.
+            tx.execute(
+                    "INSERT INTO roster_entries (offering_id, staff_id, municipality, status, late, priority, waiting_rank, transferred_from, registered_at) \
+                     SELECT offering_id, $1, municipality, status, late, priority, waiting_rank, $2, $3 FROM roster_entries \
+                     WHERE offering_id = $4 AND staff_id = $2 \
+                     ON CONFLICT (offering_id, staff_id) DO UPDATE SET municipality = excluded.municipality, \
+                     status = excluded.status, late = excluded.late, priority = excluded.priority, \
+                     waiting_rank = excluded.waiting_rank, transferred_from = excluded.transferred_from, charged = 0, \
+                     certificate = NULL, completion = NULL, registered_at = excluded.registered_at, cancelled_at = NULL",
+                    &[to.clone(), from.clone(), event.recorded_at().into(), offering.clone()],
+                )
+                .await?;
+            tx.execute(SNAPSHOT_STAFF, &[to.clone(), offering.clone()]).await?;
+            tx.execute(
+                "UPDATE roster_entries SET status = 'transferred_away', transferred_to = $1, waiting_rank = NULL \
+                     WHERE offering_id = $2 AND staff_id = $3",
+                &[to, offering, from],
+            )
+            .await?;
+        }
+        "AttendanceRecorded" | "AttendanceCorrected" => {
+            let field = if event.event_type == "AttendanceRecorded" { "attendance" } else { "to" };
+            tx.execute(
+                "INSERT INTO roster_attendance (offering_id, staff_id, session, attendance) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (offering_id, staff_id, session) DO UPDATE SET attendance = excluded.attendance",
+                &[offering, staff()?, Param::Int(int(body, "session")), text(body, field, event)?.into()],
+            )
+            .await?;
+        }
+        "ParticipantCompleted" => {
+            tx.execute(
+                    "UPDATE roster_entries SET completion = 'completed', certificate = $1 WHERE offering_id = $2 AND staff_id = $3",
+                    &[text(body, "certificate", event)?.into(), offering, staff()?],
+                )
+                .await?;
+        }
+        "ParticipantNotCompleted" | "CertificateWithdrawn" => {
+            tx.execute(
+                "UPDATE roster_entries SET completion = 'not_completed', certificate = NULL \
+                     WHERE offering_id = $1 AND staff_id = $2",
+                &[offering, staff()?],
+            )
+            .await?;
+        }
+        "OfferingCompleted" => {
+            tx.execute("UPDATE roster_offerings SET state = 'completed' WHERE offering_id = $1", &[offering]).await?;
+        }
+        "OfferingCancelled" => {
+            tx.execute("UPDATE roster_offerings SET state = 'cancelled' WHERE offering_id = $1", &[offering]).await?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+async fn apply_staff(tx: &mut ViewTx, event: &LoggedEvent) -> Result<(), ProjectionError> {
+    let body = event.body();
+    let staff = Param::from(event.aggregate_id.as_str());
+    let profile = |field: &str| body.pointer(&format!("/profile/{field}")).cloned().unwrap_or(Value::Null);
+    let profile_text = |field: &str| -> Param { profile(field).as_str().map_or(Param::NullText, Param::from) };
+    let degree = Param::Int(i64::from(profile("social_work_degree").as_bool().unwrap_or(false)));
+    match event.event_type.as_str() {
+        "StaffMemberAdded" => {
+            tx.execute(
+                "INSERT INTO enrolment_staff (staff_id, municipality, unit, supervisor, staff_group, experience_band, social_work_degree, status) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, 'active') ON CONFLICT (staff_id) DO NOTHING",
+                &[
+                    staff,
+                    text(body, "municipality", event)?.into(),
+                    profile_text("unit"),
+                    profile_text("supervisor"),
+                    profile_text("staff_group"),
+                    profile_text("experience_band"),
+                    degree,
+                ],
+            )
+            .await?;
+        }
+        "StaffMemberUpdated" => {
+            tx.execute(
+                "UPDATE enrolment_staff SET unit = $1, supervisor = $2, staff_group = $3, experience_band = $4, \
+                 social_work_degree = $5 WHERE staff_id = $6",
+                &[
+                    profile_text("unit"),
+                    profile_text("supervisor"),
+                    profile_text("staff_group"),
+                    profile_text("experience_band"),
+                    degree,
+                    staff,
+                ],
+            )
+            .await?;
+        }
+        "StaffMemberPaused" | "StaffMemberResumed" | "StaffMemberRemoved" => {
+            let status = match event.event_type.as_str() {
+                "StaffMemberPaused" => "paused",
+                "StaffMemberResumed" => "active",
+                _ => "removed",
+            };
+            tx.execute("UPDATE enrolment_staff SET status = $1 WHERE staff_id = $2", &[status.into(), staff]).await?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+async fn apply_package(tx: &mut ViewTx, event: &LoggedEvent) -> Result<(), ProjectionError> {
+    let body = event.body();
+    let package = Param::from(event.aggregate_id.as_str());
+    let phase = |phase: &'static str| -> (&'static str, Vec<Param>) {
+        ("UPDATE enrolment_packages SET phase = $1 WHERE package_id = $2", vec![phase.into(), package.clone()])
+    };
+    let (sql, params) = match event.event_type.as_str() {
+        "PackageCreated" => (
+            "INSERT INTO enrolment_packages (package_id, term, title, deadline, phase) VALUES ($1, $2, $3, $4, 'draft') \
+             ON CONFLICT (package_id) DO NOTHING",
+            vec![
+                package.clone(),
+                text(body, "term", event)?.into(),
+                text(body, "title", event)?.into(),
+                time_field(body, "deadline"),
+            ],
+        ),
+        "DeadlineChanged" => (
+            "UPDATE enrolment_packages SET deadline = $1 WHERE package_id = $2",
+            vec![time_field(body, "to"), package.clone()],
+        ),
+        "PackagePublished" => phase("published"),
+        "RegistrationClosed" => phase("registration_closed"),
+        "PackageArchived" => phase("archived"),
+        _ => return Ok(()),
+    };
+    tx.execute(sql, &params).await?;
+    Ok(())
+}
+
+async fn apply_municipality(tx: &mut ViewTx, event: &LoggedEvent) -> Result<(), ProjectionError> {
+    if event.event_type != "MunicipalityAdded" {
+        return Ok(());
+    }
+    let body = event.body();
+    tx.execute(
+        "INSERT INTO enrolment_municipalities (municipality_id, name, federation) VALUES ($1, $2, $3) \
+         ON CONFLICT (municipality_id) DO NOTHING",
+        &[
+            event.aggregate_id.as_str().into(),
+            text(body, "name", event)?.into(),
+            text(body, "federation", event)?.into(),
+        ],
+    )
+    .await?;
+    Ok(())
+}
