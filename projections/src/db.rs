@@ -164,13 +164,15 @@ impl Db {
 }
 
 impl Db {
-    /// Reads one optional integer outside any transaction (on SQLite, from a reader, so
+    /// Reads one optional integer (NULL is `None`) outside any transaction (on SQLite, from a reader, so
     /// the one writer stays free for appends).
     pub async fn read_int(&self, sql: &str, params: &[Param]) -> Result<Option<i64>, sqlx::Error> {
         Ok(match self {
-            Db::Postgres(pool) => bind_all!(sqlx::query_scalar::<_, i64>(sql), params).fetch_optional(pool).await?,
+            Db::Postgres(pool) => {
+                bind_all!(sqlx::query_scalar::<_, Option<i64>>(sql), params).fetch_optional(pool).await?.flatten()
+            }
             Db::Sqlite { read, .. } => {
-                bind_all!(sqlx::query_scalar::<_, i64>(sql), params).fetch_optional(read).await?
+                bind_all!(sqlx::query_scalar::<_, Option<i64>>(sql), params).fetch_optional(read).await?.flatten()
             }
         })
     }
@@ -215,10 +217,10 @@ impl ViewTx {
     pub async fn fetch_int(&mut self, sql: &str, params: &[Param]) -> Result<Option<i64>, sqlx::Error> {
         Ok(match self {
             ViewTx::Postgres(tx) => {
-                bind_all!(sqlx::query_scalar::<_, i64>(sql), params).fetch_optional(&mut **tx).await?
+                bind_all!(sqlx::query_scalar::<_, Option<i64>>(sql), params).fetch_optional(&mut **tx).await?.flatten()
             }
             ViewTx::Sqlite(tx) => {
-                bind_all!(sqlx::query_scalar::<_, i64>(sql), params).fetch_optional(&mut **tx).await?
+                bind_all!(sqlx::query_scalar::<_, Option<i64>>(sql), params).fetch_optional(&mut **tx).await?.flatten()
             }
         })
     }
