@@ -64,10 +64,14 @@ pub async fn wait_for<P: Projection>(
     position: i64,
     limit: Duration,
 ) -> Result<bool, ProjectionError> {
-    let runner = Runner::new(db.clone(), projection);
+    wait_for_named(db, projection.name(), position, limit).await
+}
+
+/// Waits (up to `limit`) until the projection called `name` has applied `position`.
+pub async fn wait_for_named(db: &Db, name: &str, position: i64, limit: Duration) -> Result<bool, ProjectionError> {
     let started = Instant::now();
     loop {
-        if runner.checkpoint().await? >= position {
+        if kurslogg_projections::views::position(db, name).await? >= position {
             return Ok(true);
         }
         if started.elapsed() >= limit {

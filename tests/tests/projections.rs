@@ -321,3 +321,277 @@ async fn two_runners_of_one_projection_never_apply_an_event_twice_postgres() {
     let missing: Vec<_> = committed.difference(&applied).take(5).collect();
     assert!(missing.is_empty(), "events never applied: {missing:?}");
 }
+
+/// Every row of every view table, in key order, as text.
+async fn views_dump(db: &Db) -> Vec<String> {
+    let tables = [
+        ("roster_offerings", "offering_id"),
+        ("roster_sessions", "offering_id, session"),
+        ("roster_entries", "offering_id, staff_id"),
+        ("roster_attendance", "offering_id, staff_id, session"),
+        ("enrolment_packages", "package_id"),
+        ("enrolment_municipalities", "municipality_id"),
+        ("enrolment_staff", "staff_id"),
+        ("audit_entries", "position"),
+        ("audit_staff", "staff_id, position"),
+    ];
+    let mut rows = vec![];
+    for (table, key) in tables {
+        for record in db.fetch(&format!("SELECT * FROM {table} ORDER BY {key}"), &[]).await.unwrap() {
+            rows.push(format!("{table}: {:?}", record.0));
+        }
+    }
+    rows
+}
+
+/// Random commands from many concurrent clients through a whole term, with the
+/// projections running beside them as under `kurslogg serve`: afterwards every view
+/// equals its rebuild from scratch, and the roster agrees with every offering.
+async fn random_concurrent_commands_converge(backend: Backend) {
+    if backend == Backend::Postgres && postgres_skipped() {
+        return;
+    }
+    use kurslogg_domain::offering::OfferingCommand;
+    use kurslogg_domain::{Attendance, SeatLimit};
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+
+    let seed: u64 = rand::rng().random();
+    eprintln!("random_concurrent_commands_converge({backend:?}): seed {seed}");
+    let clock = TestClock::at(spring_2027());
+    let (app, _guard) = fresh_app(backend, &clock).await;
+    let app = Arc::new(app);
+    let f = Arc::new(Fyrbodal::build(&app, 8).await);
+    publish(&app, f.package).await;
+    kurslogg::views::spawn_runners(&app.log.views());
+    let offerings = [f.lvu_grund, f.samtal, f.lvu_forts];
+    let municipalities = [f.uddevalla.clone(), f.trollhattan.clone(), f.dals_ed.clone()];
+
+    // Runs `steps` random steps on each of 8 concurrent clients.
+    async fn clients<F, Fut>(seed: u64, step: F)
+    where
+        F: Fn(StdRng) -> Fut + Send + Sync + Clone + 'static,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
+        let tasks: Vec<_> = (0..8u64).map(|c| tokio::spawn(step.clone()(StdRng::seed_from_u64(seed ^ c)))).collect();
+        for task in tasks {
+            task.await.unwrap();
+        }
+    }
+
+    // Before the deadline: requests and free cancellations.
+    let (a, fx, ms) = (app.clone(), f.clone(), municipalities.clone());
+    clients(seed, move |mut rng| {
+        let (app, f, municipalities) = (a.clone(), fx.clone(), ms.clone());
+        async move {
+            for _ in 0..25 {
+                let m = &municipalities[rng.random_range(0..3)];
+                let staff = f.member(m, rng.random_range(0..8));
+                let offering = offerings[rng.random_range(0..2)];
+                if rng.random_bool(0.8) {
+                    let _ = app.register(&coordinator(m), line(staff, offering)).await;
+                } else {
+                    let _ = app.cancel_registration(&coordinator(m), offering, staff).await;
+                }
+            }
+        }
+    })
+    .await;
+
+    // The deadline: allocation, then charged cancellations, transfers, late requests,
+    // seat changes and staff moving unit.
+    clock.set(after_ht2027_deadline());
+    app.close_registration(&course_office(), f.package).await.unwrap();
+    let (a, fx, ms) = (app.clone(), f.clone(), municipalities.clone());
+    clients(seed.rotate_left(7), move |mut rng| {
+        let (app, f, municipalities) = (a.clone(), fx.clone(), ms.clone());
+        async move {
+            for _ in 0..20 {
+                let m = &municipalities[rng.random_range(0..3)];
+                let staff = f.member(m, rng.random_range(0..8));
+                let offering = offerings[rng.random_range(0..2)];
+                match rng.random_range(0..10) {
+                    0..=2 => drop(app.cancel_registration(&coordinator(m), offering, staff).await),
+                    3..=4 => {
+                        let to = f.member(m, rng.random_range(0..8));
+                        drop(app.transfer_seat(&coordinator(m), offering, staff, to, false).await)
+                    }
+                    5 => {
+                        let seat_limit = SeatLimit::new(rng.random_range(2..7)).unwrap();
+                        let command = OfferingCommand::ChangeSeatLimit { seat_limit };
+                        drop(app.offering_command(&course_office(), offering, command).await)
+                    }
+                    _ => drop(app.register(&coordinator(m), line(staff, offering)).await),
+                }
+            }
+        }
+    })
+    .await;
+
+    // The courses run: attendance, corrections, completion.
+    clock.set(utc(2027, 12, 1, 9, 0));
+    for offering in [f.lvu_grund, f.samtal] {
+        let view = app.offering(offering).await.unwrap();
+        let participants: Vec<kurslogg_domain::StaffId> = view
+            .registrations
+            .iter()
+            .filter(|r| r.status == "confirmed")
+            .map(|r| r.staff_id.parse().unwrap())
+            .collect();
+        let sessions = view.sessions.len();
+        let (a, people) = (app.clone(), Arc::new(participants));
+        clients(seed.rotate_left(13), move |mut rng| {
+            let (app, people) = (a.clone(), people.clone());
+            async move {
+                for _ in 0..15 {
+                    let Some(staff) = people.get(rng.random_range(0..people.len().max(1))) else { return };
+                    let mark = [Attendance::Present, Attendance::Present, Attendance::Absent, Attendance::Excused]
+                        [rng.random_range(0..4)];
+                    let session = rng.random_range(0..sessions);
+                    let _ = app.record_attendance(&trainer(), offering, *staff, session, mark, None).await;
+                }
+            }
+        })
+        .await;
+        app.offering_command(&course_office(), offering, OfferingCommand::CompleteOffering).await.unwrap();
+    }
+
+    // The views, caught up while all that happened, equal their rebuilds.
+    let db = app.log.views();
+    let latest = kurslogg_projections::feed::high_water_mark(&db).await.unwrap();
+    for projection in kurslogg::views::PROJECTIONS {
+        let reached = kurslogg::views::wait_for_named(&db, projection, latest, Duration::from_secs(60)).await.unwrap();
+        assert!(reached, "{projection} did not catch up to {latest}");
+    }
+    let live = views_dump(&db).await;
+    kurslogg::views::rebuild(&db, None).await.unwrap();
+    let rebuilt = views_dump(&db).await;
+    assert!(live.len() > 300, "a busy term: {} view rows", live.len());
+    for happened in
+        ["SeatTransferred", "RegistrationCancelled", "AttendanceCorrected", "SeatLimitChanged", "ParticipantCompleted"]
+    {
+        let needle = format!("Text(\"{happened}\")");
+        assert!(
+            live.iter().any(|r| r.starts_with("audit_entries") && r.contains(&needle)),
+            "seed {seed}: no {happened}"
+        );
+    }
+    if live != rebuilt {
+        let only_live: Vec<_> = live.iter().filter(|r| !rebuilt.contains(r)).take(5).collect();
+        let only_rebuilt: Vec<_> = rebuilt.iter().filter(|r| !live.contains(r)).take(5).collect();
+        panic!(
+            "seed {seed}: live views differ from a rebuild\nlive only: {only_live:#?}\nrebuilt only: {only_rebuilt:#?}"
+        );
+    }
+
+    // And the roster says what each offering says.
+    for offering in offerings {
+        let truth = app.offering(offering).await.unwrap();
+        let roster = kurslogg_projections::views::roster::roster(&db, &offering.to_string()).await.unwrap().unwrap();
+        assert_eq!(roster.seat_limit, i64::from(truth.seat_limit), "seed {seed}");
+        assert_eq!(roster.entries.len(), truth.registrations.len(), "seed {seed}");
+        for r in &truth.registrations {
+            let entry = roster.entries.iter().find(|e| e.staff_id == r.staff_id).expect("on the roster");
+            assert_eq!(entry.status, r.status, "seed {seed}: status of {}", r.staff_id);
+            assert_eq!(entry.charged, r.charged, "seed {seed}: charged of {}", r.staff_id);
+            assert_eq!(entry.certificate, r.certificate, "seed {seed}: certificate of {}", r.staff_id);
+            assert_eq!(entry.attendance, r.attendance, "seed {seed}: attendance of {}", r.staff_id);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn random_concurrent_commands_converge_sqlite() {
+    random_concurrent_commands_converge(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn random_concurrent_commands_converge_postgres() {
+    random_concurrent_commands_converge(Backend::Postgres).await;
+}
+
+/// Counts the events it applies, per runner, so a test can see which instance ran it.
+struct Tally(&'static str);
+
+#[async_trait]
+impl Projection for Tally {
+    fn name(&self) -> &'static str {
+        "tally"
+    }
+
+    async fn reset(&self, tx: &mut ViewTx) -> Result<(), ProjectionError> {
+        tx.execute("DELETE FROM tally", &[]).await?;
+        Ok(())
+    }
+
+    async fn apply(&self, tx: &mut ViewTx, event: &LoggedEvent) -> Result<(), ProjectionError> {
+        tx.execute(
+            "INSERT INTO tally (position, runner) VALUES ($1, $2)",
+            &[Param::Int(event.position), self.0.into()],
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+/// Two service instances run the same projection: only one works at a time, and when
+/// it dies the other takes over and carries on from the checkpoint.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_standby_instance_takes_over_a_projection_when_the_leader_dies_postgres() {
+    if postgres_skipped() {
+        return;
+    }
+    let clock = TestClock::at(spring_2027());
+    let (app, _guard) = fresh_app(Backend::Postgres, &clock).await;
+    let Db::Postgres(pool) = app.log.views() else { unreachable!() };
+    sqlx::query("CREATE TABLE tally (position bigint PRIMARY KEY, runner text NOT NULL)").execute(&pool).await.unwrap();
+    // Each instance has its own pool, as two processes would.
+    let own_pool =
+        || async { Db::Postgres(sqlx::PgPool::connect_with((*pool.connect_options()).clone()).await.unwrap()) };
+    // Waits until the events each instance applied satisfy `done(first, second)`.
+    async fn until(pool: &sqlx::PgPool, what: &str, done: impl Fn(i64, i64) -> bool) {
+        let started = Instant::now();
+        loop {
+            let count = |runner: &'static str| {
+                sqlx::query_scalar::<_, i64>("SELECT count(*) FROM tally WHERE runner = $1")
+                    .bind(runner)
+                    .fetch_one(pool)
+            };
+            if done(count("first").await.unwrap(), count("second").await.unwrap()) {
+                return;
+            }
+            assert!(started.elapsed() < Duration::from_secs(30), "timed out waiting until {what}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    let first = tokio::spawn(Runner::new(own_pool().await, Tally("first")).run(Duration::from_millis(50)));
+    let f = Fyrbodal::build(&app, 3).await;
+    let written = kurslogg_projections::feed::high_water_mark(&app.log.views()).await.unwrap();
+    until(&pool, "the first instance applied the fixture", |first, _| first >= written).await;
+    let second = tokio::spawn(Runner::new(own_pool().await, Tally("second")).run(Duration::from_millis(50)));
+    // More events, a few at a time, while both run: the first keeps the projection, the
+    // second stands by (without the lock, the two would share the work).
+    publish(&app, f.package).await;
+    for n in 0..20 {
+        add_staff(&app, &f.dals_ed, 100 + n).await;
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+    let written = kurslogg_projections::feed::high_water_mark(&app.log.views()).await.unwrap();
+    until(&pool, "the new events were applied", |first, second| first + second >= written).await;
+    until(&pool, "nothing", |_, second| {
+        assert_eq!(second, 0, "the standby applied events while the leader was alive");
+        true
+    })
+    .await;
+
+    // The first instance dies: its session, and with it the lock, ends.
+    first.abort();
+    let _ = first.await;
+    let lines = (1..3).map(|n| line(f.member(&f.uddevalla, n), f.samtal)).collect();
+    app.register_collectively(&coordinator(&f.uddevalla), f.uddevalla.clone(), lines).await.unwrap();
+    let written = kurslogg_projections::feed::high_water_mark(&app.log.views()).await.unwrap();
+    until(&pool, "the second instance took over", |first, second| second > 0 && first + second >= written).await;
+    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM tally").fetch_one(&pool).await.unwrap();
+    assert_eq!(total, written, "every event applied exactly once across both instances");
+    second.abort();
+}
