@@ -371,9 +371,10 @@ impl Drop for Database {
     }
 }
 
-/// Reads every offering's roster of `package` from a running service, waiting until the
-/// projections have caught up; `position` is left out so two readings can be compared.
-fn rosters(served: &Served, package: &str) -> Vec<serde_json::Value> {
+/// Reads every offering's roster of `package` and the whole audit trail from a running
+/// service, waiting until the projections have caught up; `position` is left out so two
+/// readings can be compared.
+fn views(served: &Served, package: &str) -> Vec<serde_json::Value> {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let (status, body) = get(&served.address, "/readyz").expect("/readyz answers");
@@ -388,7 +389,7 @@ fn rosters(served: &Served, package: &str) -> Vec<serde_json::Value> {
     let (status, body) = http(&served.address, "GET", &format!("/packages/{package}"), &OFFICE, "").expect("package");
     assert_eq!(status, 200, "{body}");
     let package: serde_json::Value = serde_json::from_str(&body).expect("JSON");
-    package["offerings"]
+    let mut views: Vec<serde_json::Value> = package["offerings"]
         .as_array()
         .expect("offerings")
         .iter()
@@ -400,11 +401,17 @@ fn rosters(served: &Served, package: &str) -> Vec<serde_json::Value> {
             roster.as_object_mut().expect("object").remove("position");
             roster
         })
-        .collect()
+        .collect();
+    let (status, body) = http(&served.address, "GET", "/audit?limit=10000", &OFFICE, "").expect("audit trail");
+    assert_eq!(status, 200, "{body}");
+    let trail: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+    assert!(trail["next_after"].is_null(), "the whole trail fits one page");
+    views.push(trail);
+    views
 }
 
-/// kill -9 while the roster projection is half-way through the log, again and again:
-/// after a restart the roster catches up and equals one rebuilt from scratch.
+/// kill -9 while the projections are half-way through the log, again and again: after a
+/// restart the rosters and the audit trail catch up and equal ones rebuilt from scratch.
 #[test]
 fn killing_the_service_mid_projection_leaves_views_equal_to_a_rebuild() {
     let tmp = TempDir::new();
@@ -434,19 +441,20 @@ fn killing_the_service_mid_projection_leaves_views_equal_to_a_rebuild() {
         served.child.wait().expect("reap");
     }
     let served = start("caught-up.log");
-    let caught_up = rosters(&served, &package);
+    let caught_up = views(&served, &package);
     assert_eq!(served.terminate().code(), Some(0));
 
     let mut rebuild = kurslogg(tmp.path());
     rebuild.args(["projections", "rebuild"]).env("KURSLOGG_DATA_DIR", &data);
     let (status, stdout, stderr) = run(rebuild);
     assert!(status.success(), "rebuild failed: {stderr}");
-    assert!(stdout.contains("roster") && stdout.contains("lag        0"), "{stdout}");
+    assert!(stdout.contains("enrolment") && stdout.contains("audit") && stdout.contains("lag        0"), "{stdout}");
 
     let served = start("rebuilt.log");
-    let rebuilt = rosters(&served, &package);
+    let rebuilt = views(&served, &package);
     assert_eq!(served.terminate().code(), Some(0));
-    assert_eq!(caught_up.len(), 12, "the demo plans 12 offerings");
+    assert_eq!(caught_up.len(), 13, "the demo plans 12 offerings; and the audit trail");
+    assert!(caught_up[12]["entries"].as_array().is_some_and(|e| e.len() > 1_000), "the whole log is audited");
     assert!(caught_up.iter().any(|r| r["entries"].as_array().is_some_and(|e| !e.is_empty())));
-    assert_eq!(caught_up, rebuilt, "the roster after kill -9 and restarts differs from a rebuild");
+    assert_eq!(caught_up, rebuilt, "the views after kill -9 and restarts differ from a rebuild");
 }
