@@ -165,14 +165,17 @@ async fn an_unrelated_open_transaction_causes_no_projection_lag_postgres() {
 
     let runner = Runner::new(app.log.views(), Enrolment);
     let started = Instant::now();
-    let checkpoint = runner.catch_up().await.expect("catch up");
-    let lag = started.elapsed();
+    // A reader that waited for every open transaction would never get past this point
+    // while `unrelated` stays open: fail rather than hang.
+    let checkpoint = tokio::time::timeout(Duration::from_secs(60), runner.catch_up())
+        .await
+        .expect("catching up waited on an unrelated open transaction")
+        .expect("catch up");
     assert!(
         checkpoint >= position,
-        "the roster reached {checkpoint}, short of {position}, behind an unrelated transaction"
+        "the views reached {checkpoint}, short of {position}, behind an unrelated transaction"
     );
-    assert!(lag < Duration::from_secs(1), "catching up took {lag:?}");
-    println!("lag caused by an unrelated open transaction: {lag:?} to catch up {position} events");
+    println!("with an unrelated transaction open: caught up {position} events in {:?}", started.elapsed());
     unrelated.rollback().await.unwrap();
 }
 
