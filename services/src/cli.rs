@@ -128,6 +128,8 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
                 max_body_bytes: settings.max_body_bytes,
             };
             crate::views::spawn_runners(&log.views());
+            // Other instances may write to the same log: keep this one's caches fresh.
+            tokio::spawn(app.clone().follow_log(Duration::from_millis(100)));
             let listener = tokio::net::TcpListener::bind(settings.listen).await?;
             tracing::info!(address = %listener.local_addr()?, "listening");
             http::serve(listener, http::router(app, &http_settings)).await?;

@@ -16,6 +16,7 @@ conformance!(
     scenario_late_rush_two_processes,
     scenario_rush_before_deadline_one_process,
     scenario_rush_before_deadline_two_processes,
+    scenario_another_instances_writes_reach_this_ones_cache,
 );
 
 const RUSHERS_PER_MUNICIPALITY: usize = 16;
@@ -276,4 +277,31 @@ async fn scenario_rush_before_deadline_one_process(backend: Backend) {
 
 async fn scenario_rush_before_deadline_two_processes(backend: Backend) {
     rush_before_deadline(backend, 2).await;
+}
+
+/// Two service instances over one log: a staff member paused through the second is
+/// refused by the first, which had them cached as active, once it has followed the log.
+async fn scenario_another_instances_writes_reach_this_ones_cache(backend: Backend) {
+    use kurslogg_domain::staff::StaffCommand;
+    let clock = TestClock::at(spring_2027());
+    let (first, guard) = fresh_app(backend, &clock).await;
+    let f = Fyrbodal::build(&first, 3).await;
+    publish(&first, f.package).await;
+    let followed = first.follow_once(0).await.expect("follow the log");
+    let staff = f.member(&f.uddevalla, 1);
+    let coordinator = coordinator(&f.uddevalla);
+    // The first instance has the staff member (active) and the offerings in its cache.
+    first.register(&coordinator, line(staff, f.lvu_grund)).await.expect("registered");
+
+    let second = guard.open(&clock).await;
+    second.staff_command(&coordinator, staff, StaffCommand::PauseStaffMember).await.expect("paused");
+    let also = f.member(&f.uddevalla, 2);
+    second.register(&coordinator, line(also, f.samtal)).await.expect("registered through the second");
+
+    first.follow_once(followed).await.expect("follow the log");
+    let refused = first.register(&coordinator, line(staff, f.samtal)).await;
+    assert_eq!(refusal_code(refused), "staff_paused", "the first instance used its stale cache");
+    // And it decides on the offering as the second left it, without a conflict to learn it.
+    let samtal = first.offering(f.samtal).await.expect("offering");
+    assert!(samtal.registrations.iter().any(|r| r.staff_id == also.to_string()), "the second's registration");
 }

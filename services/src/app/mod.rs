@@ -5,6 +5,7 @@
 
 mod context;
 mod errors;
+mod freshness;
 mod participation;
 mod reads;
 mod writes;

@@ -14,7 +14,7 @@
 
 use std::collections::HashMap;
 use std::marker::PhantomData;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -111,6 +111,9 @@ struct Cached<A> {
 struct Slot<A: Aggregate> {
     /// The state; held by the one task deciding and appending a batch, or by a reader.
     state: tokio::sync::Mutex<Option<Cached<A>>>,
+    /// The highest sequence known to be in the log (another instance may have appended
+    /// past the cached state): a cached state behind it is reloaded before use.
+    known_sequence: AtomicUsize,
     /// Commands waiting for the next batch.
     queue: Mutex<Vec<Job<A>>>,
     /// A task is taking batches from the queue.
@@ -119,7 +122,12 @@ struct Slot<A: Aggregate> {
 
 impl<A: Aggregate> Default for Slot<A> {
     fn default() -> Self {
-        Self { state: tokio::sync::Mutex::new(None), queue: Mutex::new(Vec::new()), leading: AtomicBool::new(false) }
+        Self {
+            state: tokio::sync::Mutex::new(None),
+            known_sequence: AtomicUsize::new(0),
+            queue: Mutex::new(Vec::new()),
+            leading: AtomicBool::new(false),
+        }
     }
 }
 
@@ -158,6 +166,16 @@ where
     /// path. `None` if the aggregate has no events.
     pub async fn inspect<R>(&self, id: &str, f: impl FnOnce(&A) -> R) -> Result<Option<R>, StoreError> {
         self.inner.inspect(id, f).await
+    }
+
+    /// Notes that aggregate `id` has events up to `sequence` in the log (written by any
+    /// instance). A cached state behind that is reloaded on its next use; aggregates not
+    /// cached are not touched.
+    pub fn appended(&self, id: &str, sequence: usize) {
+        let slot = self.inner.slots.lock().expect("slot map lock poisoned").get(id).cloned();
+        if let Some(slot) = slot {
+            slot.known_sequence.fetch_max(sequence, Ordering::AcqRel);
+        }
     }
 
     /// A copy of the state as this process last saw it; see [`Self::inspect`].
@@ -214,6 +232,12 @@ where
                 return;
             }
             let mut cached = slot.state.lock().await;
+            // Another instance appended past the cached state: catch up rather than
+            // decide on it and meet a conflict.
+            let known = slot.known_sequence.load(Ordering::Acquire);
+            if cached.as_ref().is_some_and(|c| c.sequence < known) && self.catch_up(id, &mut cached).await.is_err() {
+                *cached = None;
+            }
             self.decide_and_append(id, &mut cached, batch).await;
         }
     }
@@ -245,7 +269,8 @@ where
     pub async fn inspect<R>(&self, id: &str, f: impl FnOnce(&A) -> R) -> Result<Option<R>, StoreError> {
         let slot = self.slot(id);
         let mut cached = slot.state.lock().await;
-        if cached.is_none() {
+        let known = slot.known_sequence.load(Ordering::Acquire);
+        if cached.as_ref().is_none_or(|c| c.sequence < known) {
             self.catch_up(id, &mut cached).await?;
         }
         Ok(cached.as_ref().filter(|c| c.sequence > 0).map(|c| f(&c.state)))
