@@ -383,6 +383,17 @@ async fn exports(backend: Backend) {
     let karin_cal = staff_uids(parse_ics(download(&s, &format!("/staff/{}/calendar.ics?{fresh}", t.karin)).await.ok()));
     assert_eq!(karin_cal, grund_uids, "the seat Karin took over");
 
+    // A cancelled offering stays in the feed, marked cancelled, so calendars update it.
+    let cancelled = s
+        .post(&Actor::office(), &format!("/offerings/{}/cancel", t.trauma), json!({ "reason": "För få anmälda" }))
+        .await;
+    let cancelled_at = cancelled.expect(200)["position"].as_i64().expect("a position");
+    let trauma_ics = download(&s, &format!("/offerings/{}/calendar.ics?min_position={cancelled_at}", t.trauma)).await;
+    let trauma_events = parse_ics(trauma_ics.ok());
+    assert_eq!(uids(&trauma_events), trauma_uids, "the same event, updated");
+    assert!(trauma_events[0].3.starts_with("INSTÄLLT: "), "{trauma_events:?}");
+    assert!(trauma_ics.text().contains("STATUS:CANCELLED"), "{}", trauma_ics.text());
+
     // ----- an audit extract -----
     let audit = download(&s, &format!("/audit/export?offering={}&format=csv&{fresh}", t.grund)).await;
     let (audit_header, audit_rows) = parse_csv(audit.ok());
