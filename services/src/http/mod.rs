@@ -2,6 +2,8 @@
 
 pub mod dto;
 pub mod error;
+pub mod export;
+pub mod exports;
 pub mod extract;
 pub mod routes;
 pub mod views;
@@ -37,6 +39,7 @@ use error::ApiError;
         routes::complete_offering, routes::register, routes::cancel_registration, routes::transfer_seat,
         routes::record_attendance, routes::withdraw_certificate,
         views::get_roster, views::get_participant_record, views::get_supervisor_overview, views::get_audit_trail,
+        exports::export_roster, exports::export_audit_trail, exports::offering_calendar, exports::staff_calendar,
     ),
     tags(
         (name = "catalogue", description = "Courses in the catalogue"),
@@ -46,6 +49,7 @@ use error::ApiError;
         (name = "attendance", description = "Attendance, completion and certificates"),
         (name = "municipalities", description = "Municipalities and their staff"),
         (name = "views", description = "Read models built from the log; any of them as of an earlier moment"),
+        (name = "exports", description = "Rosters and audit extracts as CSV or Excel; calendar feeds (iCalendar)"),
     )
 )]
 pub struct ApiDoc;
@@ -91,6 +95,10 @@ pub fn router(app: Arc<Kurslogg>, settings: &HttpSettings) -> Router {
         .route("/staff/{id}/record", get(views::get_participant_record))
         .route("/staff/{id}/supervised", get(views::get_supervisor_overview))
         .route("/audit", get(views::get_audit_trail))
+        .route("/offerings/{id}/roster/export", get(exports::export_roster))
+        .route("/audit/export", get(exports::export_audit_trail))
+        .route("/offerings/{id}/calendar.ics", get(exports::offering_calendar))
+        .route("/staff/{id}/calendar.ics", get(exports::staff_calendar))
         .route("/offerings/{id}/seat-limit", post(routes::change_seat_limit))
         .route("/offerings/{id}/cancel", post(routes::cancel_offering))
         .route("/offerings/{id}/complete", post(routes::complete_offering))
