@@ -47,17 +47,21 @@ pub async fn cutoff(db: &Db, as_of: AsOf) -> Result<i64, ProjectionError> {
         AsOf::Instant(at) => enrolment::timestamp(at),
     };
     // The audit trail indexes positions by time; beyond what it has seen, ask the log.
-    let audited = db.read_int("SELECT max(position) FROM audit_entries", &[]).await?.unwrap_or(0);
+    // `max` of no rows is NULL, which PostgreSQL will not decode as an integer (and SQLite
+    // reads as 0): every `max` here is coalesced to 0, "none".
+    let audited = db.read_int("SELECT coalesce(max(position), 0) FROM audit_entries", &[]).await?.unwrap_or(0);
     let sql = match db {
-        Db::Postgres(_) => "SELECT max(position) FROM events WHERE position > $1 AND metadata->>'recorded_at' <= $2",
+        Db::Postgres(_) => {
+            "SELECT coalesce(max(position), 0) FROM events WHERE position > $1 AND metadata->>'recorded_at' <= $2"
+        }
         Db::Sqlite { .. } => {
-            "SELECT max(rowid) FROM events WHERE rowid > $1 AND json_extract(metadata, '$.recorded_at') <= $2"
+            "SELECT coalesce(max(rowid), 0) FROM events WHERE rowid > $1 AND json_extract(metadata, '$.recorded_at') <= $2"
         }
     };
-    if let Some(later) = db.read_int(sql, &[Param::Int(audited), at.clone().into()]).await? {
+    if let Some(later) = db.read_int(sql, &[Param::Int(audited), at.clone().into()]).await?.filter(|p| *p > 0) {
         return Ok(later.min(mark));
     }
-    let sql = "SELECT max(position) FROM audit_entries WHERE recorded_at <= $1";
+    let sql = "SELECT coalesce(max(position), 0) FROM audit_entries WHERE recorded_at <= $1";
     Ok(db.read_int(sql, &[at.into()]).await?.unwrap_or(0).min(mark))
 }
 
