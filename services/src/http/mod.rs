@@ -1,8 +1,10 @@
 //! The HTTP JSON API (axum): routes, middleware, the OpenAPI document, serving.
 
+pub mod charts;
 pub mod dto;
 pub mod error;
 pub mod extract;
+pub mod reports;
 pub mod routes;
 pub mod views;
 
@@ -37,6 +39,8 @@ use error::ApiError;
         routes::complete_offering, routes::register, routes::cancel_registration, routes::transfer_seat,
         routes::record_attendance, routes::withdraw_certificate,
         views::get_roster, views::get_participant_record, views::get_supervisor_overview, views::get_audit_trail,
+        reports::get_deadline_overview, reports::get_statistics, reports::get_chart, reports::get_costs,
+        reports::get_municipality_costs,
     ),
     tags(
         (name = "catalogue", description = "Courses in the catalogue"),
@@ -91,6 +95,11 @@ pub fn router(app: Arc<Kurslogg>, settings: &HttpSettings) -> Router {
         .route("/staff/{id}/record", get(views::get_participant_record))
         .route("/staff/{id}/supervised", get(views::get_supervisor_overview))
         .route("/audit", get(views::get_audit_trail))
+        .route("/packages/{id}/deadline-overview", get(reports::get_deadline_overview))
+        .route("/statistics", get(reports::get_statistics))
+        .route("/statistics/charts/{chart}", get(reports::get_chart))
+        .route("/costs", get(reports::get_costs))
+        .route("/municipalities/{id}/costs", get(reports::get_municipality_costs))
         .route("/offerings/{id}/seat-limit", post(routes::change_seat_limit))
         .route("/offerings/{id}/cancel", post(routes::cancel_offering))
         .route("/offerings/{id}/complete", post(routes::complete_offering))
