@@ -229,6 +229,20 @@ pub async fn get_municipality_costs(
     Ok(Json(basis))
 }
 
+/// Which participations a chart counts.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ChartQuery {
+    /// Only offerings of this calendar year, e.g. 2027.
+    pub year: Option<String>,
+    /// Only offerings of this term, e.g. HT2027.
+    pub term: Option<String>,
+    /// Only participants of this municipality (id), e.g. uddevalla.
+    pub municipality: Option<String>,
+    /// Only offerings of this course (code), e.g. LVU-GRUND.
+    pub course: Option<String>,
+}
+
 /// One of the federation's charts as SVG, with Swedish titles and labels, drawn from the
 /// statistics (same filters): `participants-per-year.svg` ("Deltagarantal per år"),
 /// `participants-per-municipality.svg` ("Respektive kommuns deltagande"),
@@ -236,7 +250,7 @@ pub async fn get_municipality_costs(
 /// `participants-per-course.svg` ("Antal deltagare/utbildning").
 #[utoipa::path(get, path = "/statistics/charts/{chart}", tag = "views",
     params(("chart" = String, Path, description = "The chart's file name, e.g. participants-per-year.svg"),
-        StatisticsQuery, ViewQuery),
+        ChartQuery, ViewQuery),
     responses((status = 200, content_type = "image/svg+xml", body = String, description = "The chart"),
         (status = "4XX", body = Problem, content_type = "application/problem+json"),
         (status = 503, body = Problem, content_type = "application/problem+json")))]
@@ -245,7 +259,7 @@ pub async fn get_chart(
     _reader: Reader,
     Path(file): Path<String>,
     Q(pairs): RawPairs,
-    Q(s): Q<StatisticsQuery>,
+    Q(c): Q<ChartQuery>,
     Q(q): Q<ViewQuery>,
 ) -> Result<Response, ApiError> {
     let chart = Chart::from_file_name(&file).ok_or_else(|| {
@@ -253,7 +267,8 @@ pub async fn get_chart(
         ApiError::not_found(format!("no chart {file:?}; the charts are {}", known.join(", ")))
     })?;
     only(&pairs, &["year", "term", "municipality", "course"])?;
-    let filter = filter(&s)?;
+    let ChartQuery { year, term, municipality, course } = c;
+    let filter = filter(&StatisticsQuery { group_by: None, year, term, municipality, course })?;
     let db = view_db(&app, &q, Enrolment, Scope::Everything).await?;
     let statistics = statistics::statistics(&db, chart.group_by(), &filter).await.map_err(unavailable)?;
     let svg = chart.render(&statistics).map_err(|e| {
