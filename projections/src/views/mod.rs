@@ -3,8 +3,11 @@
 //! [`crate::history`] to answer "as of" an earlier moment.
 
 pub mod audit_trail;
+pub mod costs;
+pub mod deadline;
 pub mod participant;
 pub mod roster;
+pub mod statistics;
 pub mod supervisor;
 
 use crate::db::Db;

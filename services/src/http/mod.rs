@@ -1,10 +1,12 @@
 //! The HTTP JSON API (axum): routes, middleware, the OpenAPI document, serving.
 
+pub mod charts;
 pub mod dto;
 pub mod error;
 pub mod export;
 pub mod exports;
 pub mod extract;
+pub mod reports;
 pub mod routes;
 pub mod views;
 
@@ -40,6 +42,8 @@ use error::ApiError;
         routes::record_attendance, routes::withdraw_certificate,
         views::get_roster, views::get_participant_record, views::get_supervisor_overview, views::get_audit_trail,
         exports::export_roster, exports::export_audit_trail, exports::offering_calendar, exports::staff_calendar,
+        reports::get_deadline_overview, reports::get_statistics, reports::get_chart, reports::get_costs,
+        reports::get_municipality_costs,
     ),
     tags(
         (name = "catalogue", description = "Courses in the catalogue"),
@@ -99,6 +103,11 @@ pub fn router(app: Arc<Kurslogg>, settings: &HttpSettings) -> Router {
         .route("/audit/export", get(exports::export_audit_trail))
         .route("/offerings/{id}/calendar.ics", get(exports::offering_calendar))
         .route("/staff/{id}/calendar.ics", get(exports::staff_calendar))
+        .route("/packages/{id}/deadline-overview", get(reports::get_deadline_overview))
+        .route("/statistics", get(reports::get_statistics))
+        .route("/statistics/charts/{chart}", get(reports::get_chart))
+        .route("/costs", get(reports::get_costs))
+        .route("/municipalities/{id}/costs", get(reports::get_municipality_costs))
         .route("/offerings/{id}/seat-limit", post(routes::change_seat_limit))
         .route("/offerings/{id}/cancel", post(routes::cancel_offering))
         .route("/offerings/{id}/complete", post(routes::complete_offering))

@@ -1,0 +1,279 @@
+//! Reports built from the views: a package's deadline overview, participation
+//! statistics, the cost basis of a term and the federation's four charts as SVG. Each
+//! accepts `min_position`, `as_of` or `as_of_position` like every view, so an auditor can
+//! ask how things stood on a given day.
+//!
+//! Query parameters are checked strictly: an unknown parameter, dimension or malformed
+//! filter is answered with a 400 problem (`invalid_query`) that says what is wrong,
+//! never silently ignored.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use kurslogg_domain::{CourseCode, MunicipalityId, PackageId, StaffId, Term};
+use kurslogg_projections::enrolment::Enrolment;
+use kurslogg_projections::history::Scope;
+use kurslogg_projections::views::costs::{self, CostBasis};
+use kurslogg_projections::views::deadline::{self, DeadlineOverview};
+use kurslogg_projections::views::statistics::{self, Dimension, Statistics, StatisticsFilter};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::charts::Chart;
+use super::error::{ApiError, Problem};
+use super::extract::{path_id, Reader, Q};
+use super::views::{unavailable, view_db, ViewQuery};
+use crate::app::Kurslogg;
+
+type AppState = State<Arc<Kurslogg>>;
+type Answer<T> = Result<Json<T>, ApiError>;
+
+/// The parameters of [`ViewQuery`], accepted everywhere.
+const VIEW_PARAMETERS: [&str; 3] = ["min_position", "as_of", "as_of_position"];
+
+/// The query string as pairs, to check its names.
+type RawPairs = Q<Vec<(String, String)>>;
+
+fn invalid(detail: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", detail)
+}
+
+/// Refuses any query parameter other than `own` and the view parameters.
+fn only(pairs: &[(String, String)], own: &[&str]) -> Result<(), ApiError> {
+    let known: Vec<&str> = own.iter().chain(VIEW_PARAMETERS.iter()).copied().collect();
+    match pairs.iter().find(|(name, _)| !known.contains(&name.as_str())) {
+        Some((name, _)) => {
+            Err(invalid(format!("unknown query parameter {name:?}; this endpoint takes {}", known.join(", "))))
+        }
+        None => Ok(()),
+    }
+}
+
+/// Which participations to count, and how to group them.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct StatisticsQuery {
+    /// Comma-separated dimensions to group by, in the order wanted: year, term,
+    /// municipality, course, experience_band, staff_group, social_work_degree.
+    pub group_by: Option<String>,
+    /// Only offerings of this calendar year, e.g. 2027.
+    pub year: Option<String>,
+    /// Only offerings of this term, e.g. HT2027.
+    pub term: Option<String>,
+    /// Only participants of this municipality (id), e.g. uddevalla.
+    pub municipality: Option<String>,
+    /// Only offerings of this course (code), e.g. LVU-GRUND.
+    pub course: Option<String>,
+}
+
+/// The filters of a statistics query, checked.
+fn filter(q: &StatisticsQuery) -> Result<StatisticsFilter, ApiError> {
+    let year = q
+        .year
+        .as_deref()
+        .map(|raw| {
+            raw.trim()
+                .parse::<i64>()
+                .ok()
+                .filter(|y| (1900..=2200).contains(y))
+                .ok_or_else(|| invalid(format!("year must be a calendar year such as 2027; got {raw:?}")))
+        })
+        .transpose()?;
+    let term = q
+        .term
+        .as_deref()
+        .map(|raw| Term::parse(raw).map(|t| t.to_string()).map_err(|e| invalid(format!("term: {}", e.0))))
+        .transpose()?;
+    let municipality = q.municipality.as_deref().map(municipality_filter).transpose()?;
+    let course = q
+        .course
+        .as_deref()
+        .map(|raw| CourseCode::parse(raw).map(|c| c.to_string()).map_err(|e| invalid(format!("course: {}", e.0))))
+        .transpose()?;
+    Ok(StatisticsFilter { year, term, municipality, course })
+}
+
+fn municipality_filter(raw: &str) -> Result<String, ApiError> {
+    MunicipalityId::parse(raw).map(|m| m.to_string()).map_err(|e| invalid(format!("municipality: {}", e.0)))
+}
+
+/// A package's deadline overview: each member municipality with whether it has
+/// registered anyone and how much; each offering with seats, requests in time and
+/// late, confirmed, waiting and cancelled, and whether seats are allocated yet.
+#[utoipa::path(get, path = "/packages/{id}/deadline-overview", params(ViewQuery), tag = "views",
+    responses((status = 200, body = DeadlineOverview), (status = "4XX", body = Problem, content_type = "application/problem+json"),
+        (status = 503, body = Problem, content_type = "application/problem+json")))]
+pub async fn get_deadline_overview(
+    State(app): AppState,
+    _reader: Reader,
+    Path(id): Path<String>,
+    Q(pairs): RawPairs,
+    Q(q): Q<ViewQuery>,
+) -> Answer<DeadlineOverview> {
+    only(&pairs, &[])?;
+    let package: PackageId = path_id(&id, "course package")?;
+    let db = view_db(&app, &q, Enrolment, Scope::Everything).await?;
+    let overview = deadline::deadline_overview(&db, &package.to_string()).await.map_err(unavailable)?;
+    overview.map(Json).ok_or_else(|| ApiError::not_found(format!("no course package {package}")))
+}
+
+/// Participation statistics: participations (a person's confirmed place on an offering
+/// not cancelled) and distinct persons, grouped by any of the dimensions and filtered by
+/// year, term, municipality and course. Participations are not persons: both are given.
+#[utoipa::path(get, path = "/statistics", params(StatisticsQuery, ViewQuery), tag = "views",
+    responses((status = 200, body = Statistics), (status = "4XX", body = Problem, content_type = "application/problem+json"),
+        (status = 503, body = Problem, content_type = "application/problem+json")))]
+pub async fn get_statistics(
+    State(app): AppState,
+    _reader: Reader,
+    Q(pairs): RawPairs,
+    Q(s): Q<StatisticsQuery>,
+    Q(q): Q<ViewQuery>,
+) -> Answer<Statistics> {
+    only(&pairs, &["group_by", "year", "term", "municipality", "course"])?;
+    let group_by = match s.group_by.as_deref() {
+        Some(raw) => Dimension::parse_list(raw).map_err(invalid)?,
+        None => Vec::new(),
+    };
+    let filter = filter(&s)?;
+    let db = view_db(&app, &q, Enrolment, Scope::Everything).await?;
+    Ok(Json(statistics::statistics(&db, &group_by, &filter).await.map_err(unavailable)?))
+}
+
+/// Which term's costs, and whose.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CostsQuery {
+    /// The term, e.g. HT2027 (required).
+    pub term: Option<String>,
+    /// Only this municipality (id).
+    pub municipality: Option<String>,
+}
+
+fn required_term(raw: Option<&str>) -> Result<String, ApiError> {
+    let raw = raw.ok_or_else(|| invalid("term is required, e.g. ?term=HT2027"))?;
+    Term::parse(raw).map(|t| t.to_string()).map_err(|e| invalid(format!("term: {}", e.0)))
+}
+
+/// Fills in the names of the people on cost lines from their own streams.
+async fn name_lines(app: &Kurslogg, basis: &mut CostBasis) {
+    let mut names: HashMap<String, Option<String>> = HashMap::new();
+    for line in basis.municipalities.iter_mut().flat_map(|m| m.lines.iter_mut()) {
+        if !names.contains_key(&line.staff_id) {
+            let name = match line.staff_id.parse::<StaffId>() {
+                Ok(id) => app.staff_member(id).await.ok().map(|s| s.name),
+                Err(_) => None,
+            };
+            names.insert(line.staff_id.clone(), name);
+        }
+        line.name = names.get(&line.staff_id).cloned().flatten();
+    }
+}
+
+/// The cost basis of a term: per municipality, line by line, every confirmed
+/// participation on an offering not cancelled and every charged cancellation at the
+/// offering's price; totals per municipality and in all.
+#[utoipa::path(get, path = "/costs", params(CostsQuery, ViewQuery), tag = "views",
+    responses((status = 200, body = CostBasis), (status = "4XX", body = Problem, content_type = "application/problem+json"),
+        (status = 503, body = Problem, content_type = "application/problem+json")))]
+pub async fn get_costs(
+    State(app): AppState,
+    _reader: Reader,
+    Q(pairs): RawPairs,
+    Q(c): Q<CostsQuery>,
+    Q(q): Q<ViewQuery>,
+) -> Answer<CostBasis> {
+    only(&pairs, &["term", "municipality"])?;
+    let term = required_term(c.term.as_deref())?;
+    let municipality = c.municipality.as_deref().map(municipality_filter).transpose()?;
+    let db = view_db(&app, &q, Enrolment, Scope::Everything).await?;
+    let mut basis = costs::cost_basis(&db, &term, municipality.as_deref()).await.map_err(unavailable)?;
+    name_lines(&app, &mut basis).await;
+    Ok(Json(basis))
+}
+
+/// The term.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TermQuery {
+    /// The term, e.g. HT2027 (required).
+    pub term: Option<String>,
+}
+
+/// One municipality's cost basis for a term, line by line (as `/costs` for one).
+#[utoipa::path(get, path = "/municipalities/{id}/costs", params(TermQuery, ViewQuery), tag = "views",
+    responses((status = 200, body = CostBasis), (status = "4XX", body = Problem, content_type = "application/problem+json"),
+        (status = 503, body = Problem, content_type = "application/problem+json")))]
+pub async fn get_municipality_costs(
+    State(app): AppState,
+    _reader: Reader,
+    Path(id): Path<String>,
+    Q(pairs): RawPairs,
+    Q(t): Q<TermQuery>,
+    Q(q): Q<ViewQuery>,
+) -> Answer<CostBasis> {
+    only(&pairs, &["term"])?;
+    let municipality =
+        MunicipalityId::parse(&id).map_err(|_| ApiError::not_found(format!("no such municipality: {id:?}")))?;
+    let term = required_term(t.term.as_deref())?;
+    let db = view_db(&app, &q, Enrolment, Scope::Everything).await?;
+    let mut basis = costs::cost_basis(&db, &term, Some(municipality.as_str())).await.map_err(unavailable)?;
+    if basis.municipalities.is_empty() {
+        return Err(ApiError::not_found(format!("no municipality {municipality}")));
+    }
+    name_lines(&app, &mut basis).await;
+    Ok(Json(basis))
+}
+
+/// Which participations a chart counts.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ChartQuery {
+    /// Only offerings of this calendar year, e.g. 2027.
+    pub year: Option<String>,
+    /// Only offerings of this term, e.g. HT2027.
+    pub term: Option<String>,
+    /// Only participants of this municipality (id), e.g. uddevalla.
+    pub municipality: Option<String>,
+    /// Only offerings of this course (code), e.g. LVU-GRUND.
+    pub course: Option<String>,
+}
+
+/// One of the federation's charts as SVG, with Swedish titles and labels, drawn from the
+/// statistics (same filters): `participants-per-year.svg` ("Deltagarantal per år"),
+/// `participants-per-municipality.svg` ("Respektive kommuns deltagande"),
+/// `participants-per-municipality-and-year.svg` ("Deltagare/kommun och år") and
+/// `participants-per-course.svg` ("Antal deltagare/utbildning").
+#[utoipa::path(get, path = "/statistics/charts/{chart}", tag = "views",
+    params(("chart" = String, Path, description = "The chart's file name, e.g. participants-per-year.svg"),
+        ChartQuery, ViewQuery),
+    responses((status = 200, content_type = "image/svg+xml", body = String, description = "The chart"),
+        (status = "4XX", body = Problem, content_type = "application/problem+json"),
+        (status = 503, body = Problem, content_type = "application/problem+json")))]
+pub async fn get_chart(
+    State(app): AppState,
+    _reader: Reader,
+    Path(file): Path<String>,
+    Q(pairs): RawPairs,
+    Q(c): Q<ChartQuery>,
+    Q(q): Q<ViewQuery>,
+) -> Result<Response, ApiError> {
+    let chart = Chart::from_file_name(&file).ok_or_else(|| {
+        let known: Vec<String> = Chart::ALL.iter().map(|c| format!("{}.svg", c.name())).collect();
+        ApiError::not_found(format!("no chart {file:?}; the charts are {}", known.join(", ")))
+    })?;
+    only(&pairs, &["year", "term", "municipality", "course"])?;
+    let ChartQuery { year, term, municipality, course } = c;
+    let filter = filter(&StatisticsQuery { group_by: None, year, term, municipality, course })?;
+    let db = view_db(&app, &q, Enrolment, Scope::Everything).await?;
+    let statistics = statistics::statistics(&db, chart.group_by(), &filter).await.map_err(unavailable)?;
+    let svg = chart.render(&statistics).map_err(|e| {
+        tracing::error!(error = %e, "chart failed");
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "chart_failed", "the chart could not be drawn")
+    })?;
+    Ok(([(header::CONTENT_TYPE, "image/svg+xml; charset=utf-8")], svg).into_response())
+}
