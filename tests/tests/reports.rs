@@ -289,6 +289,22 @@ async fn reports(backend: Backend) {
     let none = s.read(&format!("/statistics?year=2028&group_by=year&{fresh}")).await;
     assert_eq!((none["total"]["participations"].as_i64(), none["rows"].clone()), (Some(0), json!([])));
 
+    // The same statistics as a file: one row per group, then the totals.
+    let csv = csv_table(&s, &format!("/statistics/export?group_by=municipality,year&format=csv&{fresh}")).await;
+    assert_eq!(csv[0], ["Kommun", "År", "Deltagartillfällen", "Personer"]);
+    assert_eq!(
+        csv[1..].to_vec(),
+        [
+            vec!["Tanum", "2027", "1", "1"],
+            vec!["Uddevalla", "2027", "2", "1"],
+            vec!["Åmål", "2027", "1", "1"],
+            vec!["Totalt", "", "4", "3"],
+        ]
+    );
+    let xlsx = s.get(&office, &format!("/statistics/export?group_by=year&format=xlsx&{fresh}")).await;
+    assert_eq!(xlsx.status, 200);
+    assert!(xlsx.content_type().contains("spreadsheetml"), "{}", xlsx.content_type());
+
     // ----- the cost basis -----
     let costs = s.read(&format!("/costs?term=HT2027&{fresh}")).await;
     assert_eq!(costs["term"], "HT2027");
@@ -327,6 +343,23 @@ async fn reports(backend: Backend) {
         (Some(1), Some(2400))
     );
     assert_eq!(costs["total_sek"], 10800);
+
+    // The cost basis as a file: the lines, each municipality's sum and the total agree
+    // with the JSON.
+    let csv = csv_table(&s, &format!("/costs/export?term=HT2027&format=csv&{fresh}")).await;
+    let amount = csv[0].iter().position(|c| c == "Belopp (SEK)").expect("an amount column");
+    let total_row = csv.last().expect("rows");
+    assert_eq!((total_row[0].as_str(), total_row[amount].parse::<i64>().ok()), ("Totalt", costs["total_sek"].as_i64()));
+    let lines: i64 = csv[1..]
+        .iter()
+        .filter(|r| r[0] != "Totalt" && !r[0].starts_with("Summa "))
+        .map(|r| r[amount].parse::<i64>().unwrap())
+        .sum();
+    assert_eq!(Some(lines), costs["total_sek"].as_i64(), "the lines add up to the total");
+    assert!(csv.iter().any(|r| r.iter().any(|c| c == "avgift vid avanmälan")), "the charged cancellation is a line");
+    assert!(csv.iter().any(|r| r[0] == "Summa Tanum"), "each municipality's sum");
+    bad(&s, "/costs/export?format=csv", "term is required").await;
+    bad(&s, "/statistics/export?group_by=year&format=pdf", "format").await;
 
     let mine = s.get(&Actor::coordinator("tanum"), &format!("/municipalities/tanum/costs?term=HT2027&{fresh}")).await;
     let mine = mine.expect(200);
@@ -431,4 +464,14 @@ async fn reports_sqlite() {
 #[tokio::test]
 async fn reports_postgres() {
     reports(Backend::Postgres).await;
+}
+
+/// A CSV export (UTF-8 with BOM, `;`-separated) as rows of text, header first.
+async fn csv_table(s: &TestServer, path: &str) -> Vec<Vec<String>> {
+    let reply = s.get(&Actor::office(), path).await;
+    assert_eq!(reply.status, 200, "{path}: {}", reply.text);
+    assert!(reply.content_type().starts_with("text/csv"), "{}", reply.content_type());
+    let text = reply.text.strip_prefix('\u{feff}').expect("a byte-order mark");
+    let mut reader = csv::ReaderBuilder::new().delimiter(b';').has_headers(false).from_reader(text.as_bytes());
+    reader.records().map(|r| r.expect("CSV").iter().map(str::to_string).collect()).collect()
 }

@@ -43,7 +43,7 @@ use error::ApiError;
         views::get_roster, views::get_participant_record, views::get_supervisor_overview, views::get_audit_trail,
         exports::export_roster, exports::export_audit_trail, exports::offering_calendar, exports::staff_calendar,
         reports::get_deadline_overview, reports::get_statistics, reports::get_chart, reports::get_costs,
-        reports::get_municipality_costs,
+        reports::get_municipality_costs, reports::export_statistics, reports::export_costs,
     ),
     tags(
         (name = "catalogue", description = "Courses in the catalogue"),
@@ -106,7 +106,9 @@ pub fn router(app: Arc<Kurslogg>, settings: &HttpSettings) -> Router {
         .route("/packages/{id}/deadline-overview", get(reports::get_deadline_overview))
         .route("/statistics", get(reports::get_statistics))
         .route("/statistics/charts/{chart}", get(reports::get_chart))
+        .route("/statistics/export", get(reports::export_statistics))
         .route("/costs", get(reports::get_costs))
+        .route("/costs/export", get(reports::export_costs))
         .route("/municipalities/{id}/costs", get(reports::get_municipality_costs))
         .route("/offerings/{id}/seat-limit", post(routes::change_seat_limit))
         .route("/offerings/{id}/cancel", post(routes::cancel_offering))

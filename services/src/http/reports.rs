@@ -25,6 +25,7 @@ use utoipa::IntoParams;
 
 use super::charts::Chart;
 use super::error::{ApiError, Problem};
+use super::export::{self, Cell, FormatQuery, Table};
 use super::extract::{path_id, Reader, Q};
 use super::views::{unavailable, view_db, ViewQuery};
 use crate::app::Kurslogg;
@@ -276,4 +277,150 @@ pub async fn get_chart(
         ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "chart_failed", "the chart could not be drawn")
     })?;
     Ok(([(header::CONTENT_TYPE, "image/svg+xml; charset=utf-8")], svg).into_response())
+}
+
+// ----- the same as files -----
+
+/// Swedish column headers of the statistics dimensions.
+fn dimension_header(dimension: Dimension) -> &'static str {
+    match dimension {
+        Dimension::Year => "År",
+        Dimension::Term => "Termin",
+        Dimension::Municipality => "Kommun",
+        Dimension::Course => "Kurs",
+        Dimension::ExperienceBand => "Erfarenhet",
+        Dimension::StaffGroup => "Personalgrupp",
+        Dimension::SocialWorkDegree => "Socionomexamen",
+    }
+}
+
+/// The statistics as a table: one row per group, then the totals.
+pub fn statistics_table(statistics: &Statistics, group_by: &[Dimension]) -> Table {
+    let mut columns: Vec<String> = group_by.iter().map(|d| dimension_header(*d).to_string()).collect();
+    columns.extend(["Deltagartillfällen".to_string(), "Personer".to_string()]);
+    let mut table = Table::new("Deltagarstatistik", "deltagarstatistik", columns);
+    for row in &statistics.rows {
+        let mut cells: Vec<Cell> = group_by
+            .iter()
+            .map(|d| match d {
+                Dimension::Year => Cell::from(row.year),
+                Dimension::Term => Cell::text(row.term.clone()),
+                Dimension::Municipality => Cell::text(row.municipality_name.clone().or(row.municipality.clone())),
+                Dimension::Course => Cell::text(row.course_title.clone().or(row.course.clone())),
+                Dimension::ExperienceBand => Cell::text(row.experience_band.clone()),
+                Dimension::StaffGroup => Cell::text(row.staff_group.clone()),
+                Dimension::SocialWorkDegree => row.social_work_degree.map_or(Cell::Empty, Cell::yes_no),
+            })
+            .collect();
+        cells.extend([Cell::Integer(row.participations), Cell::Integer(row.persons)]);
+        table.rows.push(cells);
+    }
+    let mut total: Vec<Cell> = group_by.iter().map(|_| Cell::Empty).collect();
+    if let Some(first) = total.first_mut() {
+        *first = Cell::from("Totalt");
+    }
+    total.extend([Cell::Integer(statistics.total.participations), Cell::Integer(statistics.total.persons)]);
+    table.rows.push(total);
+    table
+}
+
+/// Participation statistics as CSV or XLSX: the groups asked for, then the totals.
+#[utoipa::path(get, path = "/statistics/export", params(StatisticsQuery, FormatQuery, ViewQuery), tag = "exports",
+    responses(
+        (status = 200, description = "Semicolon-separated CSV (UTF-8 with BOM) or an Excel workbook",
+            content((String = "text/csv"), ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
+        (status = "4XX", body = Problem, content_type = "application/problem+json"),
+        (status = 503, body = Problem, content_type = "application/problem+json")))]
+pub async fn export_statistics(
+    State(app): AppState,
+    _reader: Reader,
+    Q(pairs): RawPairs,
+    Q(s): Q<StatisticsQuery>,
+    Q(f): Q<FormatQuery>,
+    Q(q): Q<ViewQuery>,
+) -> Result<Response, ApiError> {
+    only(&pairs, &["group_by", "year", "term", "municipality", "course", "format"])?;
+    let format = f.format()?;
+    let group_by = match s.group_by.as_deref() {
+        Some(raw) => Dimension::parse_list(raw).map_err(invalid)?,
+        None => Vec::new(),
+    };
+    let filter = filter(&s)?;
+    let db = view_db(&app, &q, Enrolment, Scope::Everything).await?;
+    let statistics = statistics::statistics(&db, &group_by, &filter).await.map_err(unavailable)?;
+    export::answer(&statistics_table(&statistics, &group_by), format)
+}
+
+/// The cost basis as a table: every line, each municipality's total, the grand total.
+pub fn costs_table(basis: &CostBasis) -> Table {
+    let columns = [
+        "Kommun",
+        "Kurs",
+        "Titel",
+        "Kurstillfälle",
+        "Startar",
+        "Personal-id",
+        "Namn",
+        "Typ",
+        "Resultat",
+        "Avanmäld",
+        "Belopp (SEK)",
+    ];
+    let mut table = Table::new(
+        format!("Kostnadsunderlag {}", basis.term),
+        format!("kostnadsunderlag-{}", basis.term),
+        columns.iter().map(|c| c.to_string()).collect(),
+    );
+    let summary = |label: String, total: i64| {
+        let mut row = vec![Cell::Text(label)];
+        row.extend(std::iter::repeat_n(Cell::Empty, columns.len() - 2));
+        row.push(Cell::Integer(total));
+        row
+    };
+    for municipality in &basis.municipalities {
+        for line in &municipality.lines {
+            let kind = if line.kind == costs::CHARGED_CANCELLATION { "avgift vid avanmälan" } else { "deltagande" };
+            table.rows.push(vec![
+                Cell::from(municipality.name.as_str()),
+                Cell::from(line.course.as_str()),
+                Cell::from(line.title.as_str()),
+                Cell::from(line.offering_id.as_str()),
+                Cell::instant(Some(&line.starts_at)),
+                Cell::from(line.staff_id.as_str()),
+                Cell::text(line.name.clone()),
+                Cell::from(kind),
+                Cell::text(line.completion.as_deref().map(super::exports::completion_sv)),
+                Cell::instant(line.cancelled_at.as_deref()),
+                Cell::Integer(line.price_sek),
+            ]);
+        }
+        table.rows.push(summary(format!("Summa {}", municipality.name), municipality.total_sek));
+    }
+    table.rows.push(summary("Totalt".to_string(), basis.total_sek));
+    table
+}
+
+/// A term's cost basis as CSV or XLSX: every line, each municipality's sum, the total.
+#[utoipa::path(get, path = "/costs/export", params(CostsQuery, FormatQuery, ViewQuery), tag = "exports",
+    responses(
+        (status = 200, description = "Semicolon-separated CSV (UTF-8 with BOM) or an Excel workbook",
+            content((String = "text/csv"), ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
+        (status = "4XX", body = Problem, content_type = "application/problem+json"),
+        (status = 503, body = Problem, content_type = "application/problem+json")))]
+pub async fn export_costs(
+    State(app): AppState,
+    _reader: Reader,
+    Q(pairs): RawPairs,
+    Q(c): Q<CostsQuery>,
+    Q(f): Q<FormatQuery>,
+    Q(q): Q<ViewQuery>,
+) -> Result<Response, ApiError> {
+    only(&pairs, &["term", "municipality", "format"])?;
+    let format = f.format()?;
+    let term = required_term(c.term.as_deref())?;
+    let municipality = c.municipality.as_deref().map(municipality_filter).transpose()?;
+    let db = view_db(&app, &q, Enrolment, Scope::Everything).await?;
+    let mut basis = costs::cost_basis(&db, &term, municipality.as_deref()).await.map_err(unavailable)?;
+    name_lines(&app, &mut basis).await;
+    export::answer(&costs_table(&basis), format)
 }
