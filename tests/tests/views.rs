@@ -249,3 +249,43 @@ async fn views_over_http_sqlite() {
 async fn views_over_http_postgres() {
     views_over_http(Backend::Postgres).await;
 }
+
+/// A seat cancelled after the deadline is charged; registering the same person again
+/// does not make the charge disappear from the cost basis: both are billed.
+async fn a_charge_survives_registering_again(backend: Backend) {
+    let Some(s) = TestServer::start(backend).await else { return };
+    let office = Actor::office();
+    s.add_course("SAMTAL", "Samtal med barn", &[]).await;
+    s.add_municipality("tanum", "Tanum").await;
+    let johan = add_staff(&s, "tanum", "Johan Dahl", None, "over5").await;
+    let package = s.create_package("HT2027").await;
+    let samtal = s.plan_offering(&package, offering_body("SAMTAL", 10, &[utc(2027, 10, 5, 6, 0)])).await;
+    s.post(&office, &format!("/packages/{package}/publish"), json!({})).await.expect(200);
+    let tanum = Actor::coordinator("tanum");
+    let register = format!("/offerings/{samtal}/registrations");
+    s.post(&tanum, &register, json!({ "staff_id": johan })).await.expect(200);
+    s.clock.set(utc(2027, 6, 16, 8, 0));
+    s.post(&office, &format!("/packages/{package}/close-registration"), json!({})).await.expect(200);
+    let cancelled = s.post(&tanum, &format!("/offerings/{samtal}/registrations/{johan}/cancel"), json!({})).await;
+    assert_eq!(cancelled.expect(200)["events"], 1, "{}", cancelled.text);
+    let again = s.post(&tanum, &register, json!({ "staff_id": johan })).await;
+    assert_eq!(again.expect(200)["status"], "confirmed", "{}", again.text);
+
+    let costs = s.read(&format!("/costs?term=HT2027&min_position={}", position(&again))).await;
+    let lines = costs["municipalities"][0]["lines"].as_array().expect("lines");
+    let kinds: Vec<&str> = lines.iter().map(|l| l["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["participation", "charged_cancellation"], "{costs}");
+    assert_eq!(costs["total_sek"], 2 * 1800, "the cancelled seat and the new one");
+    let roster = s.read(&format!("/offerings/{samtal}/roster")).await;
+    assert_eq!(roster["entries"][0]["status"], "confirmed");
+}
+
+#[tokio::test]
+async fn a_charge_survives_registering_again_sqlite() {
+    a_charge_survives_registering_again(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn a_charge_survives_registering_again_postgres() {
+    a_charge_survives_registering_again(Backend::Postgres).await;
+}

@@ -102,11 +102,16 @@ pub async fn cost_basis(db: &Db, term: &str, municipality: Option<&str>) -> Resu
         params.push(m.into());
         only = " AND e.municipality = $2".into();
     }
+    // Confirmed places, and every charged cancellation (kept apart from the entries: a
+    // person who cancelled a seat and registered again pays for both).
     let sql = format!(
-        "SELECT e.municipality, o.offering_id, o.course, o.title, o.starts_at, e.staff_id, e.status, e.completion, \
-         e.cancelled_at, o.price FROM roster_entries e JOIN roster_offerings o ON o.offering_id = e.offering_id \
-         WHERE o.term = $1{only} AND o.state <> 'cancelled' \
-         AND (e.status = 'confirmed' OR (e.status = 'cancelled' AND e.charged = 1))"
+        "SELECT e.municipality, o.offering_id, o.course, o.title, o.starts_at, e.staff_id, 'confirmed', e.completion, \
+         NULL, o.price FROM roster_entries e JOIN roster_offerings o ON o.offering_id = e.offering_id \
+         WHERE o.term = $1{only} AND o.state <> 'cancelled' AND e.status = 'confirmed' \
+         UNION ALL \
+         SELECT e.municipality, o.offering_id, o.course, o.title, o.starts_at, e.staff_id, 'cancelled', NULL, \
+         e.cancelled_at, o.price FROM roster_charges e JOIN roster_offerings o ON o.offering_id = e.offering_id \
+         WHERE o.term = $1{only} AND o.state <> 'cancelled'"
     );
     let lines: Vec<(String, CostLine)> = db
         .fetch(&sql, &params)
