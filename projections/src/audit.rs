@@ -5,6 +5,8 @@
 //! A staff member's own events (name, e-mail, attendance notes) are listed by type only:
 //! their personal data stays in their stream, where it can be erased.
 
+use std::collections::{BTreeSet, HashMap};
+
 use async_trait::async_trait;
 use serde_json::Value;
 
@@ -52,6 +54,64 @@ fn offering_concerned(event: &LoggedEvent) -> Option<String> {
     event.body().get("offering").and_then(Value::as_str).map(str::to_string)
 }
 
+/// The municipality a staff member was added to, as their `StaffMemberAdded` entry
+/// recorded it (the earliest such entry).
+const STAFF_ADDED_MUNICIPALITY: &str = "SELECT municipality FROM audit_entries \
+     WHERE aggregate_id = $1 AND event_type = 'StaffMemberAdded' ORDER BY position LIMIT 1";
+
+const INSERT_ENTRIES: &str = "INSERT INTO audit_entries (position, recorded_at, aggregate_type, aggregate_id, \
+     event_type, actor_id, actor_role, on_behalf_of, request_id, offering_id, municipality, details) VALUES";
+
+/// Values per `audit_entries` row.
+const ENTRY_WIDTH: usize = 12;
+
+const INSERT_STAFF: &str = "INSERT INTO audit_staff (staff_id, position) VALUES";
+
+/// Staff ids per look-up statement of [`Audit::apply_batch`].
+const LOOKUP_CHUNK: usize = 500;
+
+fn on_behalf_of(event: &LoggedEvent) -> Option<String> {
+    Some(event.meta("on_behalf_of")).filter(|m| !m.is_empty()).map(str::to_string)
+}
+
+/// Whether the municipality of `event` has to be looked up: a staff member's own event
+/// that does not name it (only `StaffMemberAdded` does).
+fn needs_registered_municipality(event: &LoggedEvent) -> bool {
+    event.aggregate_type == "staff" && event.body().get("municipality").and_then(Value::as_str).is_none()
+}
+
+/// The municipality concerned: the one acted for, else the subject's own. `registered`
+/// is what the staff member's `StaffMemberAdded` entry recorded, for the events
+/// [`needs_registered_municipality`] picks out.
+fn municipality(event: &LoggedEvent, registered: Option<String>) -> Option<String> {
+    let body = event.body();
+    match event.aggregate_type.as_str() {
+        "municipality" => Some(event.aggregate_id.clone()),
+        "staff" => body.get("municipality").and_then(Value::as_str).map(str::to_string).or(registered),
+        _ => body.get("municipality").and_then(Value::as_str).map(str::to_string),
+    }
+    .or_else(|| on_behalf_of(event))
+}
+
+/// The `audit_entries` row of `event`, in [`INSERT_ENTRIES`]'s column order.
+fn entry(event: &LoggedEvent, municipality: Option<String>) -> [Param; ENTRY_WIDTH] {
+    let details = (event.aggregate_type != "staff").then(|| event.body().to_string());
+    [
+        Param::Int(event.position),
+        event.recorded_at().into(),
+        event.aggregate_type.as_str().into(),
+        event.aggregate_id.as_str().into(),
+        event.event_type.as_str().into(),
+        event.meta("actor_id").into(),
+        event.meta("actor_role").into(),
+        on_behalf_of(event).into(),
+        event.meta("request_id").into(),
+        offering_concerned(event).into(),
+        municipality.into(),
+        details.into(),
+    ]
+}
+
 #[async_trait]
 impl Projection for Audit {
     fn name(&self) -> &'static str {
@@ -65,47 +125,14 @@ impl Projection for Audit {
     }
 
     async fn apply(&self, tx: &mut ViewTx, event: &LoggedEvent) -> Result<(), ProjectionError> {
-        let body = event.body();
-        let on_behalf_of = Some(event.meta("on_behalf_of")).filter(|m| !m.is_empty()).map(str::to_string);
-        // The municipality concerned: the one acted for, else the subject's own.
-        let municipality = match event.aggregate_type.as_str() {
-            "municipality" => Some(event.aggregate_id.clone()),
-            "staff" => match body.get("municipality").and_then(Value::as_str) {
-                Some(m) => Some(m.to_string()),
-                None => {
-                    let known = tx
-                        .fetch(
-                            "SELECT municipality FROM audit_entries WHERE aggregate_id = $1 AND event_type = 'StaffMemberAdded'",
-                            &[event.aggregate_id.as_str().into()],
-                        )
-                        .await?;
-                    known.first().and_then(|r| r.opt_text(0))
-                }
-            },
-            _ => body.get("municipality").and_then(Value::as_str).map(str::to_string),
-        }
-        .or_else(|| on_behalf_of.clone());
-        let details = (event.aggregate_type != "staff").then(|| body.to_string());
-        tx.execute(
-            "INSERT INTO audit_entries (position, recorded_at, aggregate_type, aggregate_id, event_type, actor_id, \
-             actor_role, on_behalf_of, request_id, offering_id, municipality, details) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-            &[
-                Param::Int(event.position),
-                event.recorded_at().into(),
-                event.aggregate_type.as_str().into(),
-                event.aggregate_id.as_str().into(),
-                event.event_type.as_str().into(),
-                event.meta("actor_id").into(),
-                event.meta("actor_role").into(),
-                on_behalf_of.into(),
-                event.meta("request_id").into(),
-                offering_concerned(event).into(),
-                municipality.into(),
-                details.into(),
-            ],
-        )
-        .await?;
+        let registered = if needs_registered_municipality(event) {
+            let known = tx.fetch(STAFF_ADDED_MUNICIPALITY, &[event.aggregate_id.as_str().into()]).await?;
+            known.first().and_then(|r| r.opt_text(0))
+        } else {
+            None
+        };
+        let row = entry(event, municipality(event, registered));
+        tx.insert_rows(INSERT_ENTRIES, "", ENTRY_WIDTH, &row).await?;
         for staff in staff_concerned(event) {
             tx.execute(
                 "INSERT INTO audit_staff (staff_id, position) VALUES ($1, $2) ON CONFLICT DO NOTHING",
@@ -113,6 +140,50 @@ impl Projection for Audit {
             )
             .await?;
         }
+        Ok(())
+    }
+
+    /// The same rows as [`Audit::apply`] event by event, in two multi-row statements (per
+    /// up to 1,024 rows) and one look-up of the staff members' municipalities.
+    async fn apply_batch(&self, tx: &mut ViewTx, events: &[LoggedEvent]) -> Result<(), ProjectionError> {
+        // What each staff member's StaffMemberAdded entry recorded: first the entries
+        // already in the table (earlier than this batch), then this batch's, as it goes.
+        let wanted: BTreeSet<&str> =
+            events.iter().filter(|e| needs_registered_municipality(e)).map(|e| e.aggregate_id.as_str()).collect();
+        let wanted: Vec<&str> = wanted.into_iter().collect();
+        let mut registered: HashMap<String, Option<String>> = HashMap::new();
+        for ids in wanted.chunks(LOOKUP_CHUNK) {
+            let list: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT aggregate_id, municipality FROM audit_entries \
+                 WHERE event_type = 'StaffMemberAdded' AND aggregate_id IN ({}) ORDER BY position",
+                list.join(", ")
+            );
+            let params: Vec<Param> = ids.iter().map(|id| Param::from(*id)).collect();
+            for row in tx.fetch(&sql, &params).await? {
+                registered.entry(row.text(0)).or_insert_with(|| row.opt_text(1));
+            }
+        }
+        let mut entries = Vec::with_capacity(events.len() * ENTRY_WIDTH);
+        let mut staff = Vec::new();
+        for event in events {
+            let known = if needs_registered_municipality(event) {
+                registered.get(&event.aggregate_id).cloned().flatten()
+            } else {
+                None
+            };
+            let municipality = municipality(event, known);
+            if event.event_type == "StaffMemberAdded" {
+                registered.entry(event.aggregate_id.clone()).or_insert_with(|| municipality.clone());
+            }
+            entries.extend(entry(event, municipality));
+            for id in staff_concerned(event) {
+                staff.push(Param::from(id));
+                staff.push(Param::Int(event.position));
+            }
+        }
+        tx.insert_rows(INSERT_ENTRIES, "", ENTRY_WIDTH, &entries).await?;
+        tx.insert_rows(INSERT_STAFF, " ON CONFLICT DO NOTHING", 2, &staff).await?;
         Ok(())
     }
 }

@@ -4,6 +4,13 @@
 
 use sqlx::{PgPool, Postgres, Row, Sqlite, SqlitePool, Transaction};
 
+/// Most rows [`ViewTx::insert_rows`] puts in one statement.
+pub const MAX_ROWS_PER_STATEMENT: usize = 1_024;
+
+/// Bound parameters per statement that both backends accept (SQLite's limit is 32,766,
+/// PostgreSQL's 65,535).
+const MAX_BOUND_PARAMETERS: usize = 32_766;
+
 /// The event log's database.
 #[derive(Clone)]
 pub enum Db {
@@ -209,6 +216,53 @@ impl ViewTx {
             ViewTx::Postgres(tx) => bind_all!(sqlx::query(sql), params).execute(&mut **tx).await?.rows_affected(),
             ViewTx::Sqlite(tx) => bind_all!(sqlx::query(sql), params).execute(&mut **tx).await?.rows_affected(),
         })
+    }
+
+    /// Inserts many rows with as few statements as the backends allow: `head` is
+    /// `INSERT INTO table (col, …) VALUES`, `tail` what follows the rows (an `ON
+    /// CONFLICT` clause, or ""), `params` the rows' values one row after another, `width`
+    /// to a row. Rows go in order; a statement takes a power-of-two number of rows (at
+    /// most [`MAX_ROWS_PER_STATEMENT`], and never more than the bound-parameter limits:
+    /// PostgreSQL's 65,535, SQLite's 32,766), so each backend prepares and caches only a
+    /// handful of distinct statements. Returns the rows affected.
+    ///
+    /// An `ON CONFLICT … DO UPDATE` statement must not see one key twice (PostgreSQL
+    /// refuses it): the caller keeps keys distinct.
+    pub async fn insert_rows(
+        &mut self,
+        head: &str,
+        tail: &str,
+        width: usize,
+        params: &[Param],
+    ) -> Result<u64, sqlx::Error> {
+        assert!(width > 0 && params.len() % width == 0, "insert_rows: {} values do not make rows of {width}", params.len());
+        let most = (MAX_BOUND_PARAMETERS / width).clamp(1, MAX_ROWS_PER_STATEMENT);
+        let mut rows_left = params.len() / width;
+        let mut start = 0;
+        let mut affected = 0;
+        while rows_left > 0 {
+            // The largest power of two that fits.
+            let rows = 1usize << (usize::BITS - 1 - rows_left.min(most).leading_zeros());
+            let mut sql = String::with_capacity(head.len() + tail.len() + rows * width * 6);
+            sql.push_str(head);
+            for row in 0..rows {
+                sql.push_str(if row == 0 { " (" } else { ", (" });
+                for column in 0..width {
+                    if column > 0 {
+                        sql.push_str(", ");
+                    }
+                    sql.push('$');
+                    sql.push_str(&(row * width + column + 1).to_string());
+                }
+                sql.push(')');
+            }
+            sql.push_str(tail);
+            let end = start + rows * width;
+            affected += self.execute(&sql, &params[start..end]).await?;
+            start = end;
+            rows_left -= rows;
+        }
+        Ok(affected)
     }
 
     /// Reads one optional integer (e.g. a checkpoint).

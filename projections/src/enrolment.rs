@@ -93,6 +93,87 @@ impl Projection for Enrolment {
             _ => Ok(()),
         }
     }
+
+    /// As [`Enrolment::apply`] event by event, except that attendance marks (the bulk of
+    /// the log) are gathered and written at the end in multi-row upserts, one row per
+    /// (offering, staff, session) with the batch's last mark for it.
+    ///
+    /// That gives the same tables because `roster_attendance` is written only by
+    /// attendance events, which write nothing else, and no statement of this projection
+    /// reads it: within a batch only the last mark per key can be seen afterwards. (A
+    /// statement that came to read `roster_attendance` would have to flush the marks
+    /// gathered so far first.)
+    async fn apply_batch(&self, tx: &mut ViewTx, events: &[LoggedEvent]) -> Result<(), ProjectionError> {
+        let mut marks = Marks::default();
+        for event in events {
+            match attendance_mark(event)? {
+                Some(mark) => marks.set(mark),
+                None => self.apply(tx, event).await?,
+            }
+        }
+        marks.write(tx).await
+    }
+}
+
+/// One attendance mark: offering, staff member, session, attendance.
+type Mark = (String, String, i64, String);
+
+/// The mark an attendance event sets, or `None` for any other event.
+fn attendance_mark(event: &LoggedEvent) -> Result<Option<Mark>, ProjectionError> {
+    if event.aggregate_type != "offering" {
+        return Ok(None);
+    }
+    let field = match event.event_type.as_str() {
+        "AttendanceRecorded" => "attendance",
+        "AttendanceCorrected" => "to",
+        _ => return Ok(None),
+    };
+    let body = event.body();
+    Ok(Some((
+        event.aggregate_id.clone(),
+        text(body, "staff", event)?,
+        int(body, "session"),
+        text(body, field, event)?,
+    )))
+}
+
+const UPSERT_ATTENDANCE: &str = "INSERT INTO roster_attendance (offering_id, staff_id, session, attendance) VALUES";
+const ON_ATTENDANCE_CONFLICT: &str =
+    " ON CONFLICT (offering_id, staff_id, session) DO UPDATE SET attendance = excluded.attendance";
+
+/// Attendance marks gathered from a batch: one per key, the last one given.
+#[derive(Default)]
+struct Marks {
+    at: std::collections::HashMap<(String, String, i64), usize>,
+    attendance: Vec<Mark>,
+}
+
+impl Marks {
+    fn extend(&mut self, marks: impl IntoIterator<Item = Mark>) {
+        for mark in marks {
+            self.set(mark);
+        }
+    }
+
+    fn set(&mut self, mark: Mark) {
+        let key = (mark.0.clone(), mark.1.clone(), mark.2);
+        match self.at.get(&key) {
+            Some(&i) => self.attendance[i] = mark,
+            None => {
+                self.at.insert(key, self.attendance.len());
+                self.attendance.push(mark);
+            }
+        }
+    }
+
+    async fn write(self, tx: &mut ViewTx) -> Result<(), ProjectionError> {
+        let mut params = Vec::with_capacity(self.attendance.len() * 4);
+        for (offering, staff, session, attendance) in self.attendance {
+            params.extend([offering.into(), staff.into(), Param::Int(session), attendance.into()]);
+        }
+        tx.insert_rows(UPSERT_ATTENDANCE, ON_ATTENDANCE_CONFLICT, 4, &params).await?;
+        Ok(())
+    }
 }
 
 /// The offering's details, typed.
@@ -262,13 +343,9 @@ async fn apply_offering(tx: &mut ViewTx, event: &LoggedEvent) -> Result<(), Proj
             .await?;
         }
         "AttendanceRecorded" | "AttendanceCorrected" => {
-            let field = if event.event_type == "AttendanceRecorded" { "attendance" } else { "to" };
-            tx.execute(
-                "INSERT INTO roster_attendance (offering_id, staff_id, session, attendance) VALUES ($1, $2, $3, $4) \
-                     ON CONFLICT (offering_id, staff_id, session) DO UPDATE SET attendance = excluded.attendance",
-                &[offering, staff()?, Param::Int(int(body, "session")), text(body, field, event)?.into()],
-            )
-            .await?;
+            let mut marks = Marks::default();
+            marks.extend(attendance_mark(event)?);
+            marks.write(tx).await?;
         }
         "ParticipantCompleted" => {
             tx.execute(
