@@ -60,15 +60,16 @@ const STAFF_ADDED_MUNICIPALITY: &str = "SELECT municipality FROM audit_entries \
      WHERE aggregate_id = $1 AND event_type = 'StaffMemberAdded' ORDER BY position LIMIT 1";
 
 const INSERT_ENTRIES: &str = "INSERT INTO audit_entries (position, recorded_at, aggregate_type, aggregate_id, \
-     event_type, actor_id, actor_role, on_behalf_of, request_id, offering_id, municipality, details) VALUES";
+     event_type, actor_id, actor_role, on_behalf_of, request_id, offering_id, municipality, details) {rows}";
 
 /// Values per `audit_entries` row.
 const ENTRY_WIDTH: usize = 12;
 
-const INSERT_STAFF: &str = "INSERT INTO audit_staff (staff_id, position) VALUES";
+const INSERT_STAFF: &str = "INSERT INTO audit_staff (staff_id, position) {rows} ON CONFLICT DO NOTHING";
 
-/// Staff ids per look-up statement of [`Audit::apply_batch`].
-const LOOKUP_CHUNK: usize = 500;
+/// What the `StaffMemberAdded` entries of many staff members recorded, earliest first.
+const STAFF_ADDED_MUNICIPALITIES: &str = "SELECT aggregate_id, municipality FROM audit_entries \
+     WHERE event_type = 'StaffMemberAdded' AND aggregate_id IN ({rows}) ORDER BY position";
 
 fn on_behalf_of(event: &LoggedEvent) -> Option<String> {
     Some(event.meta("on_behalf_of")).filter(|m| !m.is_empty()).map(str::to_string)
@@ -132,7 +133,7 @@ impl Projection for Audit {
             None
         };
         let row = entry(event, municipality(event, registered));
-        tx.insert_rows(INSERT_ENTRIES, "", ENTRY_WIDTH, &row).await?;
+        tx.execute_rows(INSERT_ENTRIES, ENTRY_WIDTH, &row).await?;
         for staff in staff_concerned(event) {
             tx.execute(
                 "INSERT INTO audit_staff (staff_id, position) VALUES ($1, $2) ON CONFLICT DO NOTHING",
@@ -143,26 +144,18 @@ impl Projection for Audit {
         Ok(())
     }
 
-    /// The same rows as [`Audit::apply`] event by event, in two multi-row statements (per
-    /// up to 1,024 rows) and one look-up of the staff members' municipalities.
+    /// The same rows as [`Audit::apply`] event by event, in two multi-row statements and
+    /// one look-up of the staff members' municipalities.
     async fn apply_batch(&self, tx: &mut ViewTx, events: &[LoggedEvent]) -> Result<(), ProjectionError> {
         // What each staff member's StaffMemberAdded entry recorded: first the entries
         // already in the table (earlier than this batch), then this batch's, as it goes.
         let wanted: BTreeSet<&str> =
             events.iter().filter(|e| needs_registered_municipality(e)).map(|e| e.aggregate_id.as_str()).collect();
-        let wanted: Vec<&str> = wanted.into_iter().collect();
+        let wanted: Vec<Param> = wanted.into_iter().map(Param::from).collect();
         let mut registered: HashMap<String, Option<String>> = HashMap::new();
-        for ids in wanted.chunks(LOOKUP_CHUNK) {
-            let list: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
-            let sql = format!(
-                "SELECT aggregate_id, municipality FROM audit_entries \
-                 WHERE event_type = 'StaffMemberAdded' AND aggregate_id IN ({}) ORDER BY position",
-                list.join(", ")
-            );
-            let params: Vec<Param> = ids.iter().map(|id| Param::from(*id)).collect();
-            for row in tx.fetch(&sql, &params).await? {
-                registered.entry(row.text(0)).or_insert_with(|| row.opt_text(1));
-            }
+        // Each id is in one statement only, so "earliest" holds across statements too.
+        for row in tx.fetch_rows(STAFF_ADDED_MUNICIPALITIES, 1, &wanted).await? {
+            registered.entry(row.text(0)).or_insert_with(|| row.opt_text(1));
         }
         let mut entries = Vec::with_capacity(events.len() * ENTRY_WIDTH);
         let mut staff = Vec::new();
@@ -182,8 +175,8 @@ impl Projection for Audit {
                 staff.push(Param::Int(event.position));
             }
         }
-        tx.insert_rows(INSERT_ENTRIES, "", ENTRY_WIDTH, &entries).await?;
-        tx.insert_rows(INSERT_STAFF, " ON CONFLICT DO NOTHING", 2, &staff).await?;
+        tx.execute_rows(INSERT_ENTRIES, ENTRY_WIDTH, &entries).await?;
+        tx.execute_rows(INSERT_STAFF, 2, &staff).await?;
         Ok(())
     }
 }
