@@ -54,11 +54,6 @@ fn offering_concerned(event: &LoggedEvent) -> Option<String> {
     event.body().get("offering").and_then(Value::as_str).map(str::to_string)
 }
 
-/// The municipality a staff member was added to, as their `StaffMemberAdded` entry
-/// recorded it (the earliest such entry).
-const STAFF_ADDED_MUNICIPALITY: &str = "SELECT municipality FROM audit_entries \
-     WHERE aggregate_id = $1 AND event_type = 'StaffMemberAdded' ORDER BY position LIMIT 1";
-
 const INSERT_ENTRIES: &str = "INSERT INTO audit_entries (position, recorded_at, aggregate_type, aggregate_id, \
      event_type, actor_id, actor_role, on_behalf_of, request_id, offering_id, municipality, details) {rows}";
 
@@ -67,9 +62,16 @@ const ENTRY_WIDTH: usize = 12;
 
 const INSERT_STAFF: &str = "INSERT INTO audit_staff (staff_id, position) {rows} ON CONFLICT DO NOTHING";
 
-/// What the `StaffMemberAdded` entries of many staff members recorded, earliest first.
-const STAFF_ADDED_MUNICIPALITIES: &str = "SELECT aggregate_id, municipality FROM audit_entries \
-     WHERE event_type = 'StaffMemberAdded' AND aggregate_id IN ({rows}) ORDER BY position";
+/// What the earliest `StaffMemberAdded` entry of each staff member recorded, if any: rows
+/// of (staff id) give (staff id, its position or NULL, its municipality). Each look-up is
+/// an `ORDER BY position LIMIT 1` on one aggregate id, which the (aggregate_id, position)
+/// index answers directly, with or without table statistics.
+const STAFF_ADDED_MUNICIPALITIES: &str = "SELECT r.column1, \
+     (SELECT a.position FROM audit_entries a WHERE a.aggregate_id = r.column1 \
+      AND a.event_type = 'StaffMemberAdded' ORDER BY a.position LIMIT 1), \
+     (SELECT a.municipality FROM audit_entries a WHERE a.aggregate_id = r.column1 \
+      AND a.event_type = 'StaffMemberAdded' ORDER BY a.position LIMIT 1) \
+     FROM ({rows}) AS r";
 
 fn on_behalf_of(event: &LoggedEvent) -> Option<String> {
     Some(event.meta("on_behalf_of")).filter(|m| !m.is_empty()).map(str::to_string)
@@ -126,26 +128,12 @@ impl Projection for Audit {
     }
 
     async fn apply(&self, tx: &mut ViewTx, event: &LoggedEvent) -> Result<(), ProjectionError> {
-        let registered = if needs_registered_municipality(event) {
-            let known = tx.fetch(STAFF_ADDED_MUNICIPALITY, &[event.aggregate_id.as_str().into()]).await?;
-            known.first().and_then(|r| r.opt_text(0))
-        } else {
-            None
-        };
-        let row = entry(event, municipality(event, registered));
-        tx.execute_rows(INSERT_ENTRIES, ENTRY_WIDTH, &row).await?;
-        for staff in staff_concerned(event) {
-            tx.execute(
-                "INSERT INTO audit_staff (staff_id, position) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                &[staff.into(), Param::Int(event.position)],
-            )
-            .await?;
-        }
-        Ok(())
+        self.apply_batch(tx, std::slice::from_ref(event)).await
     }
 
-    /// The same rows as [`Audit::apply`] event by event, in two multi-row statements and
-    /// one look-up of the staff members' municipalities.
+    /// One row per event in `audit_entries` and one per staff member concerned in
+    /// `audit_staff`, each table in one multi-row statement, after one look-up of the
+    /// municipalities of staff members whose own events do not name it.
     async fn apply_batch(&self, tx: &mut ViewTx, events: &[LoggedEvent]) -> Result<(), ProjectionError> {
         // What each staff member's StaffMemberAdded entry recorded: first the entries
         // already in the table (earlier than this batch), then this batch's, as it goes.
@@ -153,9 +141,10 @@ impl Projection for Audit {
             events.iter().filter(|e| needs_registered_municipality(e)).map(|e| e.aggregate_id.as_str()).collect();
         let wanted: Vec<Param> = wanted.into_iter().map(Param::from).collect();
         let mut registered: HashMap<String, Option<String>> = HashMap::new();
-        // Each id is in one statement only, so "earliest" holds across statements too.
         for row in tx.fetch_rows(STAFF_ADDED_MUNICIPALITIES, 1, &wanted).await? {
-            registered.entry(row.text(0)).or_insert_with(|| row.opt_text(1));
+            if row.opt_int(1).is_some() {
+                registered.insert(row.text(0), row.opt_text(2));
+            }
         }
         let mut entries = Vec::with_capacity(events.len() * ENTRY_WIDTH);
         let mut staff = Vec::new();

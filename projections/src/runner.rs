@@ -80,7 +80,7 @@ impl<P: Projection> Runner<P> {
 
     /// Empties the view and its checkpoint, then builds it again from the whole log.
     pub async fn rebuild(&self) -> Result<i64, ProjectionError> {
-        let mut tx = self.db.begin().await?;
+        let mut tx = begin(&self.db).await?;
         self.projection.reset(&mut tx).await?;
         save_checkpoint(&mut tx, self.projection.name(), 0).await?;
         tx.commit().await?;
@@ -99,7 +99,7 @@ impl<P: Projection> Runner<P> {
                 _ => feed::read(&self.db, checkpoint, mark, batch).await?,
             };
             let Some(last) = events.last().map(|e| e.position) else { break };
-            let mut tx = self.db.begin().await?;
+            let mut tx = begin(&self.db).await?;
             // Re-read inside the transaction: another runner may have moved it on.
             let stored = checkpoint_in(&mut tx, self.projection.name()).await?;
             if stored != checkpoint {
@@ -173,6 +173,20 @@ impl<P: Projection> Runner<P> {
             tokio::time::sleep(interval).await;
         }
     }
+}
+
+/// Starts a projection's transaction. On PostgreSQL its statements are planned for the
+/// values they are given, every time (`plan_cache_mode = force_custom_plan`): a cached
+/// generic plan is made once, when it is made, and view tables grow from nothing during a
+/// rebuild (and nothing re-plans them where autovacuum is off), so a plan made early
+/// scans whole tables that have since grown to a million rows. A transaction runs a
+/// handful of statements per batch, so planning each costs little.
+async fn begin(db: &Db) -> Result<ViewTx, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    if matches!(tx, ViewTx::Postgres(_)) {
+        tx.execute("SET LOCAL plan_cache_mode = force_custom_plan", &[]).await?;
+    }
+    Ok(tx)
 }
 
 /// The advisory-lock key of a projection's runner: the append fence's prefix and a hash
