@@ -5,6 +5,8 @@
 //! A staff member's own events (name, e-mail, attendance notes) are listed by type only:
 //! their personal data stays in their stream, where it can be erased.
 
+use std::collections::{BTreeSet, HashMap};
+
 use async_trait::async_trait;
 use serde_json::Value;
 
@@ -52,6 +54,67 @@ fn offering_concerned(event: &LoggedEvent) -> Option<String> {
     event.body().get("offering").and_then(Value::as_str).map(str::to_string)
 }
 
+const INSERT_ENTRIES: &str = "INSERT INTO audit_entries (position, recorded_at, aggregate_type, aggregate_id, \
+     event_type, actor_id, actor_role, on_behalf_of, request_id, offering_id, municipality, details) {rows}";
+
+/// Values per `audit_entries` row.
+const ENTRY_WIDTH: usize = 12;
+
+const INSERT_STAFF: &str = "INSERT INTO audit_staff (staff_id, position) {rows} ON CONFLICT DO NOTHING";
+
+/// What the earliest `StaffMemberAdded` entry of each staff member recorded, if any: rows
+/// of (staff id) give (staff id, its position or NULL, its municipality). Each look-up is
+/// an `ORDER BY position LIMIT 1` on one aggregate id, which the (aggregate_id, position)
+/// index answers directly, with or without table statistics.
+const STAFF_ADDED_MUNICIPALITIES: &str = "SELECT r.column1, \
+     (SELECT a.position FROM audit_entries a WHERE a.aggregate_id = r.column1 \
+      AND a.event_type = 'StaffMemberAdded' ORDER BY a.position LIMIT 1), \
+     (SELECT a.municipality FROM audit_entries a WHERE a.aggregate_id = r.column1 \
+      AND a.event_type = 'StaffMemberAdded' ORDER BY a.position LIMIT 1) \
+     FROM ({rows}) AS r";
+
+fn on_behalf_of(event: &LoggedEvent) -> Option<String> {
+    Some(event.meta("on_behalf_of")).filter(|m| !m.is_empty()).map(str::to_string)
+}
+
+/// Whether the municipality of `event` has to be looked up: a staff member's own event
+/// that does not name it (only `StaffMemberAdded` does).
+fn needs_registered_municipality(event: &LoggedEvent) -> bool {
+    event.aggregate_type == "staff" && event.body().get("municipality").and_then(Value::as_str).is_none()
+}
+
+/// The municipality concerned: the one acted for, else the subject's own. `registered`
+/// is what the staff member's `StaffMemberAdded` entry recorded, for the events
+/// [`needs_registered_municipality`] picks out.
+fn municipality(event: &LoggedEvent, registered: Option<String>) -> Option<String> {
+    let body = event.body();
+    match event.aggregate_type.as_str() {
+        "municipality" => Some(event.aggregate_id.clone()),
+        "staff" => body.get("municipality").and_then(Value::as_str).map(str::to_string).or(registered),
+        _ => body.get("municipality").and_then(Value::as_str).map(str::to_string),
+    }
+    .or_else(|| on_behalf_of(event))
+}
+
+/// The `audit_entries` row of `event`, in [`INSERT_ENTRIES`]'s column order.
+fn entry(event: &LoggedEvent, municipality: Option<String>) -> [Param; ENTRY_WIDTH] {
+    let details = (event.aggregate_type != "staff").then(|| event.body().to_string());
+    [
+        Param::Int(event.position),
+        event.recorded_at().into(),
+        event.aggregate_type.as_str().into(),
+        event.aggregate_id.as_str().into(),
+        event.event_type.as_str().into(),
+        event.meta("actor_id").into(),
+        event.meta("actor_role").into(),
+        on_behalf_of(event).into(),
+        event.meta("request_id").into(),
+        offering_concerned(event).into(),
+        municipality.into(),
+        details.into(),
+    ]
+}
+
 #[async_trait]
 impl Projection for Audit {
     fn name(&self) -> &'static str {
@@ -65,54 +128,44 @@ impl Projection for Audit {
     }
 
     async fn apply(&self, tx: &mut ViewTx, event: &LoggedEvent) -> Result<(), ProjectionError> {
-        let body = event.body();
-        let on_behalf_of = Some(event.meta("on_behalf_of")).filter(|m| !m.is_empty()).map(str::to_string);
-        // The municipality concerned: the one acted for, else the subject's own.
-        let municipality = match event.aggregate_type.as_str() {
-            "municipality" => Some(event.aggregate_id.clone()),
-            "staff" => match body.get("municipality").and_then(Value::as_str) {
-                Some(m) => Some(m.to_string()),
-                None => {
-                    let known = tx
-                        .fetch(
-                            "SELECT municipality FROM audit_entries WHERE aggregate_id = $1 AND event_type = 'StaffMemberAdded'",
-                            &[event.aggregate_id.as_str().into()],
-                        )
-                        .await?;
-                    known.first().and_then(|r| r.opt_text(0))
-                }
-            },
-            _ => body.get("municipality").and_then(Value::as_str).map(str::to_string),
+        self.apply_batch(tx, std::slice::from_ref(event)).await
+    }
+
+    /// One row per event in `audit_entries` and one per staff member concerned in
+    /// `audit_staff`, each table in one multi-row statement, after one look-up of the
+    /// municipalities of staff members whose own events do not name it.
+    async fn apply_batch(&self, tx: &mut ViewTx, events: &[LoggedEvent]) -> Result<(), ProjectionError> {
+        // What each staff member's StaffMemberAdded entry recorded: first the entries
+        // already in the table (earlier than this batch), then this batch's, as it goes.
+        let wanted: BTreeSet<&str> =
+            events.iter().filter(|e| needs_registered_municipality(e)).map(|e| e.aggregate_id.as_str()).collect();
+        let wanted: Vec<Param> = wanted.into_iter().map(Param::from).collect();
+        let mut registered: HashMap<String, Option<String>> = HashMap::new();
+        for row in tx.fetch_rows(STAFF_ADDED_MUNICIPALITIES, 1, &wanted).await? {
+            if row.opt_int(1).is_some() {
+                registered.insert(row.text(0), row.opt_text(2));
+            }
         }
-        .or_else(|| on_behalf_of.clone());
-        let details = (event.aggregate_type != "staff").then(|| body.to_string());
-        tx.execute(
-            "INSERT INTO audit_entries (position, recorded_at, aggregate_type, aggregate_id, event_type, actor_id, \
-             actor_role, on_behalf_of, request_id, offering_id, municipality, details) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-            &[
-                Param::Int(event.position),
-                event.recorded_at().into(),
-                event.aggregate_type.as_str().into(),
-                event.aggregate_id.as_str().into(),
-                event.event_type.as_str().into(),
-                event.meta("actor_id").into(),
-                event.meta("actor_role").into(),
-                on_behalf_of.into(),
-                event.meta("request_id").into(),
-                offering_concerned(event).into(),
-                municipality.into(),
-                details.into(),
-            ],
-        )
-        .await?;
-        for staff in staff_concerned(event) {
-            tx.execute(
-                "INSERT INTO audit_staff (staff_id, position) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                &[staff.into(), Param::Int(event.position)],
-            )
-            .await?;
+        let mut entries = Vec::with_capacity(events.len() * ENTRY_WIDTH);
+        let mut staff = Vec::new();
+        for event in events {
+            let known = if needs_registered_municipality(event) {
+                registered.get(&event.aggregate_id).cloned().flatten()
+            } else {
+                None
+            };
+            let municipality = municipality(event, known);
+            if event.event_type == "StaffMemberAdded" {
+                registered.entry(event.aggregate_id.clone()).or_insert_with(|| municipality.clone());
+            }
+            entries.extend(entry(event, municipality));
+            for id in staff_concerned(event) {
+                staff.push(Param::from(id));
+                staff.push(Param::Int(event.position));
+            }
         }
+        tx.execute_rows(INSERT_ENTRIES, ENTRY_WIDTH, &entries).await?;
+        tx.execute_rows(INSERT_STAFF, 2, &staff).await?;
         Ok(())
     }
 }

@@ -4,6 +4,15 @@
 
 use sqlx::{PgPool, Postgres, Row, Sqlite, SqlitePool, Transaction};
 
+/// Where [`ViewTx::execute_rows`] puts the rows in its statement.
+pub const ROWS: &str = "{rows}";
+
+/// Most rows [`ViewTx::execute_rows`] puts in one SQLite statement.
+pub const MAX_ROWS_PER_STATEMENT: usize = 1_024;
+
+/// Bound parameters per statement SQLite accepts.
+const SQLITE_MAX_PARAMETERS: usize = 32_766;
+
 /// The event log's database.
 #[derive(Clone)]
 pub enum Db {
@@ -153,6 +162,92 @@ macro_rules! bind_all {
     }};
 }
 
+/// A value bound to a statement of [`ViewTx::execute_rows`]: one per row and column on
+/// SQLite, one array per column on PostgreSQL.
+enum Bind {
+    One(Param),
+    Ints(Vec<Option<i64>>),
+    Texts(Vec<Option<String>>),
+}
+
+macro_rules! bind_rows {
+    ($query:expr, $binds:expr, arrays) => {{
+        let mut query = $query;
+        for bind in $binds {
+            query = match bind {
+                Bind::One(param) => bind_all!(query, [&param]),
+                Bind::Ints(v) => query.bind(v),
+                Bind::Texts(v) => query.bind(v),
+            };
+        }
+        query
+    }};
+    ($query:expr, $binds:expr) => {{
+        let mut query = $query;
+        for bind in $binds {
+            query = match bind {
+                Bind::One(param) => bind_all!(query, [&param]),
+                Bind::Ints(_) | Bind::Texts(_) => unreachable!("arrays are bound on PostgreSQL only"),
+            };
+        }
+        query
+    }};
+}
+
+/// The statements (and their values) that run `sql` over the rows in `params`.
+fn row_statements(tx: &ViewTx, sql: &str, width: usize, params: &[Param]) -> Vec<(String, Vec<Bind>)> {
+    assert!(width > 0 && params.len() % width == 0, "{} values do not make rows of {width}", params.len());
+    assert!(sql.matches(ROWS).count() == 1, "the statement must hold {ROWS} once: {sql}");
+    let rows = params.len() / width;
+    if rows == 0 {
+        return vec![];
+    }
+    let names: Vec<String> = (1..=width).map(|c| format!("column{c}")).collect();
+    match tx {
+        ViewTx::Postgres(_) => {
+            let mut arrays = Vec::with_capacity(width);
+            let mut columns = Vec::with_capacity(width);
+            for c in 0..width {
+                let column = params.iter().skip(c).step_by(width);
+                let ints = column.clone().any(|p| matches!(p, Param::Int(_) | Param::NullInt));
+                let texts = column.clone().any(|p| matches!(p, Param::Text(_) | Param::NullText));
+                assert!(!(ints && texts), "column {} holds both integers and text", c + 1);
+                if ints {
+                    arrays.push(format!("${}::bigint[]", c + 1));
+                    columns.push(Bind::Ints(
+                        column.map(|p| if let Param::Int(i) = p { Some(*i) } else { None }).collect(),
+                    ));
+                } else {
+                    arrays.push(format!("${}::text[]", c + 1));
+                    columns.push(Bind::Texts(
+                        column.map(|p| if let Param::Text(s) = p { Some(s.clone()) } else { None }).collect(),
+                    ));
+                }
+            }
+            let source = format!("SELECT * FROM UNNEST({}) AS r({})", arrays.join(", "), names.join(", "));
+            vec![(sql.replacen(ROWS, &source, 1), columns)]
+        }
+        ViewTx::Sqlite(_) => {
+            let most = (SQLITE_MAX_PARAMETERS / width).clamp(1, MAX_ROWS_PER_STATEMENT);
+            let row = format!("({})", vec!["?"; width].join(", "));
+            let mut statements = vec![];
+            let mut start = 0;
+            while start < rows {
+                // The largest power of four that fits: few distinct statements to prepare.
+                let mut chunk = 1;
+                while chunk * 4 <= (rows - start).min(most) {
+                    chunk *= 4;
+                }
+                let source = format!("VALUES {}", vec![row.as_str(); chunk].join(", "));
+                let binds = params[start * width..(start + chunk) * width].iter().cloned().map(Bind::One).collect();
+                statements.push((sql.replacen(ROWS, &source, 1), binds));
+                start += chunk;
+            }
+            statements
+        }
+    }
+}
+
 impl Db {
     /// Starts a view transaction (on SQLite, on the writer connection).
     pub async fn begin(&self) -> Result<ViewTx, sqlx::Error> {
@@ -211,6 +306,51 @@ impl ViewTx {
             ViewTx::Postgres(tx) => bind_all!(sqlx::query(sql), params).execute(&mut **tx).await?.rows_affected(),
             ViewTx::Sqlite(tx) => bind_all!(sqlx::query(sql), params).execute(&mut **tx).await?.rows_affected(),
         })
+    }
+
+    /// Runs `sql` over many rows at once: `sql` holds [`ROWS`] once, where a row source
+    /// goes whose columns are named `column1`, `column2`, … (`INSERT INTO t (a, b) {rows}
+    /// ON CONFLICT …`, `… WHERE (a, b) IN ({rows})`, `UPDATE t SET … FROM ({rows}) AS r
+    /// WHERE t.a = r.column1`). `params` are the rows' values one row after another,
+    /// `width` to a row; `sql` itself takes no other parameters. Returns the rows
+    /// affected.
+    ///
+    /// On PostgreSQL the rows are one `UNNEST` of one array per column: a single statement
+    /// whatever the number of rows, prepared once per connection. On SQLite they are a
+    /// `VALUES` list of anonymous `?` parameters (SQLite looks `$N` parameters up by name,
+    /// which costs time quadratic in their number on every execution), in chunks of a
+    /// power of four rows up to [`MAX_ROWS_PER_STATEMENT`], so only a handful of distinct
+    /// statements are prepared. The rows of one call must not depend on each other's
+    /// order: an `ON CONFLICT … DO UPDATE` or `UPDATE … FROM` must not see one key twice.
+    pub async fn execute_rows(&mut self, sql: &str, width: usize, params: &[Param]) -> Result<u64, sqlx::Error> {
+        let mut affected = 0;
+        for (sql, binds) in row_statements(self, sql, width, params) {
+            affected += match self {
+                ViewTx::Postgres(tx) => {
+                    bind_rows!(sqlx::query(&sql), binds, arrays).execute(&mut **tx).await?.rows_affected()
+                }
+                ViewTx::Sqlite(tx) => bind_rows!(sqlx::query(&sql), binds).execute(&mut **tx).await?.rows_affected(),
+            };
+        }
+        Ok(affected)
+    }
+
+    /// [`ViewTx::execute_rows`] for a query: the rows of every statement, one after another.
+    pub async fn fetch_rows(&mut self, sql: &str, width: usize, params: &[Param]) -> Result<Vec<Record>, sqlx::Error> {
+        let mut records = Vec::new();
+        for (sql, binds) in row_statements(self, sql, width, params) {
+            match self {
+                ViewTx::Postgres(tx) => {
+                    records.extend(
+                        bind_rows!(sqlx::query(&sql), binds, arrays).fetch_all(&mut **tx).await?.iter().map(record),
+                    );
+                }
+                ViewTx::Sqlite(tx) => {
+                    records.extend(bind_rows!(sqlx::query(&sql), binds).fetch_all(&mut **tx).await?.iter().map(record));
+                }
+            }
+        }
+        Ok(records)
     }
 
     /// Reads one optional integer (e.g. a checkpoint).

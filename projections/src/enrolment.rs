@@ -10,6 +10,8 @@
 //! copied onto each entry as they were when the person was put on the offering, so
 //! statistics count people as they were when they took the course.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use kurslogg_domain::offering::OfferingDetails;
 use serde_json::Value;
@@ -45,24 +47,42 @@ fn rank(event: &LoggedEvent, index: usize) -> i64 {
     event.position * 100_000 + index as i64
 }
 
-const UPSERT_ENTRY: &str =
+/// Puts people on offerings (or back on): one row per (offering, staff).
+const UPSERT_ENTRIES: &str =
     "INSERT INTO roster_entries (offering_id, staff_id, municipality, status, late, priority, waiting_rank, registered_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+     {rows} \
      ON CONFLICT (offering_id, staff_id) DO UPDATE SET municipality = excluded.municipality, status = excluded.status, \
      late = excluded.late, priority = excluded.priority, waiting_rank = excluded.waiting_rank, charged = 0, \
      certificate = NULL, completion = NULL, registered_at = excluded.registered_at, cancelled_at = NULL";
 
-/// Copies the person's details as they are now onto their entry.
+/// Values per row of [`UPSERT_ENTRIES`].
+const ENTRY_WIDTH: usize = 8;
+
+/// Copies the people's details as they are now onto their entries: rows of (offering,
+/// staff).
 const SNAPSHOT_STAFF: &str =
     "UPDATE roster_entries SET (unit, supervisor, staff_group, experience_band, social_work_degree) = \
-     (SELECT unit, supervisor, staff_group, experience_band, social_work_degree FROM enrolment_staff WHERE staff_id = $1) \
-     WHERE staff_id = $1 AND offering_id = $2";
+     (SELECT unit, supervisor, staff_group, experience_band, social_work_degree FROM enrolment_staff \
+      WHERE enrolment_staff.staff_id = roster_entries.staff_id) \
+     WHERE (offering_id, staff_id) IN ({rows})";
 
 const SET_STATUS: &str =
     "UPDATE roster_entries SET status = $1, waiting_rank = $2 WHERE offering_id = $3 AND staff_id = $4";
 
-const TABLES: [&str; 7] = [
+/// Rows of (offering, staff, status, waiting rank).
+const SET_STATUSES: &str = "UPDATE roster_entries SET status = r.column3, waiting_rank = r.column4 FROM ({rows}) AS r \
+     WHERE roster_entries.offering_id = r.column1 AND roster_entries.staff_id = r.column2";
+
+/// Rows of (offering, staff, completion, certificate).
+const SET_COMPLETIONS: &str = "UPDATE roster_entries SET completion = r.column3, certificate = r.column4 \
+     FROM ({rows}) AS r WHERE roster_entries.offering_id = r.column1 AND roster_entries.staff_id = r.column2";
+
+const UPSERT_ATTENDANCE: &str = "INSERT INTO roster_attendance (offering_id, staff_id, session, attendance) {rows} \
+     ON CONFLICT (offering_id, staff_id, session) DO UPDATE SET attendance = excluded.attendance";
+
+const TABLES: [&str; 8] = [
     "roster_attendance",
+    "roster_charges",
     "roster_sessions",
     "roster_entries",
     "roster_offerings",
@@ -85,6 +105,136 @@ impl Projection for Enrolment {
     }
 
     async fn apply(&self, tx: &mut ViewTx, event: &LoggedEvent) -> Result<(), ProjectionError> {
+        let mut gathered = Gathered::default();
+        gathered.apply(tx, event).await?;
+        gathered.write(tx).await
+    }
+
+    /// As [`Enrolment::apply`] event by event, in far fewer statements: the writes of
+    /// some kinds of event are gathered into rows and written by one statement per kind
+    /// (see [`Gathered`]).
+    async fn apply_batch(&self, tx: &mut ViewTx, events: &[LoggedEvent]) -> Result<(), ProjectionError> {
+        let mut gathered = Gathered::default();
+        for event in events {
+            gathered.apply(tx, event).await?;
+        }
+        gathered.write(tx).await
+    }
+}
+
+/// Rows keyed by what they write to: the last row given for a key replaces earlier ones.
+struct Keyed<K> {
+    width: usize,
+    at: HashMap<K, usize>,
+    params: Vec<Param>,
+}
+
+impl<K: std::hash::Hash + Eq> Keyed<K> {
+    fn new(width: usize) -> Self {
+        Self { width, at: HashMap::new(), params: Vec::new() }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.params.is_empty()
+    }
+
+    fn set(&mut self, key: K, row: Vec<Param>) {
+        debug_assert_eq!(row.len(), self.width);
+        match self.at.get(&key) {
+            Some(&i) => self.params.splice(i * self.width..(i + 1) * self.width, row).for_each(drop),
+            None => {
+                self.at.insert(key, self.params.len() / self.width);
+                self.params.extend(row);
+            }
+        }
+    }
+
+    /// The rows, and an empty set for what follows.
+    fn take(&mut self) -> Vec<Param> {
+        self.at.clear();
+        std::mem::take(&mut self.params)
+    }
+}
+
+/// Writes gathered while applying events in order, written by one statement per kind
+/// instead of one or two per event. The tables come out as if each event had been
+/// applied on its own because:
+///
+/// - attendance marks (the bulk of the log) only write `roster_attendance`, one row per
+///   (offering, staff, session), and no statement of this projection reads that table:
+///   only the last mark per key can ever be seen, so they are kept (last one wins) and
+///   written when the batch ends;
+/// - people put on offerings (registrations, late ones) and completion decisions are
+///   gathered only while they follow each other: any other event first writes what was
+///   gathered, so it sees the rows as one-by-one would have left them. Within a run of
+///   registrations nothing changes `enrolment_staff`, so each person's details can be
+///   copied onto the run's entries at the end of the run; the last row per key is what
+///   one-by-one would leave (each row sets every column it writes).
+///
+/// A statement added later that reads `roster_attendance` would have to write the marks
+/// gathered so far first.
+struct Gathered {
+    marks: Keyed<(String, String, i64)>,
+    entries: Keyed<(String, String)>,
+    completions: Keyed<(String, String)>,
+}
+
+impl Default for Gathered {
+    fn default() -> Self {
+        Self { marks: Keyed::new(4), entries: Keyed::new(ENTRY_WIDTH), completions: Keyed::new(4) }
+    }
+}
+
+impl Gathered {
+    async fn apply(&mut self, tx: &mut ViewTx, event: &LoggedEvent) -> Result<(), ProjectionError> {
+        if event.aggregate_type == "offering" {
+            let body = event.body();
+            let offering = || event.aggregate_id.clone();
+            match event.event_type.as_str() {
+                "AttendanceRecorded" | "AttendanceCorrected" => {
+                    let field = if event.event_type == "AttendanceRecorded" { "attendance" } else { "to" };
+                    let (staff, session) = (text(body, "staff", event)?, int(body, "session"));
+                    let row = vec![offering().into(), staff.clone().into(), Param::Int(session), text(body, field, event)?.into()];
+                    self.marks.set((offering(), staff, session), row);
+                    return Ok(());
+                }
+                "RegistrationRequested" | "LateRegistrationConfirmed" | "LateRegistrationWaitlisted" => {
+                    let (status, late, waiting) = match event.event_type.as_str() {
+                        "RegistrationRequested" => ("requested", flag(body, "late"), Param::NullInt),
+                        "LateRegistrationConfirmed" => ("confirmed", 1, Param::NullInt),
+                        _ => ("waiting", 1, Param::Int(rank(event, 0))),
+                    };
+                    let staff = text(body, "staff", event)?;
+                    let row = vec![
+                        offering().into(),
+                        staff.clone().into(),
+                        text(body, "municipality", event)?.into(),
+                        status.into(),
+                        Param::Int(late),
+                        Param::Int(event.position),
+                        waiting,
+                        event.recorded_at().into(),
+                    ];
+                    self.write_completions(tx).await?;
+                    self.entries.set((offering(), staff), row);
+                    return Ok(());
+                }
+                "ParticipantCompleted" | "ParticipantNotCompleted" | "CertificateWithdrawn" => {
+                    let staff = text(body, "staff", event)?;
+                    let (completion, certificate) = match event.event_type.as_str() {
+                        "ParticipantCompleted" => ("completed", Param::from(text(body, "certificate", event)?)),
+                        _ => ("not_completed", Param::NullText),
+                    };
+                    let row = vec![offering().into(), staff.clone().into(), completion.into(), certificate];
+                    self.write_entries(tx).await?;
+                    self.completions.set((offering(), staff), row);
+                    return Ok(());
+                }
+                _ => {}
+            }
+        }
+        self.write_entries(tx).await?;
+        self.write_completions(tx).await?;
         match event.aggregate_type.as_str() {
             "offering" => apply_offering(tx, event).await,
             "staff" => apply_staff(tx, event).await,
@@ -92,6 +242,34 @@ impl Projection for Enrolment {
             "municipality" => apply_municipality(tx, event).await,
             _ => Ok(()),
         }
+    }
+
+    async fn write_entries(&mut self, tx: &mut ViewTx) -> Result<(), ProjectionError> {
+        if self.entries.is_empty() {
+            return Ok(());
+        }
+        let rows = self.entries.take();
+        tx.execute_rows(UPSERT_ENTRIES, ENTRY_WIDTH, &rows).await?;
+        let keys: Vec<Param> = rows.chunks(ENTRY_WIDTH).flat_map(|row| row[..2].iter().cloned()).collect();
+        tx.execute_rows(SNAPSHOT_STAFF, 2, &keys).await?;
+        Ok(())
+    }
+
+    async fn write_completions(&mut self, tx: &mut ViewTx) -> Result<(), ProjectionError> {
+        if !self.completions.is_empty() {
+            tx.execute_rows(SET_COMPLETIONS, 4, &self.completions.take()).await?;
+        }
+        Ok(())
+    }
+
+    /// Writes everything still gathered.
+    async fn write(mut self, tx: &mut ViewTx) -> Result<(), ProjectionError> {
+        self.write_entries(tx).await?;
+        self.write_completions(tx).await?;
+        if !self.marks.is_empty() {
+            tx.execute_rows(UPSERT_ATTENDANCE, 4, &self.marks.take()).await?;
+        }
+        Ok(())
     }
 }
 
@@ -127,19 +305,18 @@ async fn write_details(tx: &mut ViewTx, offering: &Param, details: &OfferingDeta
     )
     .await?;
     tx.execute("DELETE FROM roster_sessions WHERE offering_id = $1", std::slice::from_ref(offering)).await?;
+    let mut rows = Vec::with_capacity(details.sessions.len() * 5);
     for (i, session) in details.sessions.iter().enumerate() {
-        tx.execute(
-            "INSERT INTO roster_sessions (offering_id, session, starts_at, ends_at, minutes) VALUES ($1, $2, $3, $4, $5)",
-            &[
-                offering.clone(),
-                Param::Int(i as i64),
-                timestamp(session.starts_at).into(),
-                timestamp(session.ends_at).into(),
-                Param::Int(i64::from(session.minutes)),
-            ],
-        )
-        .await?;
+        rows.extend([
+            offering.clone(),
+            Param::Int(i as i64),
+            timestamp(session.starts_at).into(),
+            timestamp(session.ends_at).into(),
+            Param::Int(i64::from(session.minutes)),
+        ]);
     }
+    tx.execute_rows("INSERT INTO roster_sessions (offering_id, session, starts_at, ends_at, minutes) {rows}", 5, &rows)
+        .await?;
     Ok(())
 }
 
@@ -189,28 +366,6 @@ async fn apply_offering(tx: &mut ViewTx, event: &LoggedEvent) -> Result<(), Proj
             )
             .await?;
         }
-        "RegistrationRequested" | "LateRegistrationConfirmed" | "LateRegistrationWaitlisted" => {
-            let (status, late, waiting) = match event.event_type.as_str() {
-                "RegistrationRequested" => ("requested", flag(body, "late"), Param::NullInt),
-                "LateRegistrationConfirmed" => ("confirmed", 1, Param::NullInt),
-                _ => ("waiting", 1, Param::Int(rank(event, 0))),
-            };
-            tx.execute(
-                UPSERT_ENTRY,
-                &[
-                    offering.clone(),
-                    staff()?,
-                    text(body, "municipality", event)?.into(),
-                    status.into(),
-                    Param::Int(late),
-                    Param::Int(event.position),
-                    waiting,
-                    event.recorded_at().into(),
-                ],
-            )
-            .await?;
-            tx.execute(SNAPSHOT_STAFF, &[staff()?, offering]).await?;
-        }
         "SeatsAllocated" => {
             let ids = |field: &str| -> Vec<String> {
                 body.get(field)
@@ -218,13 +373,17 @@ async fn apply_offering(tx: &mut ViewTx, event: &LoggedEvent) -> Result<(), Proj
                     .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
                     .unwrap_or_default()
             };
+            // In the order one-by-one would set them: the last status per person stands.
+            let mut statuses = Keyed::new(4);
             for staff in ids("confirmed") {
-                tx.execute(SET_STATUS, &["confirmed".into(), Param::NullInt, offering.clone(), staff.into()]).await?;
+                let row = vec![offering.clone(), staff.clone().into(), "confirmed".into(), Param::NullInt];
+                statuses.set(staff, row);
             }
             for (i, staff) in ids("waitlisted").into_iter().enumerate() {
-                let waiting = Param::Int(rank(event, i));
-                tx.execute(SET_STATUS, &["waiting".into(), waiting, offering.clone(), staff.into()]).await?;
+                let row = vec![offering.clone(), staff.clone().into(), "waiting".into(), Param::Int(rank(event, i))];
+                statuses.set(staff, row);
             }
+            tx.execute_rows(SET_STATUSES, 4, &statuses.take()).await?;
             tx.execute("UPDATE roster_offerings SET state = 'allocated' WHERE offering_id = $1", &[offering]).await?;
         }
         "PromotedFromWaitingList" => {
@@ -234,9 +393,19 @@ async fn apply_offering(tx: &mut ViewTx, event: &LoggedEvent) -> Result<(), Proj
             tx.execute(
                 "UPDATE roster_entries SET status = 'cancelled', charged = $1, cancelled_at = $2, waiting_rank = NULL \
                      WHERE offering_id = $3 AND staff_id = $4",
-                &[Param::Int(flag(body, "charged")), time_field(body, "at"), offering, staff()?],
+                &[Param::Int(flag(body, "charged")), time_field(body, "at"), offering.clone(), staff()?],
             )
             .await?;
+            if flag(body, "charged") == 1 {
+                // Kept apart: the entry is reused if the person registers again.
+                tx.execute(
+                    "INSERT INTO roster_charges (offering_id, staff_id, position, municipality, cancelled_at) \
+                     SELECT offering_id, staff_id, $1, municipality, cancelled_at FROM roster_entries \
+                     WHERE offering_id = $2 AND staff_id = $3 ON CONFLICT DO NOTHING",
+                    &[Param::Int(event.position), offering, staff()?],
+                )
+                .await?;
+            }
         }
         "SeatTransferred" => {
             let from = Param::from(text(body, "from", event)?);
@@ -253,35 +422,11 @@ async fn apply_offering(tx: &mut ViewTx, event: &LoggedEvent) -> Result<(), Proj
                     &[to.clone(), from.clone(), event.recorded_at().into(), offering.clone()],
                 )
                 .await?;
-            tx.execute(SNAPSHOT_STAFF, &[to.clone(), offering.clone()]).await?;
+            tx.execute_rows(SNAPSHOT_STAFF, 2, &[offering.clone(), to.clone()]).await?;
             tx.execute(
                 "UPDATE roster_entries SET status = 'transferred_away', transferred_to = $1, waiting_rank = NULL \
                      WHERE offering_id = $2 AND staff_id = $3",
                 &[to, offering, from],
-            )
-            .await?;
-        }
-        "AttendanceRecorded" | "AttendanceCorrected" => {
-            let field = if event.event_type == "AttendanceRecorded" { "attendance" } else { "to" };
-            tx.execute(
-                "INSERT INTO roster_attendance (offering_id, staff_id, session, attendance) VALUES ($1, $2, $3, $4) \
-                     ON CONFLICT (offering_id, staff_id, session) DO UPDATE SET attendance = excluded.attendance",
-                &[offering, staff()?, Param::Int(int(body, "session")), text(body, field, event)?.into()],
-            )
-            .await?;
-        }
-        "ParticipantCompleted" => {
-            tx.execute(
-                    "UPDATE roster_entries SET completion = 'completed', certificate = $1 WHERE offering_id = $2 AND staff_id = $3",
-                    &[text(body, "certificate", event)?.into(), offering, staff()?],
-                )
-                .await?;
-        }
-        "ParticipantNotCompleted" | "CertificateWithdrawn" => {
-            tx.execute(
-                "UPDATE roster_entries SET completion = 'not_completed', certificate = NULL \
-                     WHERE offering_id = $1 AND staff_id = $2",
-                &[offering, staff()?],
             )
             .await?;
         }

@@ -84,10 +84,9 @@ pub async fn views_as_of(source: &Db, as_of: AsOf, scope: &Scope) -> Result<Db, 
         let events = feed::read_filtered(source, after, cutoff, BATCH, &filter).await?;
         let Some(last) = events.last().map(|e| e.position) else { break };
         let mut tx = past.begin().await?;
-        for event in &events {
-            for projection in projections {
-                projection.apply(&mut tx, event).await?;
-            }
+        // The projections' tables are their own, so each can take the batch whole.
+        for projection in projections {
+            projection.apply_batch(&mut tx, &events).await?;
         }
         tx.commit().await?;
         after = last;

@@ -9,8 +9,14 @@ use async_trait::async_trait;
 use crate::db::{Db, Param, ViewTx};
 use crate::feed::{self, LoggedEvent};
 
-/// Events read and applied per transaction.
+/// Events read and applied per transaction while catching up.
 const BATCH: i64 = 1_000;
+
+/// Events read and applied per transaction while rebuilding: larger, so that a projection's
+/// multi-row statements and the per-transaction work (checkpoint, commit) are spread over
+/// more events. On SQLite a transaction holds the one writer, so appends wait for at most
+/// one batch.
+const REBUILD_BATCH: i64 = 5_000;
 
 /// Why a projection stopped.
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +43,15 @@ pub trait Projection: Send + Sync {
     async fn reset(&self, tx: &mut ViewTx) -> Result<(), ProjectionError>;
     /// Applies one event inside `tx`.
     async fn apply(&self, tx: &mut ViewTx, event: &LoggedEvent) -> Result<(), ProjectionError>;
+    /// Applies events (in position order) inside `tx`. The views must end up exactly as
+    /// if each event had been given to [`Projection::apply`] in turn; a projection
+    /// overrides this to do the same work in fewer statements. By default: one by one.
+    async fn apply_batch(&self, tx: &mut ViewTx, events: &[LoggedEvent]) -> Result<(), ProjectionError> {
+        for event in events {
+            self.apply(tx, event).await?;
+        }
+        Ok(())
+    }
 }
 
 /// Drives one projection.
@@ -60,35 +75,62 @@ impl<P: Projection> Runner<P> {
 
     /// Applies everything below the log's high-water mark; returns the new checkpoint.
     pub async fn catch_up(&self) -> Result<i64, ProjectionError> {
+        self.catch_up_in(BATCH).await
+    }
+
+    /// Empties the view and its checkpoint, then builds it again from the whole log.
+    pub async fn rebuild(&self) -> Result<i64, ProjectionError> {
+        let mut tx = begin(&self.db).await?;
+        self.projection.reset(&mut tx).await?;
+        save_checkpoint(&mut tx, self.projection.name(), 0).await?;
+        tx.commit().await?;
+        self.catch_up_in(REBUILD_BATCH).await
+    }
+
+    /// Catches up in transactions of up to `batch` events. The next batch is read (on a
+    /// connection of its own) while the current one is applied.
+    async fn catch_up_in(&self, batch: i64) -> Result<i64, ProjectionError> {
         let mark = feed::high_water_mark(&self.db).await?;
         let mut checkpoint = self.checkpoint().await?;
+        let mut prefetched: Option<(i64, Vec<LoggedEvent>)> = None;
         while checkpoint < mark {
-            let events = feed::read(&self.db, checkpoint, mark, BATCH).await?;
+            let events = match prefetched.take() {
+                Some((after, events)) if after == checkpoint => events,
+                _ => feed::read(&self.db, checkpoint, mark, batch).await?,
+            };
             let Some(last) = events.last().map(|e| e.position) else { break };
-            let mut tx = self.db.begin().await?;
+            let mut tx = begin(&self.db).await?;
             // Re-read inside the transaction: another runner may have moved it on.
             let stored = checkpoint_in(&mut tx, self.projection.name()).await?;
             if stored != checkpoint {
                 checkpoint = stored;
                 continue;
             }
-            for event in &events {
-                self.projection.apply(&mut tx, event).await?;
+            let next = (last < mark).then(|| {
+                let db = self.db.clone();
+                tokio::spawn(async move { feed::read(&db, last, mark, batch).await })
+            });
+            let applied = async {
+                self.projection.apply_batch(&mut tx, &events).await?;
+                save_checkpoint(&mut tx, self.projection.name(), last).await?;
+                tx.commit().await?;
+                Ok::<_, ProjectionError>(())
             }
-            save_checkpoint(&mut tx, self.projection.name(), last).await?;
-            tx.commit().await?;
+            .await;
+            match (applied, next) {
+                (Err(e), next) => {
+                    if let Some(next) = next {
+                        next.abort();
+                    }
+                    return Err(e);
+                }
+                // A read that failed or panicked is simply done again by the next round.
+                (Ok(()), Some(next)) => prefetched = next.await.ok().and_then(Result::ok).map(|events| (last, events)),
+                (Ok(()), None) => {}
+            }
             checkpoint = last;
         }
         Ok(checkpoint)
-    }
-
-    /// Empties the view and its checkpoint, then builds it again from the whole log.
-    pub async fn rebuild(&self) -> Result<i64, ProjectionError> {
-        let mut tx = self.db.begin().await?;
-        self.projection.reset(&mut tx).await?;
-        save_checkpoint(&mut tx, self.projection.name(), 0).await?;
-        tx.commit().await?;
-        self.catch_up().await
     }
 
     /// Catches up every `interval` until the task is dropped.
@@ -131,6 +173,20 @@ impl<P: Projection> Runner<P> {
             tokio::time::sleep(interval).await;
         }
     }
+}
+
+/// Starts a projection's transaction. On PostgreSQL its statements are planned for the
+/// values they are given, every time (`plan_cache_mode = force_custom_plan`): a cached
+/// generic plan is made once, when it is made, and view tables grow from nothing during a
+/// rebuild (and nothing re-plans them where autovacuum is off), so a plan made early
+/// scans whole tables that have since grown to a million rows. A transaction runs a
+/// handful of statements per batch, so planning each costs little.
+async fn begin(db: &Db) -> Result<ViewTx, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    if matches!(tx, ViewTx::Postgres(_)) {
+        tx.execute("SET LOCAL plan_cache_mode = force_custom_plan", &[]).await?;
+    }
+    Ok(tx)
 }
 
 /// The advisory-lock key of a projection's runner: the append fence's prefix and a hash

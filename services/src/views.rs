@@ -37,14 +37,24 @@ pub async fn status(db: &Db) -> Result<Vec<ProjectionStatus>, ProjectionError> {
     Ok(all)
 }
 
-/// Rebuilds the named projection (or all) from the whole log.
+/// Rebuilds the named projection (or all) from the whole log. All of them are rebuilt at
+/// the same time: they share no table and no checkpoint, so on PostgreSQL each works on a
+/// connection (and a core) of its own, and on SQLite one reads and decodes while the
+/// other writes.
 pub async fn rebuild(db: &Db, name: Option<&str>) -> Result<Vec<ProjectionStatus>, ProjectionError> {
-    if name.is_none_or(|n| n == enrolment::NAME) {
-        Runner::new(db.clone(), Enrolment).rebuild().await?;
-    }
-    if name.is_none_or(|n| n == audit::NAME) {
-        Runner::new(db.clone(), Audit).rebuild().await?;
-    }
+    let enrolment = async {
+        if name.is_none_or(|n| n == enrolment::NAME) {
+            Runner::new(db.clone(), Enrolment).rebuild().await?;
+        }
+        Ok::<_, ProjectionError>(())
+    };
+    let audit = async {
+        if name.is_none_or(|n| n == audit::NAME) {
+            Runner::new(db.clone(), Audit).rebuild().await?;
+        }
+        Ok::<_, ProjectionError>(())
+    };
+    tokio::try_join!(enrolment, audit)?;
     status(db).await
 }
 

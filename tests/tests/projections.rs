@@ -8,7 +8,12 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use kurslogg::store::{append_postgres_events, NewEvent};
+use kurslogg::app::RegistrationLine;
+use kurslogg_domain::offering::OfferingCommand;
 use kurslogg_domain::package::PackageCommand;
+use kurslogg_domain::staff::StaffCommand;
+use kurslogg_domain::Attendance;
+use kurslogg_projections::audit::Audit;
 use kurslogg_projections::enrolment::Enrolment;
 use kurslogg_projections::{Db, LoggedEvent, Param, Projection, ProjectionError, Runner, ViewTx};
 use kurslogg_tests::*;
@@ -332,6 +337,7 @@ async fn views_dump(db: &Db) -> Vec<String> {
         ("roster_sessions", "offering_id, session"),
         ("roster_entries", "offering_id, staff_id"),
         ("roster_attendance", "offering_id, staff_id, session"),
+        ("roster_charges", "offering_id, staff_id, position"),
         ("enrolment_packages", "package_id"),
         ("enrolment_municipalities", "municipality_id"),
         ("enrolment_staff", "staff_id"),
@@ -597,4 +603,159 @@ async fn a_standby_instance_takes_over_a_projection_when_the_leader_dies_postgre
     let total: i64 = sqlx::query_scalar("SELECT count(*) FROM tally").fetch_one(&pool).await.unwrap();
     assert_eq!(total, written, "every event applied exactly once across both instances");
     second.abort();
+/// Empties both projections' views, then applies `events` to them: one event at a time
+/// (`apply`) when `batch` is `None`, else in transactions of `batch` events (`apply_batch`).
+async fn project(db: &Db, events: &[LoggedEvent], batch: Option<usize>) -> Vec<String> {
+    let projections: [&dyn Projection; 2] = [&Enrolment, &Audit];
+    let mut tx = db.begin().await.unwrap();
+    for projection in projections {
+        projection.reset(&mut tx).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    match batch {
+        None => {
+            for event in events {
+                let mut tx = db.begin().await.unwrap();
+                for projection in projections {
+                    projection.apply(&mut tx, event).await.unwrap();
+                }
+                tx.commit().await.unwrap();
+            }
+        }
+        Some(size) => {
+            for chunk in events.chunks(size) {
+                let mut tx = db.begin().await.unwrap();
+                for projection in projections {
+                    projection.apply_batch(&mut tx, chunk).await.unwrap();
+                }
+                tx.commit().await.unwrap();
+            }
+        }
+    }
+    views_dump(db).await
+}
+
+/// A mixed log (a whole term through the use cases, plus a few odd events appended by
+/// hand) projected in batches of many sizes gives exactly the rows that applying it one
+/// event at a time gives, and so does a rebuild by the runners.
+async fn batches_equal_one_event_at_a_time(backend: Backend) {
+    if backend == Backend::Postgres && postgres_skipped() {
+        return;
+    }
+    let clock = TestClock::at(spring_2027());
+    let (app, _guard) = fresh_app(backend, &clock).await;
+    let f = Fyrbodal::build(&app, 5).await;
+    publish(&app, f.package).await;
+    for municipality in [&f.uddevalla, &f.trollhattan, &f.dals_ed] {
+        let mut lines: Vec<RegistrationLine> = (1..5).map(|n| line(f.member(municipality, n), f.lvu_grund)).collect();
+        lines.push(line(f.member(municipality, 1), f.samtal));
+        app.register_collectively(&coordinator(municipality), municipality.clone(), lines).await.unwrap();
+    }
+    // Someone's details change between registrations (staff events name no municipality).
+    let changed = f.member(&f.trollhattan, 2);
+    let profile = kurslogg_domain::staff::StaffProfile {
+        name: text("Handläggare 2 i trollhattan"),
+        work_email: kurslogg_domain::WorkEmail::parse("handlaggare2@trollhattan.example.se").unwrap(),
+        unit: text("IFO Familjehem"),
+        supervisor: None,
+        staff_group: kurslogg_domain::StaffGroup::Myndighetsutovning,
+        experience_band: kurslogg_domain::ExperienceBand::Years3To5,
+        social_work_degree: true,
+    };
+    app.staff_command(&coordinator(&f.trollhattan), changed, StaffCommand::UpdateStaffMember { profile })
+        .await
+        .unwrap();
+    clock.set(after_ht2027_deadline());
+    app.close_registration(&course_office(), f.package).await.unwrap();
+    let view = app.offering(f.lvu_grund).await.unwrap();
+    let confirmed: Vec<_> = view.registrations.iter().filter(|r| r.status == "confirmed").collect();
+    let first = confirmed[0].staff_id.parse().unwrap();
+    app.cancel_registration(&coordinator(&municipality_id(&confirmed[0].municipality)), f.lvu_grund, first)
+        .await
+        .unwrap();
+    let holder = confirmed[1].staff_id.parse().unwrap();
+    let holder_municipality = municipality_id(&confirmed[1].municipality);
+    let colleague = f.member(&holder_municipality, 0);
+    app.transfer_seat(&coordinator(&holder_municipality), f.lvu_grund, holder, colleague, false).await.unwrap();
+    clock.set(utc(2027, 12, 1, 9, 0));
+    let view = app.offering(f.lvu_grund).await.unwrap();
+    for r in view.registrations.iter().filter(|r| r.status == "confirmed") {
+        let staff = r.staff_id.parse().unwrap();
+        for session in 0..view.sessions.len() {
+            app.record_attendance(&trainer(), f.lvu_grund, staff, session, Attendance::Absent, None).await.unwrap();
+            // Corrected at once, twice for session 0: one key, several marks in a row.
+            app.record_attendance(&trainer(), f.lvu_grund, staff, session, Attendance::Present, None).await.unwrap();
+            if session == 0 {
+                let note = Some(text("Kom en timme sent."));
+                app.record_attendance(&trainer(), f.lvu_grund, staff, session, Attendance::Excused, note)
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+    app.offering_command(&course_office(), f.lvu_grund, OfferingCommand::CompleteOffering).await.unwrap();
+    app.staff_command(&coordinator(&f.dals_ed), f.member(&f.dals_ed, 4), StaffCommand::PauseStaffMember)
+        .await
+        .unwrap();
+    // Odd events by hand: a staff member the log never added, and a run of marks of one
+    // key on an offering the log never planned.
+    let stranger = uuid::Uuid::new_v4().to_string();
+    let ghost = uuid::Uuid::new_v4().to_string();
+    let by_hand = |aggregate_type: &'static str, id: &str, sequence: i64, event_type: &str, payload: String| NewEvent {
+        aggregate_type,
+        aggregate_id: id.to_string(),
+        sequence,
+        event_type: event_type.into(),
+        event_version: "1".into(),
+        payload,
+        metadata: r#"{"actor_id":"test","actor_role":"coordinator","on_behalf_of":"uddevalla","request_id":"r","recorded_at":"2027-12-02T10:00:00.000Z"}"#.into(),
+    };
+    let mut odd = vec![by_hand("staff", &stranger, 1, "StaffMemberPaused", r#""StaffMemberPaused""#.into())];
+    for (i, attendance) in ["present", "absent", "present", "excused"].into_iter().enumerate() {
+        let payload = format!(
+            r#"{{"AttendanceRecorded":{{"staff":"{stranger}","session":3,"attendance":"{attendance}"}}}}"#
+        );
+        odd.push(by_hand("offering", &ghost, i as i64 + 1, "AttendanceRecorded", payload));
+    }
+    app.log.append(&odd, &[]).await.unwrap();
+
+    let db = app.log.views();
+    let mark = kurslogg_projections::feed::high_water_mark(&db).await.unwrap();
+    let events = kurslogg_projections::feed::read(&db, 0, mark, 1_000_000).await.unwrap();
+    let types: BTreeSet<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
+    for wanted in [
+        "StaffMemberUpdated",
+        "SeatsAllocated",
+        "RegistrationCancelled",
+        "SeatTransferred",
+        "AttendanceCorrected",
+        "AttendanceNoted",
+        "ParticipantCompleted",
+        "StaffMemberPaused",
+    ] {
+        assert!(types.contains(wanted), "the log has no {wanted}: {types:?}");
+    }
+
+    let one_by_one = project(&db, &events, None).await;
+    assert!(one_by_one.iter().any(|r| r.starts_with("roster_attendance") && r.contains(&ghost)));
+    for size in [1, 2, 3, 5, 8, 13, 64, events.len()] {
+        let batched = project(&db, &events, Some(size)).await;
+        assert_eq!(batched.len(), one_by_one.len(), "row count in batches of {size}");
+        for (b, o) in batched.iter().zip(&one_by_one) {
+            assert_eq!(b, o, "in batches of {size}");
+        }
+    }
+    Runner::new(db.clone(), Enrolment).rebuild().await.unwrap();
+    Runner::new(db.clone(), Audit).rebuild().await.unwrap();
+    assert_eq!(views_dump(&db).await, one_by_one, "a rebuild by the runners");
+}
+
+#[tokio::test]
+async fn batches_equal_one_event_at_a_time_sqlite() {
+    batches_equal_one_event_at_a_time(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn batches_equal_one_event_at_a_time_postgres() {
+    batches_equal_one_event_at_a_time(Backend::Postgres).await;
 }
