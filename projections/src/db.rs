@@ -196,7 +196,7 @@ macro_rules! bind_rows {
 
 /// The statements (and their values) that run `sql` over the rows in `params`.
 fn row_statements(tx: &ViewTx, sql: &str, width: usize, params: &[Param]) -> Vec<(String, Vec<Bind>)> {
-    assert!(width > 0 && params.len() % width == 0, "{} values do not make rows of {width}", params.len());
+    assert!(width > 0 && params.len().is_multiple_of(width), "{} values do not make rows of {width}", params.len());
     assert!(sql.matches(ROWS).count() == 1, "the statement must hold {ROWS} once: {sql}");
     let rows = params.len() / width;
     if rows == 0 {

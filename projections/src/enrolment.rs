@@ -193,7 +193,12 @@ impl Gathered {
                 "AttendanceRecorded" | "AttendanceCorrected" => {
                     let field = if event.event_type == "AttendanceRecorded" { "attendance" } else { "to" };
                     let (staff, session) = (text(body, "staff", event)?, int(body, "session"));
-                    let row = vec![offering().into(), staff.clone().into(), Param::Int(session), text(body, field, event)?.into()];
+                    let row = vec![
+                        offering().into(),
+                        staff.clone().into(),
+                        Param::Int(session),
+                        text(body, field, event)?.into(),
+                    ];
                     self.marks.set((offering(), staff, session), row);
                     return Ok(());
                 }

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use kurslogg::store::{append_postgres_events, NewEvent};
 use kurslogg::app::RegistrationLine;
+use kurslogg::store::{append_postgres_events, NewEvent};
 use kurslogg_domain::offering::OfferingCommand;
 use kurslogg_domain::package::PackageCommand;
 use kurslogg_domain::staff::StaffCommand;
@@ -446,14 +446,13 @@ async fn batches_equal_one_event_at_a_time(backend: Backend) {
         }
     }
     app.offering_command(&course_office(), f.lvu_grund, OfferingCommand::CompleteOffering).await.unwrap();
-    app.staff_command(&coordinator(&f.dals_ed), f.member(&f.dals_ed, 4), StaffCommand::PauseStaffMember)
-        .await
-        .unwrap();
+    app.staff_command(&coordinator(&f.dals_ed), f.member(&f.dals_ed, 4), StaffCommand::PauseStaffMember).await.unwrap();
     // Odd events by hand: a staff member the log never added, and a run of marks of one
     // key on an offering the log never planned.
     let stranger = uuid::Uuid::new_v4().to_string();
     let ghost = uuid::Uuid::new_v4().to_string();
-    let by_hand = |aggregate_type: &'static str, id: &str, sequence: i64, event_type: &str, payload: String| NewEvent {
+    let by_hand = |aggregate_type: &'static str, id: &str, sequence: i64, event_type: &str, payload: String| {
+        NewEvent {
         aggregate_type,
         aggregate_id: id.to_string(),
         sequence,
@@ -461,12 +460,12 @@ async fn batches_equal_one_event_at_a_time(backend: Backend) {
         event_version: "1".into(),
         payload,
         metadata: r#"{"actor_id":"test","actor_role":"coordinator","on_behalf_of":"uddevalla","request_id":"r","recorded_at":"2027-12-02T10:00:00.000Z"}"#.into(),
+    }
     };
     let mut odd = vec![by_hand("staff", &stranger, 1, "StaffMemberPaused", r#""StaffMemberPaused""#.into())];
     for (i, attendance) in ["present", "absent", "present", "excused"].into_iter().enumerate() {
-        let payload = format!(
-            r#"{{"AttendanceRecorded":{{"staff":"{stranger}","session":3,"attendance":"{attendance}"}}}}"#
-        );
+        let payload =
+            format!(r#"{{"AttendanceRecorded":{{"staff":"{stranger}","session":3,"attendance":"{attendance}"}}}}"#);
         odd.push(by_hand("offering", &ghost, i as i64 + 1, "AttendanceRecorded", payload));
     }
     app.log.append(&odd, &[]).await.unwrap();
