@@ -175,16 +175,20 @@ impl<P: Projection> Runner<P> {
     }
 }
 
-/// Starts a projection's transaction. On PostgreSQL its statements are planned for the
-/// values they are given, every time (`plan_cache_mode = force_custom_plan`): a cached
-/// generic plan is made once, when it is made, and view tables grow from nothing during a
-/// rebuild (and nothing re-plans them where autovacuum is off), so a plan made early
-/// scans whole tables that have since grown to a million rows. A transaction runs a
-/// handful of statements per batch, so planning each costs little.
+/// Starts a projection's transaction. On PostgreSQL, every statement of a projection
+/// finds its rows by key, but view tables grow from nothing during a rebuild without
+/// statistics (nothing analyses them where autovacuum is off, and it lags where it is
+/// on), and the planner's guesses then favour scanning whole tables: a generic plan
+/// cached while a table was tiny keeps scanning it at a million rows, and a join with a
+/// list of rows guesses many matches per key. So statements are planned for the values
+/// they are given, every time (`plan_cache_mode = force_custom_plan`: a transaction runs a
+/// handful of statements per batch), and sequential scans are left for where no index
+/// serves (`enable_seqscan = off`, e.g. a reset's `DELETE FROM table`).
 async fn begin(db: &Db) -> Result<ViewTx, sqlx::Error> {
     let mut tx = db.begin().await?;
     if matches!(tx, ViewTx::Postgres(_)) {
         tx.execute("SET LOCAL plan_cache_mode = force_custom_plan", &[]).await?;
+        tx.execute("SET LOCAL enable_seqscan = off", &[]).await?;
     }
     Ok(tx)
 }

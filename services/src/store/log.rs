@@ -140,6 +140,9 @@ impl Default for LogOptions {
     }
 }
 
+/// SQLite page cache of the writer connection, in KiB.
+const WRITER_CACHE_KIB: u32 = 64 * 1024;
+
 impl EventLog {
     /// Opens the SQLite file at `path`, creating it if missing.
     pub async fn open_sqlite(path: &Path, options: &LogOptions) -> Result<Self, StoreError> {
@@ -154,11 +157,18 @@ impl EventLog {
             })
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
+        // The one writer also writes the views, many rows per statement when the
+        // projections catch up or rebuild: SQLite keeps each such statement's undo pages
+        // (its statement journal) in a temporary file unless told to keep them in memory,
+        // a write system call per page; and its default page cache (2 MB) is far smaller
+        // than the views' indexes, so pages are spilled mid-transaction and read again.
         let write = SqlitePoolOptions::new()
             .max_connections(1)
             .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(30))
-            .connect_with(connect.clone())
+            .connect_with(
+                connect.clone().pragma("temp_store", "MEMORY").pragma("cache_size", format!("-{WRITER_CACHE_KIB}")),
+            )
             .await?;
         let read = SqlitePoolOptions::new()
             .max_connections(4)
