@@ -62,6 +62,8 @@ use kurslogg_domain::{
 };
 use kurslogg_projections::audit::Audit;
 use kurslogg_projections::enrolment::Enrolment;
+use kurslogg_projections::history::{self, AsOf, Scope};
+use kurslogg_projections::views::statistics::{self, Dimension, StatisticsFilter};
 use kurslogg_projections::views::{participant, roster};
 use kurslogg_projections::{feed, Db, LoggedEvent, Projection, ProjectionError, Runner, ViewTx};
 use rand::rngs::StdRng;
@@ -1524,18 +1526,51 @@ async fn measure_queries(db: &Db, note: &str) -> Vec<Latency> {
         })
         .await,
     );
-    // ---- STATISTICS QUERY: add it here ------------------------------------------------
-    // When `kurslogg_projections::views::statistics` is merged, measure it like the two
-    // above, e.g. per federation/year over sampled years or municipalities:
-    //
-    //     let years = sample(db, "SELECT DISTINCT CAST(year AS text) FROM roster_offerings", QUERY_SAMPLES).await;
-    //     out.push(
-    //         measure_query("statistics (`views::statistics::...`)", &years, note, |key| {
-    //             Box::pin(async move { statistics::...(db, key).await.expect("statistics") ... })
-    //         })
-    //         .await,
-    //     );
-    // -------------------------------------------------------------------------------------
+    // A municipality's report: its participations and persons per year and course.
+    let municipalities = sample(db, "SELECT DISTINCT municipality FROM roster_entries", QUERY_SAMPLES).await;
+    out.push(
+        measure_query(
+            "statistics of a municipality by year and course (`views::statistics`)",
+            &municipalities,
+            note,
+            |key| {
+                Box::pin(async move {
+                    let filter =
+                        StatisticsFilter { municipality: Some(key.to_string()), ..StatisticsFilter::default() };
+                    let found = statistics::statistics(db, &[Dimension::Year, Dimension::Course], &filter).await;
+                    found.expect("statistics").total.participations > 0
+                })
+            },
+        )
+        .await,
+    );
+    // The federation's chart 3: everyone, per municipality and year (a whole-table count).
+    let repeats: Vec<String> = (0..50).map(|n| n.to_string()).collect();
+    out.push(
+        measure_query("statistics of all, by municipality and year (chart 3)", &repeats, note, |_| {
+            Box::pin(async move {
+                let all = StatisticsFilter::default();
+                let found = statistics::statistics(db, &[Dimension::Municipality, Dimension::Year], &all).await;
+                found.expect("statistics").total.participations > 0
+            })
+        })
+        .await,
+    );
+    // Time travel: an offering's roster as the log stood half-way (replays the offering's
+    // stream and the small non-offering streams into memory).
+    let half = feed::latest_position(db).await.expect("latest position") / 2;
+    let some: Vec<String> = offerings.iter().take(20).cloned().collect();
+    out.push(
+        measure_query("roster as of half-way (time travel, `history::views_as_of`)", &some, note, move |key| {
+            Box::pin(async move {
+                let past = history::views_as_of(db, AsOf::Position(half), &Scope::Offering(key.to_string()))
+                    .await
+                    .expect("time travel");
+                roster::roster(&past, key).await.expect("roster").is_some()
+            })
+        })
+        .await,
+    );
     out
 }
 
