@@ -1887,7 +1887,7 @@ fn render(config: &Config, facts: &[String], backends: &[Backend], started: Date
         let _ = writeln!(md, "\n### {}\n", b.which.label());
         let _ = writeln!(
             md,
-            "Log: {} events appended in {:.1} s ({} events/s, bulk appends of {} events); payload {:.0} bytes and metadata {:.0} bytes per event on average; `events` table {}; last event recorded {}.\n",
+            "Log: {} events appended in {:.1} s ({} events/s, bulk appends of {} events); payload {:.0} bytes and metadata {:.0} bytes per event on average; on disk after the fill {} ({}); last event recorded {}.\n",
             thousands(f.events as f64),
             f.seconds,
             thousands(f.events as f64 / f.seconds.max(1e-9)),
@@ -1895,6 +1895,10 @@ fn render(config: &Config, facts: &[String], backends: &[Backend], started: Date
             f.payload_bytes as f64 / f.events.max(1) as f64,
             f.metadata_bytes as f64 / f.events.max(1) as f64,
             b.database_bytes.map_or("?".into(), |v| format!("{:.0} MB", v as f64 / 1e6)),
+            match b.which {
+                Which::Sqlite => "the whole file",
+                Which::Postgres => "the `events` table with its indexes",
+            },
             f.last_recorded.format("%Y-%m-%d"),
         );
         let read = b.sequential();
