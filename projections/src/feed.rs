@@ -89,8 +89,8 @@ pub enum Filter {
     /// All of them.
     #[default]
     Everything,
-    /// One offering's events and every event that is not an offering's.
-    OneOffering(String),
+    /// These offerings' events and every event that is not an offering's.
+    Offerings(Vec<String>),
 }
 
 /// Up to `limit` events with `after < position <= up_to`, in position order.
@@ -107,15 +107,18 @@ pub async fn read_filtered(
     filter: &Filter,
 ) -> Result<Vec<LoggedEvent>, sqlx::Error> {
     // Every parameter in every statement, first used in ascending order (see `db`).
-    let offering = match filter {
-        Filter::Everything => "",
-        Filter::OneOffering(id) => id.as_str(),
+    // The offerings as one text parameter, ",id,id,", matched with LIKE (ids are UUIDs:
+    // no `%` or `_`); "" reads everything.
+    let offerings = match filter {
+        Filter::Everything => String::new(),
+        Filter::Offerings(ids) => format!(",{},", ids.join(",")),
     };
+    let offering = offerings.as_str();
     let rows = match db {
         Db::Postgres(pool) => sqlx::query(
             "SELECT position, aggregate_type, aggregate_id, sequence, event_type, payload::text, metadata::text \
              FROM events WHERE position > $1 AND position <= $2 \
-             AND ($3 = '' OR aggregate_type <> 'offering' OR aggregate_id = $3) ORDER BY position LIMIT $4",
+             AND ($3 = '' OR aggregate_type <> 'offering' OR $3 LIKE '%,' || aggregate_id || ',%') ORDER BY position LIMIT $4",
         )
         .bind(after)
         .bind(up_to)
@@ -129,7 +132,7 @@ pub async fn read_filtered(
         Db::Sqlite { read, .. } => sqlx::query(
             "SELECT rowid, aggregate_type, aggregate_id, sequence, event_type, payload, metadata \
              FROM events WHERE rowid > $1 AND rowid <= $2 \
-             AND ($3 = '' OR aggregate_type <> 'offering' OR aggregate_id = $3) ORDER BY rowid LIMIT $4",
+             AND ($3 = '' OR aggregate_type <> 'offering' OR $3 LIKE '%,' || aggregate_id || ',%') ORDER BY rowid LIMIT $4",
         )
         .bind(after)
         .bind(up_to)

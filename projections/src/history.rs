@@ -31,6 +31,9 @@ pub enum Scope {
     Everything,
     /// One offering's stream, and every stream that is not an offering's.
     Offering(String),
+    /// What one staff member's record needs: the streams of the offerings they have been
+    /// on, and every stream that is not an offering's.
+    Staff(String),
 }
 
 /// Events read and applied per transaction while replaying.
@@ -77,7 +80,8 @@ pub async fn views_as_of(source: &Db, as_of: AsOf, scope: &Scope) -> Result<Db, 
     let projections: [&dyn Projection; 2] = [&Enrolment, &Audit];
     let filter = match scope {
         Scope::Everything => Filter::Everything,
-        Scope::Offering(id) => Filter::OneOffering(id.clone()),
+        Scope::Offering(id) => Filter::Offerings(vec![id.clone()]),
+        Scope::Staff(id) => staff_filter(source, id, cutoff).await?,
     };
     let mut after = 0;
     loop {
@@ -97,4 +101,20 @@ pub async fn views_as_of(source: &Db, as_of: AsOf, scope: &Scope) -> Result<Db, 
     }
     tx.commit().await?;
     Ok(past)
+}
+
+/// The offerings a staff member had been on by `cutoff`, from the live audit trail; the
+/// whole log if the audit trail has not reached the cutoff yet (it could miss one).
+async fn staff_filter(db: &Db, staff: &str, cutoff: i64) -> Result<Filter, ProjectionError> {
+    if crate::views::position(db, crate::audit::NAME).await? < cutoff {
+        return Ok(Filter::Everything);
+    }
+    let offerings = db
+        .fetch(
+            "SELECT DISTINCT a.offering_id FROM audit_staff s JOIN audit_entries a ON a.position = s.position \
+             WHERE s.staff_id = $1 AND s.position <= $2 AND a.offering_id IS NOT NULL",
+            &[staff.into(), Param::Int(cutoff)],
+        )
+        .await?;
+    Ok(Filter::Offerings(offerings.iter().map(|r| r.text(0)).collect()))
 }

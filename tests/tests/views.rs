@@ -216,6 +216,11 @@ async fn views_over_http(backend: Backend) {
     let mut live = roster_now.clone();
     live["position"] = json!(now);
     assert_eq!(replayed, live, "a roster rebuilt from the log differs from the live one");
+    // A record replays only the person's offerings (and the other streams): still whole.
+    let replayed = s.read(&format!("/staff/{anna}/record?as_of_position={now}")).await;
+    let mut live = s.read(&format!("/staff/{anna}/record")).await;
+    live["position"] = json!(now);
+    assert_eq!(replayed, live, "a record rebuilt from the log differs from the live one");
     // Before anything happened: nothing to show.
     s.get(&office, &format!("/offerings/{grund}/roster?as_of=2000-01-01T00:00:00Z")).await.problem(404, "not_found");
 

@@ -134,7 +134,7 @@ pub async fn get_participant_record(
     Q(q): Q<ViewQuery>,
 ) -> Answer<ParticipantRecord> {
     let staff: StaffId = path_id(&id, "staff member")?;
-    let db = view_db(&app, &q, Enrolment, Scope::Everything).await?;
+    let db = view_db(&app, &q, Enrolment, Scope::Staff(staff.to_string())).await?;
     let mut record = participant::participant_record(&db, &staff.to_string())
         .await
         .map_err(unavailable)?
