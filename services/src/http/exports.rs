@@ -26,7 +26,7 @@ use kurslogg_projections::{audit::Audit, enrolment::Enrolment, Db, ProjectionErr
 use super::error::{ApiError, Problem};
 use super::export::{self, Cell, FormatQuery, Table};
 use super::extract::{path_id, Reader, Q};
-use super::views::{unavailable, view_db, ViewQuery};
+use super::views::{staff_names, unavailable, view_db, ViewQuery};
 use crate::app::Kurslogg;
 
 type AppState = State<Arc<Kurslogg>>;
@@ -173,14 +173,7 @@ pub async fn export_roster(
         .map_err(unavailable)?
         .ok_or_else(|| ApiError::not_found(format!("no roster for offering {offering}")))?;
     let municipalities = municipality_names(&db).await?;
-    let mut names = HashMap::new();
-    for entry in &roster.entries {
-        if let Ok(staff) = entry.staff_id.parse::<StaffId>() {
-            if let Ok(member) = app.staff_member(staff).await {
-                names.insert(entry.staff_id.clone(), member.name);
-            }
-        }
-    }
+    let names = staff_names(&app, roster.entries.iter().map(|e| e.staff_id.clone()).collect()).await;
     export::answer(&roster_table(&roster, &names, &municipalities), format)
 }
 

@@ -7,14 +7,13 @@
 //! filter is answered with a 400 problem (`invalid_query`) that says what is wrong,
 //! never silently ignored.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use kurslogg_domain::{CourseCode, MunicipalityId, PackageId, StaffId, Term};
+use kurslogg_domain::{CourseCode, MunicipalityId, PackageId, Term};
 use kurslogg_projections::enrolment::Enrolment;
 use kurslogg_projections::history::Scope;
 use kurslogg_projections::views::costs::{self, CostBasis};
@@ -27,7 +26,7 @@ use super::charts::Chart;
 use super::error::{ApiError, Problem};
 use super::export::{self, Cell, FormatQuery, Table};
 use super::extract::{path_id, Reader, Q};
-use super::views::{unavailable, view_db, ViewQuery};
+use super::views::{staff_names, unavailable, view_db, ViewQuery};
 use crate::app::Kurslogg;
 
 type AppState = State<Arc<Kurslogg>>;
@@ -136,13 +135,23 @@ pub async fn get_statistics(
     Q(q): Q<ViewQuery>,
 ) -> Answer<Statistics> {
     only(&pairs, &["group_by", "year", "term", "municipality", "course"])?;
+    Ok(Json(read_statistics(&app, &s, &q).await?.0))
+}
+
+/// The statistics asked for, and the dimensions they are grouped by.
+async fn read_statistics(
+    app: &Kurslogg,
+    s: &StatisticsQuery,
+    q: &ViewQuery,
+) -> Result<(Statistics, Vec<Dimension>), ApiError> {
     let group_by = match s.group_by.as_deref() {
         Some(raw) => Dimension::parse_list(raw).map_err(invalid)?,
         None => Vec::new(),
     };
-    let filter = filter(&s)?;
-    let db = view_db(&app, &q, Enrolment, Scope::Everything).await?;
-    Ok(Json(statistics::statistics(&db, &group_by, &filter).await.map_err(unavailable)?))
+    let filter = filter(s)?;
+    let db = view_db(app, q, Enrolment, Scope::Everything).await?;
+    let statistics = statistics::statistics(&db, &group_by, &filter).await.map_err(unavailable)?;
+    Ok((statistics, group_by))
 }
 
 /// Which term's costs, and whose.
@@ -160,21 +169,6 @@ fn required_term(raw: Option<&str>) -> Result<String, ApiError> {
     Term::parse(raw).map(|t| t.to_string()).map_err(|e| invalid(format!("term: {}", e.0)))
 }
 
-/// Fills in the names of the people on cost lines from their own streams.
-async fn name_lines(app: &Kurslogg, basis: &mut CostBasis) {
-    let mut names: HashMap<String, Option<String>> = HashMap::new();
-    for line in basis.municipalities.iter_mut().flat_map(|m| m.lines.iter_mut()) {
-        if !names.contains_key(&line.staff_id) {
-            let name = match line.staff_id.parse::<StaffId>() {
-                Ok(id) => app.staff_member(id).await.ok().map(|s| s.name),
-                Err(_) => None,
-            };
-            names.insert(line.staff_id.clone(), name);
-        }
-        line.name = names.get(&line.staff_id).cloned().flatten();
-    }
-}
-
 /// The cost basis of a term: per municipality, line by line, every confirmed
 /// participation on an offering not cancelled and every charged cancellation at the
 /// offering's price; totals per municipality and in all.
@@ -189,12 +183,26 @@ pub async fn get_costs(
     Q(q): Q<ViewQuery>,
 ) -> Answer<CostBasis> {
     only(&pairs, &["term", "municipality"])?;
-    let term = required_term(c.term.as_deref())?;
     let municipality = c.municipality.as_deref().map(municipality_filter).transpose()?;
-    let db = view_db(&app, &q, Enrolment, Scope::Everything).await?;
-    let mut basis = costs::cost_basis(&db, &term, municipality.as_deref()).await.map_err(unavailable)?;
-    name_lines(&app, &mut basis).await;
-    Ok(Json(basis))
+    Ok(Json(read_costs(&app, c.term.as_deref(), municipality.as_deref(), &q).await?))
+}
+
+/// The cost basis of a term (required), for one municipality or all, with names.
+async fn read_costs(
+    app: &Kurslogg,
+    term: Option<&str>,
+    municipality: Option<&str>,
+    q: &ViewQuery,
+) -> Result<CostBasis, ApiError> {
+    let term = required_term(term)?;
+    let db = view_db(app, q, Enrolment, Scope::Everything).await?;
+    let mut basis = costs::cost_basis(&db, &term, municipality).await.map_err(unavailable)?;
+    let ids = basis.municipalities.iter().flat_map(|m| &m.lines).map(|l| l.staff_id.clone()).collect();
+    let names = staff_names(app, ids).await;
+    for line in basis.municipalities.iter_mut().flat_map(|m| m.lines.iter_mut()) {
+        line.name = names.get(&line.staff_id).cloned();
+    }
+    Ok(basis)
 }
 
 /// The term.
@@ -220,13 +228,10 @@ pub async fn get_municipality_costs(
     only(&pairs, &["term"])?;
     let municipality =
         MunicipalityId::parse(&id).map_err(|_| ApiError::not_found(format!("no such municipality: {id:?}")))?;
-    let term = required_term(t.term.as_deref())?;
-    let db = view_db(&app, &q, Enrolment, Scope::Everything).await?;
-    let mut basis = costs::cost_basis(&db, &term, Some(municipality.as_str())).await.map_err(unavailable)?;
+    let basis = read_costs(&app, t.term.as_deref(), Some(municipality.as_str()), &q).await?;
     if basis.municipalities.is_empty() {
         return Err(ApiError::not_found(format!("no municipality {municipality}")));
     }
-    name_lines(&app, &mut basis).await;
     Ok(Json(basis))
 }
 
@@ -341,13 +346,7 @@ pub async fn export_statistics(
 ) -> Result<Response, ApiError> {
     only(&pairs, &["group_by", "year", "term", "municipality", "course", "format"])?;
     let format = f.format()?;
-    let group_by = match s.group_by.as_deref() {
-        Some(raw) => Dimension::parse_list(raw).map_err(invalid)?,
-        None => Vec::new(),
-    };
-    let filter = filter(&s)?;
-    let db = view_db(&app, &q, Enrolment, Scope::Everything).await?;
-    let statistics = statistics::statistics(&db, &group_by, &filter).await.map_err(unavailable)?;
+    let (statistics, group_by) = read_statistics(&app, &s, &q).await?;
     export::answer(&statistics_table(&statistics, &group_by), format)
 }
 
@@ -417,10 +416,7 @@ pub async fn export_costs(
 ) -> Result<Response, ApiError> {
     only(&pairs, &["term", "municipality", "format"])?;
     let format = f.format()?;
-    let term = required_term(c.term.as_deref())?;
     let municipality = c.municipality.as_deref().map(municipality_filter).transpose()?;
-    let db = view_db(&app, &q, Enrolment, Scope::Everything).await?;
-    let mut basis = costs::cost_basis(&db, &term, municipality.as_deref()).await.map_err(unavailable)?;
-    name_lines(&app, &mut basis).await;
+    let basis = read_costs(&app, c.term.as_deref(), municipality.as_deref(), &q).await?;
     export::answer(&costs_table(&basis), format)
 }

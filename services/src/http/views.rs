@@ -3,6 +3,7 @@
 //! read-your-writes) or answer as the log stood at an earlier moment (`as_of`,
 //! `as_of_position`: time travel).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -98,11 +99,25 @@ pub fn unavailable(e: ProjectionError) -> ApiError {
     ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the views are unavailable; try again shortly")
 }
 
+/// The names of these staff members, from their own streams as they are now (the views
+/// keep none); each looked up once, the unknown or erased left out.
+pub async fn staff_names(app: &Kurslogg, ids: Vec<String>) -> HashMap<String, String> {
+    let mut names = HashMap::new();
+    for id in ids {
+        let Ok(staff) = id.parse::<StaffId>() else { continue };
+        if names.contains_key(&id) {
+            continue;
+        }
+        if let Ok(member) = app.staff_member(staff).await {
+            names.insert(id, member.name);
+        }
+    }
+    names
+}
+
 /// Fills in the names of people from their own streams (the views keep none).
 async fn name(app: &Kurslogg, record: &mut ParticipantRecord) {
-    if let Ok(id) = record.staff_id.parse::<StaffId>() {
-        record.name = app.staff_member(id).await.ok().map(|s| s.name);
-    }
+    record.name = staff_names(app, vec![record.staff_id.clone()]).await.remove(&record.staff_id);
 }
 
 /// An offering's roster: everyone in priority order with status, waiting-list place,
