@@ -5,6 +5,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod http;
+pub mod mail;
 pub mod store;
 pub mod telemetry;
 pub mod views;
