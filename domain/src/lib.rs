@@ -9,6 +9,7 @@ pub mod clock;
 pub mod course;
 pub mod ids;
 pub mod municipality;
+pub mod notice;
 pub mod offering;
 pub mod package;
 pub mod staff;

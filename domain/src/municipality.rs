@@ -7,7 +7,7 @@ use cqrs_es::event_sink::EventSink;
 use cqrs_es::{Aggregate, DomainEvent};
 use serde::{Deserialize, Serialize};
 
-use crate::{Clock, MunicipalityId, Refusal, RefusalKind, StaffId, Text};
+use crate::{Clock, MunicipalityId, OfferingId, Refusal, RefusalKind, StaffId, Text};
 
 /// Roles a municipality gives its staff in Kurslogg.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -17,6 +17,33 @@ pub enum MunicipalRole {
     Coordinator,
     /// First-line manager who gets the after-course summaries (arbetsledare).
     Supervisor,
+}
+
+/// What became of one line of a collective registration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LineOutcome {
+    /// Received before the deadline; seats are allocated at the deadline.
+    Requested,
+    /// Has a seat.
+    Confirmed,
+    /// On the waiting list.
+    Waiting,
+    /// Refused; nothing was registered.
+    Refused,
+}
+
+/// One line of a collective registration as it was answered (people by id only).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceivedLine {
+    /// Who.
+    pub staff: StaffId,
+    /// On which offering.
+    pub offering: OfferingId,
+    /// What became of it.
+    pub outcome: LineOutcome,
+    /// The refusal's code, when refused.
+    pub refusal: Option<String>,
 }
 
 /// Commands on a municipality.
@@ -47,6 +74,12 @@ pub enum MunicipalityCommand {
         /// Which role.
         role: MunicipalRole,
     },
+    /// Record a collective registration as it was answered, line by line (the lines
+    /// themselves are the offerings' events; this is the receipt the coordinator gets).
+    ReceiveCollectiveRegistration {
+        /// Every line in the municipality's priority order.
+        lines: Vec<ReceivedLine>,
+    },
 }
 
 /// Events of a municipality.
@@ -75,6 +108,11 @@ pub enum MunicipalityEvent {
         /// Which role.
         role: MunicipalRole,
     },
+    /// A collective registration was received and answered.
+    CollectiveRegistrationReceived {
+        /// Every line in the municipality's priority order.
+        lines: Vec<ReceivedLine>,
+    },
 }
 
 impl DomainEvent for MunicipalityEvent {
@@ -83,6 +121,7 @@ impl DomainEvent for MunicipalityEvent {
             Self::MunicipalityAdded { .. } => "MunicipalityAdded",
             Self::RoleAssigned { .. } => "RoleAssigned",
             Self::RoleRevoked { .. } => "RoleRevoked",
+            Self::CollectiveRegistrationReceived { .. } => "CollectiveRegistrationReceived",
         }
         .to_string()
     }
@@ -192,6 +231,13 @@ impl Aggregate for Municipality {
                 }
                 MunicipalityEvent::RoleRevoked { staff, role }
             }
+            MunicipalityCommand::ReceiveCollectiveRegistration { lines } => {
+                self.id.as_ref().ok_or(MunicipalityError::NotFound)?;
+                if lines.is_empty() {
+                    return Ok(());
+                }
+                MunicipalityEvent::CollectiveRegistrationReceived { lines }
+            }
         };
         sink.write(event, self).await;
         Ok(())
@@ -206,6 +252,7 @@ impl Aggregate for Municipality {
             }
             MunicipalityEvent::RoleAssigned { staff, role } => self.holders_mut(role).push(staff),
             MunicipalityEvent::RoleRevoked { staff, role } => self.holders_mut(role).retain(|s| *s != staff),
+            MunicipalityEvent::CollectiveRegistrationReceived { .. } => {}
         }
     }
 }

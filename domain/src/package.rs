@@ -57,6 +57,9 @@ pub enum PackageCommand {
     Publish,
     /// Close registration once the deadline has passed (seats are then allocated).
     CloseRegistration,
+    /// Record that every offering's seats have been allocated after the close, so the
+    /// municipalities can be told their results. Repeating it changes nothing.
+    FinishAllocation,
     /// Archive the term's package.
     Archive,
 }
@@ -99,6 +102,11 @@ pub enum PackageEvent {
         /// When.
         at: DateTime<Utc>,
     },
+    /// Every offering's seats were allocated after registration closed.
+    AllocationFinished {
+        /// When.
+        at: DateTime<Utc>,
+    },
     /// The package was archived.
     PackageArchived {
         /// When.
@@ -114,6 +122,7 @@ impl DomainEvent for PackageEvent {
             Self::OfferingIncluded { .. } => "OfferingIncluded",
             Self::PackagePublished { .. } => "PackagePublished",
             Self::RegistrationClosed { .. } => "RegistrationClosed",
+            Self::AllocationFinished { .. } => "AllocationFinished",
             Self::PackageArchived { .. } => "PackageArchived",
         }
         .to_string()
@@ -192,6 +201,9 @@ pub struct CoursePackage {
     pub phase: PackagePhase,
     /// Its offerings, in the order they were included.
     pub offerings: Vec<OfferingId>,
+    /// Every offering's seats have been allocated (after registration closed).
+    #[serde(default)]
+    pub allocation_finished: bool,
 }
 
 impl CoursePackage {
@@ -266,6 +278,15 @@ impl Aggregate for CoursePackage {
                 }
                 PackageEvent::RegistrationClosed { at: now }
             }
+            PackageCommand::FinishAllocation => {
+                if self.phase == PackagePhase::Published || self.phase == PackagePhase::Draft {
+                    return Err(self.wrong_phase("seats are allocated only after registration closes"));
+                }
+                if self.allocation_finished {
+                    return Ok(());
+                }
+                PackageEvent::AllocationFinished { at: now }
+            }
             PackageCommand::Archive => {
                 if self.phase != PackagePhase::RegistrationClosed {
                     return Err(self.wrong_phase("only a package whose registration has closed can be archived"));
@@ -291,6 +312,7 @@ impl Aggregate for CoursePackage {
             PackageEvent::OfferingIncluded { offering } => self.offerings.push(offering),
             PackageEvent::PackagePublished { .. } => self.phase = PackagePhase::Published,
             PackageEvent::RegistrationClosed { .. } => self.phase = PackagePhase::RegistrationClosed,
+            PackageEvent::AllocationFinished { .. } => self.allocation_finished = true,
             PackageEvent::PackageArchived { .. } => self.phase = PackagePhase::Archived,
         }
     }

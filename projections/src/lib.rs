@@ -8,6 +8,8 @@ pub mod db;
 pub mod enrolment;
 pub mod feed;
 pub mod history;
+pub mod notices;
+pub mod outbox;
 pub mod runner;
 pub mod views;
 

@@ -823,6 +823,7 @@ fn details(rng: &mut StdRng, programme: &Programme, sessions: Vec<Session>, trai
         price: Sek(programme.price),
         completion_threshold: CompletionThreshold::default(),
         prerequisites: programme.prerequisites.iter().map(|c| CourseCode::parse(c).expect("valid code")).collect(),
+        follow_up: None,
     }
 }
 

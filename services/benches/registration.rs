@@ -693,6 +693,7 @@ fn offering_details(deadline: DateTime<Utc>) -> OfferingDetails {
         price: Sek(2500),
         completion_threshold: CompletionThreshold::default(),
         prerequisites: vec![],
+        follow_up: None,
     }
 }
 

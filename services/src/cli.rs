@@ -58,7 +58,7 @@ pub enum ProjectionsAction {
     Status,
     /// Empty a projection's views and build them again from the whole log.
     Rebuild {
-        /// One projection (default: all). Known: enrolment, audit.
+        /// One projection (default: all). Known: enrolment, audit, notices.
         name: Option<String>,
     },
 }

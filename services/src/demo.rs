@@ -380,6 +380,10 @@ pub async fn run(log: EventLog) -> Result<(), String> {
             price: Sek(course.price),
             completion_threshold: CompletionThreshold::default(),
             prerequisites: vec![],
+            follow_up: Some(t(
+                "Ta upp kursen på nästa arbetsplatsträff: låt deltagarna berätta vad de tar med sig och \
+                 bestäm en sak att pröva i ärendearbetet den närmaste månaden.",
+            )),
         };
         let ctx = demo.office();
         let code = CourseCode::parse(course.code).expect("valid");

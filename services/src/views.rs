@@ -7,12 +7,13 @@ use std::time::{Duration, Instant};
 use kurslogg_projections::audit::{self, Audit};
 use kurslogg_projections::enrolment::{self, Enrolment};
 use kurslogg_projections::feed::latest_position;
+use kurslogg_projections::notices::{self, Notices};
 use kurslogg_projections::{Db, Projection, ProjectionError, Runner};
 use serde::Serialize;
 use utoipa::ToSchema;
 
 /// Names of the projections, for `kurslogg projections rebuild NAME`.
-pub const PROJECTIONS: [&str; 2] = [enrolment::NAME, audit::NAME];
+pub const PROJECTIONS: [&str; 3] = [enrolment::NAME, audit::NAME, notices::NAME];
 
 /// Where one projection stands.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -54,7 +55,14 @@ pub async fn rebuild(db: &Db, name: Option<&str>) -> Result<Vec<ProjectionStatus
         }
         Ok::<_, ProjectionError>(())
     };
-    tokio::try_join!(enrolment, audit)?;
+    // Rebuilding the notices keeps the outbox: its letters are found again, not resent.
+    let notices = async {
+        if name.is_none_or(|n| n == notices::NAME) {
+            Runner::new(db.clone(), Notices).rebuild().await?;
+        }
+        Ok::<_, ProjectionError>(())
+    };
+    tokio::try_join!(enrolment, audit, notices)?;
     if matches!(db, Db::Postgres(_)) {
         // Fresh statistics for the planner: the views' tables changed wholesale, and
         // autovacuum may be slow to notice (or off). Without them, reads of a rebuilt view
@@ -84,6 +92,7 @@ const POLL: Duration = Duration::from_millis(100);
 pub fn spawn_runners(db: &Db) {
     tokio::spawn(Runner::new(db.clone(), Enrolment).run(POLL));
     tokio::spawn(Runner::new(db.clone(), Audit).run(POLL));
+    tokio::spawn(Runner::new(db.clone(), Notices).run(POLL));
 }
 
 /// Waits (up to `limit`) until `projection` has applied `position`; false if it has not.

@@ -524,6 +524,7 @@ pub fn details(description: &str, sessions: Vec<Session>) -> OfferingDetails {
         price: Sek(1800),
         completion_threshold: CompletionThreshold::default(),
         prerequisites: vec![],
+        follow_up: Some(text("Gå igenom LVU-ärendenas dokumentation på nästa arbetsplatsträff.")),
     }
 }
 

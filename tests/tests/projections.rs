@@ -343,6 +343,13 @@ async fn views_dump(db: &Db) -> Vec<String> {
         ("enrolment_staff", "staff_id"),
         ("audit_entries", "position"),
         ("audit_staff", "staff_id, position"),
+        ("notice_staff", "staff_id"),
+        ("notice_coordinators", "municipality, staff_id"),
+        ("notice_offerings", "offering_id"),
+        ("notice_places", "offering_id, staff_id"),
+        ("notice_participants", "offering_id, staff_id"),
+        // A rebuild finds the letters again: none new, none lost, none due again.
+        ("outbox", "notice_id"),
     ];
     let mut rows = vec![];
     for (table, key) in tables {

@@ -64,6 +64,10 @@ pub struct OfferingDetails {
     pub completion_threshold: CompletionThreshold,
     /// Courses to have taken first.
     pub prerequisites: Vec<CourseCode>,
+    /// Suggestions for following up at the workplace, for the supervisors' after-course
+    /// summary. Absent in events recorded before it existed.
+    #[serde(default)]
+    pub follow_up: Option<Text>,
 }
 
 impl OfferingDetails {

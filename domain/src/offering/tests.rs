@@ -118,6 +118,7 @@ mod build {
             price: Sek(2500),
             completion_threshold: CompletionThreshold::default(),
             prerequisites,
+            follow_up: None,
         }
     }
 

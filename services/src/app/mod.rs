@@ -6,6 +6,7 @@
 mod context;
 mod errors;
 mod freshness;
+mod notices;
 mod participation;
 mod reads;
 mod writes;
@@ -14,6 +15,7 @@ use std::sync::Arc;
 
 use kurslogg_domain::course::Course;
 use kurslogg_domain::municipality::Municipality;
+use kurslogg_domain::notice::Notice;
 use kurslogg_domain::offering::Offering;
 use kurslogg_domain::package::CoursePackage;
 use kurslogg_domain::staff::StaffMember;
@@ -21,6 +23,7 @@ use kurslogg_domain::Clock;
 
 pub use context::{Actor, CommandContext, Idempotency};
 pub use errors::AppError;
+pub use notices::Addressed;
 pub use reads::*;
 pub use writes::*;
 
@@ -38,6 +41,7 @@ pub struct Kurslogg {
     offerings: Aggregates<Offering>,
     municipalities: Aggregates<Municipality>,
     staff: Aggregates<StaffMember>,
+    notices: Aggregates<Notice>,
     participation: ParticipationIndex,
 }
 
@@ -50,6 +54,7 @@ impl Kurslogg {
             offerings: Aggregates::new(log.clone(), clock.clone()),
             municipalities: Aggregates::new(log.clone(), clock.clone()),
             staff: Aggregates::new(log.clone(), clock.clone()),
+            notices: Aggregates::new(log.clone(), clock.clone()),
             participation: ParticipationIndex::default(),
             log,
             clock,

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use kurslogg_domain::course::{CourseCommand, CourseEvent};
-use kurslogg_domain::municipality::{MunicipalRole, MunicipalityCommand};
+use kurslogg_domain::municipality::{LineOutcome, MunicipalRole, MunicipalityCommand, ReceivedLine};
 use kurslogg_domain::offering::{
     CourseFacts, OfferingCommand, OfferingDetails, OfferingError, OfferingEvent, ParticipantFacts, PastParticipation,
     RegistrationStatus, RegistrationWindow,
@@ -201,6 +201,26 @@ fn line_status(status: RegistrationStatus) -> LineStatus {
     }
 }
 
+/// The receipt's lines as the municipality's event records them (ids and codes only).
+fn received_lines(lines: &[RegistrationOutcome]) -> Vec<ReceivedLine> {
+    lines
+        .iter()
+        .filter_map(|line| {
+            Some(ReceivedLine {
+                staff: line.staff_id.parse().ok()?,
+                offering: line.offering_id.parse().ok()?,
+                outcome: match line.status {
+                    LineStatus::Requested => LineOutcome::Requested,
+                    LineStatus::Confirmed => LineOutcome::Confirmed,
+                    LineStatus::Waiting => LineOutcome::Waiting,
+                    LineStatus::Refused => LineOutcome::Refused,
+                },
+                refusal: line.code.clone(),
+            })
+        })
+        .collect()
+}
+
 fn refused_line(line: &RegistrationLine, error: &AppError) -> RegistrationOutcome {
     let code = match error {
         AppError::Refused { code, .. } => code.clone(),
@@ -258,7 +278,7 @@ impl Kurslogg {
     }
 
     /// Runs one command on one aggregate, atomically with its idempotency record.
-    async fn run<A, R>(
+    pub(super) async fn run<A, R>(
         &self,
         aggregates: &Aggregates<A>,
         id: &str,
@@ -297,7 +317,7 @@ impl Kurslogg {
         }
     }
 
-    fn written<E>(id: String) -> impl Fn(&[E], Option<i64>) -> Written + Send + Sync + 'static {
+    pub(super) fn written<E>(id: String) -> impl Fn(&[E], Option<i64>) -> Written + Send + Sync + 'static {
         move |events, position| Written { id: id.clone(), events: events.len(), position }
     }
 
@@ -423,6 +443,10 @@ impl Kurslogg {
             }
             report.offerings.push(line);
         }
+        // Only now are the municipalities told their results (one letter each, not one per
+        // offering). A crash before this line leaves the package unfinished, and closing
+        // it again (the scheduler does) allocates what is missing and finishes it.
+        self.packages.execute(&id.to_string(), PackageCommand::FinishAllocation, &metadata, None).await?;
         Ok(report)
     }
 
@@ -608,6 +632,10 @@ impl Kurslogg {
             }
             receipt.lines.push(outcome);
         }
+        // The receipt itself is an event: the coordinators get it by e-mail, and the
+        // audit trail shows what the municipality was answered.
+        let received = MunicipalityCommand::ReceiveCollectiveRegistration { lines: received_lines(&receipt.lines) };
+        self.municipalities.execute(municipality.as_str(), received, &ctx.metadata(), None).await?;
         self.remember(ctx, Ok(receipt)).await
     }
 
@@ -820,7 +848,7 @@ impl Kurslogg {
         Ok(ParticipantFacts { staff, municipality, status, history })
     }
 
-    fn ensure_course_office(&self, ctx: &CommandContext) -> Result<(), AppError> {
+    pub(super) fn ensure_course_office(&self, ctx: &CommandContext) -> Result<(), AppError> {
         if ctx.actor.is_course_office() {
             Ok(())
         } else {

@@ -204,6 +204,8 @@ pub struct OfferingBody {
     pub completion_threshold: Option<u8>,
     /// Prerequisite course codes; the course's own when absent.
     pub prerequisites: Option<Vec<String>>,
+    /// Suggestions for following up at the workplace (in the supervisors' summary).
+    pub follow_up: Option<String>,
 }
 
 impl OfferingBody {
@@ -256,6 +258,7 @@ impl OfferingBody {
             price: Sek(self.price_sek),
             completion_threshold: threshold,
             prerequisites: vec![],
+            follow_up: self.follow_up.as_deref().map(|f| text("follow_up", f)).transpose()?,
         })
     }
 }

@@ -1,0 +1,340 @@
+//! Notices: from the events that call for a letter, the outbox rows that the dispatcher
+//! (kurslogg's mailer) sends. Each row is written in the same transaction as this
+//! projection's checkpoint, so an event that calls for a letter leads to exactly one
+//! outbox row, whatever crashes: the row's id is derived from the cause and the
+//! recipient, and writing it twice leaves one.
+//!
+//! | event | letter | to |
+//! |---|---|---|
+//! | `OfferingCompleted` | after-course summary | each supervisor of someone whose completion was evaluated, listing their own staff |
+//! | `CollectiveRegistrationReceived` | receipt, every line | the municipality's coordinators |
+//! | `AllocationFinished` (package) | allocation result | coordinators of each municipality with people on the package |
+//! | `PromotedFromWaitingList` | promotion | the person and their coordinators |
+//! | `OfferingCancelled` | course cancelled | everyone on it, and their coordinators (listing their people) |
+//!
+//! Deadline reminders are caused by time, not events: the scheduler writes them.
+//!
+//! To address letters the projection keeps who is who (municipality, supervisor,
+//! coordinators, who is on which offering) in tables of its own, by id. Rebuilding it
+//! keeps the outbox: letters already written are found again, not sent again, and
+//! events before `notices_since` (the log's end when this projection was introduced)
+//! write no letters at all.
+
+use crate::db::{Param, ViewTx};
+use crate::feed::LoggedEvent;
+use crate::outbox::{enqueue, notice_id, requeue, NewNotice};
+use crate::runner::{Projection, ProjectionError};
+use async_trait::async_trait;
+use serde_json::{json, Value};
+
+/// The notices projection.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Notices;
+
+/// Its name (checkpoint, `kurslogg projections rebuild notices`).
+pub const NAME: &str = "notices";
+
+/// The kinds of letter, as stored in `outbox.kind`.
+pub mod kind {
+    /// After-course summary to a supervisor.
+    pub const COURSE_SUMMARY: &str = "course_summary";
+    /// Receipt of a collective registration.
+    pub const REGISTRATION_RECEIPT: &str = "registration_receipt";
+    /// Allocation result after the deadline.
+    pub const ALLOCATION_RESULT: &str = "allocation_result";
+    /// Promotion from the waiting list.
+    pub const PROMOTION: &str = "promotion";
+    /// Offering cancelled by the organiser.
+    pub const COURSE_CANCELLED: &str = "course_cancelled";
+    /// Deadline reminder (written by the scheduler).
+    pub const DEADLINE_REMINDER: &str = "deadline_reminder";
+}
+
+fn text(body: &Value, field: &str, event: &LoggedEvent) -> Result<String, ProjectionError> {
+    body.get(field).and_then(Value::as_str).map(str::to_string).ok_or_else(|| ProjectionError::Unreadable {
+        position: event.position,
+        reason: format!("{} has no text field {field}", event.event_type),
+    })
+}
+
+/// A letter about `event` to `recipient`.
+fn letter(event: &LoggedEvent, kind: &'static str, cause: &str, recipient: &str) -> NewNotice {
+    NewNotice {
+        notice_id: notice_id(kind, cause, recipient),
+        kind,
+        recipient: recipient.to_string(),
+        offering_id: None,
+        package_id: None,
+        municipality: None,
+        details: json!({}),
+        caused_by: Some(event.position),
+        created_at: event.recorded_at().to_string(),
+    }
+}
+
+#[async_trait]
+impl Projection for Notices {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    /// Forgets who is who, but never the outbox: a rebuild finds its letters again.
+    async fn reset(&self, tx: &mut ViewTx) -> Result<(), ProjectionError> {
+        for table in ["notice_staff", "notice_coordinators", "notice_offerings", "notice_places", "notice_participants"]
+        {
+            tx.execute(&format!("DELETE FROM {table}"), &[]).await?;
+        }
+        Ok(())
+    }
+
+    async fn apply(&self, tx: &mut ViewTx, event: &LoggedEvent) -> Result<(), ProjectionError> {
+        self.apply_batch(tx, std::slice::from_ref(event)).await
+    }
+
+    async fn apply_batch(&self, tx: &mut ViewTx, events: &[LoggedEvent]) -> Result<(), ProjectionError> {
+        let since = tx.fetch_int("SELECT max(position) FROM notices_since", &[]).await?.unwrap_or(0);
+        for event in events {
+            let mut letters = Vec::new();
+            match event.aggregate_type.as_str() {
+                "staff" => apply_staff(tx, event).await?,
+                "municipality" => apply_municipality(tx, event, &mut letters).await?,
+                "offering" => apply_offering(tx, event, &mut letters).await?,
+                "package" => apply_package(tx, event, &mut letters).await?,
+                // Asked for by the course office: the letter is due again, whenever it was.
+                "notice" if event.event_type == "NoticeResendRequested" => {
+                    requeue(tx, &event.aggregate_id, event.sequence, event.recorded_at()).await?;
+                }
+                _ => {}
+            }
+            if event.position > since {
+                for notice in &letters {
+                    enqueue(tx, notice).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+async fn apply_staff(tx: &mut ViewTx, event: &LoggedEvent) -> Result<(), ProjectionError> {
+    let body = event.body();
+    let staff = Param::from(event.aggregate_id.as_str());
+    let supervisor = || body.pointer("/profile/supervisor").and_then(Value::as_str).map(str::to_string).into();
+    match event.event_type.as_str() {
+        "StaffMemberAdded" => {
+            tx.execute(
+                "INSERT INTO notice_staff (staff_id, municipality, supervisor) VALUES ($1, $2, $3) \
+                 ON CONFLICT (staff_id) DO NOTHING",
+                &[staff, text(body, "municipality", event)?.into(), supervisor()],
+            )
+            .await?;
+        }
+        "StaffMemberUpdated" => {
+            tx.execute("UPDATE notice_staff SET supervisor = $1 WHERE staff_id = $2", &[supervisor(), staff]).await?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+async fn apply_municipality(
+    tx: &mut ViewTx,
+    event: &LoggedEvent,
+    letters: &mut Vec<NewNotice>,
+) -> Result<(), ProjectionError> {
+    let body = event.body();
+    let municipality = event.aggregate_id.as_str();
+    let is_coordinator = body.get("role").and_then(Value::as_str) == Some("coordinator");
+    match event.event_type.as_str() {
+        "RoleAssigned" if is_coordinator => {
+            tx.execute(
+                "INSERT INTO notice_coordinators (municipality, staff_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                &[municipality.into(), text(body, "staff", event)?.into()],
+            )
+            .await?;
+        }
+        "RoleRevoked" if is_coordinator => {
+            tx.execute(
+                "DELETE FROM notice_coordinators WHERE municipality = $1 AND staff_id = $2",
+                &[municipality.into(), text(body, "staff", event)?.into()],
+            )
+            .await?;
+        }
+        "CollectiveRegistrationReceived" => {
+            let cause = event.position.to_string();
+            for coordinator in coordinators(tx, municipality).await? {
+                let mut notice = letter(event, kind::REGISTRATION_RECEIPT, &cause, &coordinator);
+                notice.municipality = Some(municipality.to_string());
+                letters.push(notice);
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+async fn apply_offering(
+    tx: &mut ViewTx,
+    event: &LoggedEvent,
+    letters: &mut Vec<NewNotice>,
+) -> Result<(), ProjectionError> {
+    let body = event.body();
+    let offering = event.aggregate_id.as_str();
+    let place =
+        |staff: String, municipality: String| [Param::from(offering), Param::from(staff), Param::from(municipality)];
+    const PUT_ON: &str = "INSERT INTO notice_places (offering_id, staff_id, municipality) VALUES ($1, $2, $3) \
+                          ON CONFLICT (offering_id, staff_id) DO UPDATE SET municipality = excluded.municipality";
+    const TAKE_OFF: &str = "DELETE FROM notice_places WHERE offering_id = $1 AND staff_id = $2";
+    match event.event_type.as_str() {
+        "OfferingPlanned" => {
+            tx.execute(
+                "INSERT INTO notice_offerings (offering_id, package_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                &[offering.into(), text(body, "package", event)?.into()],
+            )
+            .await?;
+        }
+        "RegistrationRequested" | "LateRegistrationConfirmed" | "LateRegistrationWaitlisted" => {
+            let staff = text(body, "staff", event)?;
+            tx.execute(PUT_ON, &place(staff, text(body, "municipality", event)?)).await?;
+        }
+        "RegistrationCancelled" => {
+            tx.execute(TAKE_OFF, &[offering.into(), text(body, "staff", event)?.into()]).await?;
+        }
+        "SeatTransferred" => {
+            let (from, to) = (text(body, "from", event)?, text(body, "to", event)?);
+            // A transfer stays within the municipality.
+            tx.execute(
+                "INSERT INTO notice_places (offering_id, staff_id, municipality) \
+                 SELECT offering_id, $1, municipality FROM notice_places WHERE offering_id = $2 AND staff_id = $3 \
+                 ON CONFLICT (offering_id, staff_id) DO NOTHING",
+                &[to.into(), offering.into(), from.clone().into()],
+            )
+            .await?;
+            tx.execute(TAKE_OFF, &[offering.into(), from.into()]).await?;
+        }
+        "ParticipantCompleted" | "ParticipantNotCompleted" => {
+            tx.execute(
+                "INSERT INTO notice_participants (offering_id, staff_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                &[offering.into(), text(body, "staff", event)?.into()],
+            )
+            .await?;
+        }
+        "OfferingCompleted" => {
+            // One letter per supervisor, about their own staff on the offering.
+            let rows = tx
+                .fetch(
+                    "SELECT s.supervisor, p.staff_id FROM notice_participants p \
+                     JOIN notice_staff s ON s.staff_id = p.staff_id \
+                     WHERE p.offering_id = $1 AND s.supervisor IS NOT NULL ORDER BY s.supervisor, p.staff_id",
+                    &[offering.into()],
+                )
+                .await?;
+            let mut by_supervisor: Vec<(String, Vec<String>)> = Vec::new();
+            for row in rows {
+                let (supervisor, staff) = (row.text(0), row.text(1));
+                match by_supervisor.last_mut() {
+                    Some((last, people)) if *last == supervisor => people.push(staff),
+                    _ => by_supervisor.push((supervisor, vec![staff])),
+                }
+            }
+            for (supervisor, staff) in by_supervisor {
+                // One summary per supervisor per offering, however it came to be completed.
+                let mut notice = letter(event, kind::COURSE_SUMMARY, offering, &supervisor);
+                notice.offering_id = Some(offering.to_string());
+                notice.details = json!({ "staff": staff });
+                letters.push(notice);
+            }
+        }
+        "PromotedFromWaitingList" => {
+            let staff = text(body, "staff", event)?;
+            let cause = event.position.to_string();
+            let mut recipients = vec![staff.clone()];
+            if let Some(municipality) = municipality_of(tx, &staff).await? {
+                recipients.extend(coordinators(tx, &municipality).await?);
+            }
+            for recipient in recipients {
+                let mut notice = letter(event, kind::PROMOTION, &cause, &recipient);
+                notice.offering_id = Some(offering.to_string());
+                notice.details = json!({ "staff": [staff] });
+                letters.push(notice);
+            }
+        }
+        "OfferingCancelled" => {
+            let rows = tx
+                .fetch(
+                    "SELECT municipality, staff_id FROM notice_places WHERE offering_id = $1 \
+                     ORDER BY municipality, staff_id",
+                    &[offering.into()],
+                )
+                .await?;
+            let mut by_municipality: Vec<(String, Vec<String>)> = Vec::new();
+            for row in rows {
+                let (municipality, staff) = (row.text(0), row.text(1));
+                let mut notice = letter(event, kind::COURSE_CANCELLED, offering, &staff);
+                notice.offering_id = Some(offering.to_string());
+                notice.municipality = Some(municipality.clone());
+                notice.details = json!({ "staff": [staff.clone()] });
+                letters.push(notice);
+                match by_municipality.last_mut() {
+                    Some((last, people)) if *last == municipality => people.push(staff),
+                    _ => by_municipality.push((municipality, vec![staff])),
+                }
+            }
+            for (municipality, staff) in by_municipality {
+                for coordinator in coordinators(tx, &municipality).await? {
+                    let mut notice = letter(event, kind::COURSE_CANCELLED, offering, &coordinator);
+                    notice.offering_id = Some(offering.to_string());
+                    notice.municipality = Some(municipality.clone());
+                    notice.details = json!({ "staff": staff });
+                    letters.push(notice);
+                }
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+async fn apply_package(
+    tx: &mut ViewTx,
+    event: &LoggedEvent,
+    letters: &mut Vec<NewNotice>,
+) -> Result<(), ProjectionError> {
+    if event.event_type != "AllocationFinished" {
+        return Ok(());
+    }
+    let package = event.aggregate_id.as_str();
+    let municipalities = tx
+        .fetch(
+            "SELECT DISTINCT p.municipality FROM notice_places p \
+             JOIN notice_offerings o ON o.offering_id = p.offering_id \
+             WHERE o.package_id = $1 ORDER BY p.municipality",
+            &[package.into()],
+        )
+        .await?;
+    for municipality in municipalities.iter().map(|row| row.text(0)) {
+        for coordinator in coordinators(tx, &municipality).await? {
+            let mut notice = letter(event, kind::ALLOCATION_RESULT, package, &coordinator);
+            notice.package_id = Some(package.to_string());
+            notice.municipality = Some(municipality.clone());
+            letters.push(notice);
+        }
+    }
+    Ok(())
+}
+
+/// The coordinators of `municipality`, by staff id.
+async fn coordinators(tx: &mut ViewTx, municipality: &str) -> Result<Vec<String>, sqlx::Error> {
+    let rows = tx
+        .fetch(
+            "SELECT staff_id FROM notice_coordinators WHERE municipality = $1 ORDER BY staff_id",
+            &[municipality.into()],
+        )
+        .await?;
+    Ok(rows.iter().map(|row| row.text(0)).collect())
+}
+
+async fn municipality_of(tx: &mut ViewTx, staff: &str) -> Result<Option<String>, sqlx::Error> {
+    let rows = tx.fetch("SELECT municipality FROM notice_staff WHERE staff_id = $1", &[staff.into()]).await?;
+    Ok(rows.first().map(|row| row.text(0)))
+}

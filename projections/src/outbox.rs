@@ -1,0 +1,248 @@
+//! The outbox: letters waiting to be sent, sent, or failed. The notices projection (and
+//! the scheduler, for reminders) write rows; the dispatcher reads what is due and records
+//! each delivery attempt. Every update names the row's `generation`, so an attempt that
+//! overlaps a resend request cannot mark the resend done.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::db::{Db, Param, Record, ViewTx};
+
+/// Namespace of notice ids (UUID v5 of the cause and recipient).
+const NOTICE_NAMESPACE: Uuid = Uuid::from_u128(0x6b75_7273_6c6f_6767_6e6f_7469_6365_7331);
+
+/// The stable id of the letter of `kind` caused by `cause` (an event position, an
+/// offering, a package and day, ...) to `recipient`.
+pub fn notice_id(kind: &str, cause: &str, recipient: &str) -> String {
+    Uuid::new_v5(&NOTICE_NAMESPACE, format!("{kind}/{cause}/{recipient}").as_bytes()).to_string()
+}
+
+/// One letter to be written into the outbox.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewNotice {
+    /// Stable id.
+    pub notice_id: String,
+    /// One of [`kind`].
+    pub kind: &'static str,
+    /// Staff id of the recipient.
+    pub recipient: String,
+    /// The offering concerned.
+    pub offering_id: Option<String>,
+    /// The package concerned.
+    pub package_id: Option<String>,
+    /// The municipality concerned.
+    pub municipality: Option<String>,
+    /// Ids and codes the letter needs beyond the above.
+    pub details: Value,
+    /// The causing event's position.
+    pub caused_by: Option<i64>,
+    /// When it was written (RFC 3339): the causing event's time, or now.
+    pub created_at: String,
+}
+
+/// Writes `notice` into the outbox unless it is there already; true when it was new.
+pub async fn enqueue(tx: &mut ViewTx, notice: &NewNotice) -> Result<bool, sqlx::Error> {
+    let written = tx
+        .execute(
+            "INSERT INTO outbox (notice_id, kind, recipient, offering_id, package_id, municipality, details, \
+             caused_by, created_at, status, next_attempt_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $9) ON CONFLICT (notice_id) DO NOTHING",
+            &[
+                notice.notice_id.clone().into(),
+                notice.kind.into(),
+                notice.recipient.clone().into(),
+                notice.offering_id.clone().into(),
+                notice.package_id.clone().into(),
+                notice.municipality.clone().into(),
+                notice.details.to_string().into(),
+                notice.caused_by.map_or(Param::NullInt, Param::Int),
+                notice.created_at.clone().into(),
+            ],
+        )
+        .await?;
+    Ok(written > 0)
+}
+
+/// An instant as the outbox stores it (RFC 3339 UTC with milliseconds: compares as text).
+pub fn stamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// One letter in the outbox.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct OutboxRow {
+    /// Stable id.
+    pub notice_id: String,
+    /// Kind of letter.
+    pub kind: String,
+    /// Staff id of the recipient.
+    pub recipient: String,
+    /// The offering concerned.
+    pub offering_id: Option<String>,
+    /// The package concerned.
+    pub package_id: Option<String>,
+    /// The municipality concerned.
+    pub municipality: Option<String>,
+    /// Ids and codes the letter needs.
+    #[schema(value_type = Object)]
+    pub details: Value,
+    /// Log position of the causing event.
+    pub caused_by: Option<i64>,
+    /// When it was written.
+    pub created_at: String,
+    /// `pending`, `sent` or `failed`.
+    pub status: String,
+    /// Delivery attempts so far (of this generation).
+    pub attempts: i64,
+    /// When the next attempt is due (pending only).
+    pub next_attempt_at: String,
+    /// Why the last attempt failed.
+    pub last_error: Option<String>,
+    /// When it was sent.
+    pub sent_at: Option<String>,
+    /// Times it was resent on request.
+    pub generation: i64,
+    /// The sent message's Message-ID.
+    pub message_id: Option<String>,
+}
+
+const COLUMNS: &str = "notice_id, kind, recipient, offering_id, package_id, municipality, details, caused_by, \
+                       created_at, status, attempts, next_attempt_at, last_error, sent_at, generation, message_id";
+
+fn row(r: &Record) -> OutboxRow {
+    OutboxRow {
+        notice_id: r.text(0),
+        kind: r.text(1),
+        recipient: r.text(2),
+        offering_id: r.opt_text(3),
+        package_id: r.opt_text(4),
+        municipality: r.opt_text(5),
+        details: serde_json::from_str(&r.text(6)).unwrap_or(Value::Null),
+        caused_by: r.opt_int(7),
+        created_at: r.text(8),
+        status: r.text(9),
+        attempts: r.int(10),
+        next_attempt_at: r.text(11),
+        last_error: r.opt_text(12),
+        sent_at: r.opt_text(13),
+        generation: r.int(14),
+        message_id: r.opt_text(15),
+    }
+}
+
+/// Pending letters whose attempt is due at `now`, oldest first.
+pub async fn due(db: &Db, now: DateTime<Utc>, limit: i64) -> Result<Vec<OutboxRow>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM outbox WHERE status = 'pending' AND next_attempt_at <= $1 \
+         ORDER BY next_attempt_at, created_at, notice_id LIMIT $2"
+    );
+    Ok(db.fetch(&sql, &[stamp(now).into(), Param::Int(limit)]).await?.iter().map(row).collect())
+}
+
+/// One letter.
+pub async fn get(db: &Db, notice_id: &str) -> Result<Option<OutboxRow>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM outbox WHERE notice_id = $1");
+    Ok(db.fetch(&sql, &[notice_id.into()]).await?.first().map(row))
+}
+
+/// Which letters to list.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// Only this status.
+    pub status: Option<String>,
+    /// Only this kind.
+    pub kind: Option<String>,
+    /// Only about this offering.
+    pub offering: Option<String>,
+    /// Only to this recipient.
+    pub recipient: Option<String>,
+    /// After this (created_at, notice_id) in listing order.
+    pub after: Option<(String, String)>,
+}
+
+/// Letters in the order they were written, `limit` at a time.
+pub async fn list(db: &Db, filter: &Filter, limit: i64) -> Result<Vec<OutboxRow>, sqlx::Error> {
+    let mut conditions = Vec::new();
+    let mut params = Vec::new();
+    let mut add = |condition: &str, value: Param, params: &mut Vec<Param>| {
+        params.push(value);
+        conditions.push(condition.replace('?', &format!("${}", params.len())));
+    };
+    for (column, value) in [
+        ("status", &filter.status),
+        ("kind", &filter.kind),
+        ("offering_id", &filter.offering),
+        ("recipient", &filter.recipient),
+    ] {
+        if let Some(value) = value {
+            add(&format!("{column} = ?"), value.clone().into(), &mut params);
+        }
+    }
+    if let Some((created_at, notice_id)) = &filter.after {
+        add("(created_at > ?", created_at.clone().into(), &mut params);
+        let n = params.len();
+        params.push(notice_id.clone().into());
+        let last = conditions.last_mut().expect("just added");
+        *last = format!("{last} OR (created_at = ${n} AND notice_id > ${}))", n + 1);
+    }
+    let filter = if conditions.is_empty() { String::new() } else { format!("WHERE {}", conditions.join(" AND ")) };
+    params.push(Param::Int(limit));
+    let sql = format!("SELECT {COLUMNS} FROM outbox {filter} ORDER BY created_at, notice_id LIMIT ${}", params.len());
+    Ok(db.fetch(&sql, &params).await?.iter().map(row).collect())
+}
+
+/// Records a delivery: sent as `message_id` at `at`. False when the row had moved on
+/// (resent meanwhile), in which case the resend is still pending.
+pub async fn mark_sent(db: &Db, notice: &OutboxRow, message_id: &str, at: DateTime<Utc>) -> Result<bool, sqlx::Error> {
+    update(
+        db,
+        "UPDATE outbox SET status = 'sent', sent_at = $1, message_id = $2, attempts = attempts + 1, last_error = NULL \
+         WHERE notice_id = $3 AND generation = $4 AND status = 'pending'",
+        vec![stamp(at).into(), message_id.into(), notice.notice_id.clone().into(), Param::Int(notice.generation)],
+    )
+    .await
+}
+
+/// Records a failed attempt to be tried again at `next`.
+pub async fn mark_retry(db: &Db, notice: &OutboxRow, error: &str, next: DateTime<Utc>) -> Result<bool, sqlx::Error> {
+    update(
+        db,
+        "UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2 \
+         WHERE notice_id = $3 AND generation = $4 AND status = 'pending'",
+        vec![error.into(), stamp(next).into(), notice.notice_id.clone().into(), Param::Int(notice.generation)],
+    )
+    .await
+}
+
+/// Records a permanent failure: the letter is not tried again unless resent on request.
+pub async fn mark_failed(db: &Db, notice: &OutboxRow, error: &str) -> Result<bool, sqlx::Error> {
+    update(
+        db,
+        "UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = $1 \
+         WHERE notice_id = $2 AND generation = $3 AND status = 'pending'",
+        vec![error.into(), notice.notice_id.clone().into(), Param::Int(notice.generation)],
+    )
+    .await
+}
+
+/// Makes a letter due again as generation `generation` (the notice stream's sequence
+/// of the resend request, applied by the notices projection inside its transaction).
+/// Applying the same request again (a rebuild) changes nothing.
+pub async fn requeue(tx: &mut ViewTx, notice_id: &str, generation: i64, at: &str) -> Result<u64, sqlx::Error> {
+    tx.execute(
+        "UPDATE outbox SET status = 'pending', generation = $1, attempts = 0, last_error = NULL, \
+         next_attempt_at = $2 WHERE notice_id = $3 AND generation < $1",
+        &[Param::Int(generation), at.into(), notice_id.into()],
+    )
+    .await
+}
+
+async fn update(db: &Db, sql: &str, params: Vec<Param>) -> Result<bool, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    let changed = tx.execute(sql, &params).await?;
+    tx.commit().await?;
+    Ok(changed > 0)
+}

@@ -1,0 +1,331 @@
+//! Notices: asking for a letter to be sent again, and gathering what a letter says from
+//! the aggregates at the moment it is sent (the outbox holds ids only, so a person's
+//! name and address are read from their own stream, as they are now).
+
+use kurslogg_domain::municipality::{LineOutcome, ReceivedLine};
+use kurslogg_domain::notice::NoticeCommand;
+use kurslogg_domain::offering::{Offering, RegistrationStatus};
+use kurslogg_domain::staff::{StaffMember, StaffStatus};
+use kurslogg_domain::{Place, Text};
+use kurslogg_projections::notices::kind;
+use kurslogg_projections::outbox::{self, OutboxRow};
+use serde_json::Value;
+
+use super::{AppError, CommandContext, Kurslogg, Written};
+use crate::mail::letters::{self, CourseInfo, Letter, SessionTimes};
+use crate::store::StoreError;
+
+/// A letter and who it goes to.
+#[derive(Debug, Clone)]
+pub struct Addressed {
+    /// The recipient's name.
+    pub name: String,
+    /// Their work e-mail.
+    pub email: String,
+    /// What it says.
+    pub letter: Letter,
+}
+
+/// Why a letter cannot be written at all (it fails for good, visibly, in the outbox).
+pub type Undeliverable = String;
+
+impl Kurslogg {
+    /// Asks for a letter to be sent again (after a permanent failure, or a lost letter).
+    /// The request is an event on the notice's own stream, so the audit trail shows who
+    /// asked and why; the notices projection makes the letter due again.
+    pub async fn resend_notice(
+        &self,
+        ctx: &CommandContext,
+        notice_id: &str,
+        reason: Text,
+    ) -> Result<Written, AppError> {
+        self.ensure_course_office(ctx)?;
+        if outbox::get(&self.log.views(), notice_id).await.map_err(StoreError::from)?.is_none() {
+            return Err(AppError::not_found("notice"));
+        }
+        let command = NoticeCommand::Resend { reason };
+        self.run(&self.notices, notice_id, command, ctx, Self::written(notice_id.to_string())).await
+    }
+
+    /// Writes the letter of an outbox row: `Ok(Err(reason))` when it can never be written
+    /// (the recipient left, or what it is about is gone).
+    pub async fn letter_for(&self, notice: &OutboxRow) -> Result<Result<Addressed, Undeliverable>, AppError> {
+        let Some(recipient) = self.staff.peek(&notice.recipient).await? else {
+            return Ok(Err("the recipient is not a known staff member".into()));
+        };
+        let Some(profile) = recipient.profile.clone() else {
+            return Ok(Err("the recipient has no details".into()));
+        };
+        if recipient.status == StaffStatus::Removed {
+            return Ok(Err("the recipient has left the municipality".into()));
+        }
+        let name = profile.name.to_string();
+        let letter = match notice.kind.as_str() {
+            kind::COURSE_SUMMARY => self.course_summary(notice, &name).await?,
+            kind::REGISTRATION_RECEIPT => self.registration_receipt(notice, &name).await?,
+            kind::ALLOCATION_RESULT => self.allocation_result(notice, &name).await?,
+            kind::PROMOTION => self.promotion(notice, &name).await?,
+            kind::COURSE_CANCELLED => self.course_cancelled(notice, &name).await?,
+            kind::DEADLINE_REMINDER => self.deadline_reminder(notice, &name).await?,
+            other => Err(format!("unknown kind of letter {other:?}")),
+        };
+        Ok(letter.map(|letter| Addressed { name, email: profile.work_email.as_str().to_string(), letter }))
+    }
+
+    async fn course_summary(
+        &self,
+        notice: &OutboxRow,
+        supervisor: &str,
+    ) -> Result<Result<Letter, Undeliverable>, AppError> {
+        let Some(offering) = self.offering_of(notice).await? else { return Ok(Err("no such offering".into())) };
+        let sessions = offering.details.as_ref().map_or(0, |d| d.sessions.len());
+        let mut participants = Vec::new();
+        for staff in staff_ids(notice) {
+            let Some(registration) = offering.registrations.values().find(|r| r.staff.to_string() == staff) else {
+                continue;
+            };
+            participants.push(letters::SummaryLine {
+                name: self.name_of(&staff).await?,
+                attended: registration.attended(),
+                sessions,
+                completed: registration.certificate.is_some(),
+                certificate: registration.certificate.clone(),
+            });
+        }
+        participants.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(Ok(Letter::CourseSummary(letters::CourseSummary {
+            supervisor_name: supervisor.to_string(),
+            course: course_info(&offering),
+            participants,
+        })))
+    }
+
+    async fn registration_receipt(
+        &self,
+        notice: &OutboxRow,
+        coordinator: &str,
+    ) -> Result<Result<Letter, Undeliverable>, AppError> {
+        let Some(event) = self.cause(notice).await? else {
+            return Ok(Err("the registration is not in the log".into()));
+        };
+        let lines: Vec<ReceivedLine> =
+            serde_json::from_value(event.body().get("lines").cloned().unwrap_or(Value::Null))
+                .map_err(|e| AppError::Validation(format!("unreadable receipt: {e}")))?;
+        let mut receipt_lines = Vec::with_capacity(lines.len());
+        for line in lines {
+            let course = match self.offerings.peek(&line.offering.to_string()).await? {
+                Some(offering) => offering.title.as_ref().map(ToString::to_string).unwrap_or_default(),
+                None => String::new(),
+            };
+            receipt_lines.push(letters::ReceiptLine {
+                person: self.name_of(&line.staff.to_string()).await?,
+                course,
+                outcome: outcome(line.outcome),
+                reason: line.refusal.as_deref().map(refusal_in_swedish),
+            });
+        }
+        let received_at = chrono::DateTime::parse_from_rfc3339(event.recorded_at())
+            .map(|t| t.to_utc())
+            .unwrap_or_else(|_| self.clock.now());
+        Ok(Ok(Letter::RegistrationReceipt(letters::RegistrationReceipt {
+            coordinator_name: coordinator.to_string(),
+            municipality_name: self.municipality_name(notice).await?,
+            received_at,
+            lines: receipt_lines,
+        })))
+    }
+
+    async fn allocation_result(
+        &self,
+        notice: &OutboxRow,
+        coordinator: &str,
+    ) -> Result<Result<Letter, Undeliverable>, AppError> {
+        let Some(package) = self.packages.peek(notice.package_id.as_deref().unwrap_or_default()).await? else {
+            return Ok(Err("no such package".into()));
+        };
+        let municipality = notice.municipality.clone().unwrap_or_default();
+        let mut lines = Vec::new();
+        for id in &package.offerings {
+            let Some(offering) = self.offerings.peek(&id.to_string()).await? else { continue };
+            if offering.cancelled {
+                continue;
+            }
+            let course = offering.title.as_ref().map(ToString::to_string).unwrap_or_default();
+            let starts_at = offering.details.as_ref().map(|d| d.starts_at()).unwrap_or_default();
+            for registration in offering.registrations.values().filter(|r| r.municipality.as_str() == municipality) {
+                let (outcome, waiting_place) = match registration.status {
+                    RegistrationStatus::Confirmed => (letters::LineOutcome::Confirmed, None),
+                    RegistrationStatus::Waiting => (
+                        letters::LineOutcome::Waiting,
+                        offering.waiting_list.iter().position(|s| *s == registration.staff).map(|i| i + 1),
+                    ),
+                    _ => continue,
+                };
+                lines.push(letters::AllocationLine {
+                    person: self.name_of(&registration.staff.to_string()).await?,
+                    course: course.clone(),
+                    starts_at,
+                    outcome,
+                    waiting_place,
+                });
+            }
+        }
+        lines.sort_by(|a, b| (a.starts_at, &a.course, &a.person).cmp(&(b.starts_at, &b.course, &b.person)));
+        Ok(Ok(Letter::AllocationResult(letters::AllocationResult {
+            coordinator_name: coordinator.to_string(),
+            municipality_name: self.municipality_name(notice).await?,
+            package_title: package.title.as_ref().map(ToString::to_string).unwrap_or_default(),
+            term: package.term.map(|t| t.to_string()).unwrap_or_default(),
+            lines,
+        })))
+    }
+
+    async fn promotion(&self, notice: &OutboxRow, recipient: &str) -> Result<Result<Letter, Undeliverable>, AppError> {
+        let Some(offering) = self.offering_of(notice).await? else { return Ok(Err("no such offering".into())) };
+        let person = staff_ids(notice).into_iter().next().unwrap_or_default();
+        Ok(Ok(Letter::Promotion(letters::Promotion {
+            recipient_name: recipient.to_string(),
+            person_name: self.name_of(&person).await?,
+            to_coordinator: person != notice.recipient,
+            course: course_info(&offering),
+        })))
+    }
+
+    async fn course_cancelled(
+        &self,
+        notice: &OutboxRow,
+        recipient: &str,
+    ) -> Result<Result<Letter, Undeliverable>, AppError> {
+        let Some(offering) = self.offering_of(notice).await? else { return Ok(Err("no such offering".into())) };
+        let reason = match self.cause(notice).await? {
+            Some(event) => event.body().get("reason").and_then(Value::as_str).unwrap_or_default().to_string(),
+            None => String::new(),
+        };
+        let staff = staff_ids(notice);
+        let to_coordinator = staff.iter().all(|s| *s != notice.recipient);
+        let mut people = Vec::with_capacity(staff.len());
+        for id in &staff {
+            people.push(self.name_of(id).await?);
+        }
+        people.sort();
+        Ok(Ok(Letter::CourseCancelled(letters::CourseCancelled {
+            recipient_name: recipient.to_string(),
+            course: course_info(&offering),
+            reason,
+            people,
+            to_coordinator,
+        })))
+    }
+
+    async fn deadline_reminder(
+        &self,
+        notice: &OutboxRow,
+        coordinator: &str,
+    ) -> Result<Result<Letter, Undeliverable>, AppError> {
+        let Some(package) = self.packages.peek(notice.package_id.as_deref().unwrap_or_default()).await? else {
+            return Ok(Err("no such package".into()));
+        };
+        let mut courses = Vec::new();
+        for id in &package.offerings {
+            if let Some(offering) = self.offerings.peek(&id.to_string()).await? {
+                if !offering.cancelled {
+                    courses.push(offering.title.as_ref().map(ToString::to_string).unwrap_or_default());
+                }
+            }
+        }
+        let days_left = notice.details.get("days").and_then(Value::as_u64).unwrap_or(0);
+        Ok(Ok(Letter::DeadlineReminder(letters::DeadlineReminder {
+            coordinator_name: coordinator.to_string(),
+            municipality_name: self.municipality_name(notice).await?,
+            package_title: package.title.as_ref().map(ToString::to_string).unwrap_or_default(),
+            term: package.term.map(|t| t.to_string()).unwrap_or_default(),
+            deadline: package.deadline,
+            days_left: u32::try_from(days_left).unwrap_or(u32::MAX),
+            courses,
+        })))
+    }
+
+    async fn offering_of(&self, notice: &OutboxRow) -> Result<Option<Offering>, AppError> {
+        Ok(self.offerings.peek(notice.offering_id.as_deref().unwrap_or_default()).await?)
+    }
+
+    /// A person's name as it is now; an erased or unknown person is shown as such.
+    async fn name_of(&self, staff: &str) -> Result<String, AppError> {
+        let member: Option<StaffMember> = self.staff.peek(staff).await?;
+        Ok(member.and_then(|m| m.profile).map_or_else(|| "(okänd person)".to_string(), |p| p.name.to_string()))
+    }
+
+    async fn municipality_name(&self, notice: &OutboxRow) -> Result<String, AppError> {
+        let id = notice.municipality.clone().unwrap_or_default();
+        let municipality = self.municipalities.peek(&id).await?;
+        Ok(municipality.and_then(|m| m.name).map_or(id, |n| n.to_string()))
+    }
+
+    /// The event that caused the letter.
+    async fn cause(&self, notice: &OutboxRow) -> Result<Option<kurslogg_projections::LoggedEvent>, AppError> {
+        let Some(position) = notice.caused_by else { return Ok(None) };
+        let events = kurslogg_projections::feed::read(&self.log.views(), position - 1, position, 1)
+            .await
+            .map_err(StoreError::from)?;
+        Ok(events.into_iter().next())
+    }
+}
+
+/// The staff ids a letter is about (`details.staff`).
+fn staff_ids(notice: &OutboxRow) -> Vec<String> {
+    notice
+        .details
+        .get("staff")
+        .and_then(Value::as_array)
+        .map(|ids| ids.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .unwrap_or_default()
+}
+
+fn course_info(offering: &Offering) -> CourseInfo {
+    let details = offering.details.as_ref();
+    CourseInfo {
+        title: offering.title.as_ref().map(ToString::to_string).unwrap_or_default(),
+        term: offering.term.map(|t| t.to_string()).unwrap_or_default(),
+        description: details.map(|d| d.description.to_string()).unwrap_or_default(),
+        competence_areas: details
+            .map(|d| d.competence_areas.iter().map(ToString::to_string).collect())
+            .unwrap_or_default(),
+        follow_up: details.and_then(|d| d.follow_up.as_ref()).map(ToString::to_string),
+        trainer: details.map(|d| d.trainer.to_string()).unwrap_or_default(),
+        venue: details.and_then(|d| match &d.place {
+            Place::Venue(v) => Some(v.to_string()),
+            Place::Digital => None,
+        }),
+        sessions: details
+            .map(|d| d.sessions.iter().map(|s| SessionTimes { starts_at: s.starts_at, ends_at: s.ends_at }).collect())
+            .unwrap_or_default(),
+    }
+}
+
+fn outcome(outcome: LineOutcome) -> letters::LineOutcome {
+    match outcome {
+        LineOutcome::Requested => letters::LineOutcome::Requested,
+        LineOutcome::Confirmed => letters::LineOutcome::Confirmed,
+        LineOutcome::Waiting => letters::LineOutcome::Waiting,
+        LineOutcome::Refused => letters::LineOutcome::Refused,
+    }
+}
+
+/// The reasons a registration line is refused, as the receipt says them.
+fn refusal_in_swedish(code: &str) -> String {
+    match code {
+        "prerequisite_missing" => "förkunskapskrav saknas (en tidigare kurs i rätt ordning)",
+        "already_registered" => "personen är redan anmäld",
+        "staff_paused" => "personen är pausad och kan inte anmälas just nu",
+        "staff_removed" => "personen har slutat",
+        "staff_of_other_municipality" => "personen tillhör en annan kommun",
+        "registration_not_open" => "anmälan har inte öppnat",
+        "package_archived" => "kurspaketet är avslutat",
+        "offering_cancelled" => "kurstillfället är inställt",
+        "offering_completed" => "kurstillfället är redan genomfört",
+        "not_found" => "personen eller kurstillfället finns inte",
+        "forbidden" => "anmälan får inte göras för den kommunen",
+        _ => "anmälan kunde inte tas emot",
+    }
+    .to_string()
+}
