@@ -23,7 +23,8 @@ CREATE TABLE IF NOT EXISTS outbox
     -- pending (to send), sent, failed (permanently; the course office may resend).
     status          text   NOT NULL,
     attempts        bigint NOT NULL DEFAULT 0,
-    next_attempt_at text   NOT NULL,
+    -- When a retry is due; NULL: due at once.
+    next_attempt_at text,
     last_error      text,
     sent_at         text,
     -- Times it was resent on request: part of the Message-ID, so a resent letter is a

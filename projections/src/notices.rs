@@ -102,7 +102,7 @@ impl Projection for Notices {
                 "package" => apply_package(tx, event, &mut letters).await?,
                 // Asked for by the course office: the letter is due again, whenever it was.
                 "notice" if event.event_type == "NoticeResendRequested" => {
-                    requeue(tx, &event.aggregate_id, event.sequence, event.recorded_at()).await?;
+                    requeue(tx, &event.aggregate_id, event.sequence).await?;
                 }
                 _ => {}
             }

@@ -3,13 +3,14 @@
 //! each delivery attempt. Every update names the row's `generation`, so an attempt that
 //! overlaps a resend request cannot mark the resend done.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::db::{Db, Param, Record, ViewTx};
+use crate::enrolment::timestamp as stamp;
 
 /// Namespace of notice ids (UUID v5 of the cause and recipient).
 const NOTICE_NAMESPACE: Uuid = Uuid::from_u128(0x6b75_7273_6c6f_6767_6e6f_7469_6365_7331);
@@ -48,8 +49,8 @@ pub async fn enqueue(tx: &mut ViewTx, notice: &NewNotice) -> Result<bool, sqlx::
     let written = tx
         .execute(
             "INSERT INTO outbox (notice_id, kind, recipient, offering_id, package_id, municipality, details, \
-             caused_by, created_at, status, next_attempt_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $9) ON CONFLICT (notice_id) DO NOTHING",
+             caused_by, created_at, status) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending') ON CONFLICT (notice_id) DO NOTHING",
             &[
                 notice.notice_id.clone().into(),
                 notice.kind.into(),
@@ -64,11 +65,6 @@ pub async fn enqueue(tx: &mut ViewTx, notice: &NewNotice) -> Result<bool, sqlx::
         )
         .await?;
     Ok(written > 0)
-}
-
-/// An instant as the outbox stores it (RFC 3339 UTC with milliseconds: compares as text).
-pub fn stamp(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 /// One letter in the outbox.
@@ -97,8 +93,8 @@ pub struct OutboxRow {
     pub status: String,
     /// Delivery attempts so far (of this generation).
     pub attempts: i64,
-    /// When the next attempt is due (pending only).
-    pub next_attempt_at: String,
+    /// When the next attempt is due, if it waits (pending only).
+    pub next_attempt_at: Option<String>,
     /// Why the last attempt failed.
     pub last_error: Option<String>,
     /// When it was sent.
@@ -125,7 +121,7 @@ fn row(r: &Record) -> OutboxRow {
         created_at: r.text(8),
         status: r.text(9),
         attempts: r.int(10),
-        next_attempt_at: r.text(11),
+        next_attempt_at: r.opt_text(11),
         last_error: r.opt_text(12),
         sent_at: r.opt_text(13),
         generation: r.int(14),
@@ -136,8 +132,8 @@ fn row(r: &Record) -> OutboxRow {
 /// Pending letters whose attempt is due at `now`, oldest first.
 pub async fn due(db: &Db, now: DateTime<Utc>, limit: i64) -> Result<Vec<OutboxRow>, sqlx::Error> {
     let sql = format!(
-        "SELECT {COLUMNS} FROM outbox WHERE status = 'pending' AND next_attempt_at <= $1 \
-         ORDER BY next_attempt_at, created_at, notice_id LIMIT $2"
+        "SELECT {COLUMNS} FROM outbox WHERE status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= $1) \
+         ORDER BY created_at, notice_id LIMIT $2"
     );
     Ok(db.fetch(&sql, &[stamp(now).into(), Param::Int(limit)]).await?.iter().map(row).collect())
 }
@@ -228,14 +224,14 @@ pub async fn mark_failed(db: &Db, notice: &OutboxRow, error: &str) -> Result<boo
     .await
 }
 
-/// Makes a letter due again as generation `generation` (the notice stream's sequence
+/// Makes a letter due at once as generation `generation` (the notice stream's sequence
 /// of the resend request, applied by the notices projection inside its transaction).
 /// Applying the same request again (a rebuild) changes nothing.
-pub async fn requeue(tx: &mut ViewTx, notice_id: &str, generation: i64, at: &str) -> Result<u64, sqlx::Error> {
+pub async fn requeue(tx: &mut ViewTx, notice_id: &str, generation: i64) -> Result<u64, sqlx::Error> {
     tx.execute(
         "UPDATE outbox SET status = 'pending', generation = $1, attempts = 0, last_error = NULL, \
-         next_attempt_at = $2 WHERE notice_id = $3 AND generation < $1",
-        &[Param::Int(generation), at.into(), notice_id.into()],
+         next_attempt_at = NULL WHERE notice_id = $2 AND generation < $1",
+        &[Param::Int(generation), notice_id.into()],
     )
     .await
 }

@@ -9,8 +9,11 @@ use clap::{Parser, Subcommand};
 use kurslogg_domain::clock::SystemClock;
 
 use crate::app::Kurslogg;
-use crate::config::{Overrides, Settings, Storage};
+use crate::config::{MailSettings, Overrides, Settings, Storage};
 use crate::http::{self, HttpSettings};
+use crate::mail::dispatch::Dispatcher;
+use crate::mail::transport::Transport;
+use crate::scheduler::Scheduler;
 use crate::store::{EventLog, StoreError};
 
 /// Kurslogg: course packages, registrations and attendance for regional federations.
@@ -84,6 +87,19 @@ pub enum RunError {
     /// A projection failed.
     #[error("projection: {0}")]
     Projection(#[from] kurslogg_projections::ProjectionError),
+    /// The mail transport cannot be set up.
+    #[error(transparent)]
+    Mail(#[from] crate::mail::transport::TransportError),
+}
+
+/// How often the dispatcher looks for letters that are due.
+const DISPATCH_EVERY: Duration = Duration::from_secs(1);
+
+/// The configured mail transport: SMTP, or files under `<data dir>/outbox/`.
+fn mail_transport(settings: &Settings) -> Result<(MailSettings, Transport), RunError> {
+    let mail = settings.mail()?;
+    let transport = Transport::from_settings(&mail, &settings.data_dir.join("outbox"))?;
+    Ok((mail, transport))
 }
 
 /// Opens the configured event log and migrates it.
@@ -130,6 +146,11 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
             crate::views::spawn_runners(&log.views());
             // Other instances may write to the same log: keep this one's caches fresh.
             tokio::spawn(app.clone().follow_log(Duration::from_millis(100)));
+            let (mail, transport) = mail_transport(&settings)?;
+            tracing::info!(transport = ?transport, "letters");
+            tokio::spawn(Dispatcher::new(app.clone(), transport, mail).run(DISPATCH_EVERY));
+            let every = Duration::from_secs(settings.scheduler_interval_secs);
+            tokio::spawn(Scheduler::new(app.clone(), settings.reminder_days.clone()).run(every));
             let listener = tokio::net::TcpListener::bind(settings.listen).await?;
             tracing::info!(address = %listener.local_addr()?, "listening");
             http::serve(listener, http::router(app, &http_settings)).await?;
@@ -155,7 +176,8 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
             log.close().await;
         }
         Command::Demo => {
-            crate::demo::run(log.clone()).await.map_err(RunError::Demo)?;
+            let (mail, transport) = mail_transport(&settings)?;
+            crate::demo::run(log.clone(), transport, mail).await.map_err(RunError::Demo)?;
             log.close().await;
         }
     }

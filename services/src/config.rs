@@ -50,6 +50,81 @@ pub struct Settings {
     pub request_timeout_secs: u64,
     /// Largest accepted request body in bytes.
     pub max_body_bytes: usize,
+    /// Where letters go: `files` (`.eml` files under `<data_dir>/outbox/`) or `smtp`.
+    pub mail_transport: String,
+    /// The sender, e.g. `Kurser och konferenser <kurser@fyrbodal.se>`.
+    pub mail_from: String,
+    /// SMTP relay host (with `mail_transport = "smtp"`).
+    pub smtp_host: String,
+    /// SMTP port; by default 587 for `starttls`, 465 for `tls`, 25 for `none`.
+    pub smtp_port: Option<u16>,
+    /// `starttls` (default), `tls` (implicit TLS), or `none` (a local relay only).
+    pub smtp_security: String,
+    /// SMTP user name, if the relay wants one.
+    pub smtp_username: Option<String>,
+    /// SMTP password.
+    pub smtp_password: Option<Secret>,
+    /// PEM file of a private CA that signed the relay's certificate.
+    pub smtp_ca_file: Option<PathBuf>,
+    /// Most SMTP connections kept open.
+    pub smtp_pool_size: u32,
+    /// Seconds before an SMTP exchange is abandoned (and retried later).
+    pub smtp_timeout_secs: u64,
+    /// Seconds before the first retry of a letter that could not be sent; doubles per try.
+    pub mail_retry_base_secs: u64,
+    /// Tries before a letter that keeps failing is marked failed.
+    pub mail_max_attempts: u32,
+    /// Days before a registration deadline to remind municipalities that have not registered.
+    pub reminder_days: Vec<u32>,
+    /// Seconds between the scheduler's rounds (deadlines, reminders, completions).
+    pub scheduler_interval_secs: u64,
+}
+
+/// How an SMTP connection is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpSecurity {
+    /// Plain connection upgraded with STARTTLS (required, never optional).
+    Starttls,
+    /// TLS from the first byte.
+    Tls,
+    /// No encryption (a relay on the same host, or tests).
+    None,
+}
+
+/// The SMTP relay.
+#[derive(Debug, Clone)]
+pub struct SmtpSettings {
+    /// Host.
+    pub host: String,
+    /// Port.
+    pub port: u16,
+    /// Protection.
+    pub security: SmtpSecurity,
+    /// User name.
+    pub username: Option<String>,
+    /// Password.
+    pub password: Option<Secret>,
+    /// Private CA.
+    pub ca_file: Option<PathBuf>,
+    /// Pool size.
+    pub pool_size: u32,
+    /// Timeout in seconds.
+    pub timeout_secs: u64,
+}
+
+/// Everything about sending letters.
+#[derive(Debug, Clone)]
+pub struct MailSettings {
+    /// Sender's name.
+    pub from_name: String,
+    /// Sender's address.
+    pub from_address: String,
+    /// The relay; `None` writes files.
+    pub smtp: Option<SmtpSettings>,
+    /// First retry delay.
+    pub retry_base: std::time::Duration,
+    /// Tries before failing for good.
+    pub max_attempts: u32,
 }
 
 impl Default for Settings {
@@ -64,6 +139,20 @@ impl Default for Settings {
             log_level: "info".into(),
             request_timeout_secs: 30,
             max_body_bytes: 2 * 1024 * 1024,
+            mail_transport: "files".into(),
+            mail_from: "Kurser och konferenser <kurser@kurslogg.invalid>".into(),
+            smtp_host: String::new(),
+            smtp_port: None,
+            smtp_security: "starttls".into(),
+            smtp_username: None,
+            smtp_password: None,
+            smtp_ca_file: None,
+            smtp_pool_size: 4,
+            smtp_timeout_secs: 30,
+            mail_retry_base_secs: 30,
+            mail_max_attempts: 12,
+            reminder_days: vec![14, 3],
+            scheduler_interval_secs: 60,
         }
     }
 }
@@ -141,7 +230,63 @@ impl Settings {
                     .into(),
             ));
         }
+        self.mail()?;
+        if self.scheduler_interval_secs == 0 || self.reminder_days.iter().any(|d| *d == 0 || *d > 366) {
+            return Err(ConfigError(
+                "scheduler_interval_secs must be positive and reminder_days between 1 and 366".into(),
+            ));
+        }
         Ok(())
+    }
+
+    /// How letters are sent.
+    pub fn mail(&self) -> Result<MailSettings, ConfigError> {
+        let (from_name, from_address) = parse_sender(&self.mail_from)?;
+        let smtp = match self.mail_transport.as_str() {
+            "files" => None,
+            "smtp" => {
+                if self.smtp_host.trim().is_empty() {
+                    return Err(ConfigError("mail_transport = \"smtp\" needs smtp_host".into()));
+                }
+                let security = match self.smtp_security.as_str() {
+                    "starttls" => SmtpSecurity::Starttls,
+                    "tls" => SmtpSecurity::Tls,
+                    "none" => SmtpSecurity::None,
+                    other => {
+                        return Err(ConfigError(format!("smtp_security must be starttls, tls or none, got {other:?}")))
+                    }
+                };
+                let default_port = match security {
+                    SmtpSecurity::Starttls => 587,
+                    SmtpSecurity::Tls => 465,
+                    SmtpSecurity::None => 25,
+                };
+                if self.smtp_pool_size == 0 || self.smtp_timeout_secs == 0 {
+                    return Err(ConfigError("smtp_pool_size and smtp_timeout_secs must be positive".into()));
+                }
+                Some(SmtpSettings {
+                    host: self.smtp_host.trim().to_string(),
+                    port: self.smtp_port.unwrap_or(default_port),
+                    security,
+                    username: self.smtp_username.clone().filter(|u| !u.is_empty()),
+                    password: self.smtp_password.clone(),
+                    ca_file: self.smtp_ca_file.clone(),
+                    pool_size: self.smtp_pool_size,
+                    timeout_secs: self.smtp_timeout_secs,
+                })
+            }
+            other => return Err(ConfigError(format!("mail_transport must be files or smtp, got {other:?}"))),
+        };
+        if self.mail_retry_base_secs == 0 || self.mail_max_attempts == 0 {
+            return Err(ConfigError("mail_retry_base_secs and mail_max_attempts must be positive".into()));
+        }
+        Ok(MailSettings {
+            from_name,
+            from_address,
+            smtp,
+            retry_base: std::time::Duration::from_secs(self.mail_retry_base_secs),
+            max_attempts: self.mail_max_attempts,
+        })
     }
 
     /// The event log's location.
@@ -159,4 +304,21 @@ impl Settings {
             )),
         }
     }
+}
+
+/// Splits `Name <address>` (or a bare address) into name and address.
+fn parse_sender(from: &str) -> Result<(String, String), ConfigError> {
+    let bad = || ConfigError(format!("mail_from must be an address or \"Name <address>\", got {from:?}"));
+    let (name, address) = match from.trim().split_once('<') {
+        Some((name, rest)) => (name.trim().trim_matches('"').to_string(), rest.strip_suffix('>').ok_or_else(bad)?),
+        None => ("Kurslogg".to_string(), from.trim()),
+    };
+    let address = address.trim();
+    let valid = address.split_once('@').is_some_and(|(local, domain)| {
+        !local.is_empty() && domain.contains('.') && !address.contains(char::is_whitespace)
+    });
+    if !valid {
+        return Err(bad());
+    }
+    Ok((name, address.to_string()))
 }

@@ -10,6 +10,12 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use chrono_tz::Europe::Stockholm;
 use kurslogg_domain::municipality::MunicipalRole;
+use kurslogg_projections::notices::{kind, Notices};
+use kurslogg_projections::Runner;
+
+use crate::config::MailSettings;
+use crate::mail::dispatch::Dispatcher;
+use crate::mail::transport::Transport;
 use kurslogg_domain::offering::{OfferingCommand, OfferingDetails, TargetGroups};
 use kurslogg_domain::package::PackageCommand;
 use kurslogg_domain::staff::StaffProfile;
@@ -225,7 +231,7 @@ impl Clock for SimulatedClock {
 }
 
 struct Demo {
-    app: Kurslogg,
+    app: Arc<Kurslogg>,
     clock: Arc<SimulatedClock>,
     requests: u32,
 }
@@ -283,9 +289,11 @@ struct Person {
 }
 
 /// Runs the demo against `log` and prints what happened.
-pub async fn run(log: EventLog) -> Result<(), String> {
+/// The letters it causes (receipts, allocation results, the supervisors' summaries) are
+/// sent through `transport`: by default `.eml` files under `<data dir>/outbox/`.
+pub async fn run(log: EventLog, transport: Transport, mail: MailSettings) -> Result<(), String> {
     let clock = Arc::new(SimulatedClock(Mutex::new(stockholm(2027, 4, 20, 9))));
-    let mut demo = Demo { app: Kurslogg::new(log, clock.clone()), clock, requests: 0 };
+    let mut demo = Demo { app: Arc::new(Kurslogg::new(log, clock.clone())), clock, requests: 0 };
     let mut rng = StdRng::seed_from_u64(2027);
     let e = |e: AppError| e.to_string();
 
@@ -561,6 +569,26 @@ pub async fn run(log: EventLog) -> Result<(), String> {
             view.sessions.len()
         );
     }
+    // The letters: the notices projection writes them to the outbox, the dispatcher sends.
+    let db = demo.app.log.views();
+    Runner::new(db.clone(), Notices).catch_up().await.map_err(|e| e.to_string())?;
+    let sent = Dispatcher::new(demo.app.clone(), transport.clone(), mail).dispatch_due().await.map_err(e)?;
+    let summaries = kurslogg_projections::outbox::list(
+        &db,
+        &kurslogg_projections::outbox::Filter { kind: Some(kind::COURSE_SUMMARY.into()), ..Default::default() },
+        100_000,
+    )
+    .await
+    .map_err(|e| e.to_string())?
+    .len();
+    let place = match &transport {
+        Transport::Files(dir) => format!("written to {}", dir.display()),
+        Transport::Smtp(_) => "sent over SMTP".to_string(),
+    };
+    println!(
+        "\nLetters: {} {place} ({summaries} after-course summaries to supervisors), {} to retry, {} failed",
+        sent.sent, sent.deferred, sent.failed
+    );
     println!("\nPackage id {package}. Browse it with: GET /packages/{package} (kurslogg serve).");
     Ok(())
 }

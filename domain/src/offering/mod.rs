@@ -198,6 +198,22 @@ impl Offering {
         self.seat_limit.saturating_sub(self.confirmed_count())
     }
 
+    /// **Automatic completion**: the last session is over at `now` and attendance has
+    /// been recorded for every confirmed participant at every session.
+    pub fn ready_to_complete(&self, now: DateTime<Utc>) -> bool {
+        let Some(details) = &self.details else { return false };
+        self.planned
+            && self.allocated
+            && !self.cancelled
+            && !self.completed
+            && now >= details.ends_at()
+            && self
+                .registrations
+                .values()
+                .filter(|r| r.status == RegistrationStatus::Confirmed)
+                .all(|r| (0..details.sessions.len()).all(|session| r.attendance.contains_key(&session)))
+    }
+
     /// The active registration of a person, if any.
     pub fn active_registration(&self, staff: StaffId) -> Option<&Registration> {
         self.registrations.get(&staff).filter(|r| r.status.is_active())

@@ -9,6 +9,7 @@ mod freshness;
 mod notices;
 mod participation;
 mod reads;
+mod schedule;
 mod writes;
 
 use std::sync::Arc;

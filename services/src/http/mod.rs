@@ -6,6 +6,7 @@ pub mod error;
 pub mod export;
 pub mod exports;
 pub mod extract;
+pub mod outbox;
 pub mod reports;
 pub mod routes;
 pub mod views;
@@ -44,6 +45,7 @@ use error::ApiError;
         exports::export_roster, exports::export_audit_trail, exports::offering_calendar, exports::staff_calendar,
         reports::get_deadline_overview, reports::get_statistics, reports::get_chart, reports::get_costs,
         reports::get_municipality_costs, reports::export_statistics, reports::export_costs,
+        outbox::list_outbox, outbox::get_notice, outbox::resend_notice,
     ),
     tags(
         (name = "catalogue", description = "Courses in the catalogue"),
@@ -53,6 +55,7 @@ use error::ApiError;
         (name = "attendance", description = "Attendance, completion and certificates"),
         (name = "municipalities", description = "Municipalities and their staff"),
         (name = "views", description = "Read models built from the log; any of them as of an earlier moment"),
+        (name = "notices", description = "Letters by e-mail: the outbox, and sending a letter again"),
         (name = "exports", description = "Rosters and audit extracts as CSV or Excel; calendar feeds (iCalendar)"),
     )
 )]
@@ -110,6 +113,9 @@ pub fn router(app: Arc<Kurslogg>, settings: &HttpSettings) -> Router {
         .route("/costs", get(reports::get_costs))
         .route("/costs/export", get(reports::export_costs))
         .route("/municipalities/{id}/costs", get(reports::get_municipality_costs))
+        .route("/outbox", get(outbox::list_outbox))
+        .route("/outbox/{id}", get(outbox::get_notice))
+        .route("/outbox/{id}/resend", post(outbox::resend_notice))
         .route("/offerings/{id}/seat-limit", post(routes::change_seat_limit))
         .route("/offerings/{id}/cancel", post(routes::cancel_offering))
         .route("/offerings/{id}/complete", post(routes::complete_offering))

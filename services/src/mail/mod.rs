@@ -1,4 +1,6 @@
 //! E-mail: what each notice says ([`letters`]), how it reads in Swedish ([`render`]).
 
+pub mod dispatch;
 pub mod letters;
 pub mod render;
+pub mod transport;

@@ -1,0 +1,142 @@
+//! The outbox as the course office sees it: every letter with its status, attempts and
+//! the reason of a failure, and the resend command (audited: it is an event).
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use kurslogg_projections::outbox::{self, Filter, OutboxRow};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::dto::{text, ReasonBody};
+use super::error::{ApiError, Problem};
+use super::extract::{Cmd, Reader, Q};
+use super::views::staff_names;
+use crate::app::{Kurslogg, Written};
+
+type AppState = State<Arc<Kurslogg>>;
+
+/// Most letters per page.
+const MAX_LIMIT: i64 = 1000;
+
+/// Which letters to list.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct OutboxQuery {
+    /// `pending`, `sent` or `failed`.
+    pub status: Option<String>,
+    /// Kind of letter, e.g. `course_summary`.
+    pub kind: Option<String>,
+    /// Letters about this offering.
+    pub offering: Option<String>,
+    /// Letters to this staff member.
+    pub recipient: Option<String>,
+    /// The page after this notice id (`next_after` of the previous page).
+    pub after: Option<String>,
+    /// Letters per page (default 100, at most 1000).
+    pub limit: Option<i64>,
+}
+
+/// A letter with its recipient's name (as it is now).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OutboxEntry {
+    /// The letter.
+    #[serde(flatten)]
+    pub notice: OutboxRow,
+    /// The recipient's name, when the person is known.
+    pub recipient_name: Option<String>,
+}
+
+/// A page of the outbox.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OutboxPage {
+    /// Letters in the order they were written.
+    pub notices: Vec<OutboxEntry>,
+    /// Pass as `after` for the next page; absent on the last.
+    pub next_after: Option<String>,
+}
+
+fn ensure_may_read(reader: &Reader) -> Result<(), ApiError> {
+    match reader.0.role.as_str() {
+        "course_office" | "system" | "auditor" => Ok(()),
+        other => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!("the outbox is for the course office and auditors, not a {other}"),
+        )),
+    }
+}
+
+/// Letters: pending, sent or failed (with why), oldest first.
+#[utoipa::path(get, path = "/outbox", params(OutboxQuery), tag = "notices",
+    responses((status = 200, body = OutboxPage), (status = "4XX", body = Problem, content_type = "application/problem+json")))]
+pub async fn list_outbox(
+    State(app): AppState,
+    reader: Reader,
+    Q(q): Q<OutboxQuery>,
+) -> Result<Json<OutboxPage>, ApiError> {
+    ensure_may_read(&reader)?;
+    let invalid = |detail: String| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", detail);
+    if let Some(status) = q.status.as_deref().filter(|s| !["pending", "sent", "failed"].contains(s)) {
+        return Err(invalid(format!("status must be pending, sent or failed, got {status:?}")));
+    }
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(invalid(format!("limit must be between 1 and {MAX_LIMIT}")));
+    }
+    let db = app.log.views();
+    let after = match &q.after {
+        Some(id) => {
+            let notice = outbox::get(&db, id).await.map_err(unavailable)?;
+            let notice = notice.ok_or_else(|| invalid(format!("after: no such notice {id:?}")))?;
+            Some((notice.created_at, notice.notice_id))
+        }
+        None => None,
+    };
+    let filter = Filter { status: q.status, kind: q.kind, offering: q.offering, recipient: q.recipient, after };
+    let mut rows = outbox::list(&db, &filter, limit + 1).await.map_err(unavailable)?;
+    let more = rows.len() as i64 > limit;
+    rows.truncate(usize::try_from(limit).unwrap_or(0));
+    let next_after = more.then(|| rows.last().map(|r| r.notice_id.clone())).flatten();
+    let mut names = staff_names(&app, rows.iter().map(|r| r.recipient.clone()).collect()).await;
+    let notices = rows
+        .into_iter()
+        .map(|notice| OutboxEntry { recipient_name: names.remove(&notice.recipient), notice })
+        .collect();
+    Ok(Json(OutboxPage { notices, next_after }))
+}
+
+/// One letter.
+#[utoipa::path(get, path = "/outbox/{id}", tag = "notices",
+    responses((status = 200, body = OutboxEntry), (status = "4XX", body = Problem, content_type = "application/problem+json")))]
+pub async fn get_notice(
+    State(app): AppState,
+    reader: Reader,
+    Path(id): Path<String>,
+) -> Result<Json<OutboxEntry>, ApiError> {
+    ensure_may_read(&reader)?;
+    let notice = outbox::get(&app.log.views(), &id).await.map_err(unavailable)?;
+    let notice = notice.ok_or_else(|| ApiError::not_found(format!("no such notice: {id:?}")))?;
+    let recipient_name = staff_names(&app, vec![notice.recipient.clone()]).await.remove(&notice.recipient);
+    Ok(Json(OutboxEntry { notice, recipient_name }))
+}
+
+/// Send a letter again (e.g. after a bad address was corrected, or a lost letter). The
+/// request is recorded in the audit trail with its reason.
+#[utoipa::path(post, path = "/outbox/{id}/resend", request_body = ReasonBody, tag = "notices",
+    responses((status = 200, body = Written), (status = "4XX", body = Problem, content_type = "application/problem+json")))]
+pub async fn resend_notice(
+    State(app): AppState,
+    Path(id): Path<String>,
+    Cmd { ctx, body }: Cmd<ReasonBody>,
+) -> Result<Json<Written>, ApiError> {
+    Ok(Json(app.resend_notice(&ctx, &id, text("reason", &body.reason)?).await?))
+}
+
+fn unavailable(e: sqlx::Error) -> ApiError {
+    tracing::error!(error = %e, "reading the outbox failed");
+    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the outbox cannot be read right now")
+}

@@ -1,0 +1,153 @@
+//! The dispatcher: sends the outbox's due letters and records each outcome.
+//!
+//! A letter is marked sent only after the server (or the file system) has taken it, so a
+//! crash at any point leaves it pending and it is sent again on restart: with the same
+//! `Message-ID`, which is derived from the notice and the times it was resent on request.
+//! The one window where a letter can go out twice is between the server's "250 OK" and
+//! the database recording it; the copy then carries the same `Message-ID`, by which
+//! mail systems recognise a duplicate. Transient failures (no connection, 4xx) are tried
+//! again with exponential backoff; permanent ones (5xx, an address that cannot be
+//! used, a recipient who has left) are marked failed with the reason, for the course
+//! office to see in the outbox view and resend when fixed.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use kurslogg_projections::outbox::{self, OutboxRow};
+use lettre::message::MultiPart;
+use lettre::Message;
+
+use super::render::render;
+use super::transport::{mailbox, SendError, Transport};
+use crate::app::{AppError, Kurslogg};
+use crate::config::MailSettings;
+use crate::store::StoreError;
+
+/// Letters read from the outbox per query.
+const BATCH: i64 = 50;
+
+/// What one round did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DispatchReport {
+    /// Delivered.
+    pub sent: usize,
+    /// Failed for now; tried again later.
+    pub deferred: usize,
+    /// Failed for good.
+    pub failed: usize,
+}
+
+/// Sends letters.
+pub struct Dispatcher {
+    app: Arc<Kurslogg>,
+    transport: Transport,
+    settings: MailSettings,
+}
+
+enum Outcome {
+    Sent(String),
+    Deferred(String),
+    Failed(String),
+}
+
+impl Dispatcher {
+    /// A dispatcher sending through `transport`.
+    pub fn new(app: Arc<Kurslogg>, transport: Transport, settings: MailSettings) -> Self {
+        Self { app, transport, settings }
+    }
+
+    /// Sends due letters every `every` until the process ends; with several instances on
+    /// PostgreSQL, one at a time.
+    pub async fn run(self, every: Duration) {
+        let db = self.app.log.views();
+        crate::leader::lead(db, "mailer", every, || async {
+            if let Err(e) = self.dispatch_due().await {
+                tracing::error!(error = %e, "sending letters failed; trying again");
+            }
+        })
+        .await;
+    }
+
+    /// Sends every letter that is due now.
+    pub async fn dispatch_due(&self) -> Result<DispatchReport, AppError> {
+        let db = self.app.log.views();
+        let mut report = DispatchReport::default();
+        loop {
+            let due = outbox::due(&db, Utc::now(), BATCH).await.map_err(StoreError::from)?;
+            if due.is_empty() {
+                return Ok(report);
+            }
+            for notice in &due {
+                let recorded = match self.dispatch(notice).await {
+                    Outcome::Sent(message_id) => {
+                        report.sent += 1;
+                        outbox::mark_sent(&db, notice, &message_id, Utc::now()).await
+                    }
+                    Outcome::Deferred(error) if notice.attempts + 1 < i64::from(self.settings.max_attempts) => {
+                        report.deferred += 1;
+                        tracing::warn!(notice = %notice.notice_id, %error, "letter not sent; will try again");
+                        outbox::mark_retry(&db, notice, &error, Utc::now() + self.backoff(notice.attempts)).await
+                    }
+                    Outcome::Deferred(error) => {
+                        report.failed += 1;
+                        let error = format!("gave up after {} attempts: {error}", notice.attempts + 1);
+                        outbox::mark_failed(&db, notice, &error).await
+                    }
+                    Outcome::Failed(error) => {
+                        report.failed += 1;
+                        tracing::warn!(notice = %notice.notice_id, %error, "letter cannot be sent");
+                        outbox::mark_failed(&db, notice, &error).await
+                    }
+                };
+                recorded.map_err(StoreError::from)?;
+            }
+        }
+    }
+
+    /// The wait after the `attempts`-th failure: the base, doubled per failure, at most a day.
+    fn backoff(&self, attempts: i64) -> chrono::Duration {
+        let factor = 2_u32.saturating_pow(u32::try_from(attempts).unwrap_or(u32::MAX).min(20));
+        let wait = self.settings.retry_base.saturating_mul(factor).min(Duration::from_secs(24 * 3600));
+        chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::days(1))
+    }
+
+    async fn dispatch(&self, notice: &OutboxRow) -> Outcome {
+        let addressed = match self.app.letter_for(notice).await {
+            Ok(Ok(addressed)) => addressed,
+            Ok(Err(reason)) => return Outcome::Failed(reason),
+            Err(e) => return Outcome::Deferred(format!("could not gather the letter: {e}")),
+        };
+        let rendered = match render(&addressed.letter) {
+            Ok(rendered) => rendered,
+            Err(e) => return Outcome::Failed(e.to_string()),
+        };
+        let domain = self.settings.from_address.split_once('@').map_or("kurslogg.invalid", |(_, d)| d);
+        let message_id = format!("<{}.{}@{domain}>", notice.notice_id, notice.generation);
+        let from = mailbox(&self.settings.from_name, &self.settings.from_address);
+        let to = mailbox(&addressed.name, &addressed.email);
+        let (from, to) = match (from, to) {
+            (Ok(from), Ok(to)) => (from, to),
+            (Err(e), _) | (_, Err(e)) => return Outcome::Failed(e),
+        };
+        let message = Message::builder()
+            .message_id(Some(message_id.clone()))
+            .from(from)
+            .to(to)
+            .subject(rendered.subject)
+            .multipart(MultiPart::alternative_plain_html(rendered.text, rendered.html));
+        let message = match message {
+            Ok(message) => message,
+            Err(e) => return Outcome::Failed(format!("the letter could not be built: {e}")),
+        };
+        let stem = match notice.generation {
+            0 => notice.notice_id.clone(),
+            n => format!("{}.{n}", notice.notice_id),
+        };
+        match self.transport.send(&message, &stem).await {
+            Ok(()) => Outcome::Sent(message_id),
+            Err(SendError::Transient(e)) => Outcome::Deferred(e),
+            Err(SendError::Permanent(e)) => Outcome::Failed(e),
+        }
+    }
+}

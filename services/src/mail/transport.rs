@@ -1,0 +1,114 @@
+//! Where letters go: an SMTP server (lettre, pooled connections, STARTTLS or TLS with
+//! credentials), or, by default, `.eml` files in a directory, so a fresh install runs
+//! with no mail server and its letters can be opened in any mail program.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use lettre::message::{Mailbox, Message};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+use lettre::transport::smtp::PoolConfig;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+
+use crate::config::{MailSettings, SmtpSecurity};
+
+/// Why a letter was not delivered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// Worth trying again later: the server is down, busy, or said 4xx.
+    #[error("{0}")]
+    Transient(String),
+    /// Will never work as it is: the server said 5xx (e.g. no such mailbox).
+    #[error("{0}")]
+    Permanent(String),
+}
+
+/// A configured way of delivering letters.
+#[derive(Clone)]
+pub enum Transport {
+    /// One `.eml` file per letter in this directory.
+    Files(PathBuf),
+    /// An SMTP relay.
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+}
+
+impl std::fmt::Debug for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Files(dir) => write!(f, "Files({})", dir.display()),
+            Self::Smtp(_) => f.write_str("Smtp"),
+        }
+    }
+}
+
+/// A configuration the transport cannot be built from.
+#[derive(Debug, thiserror::Error)]
+#[error("mail: {0}")]
+pub struct TransportError(pub String);
+
+impl Transport {
+    /// The transport `settings` describe; files go to `outbox_dir`.
+    pub fn from_settings(settings: &MailSettings, outbox_dir: &Path) -> Result<Self, TransportError> {
+        let Some(smtp) = &settings.smtp else {
+            std::fs::create_dir_all(outbox_dir)
+                .map_err(|e| TransportError(format!("cannot create {}: {e}", outbox_dir.display())))?;
+            return Ok(Self::Files(outbox_dir.to_path_buf()));
+        };
+        let bad = |e: lettre::transport::smtp::Error| TransportError(e.to_string());
+        let tls_parameters = || -> Result<TlsParameters, TransportError> {
+            let mut tls = TlsParameters::builder(smtp.host.clone());
+            if let Some(file) = &smtp.ca_file {
+                let pem =
+                    std::fs::read(file).map_err(|e| TransportError(format!("cannot read {}: {e}", file.display())))?;
+                tls = tls.add_root_certificate(Certificate::from_pem(&pem).map_err(bad)?);
+            }
+            tls.build().map_err(bad)
+        };
+        let builder = match smtp.security {
+            SmtpSecurity::Starttls => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host)
+                .tls(Tls::Required(tls_parameters()?)),
+            SmtpSecurity::Tls => {
+                AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host).tls(Tls::Wrapper(tls_parameters()?))
+            }
+            // For a relay on the same host or a test server only: nothing is encrypted.
+            SmtpSecurity::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host),
+        };
+        let mut builder = builder
+            .port(smtp.port)
+            .timeout(Some(Duration::from_secs(smtp.timeout_secs)))
+            .pool_config(PoolConfig::new().max_size(smtp.pool_size));
+        if let Some(username) = &smtp.username {
+            let password = smtp.password.as_ref().map(|p| p.expose().to_string()).unwrap_or_default();
+            builder = builder.credentials(Credentials::new(username.clone(), password));
+        }
+        Ok(Self::Smtp(builder.build()))
+    }
+
+    /// Delivers `message`. A file is named after `file_stem` and replaced atomically, so
+    /// writing the same letter twice leaves one file.
+    pub async fn send(&self, message: &Message, file_stem: &str) -> Result<(), SendError> {
+        match self {
+            Self::Files(dir) => {
+                let path = dir.join(format!("{file_stem}.eml"));
+                let partial = dir.join(format!(".{file_stem}.eml.partial"));
+                let write = async {
+                    tokio::fs::write(&partial, message.formatted()).await?;
+                    tokio::fs::rename(&partial, &path).await
+                };
+                write.await.map_err(|e| SendError::Transient(format!("cannot write {}: {e}", path.display())))
+            }
+            Self::Smtp(smtp) => match smtp.send(message.clone()).await {
+                Ok(_) => Ok(()),
+                Err(e) if e.is_permanent() => Err(SendError::Permanent(format!("the mail server refused: {e}"))),
+                Err(e) => Err(SendError::Transient(format!("the mail server could not be reached or deferred: {e}"))),
+            },
+        }
+    }
+}
+
+/// The sender as a mailbox, e.g. `Kurser och konferenser <kurser@fyrbodal.se>`.
+pub fn mailbox(name: &str, address: &str) -> Result<Mailbox, String> {
+    let address = address.parse().map_err(|e| format!("not an e-mail address {address:?}: {e}"))?;
+    Ok(Mailbox::new(Some(name.to_string()), address))
+}
