@@ -1,0 +1,588 @@
+//! Letters by e-mail, against a real SMTP server (`tests/smtp/sink.py`, aiosmtpd): the
+//! supervisors' after-course summaries, receipts, allocation results, promotions,
+//! cancellations and deadline reminders; a mail server that is down, a mailbox that
+//! refuses, an audited resend, a rebuild that sends nothing again, and (PostgreSQL) two
+//! instances that send each letter once.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use kurslogg::app::Kurslogg;
+use kurslogg::config::{MailSettings, SmtpSecurity, SmtpSettings};
+use kurslogg::mail::dispatch::{DispatchReport, Dispatcher};
+use kurslogg::mail::transport::Transport;
+use kurslogg::scheduler::Scheduler;
+use kurslogg_domain::municipality::MunicipalRole;
+use kurslogg_domain::offering::OfferingCommand;
+use kurslogg_domain::staff::{StaffCommand, StaffProfile};
+use kurslogg_domain::{
+    Attendance, ExperienceBand, MunicipalityId, OfferingId, StaffGroup, StaffId, WorkEmail,
+};
+use kurslogg_projections::audit::Audit;
+use kurslogg_projections::enrolment::Enrolment;
+use kurslogg_projections::notices::Notices;
+use kurslogg_projections::outbox::{self, Filter, OutboxRow};
+use kurslogg_projections::Runner;
+use kurslogg_tests::smtp::{Received, SinkOptions, SmtpSink};
+use kurslogg_tests::{
+    after_ht2027_deadline, conformance, coordinator, course_office, fresh_app, line, publish, spring_2027, text,
+    trainer, utc, Backend, Fyrbodal, Guard, TestClock,
+};
+
+conformance!(
+    summaries_reach_each_supervisor_once_with_their_own_staff,
+    receipts_allocation_results_promotions_and_cancellations_reach_the_right_people,
+    reminders_before_the_deadline_then_the_scheduler_closes_and_allocates,
+    a_mail_server_that_is_down_loses_nothing_and_sends_once_when_back,
+    a_refused_mailbox_fails_visibly_and_a_resend_is_audited,
+    rebuilding_the_notices_sends_nothing_again,
+);
+
+// ----- the world of these tests -----
+
+/// Mail settings for the test server: plain SMTP on 127.0.0.1, quick retries.
+fn mail_settings(sink: &SmtpSink) -> MailSettings {
+    MailSettings {
+        from_name: "Kurser och konferenser".into(),
+        from_address: "kurser@fyrbodal.example.se".into(),
+        smtp: Some(SmtpSettings {
+            host: "127.0.0.1".into(),
+            port: sink.port,
+            security: SmtpSecurity::None,
+            username: None,
+            password: None,
+            ca_file: None,
+            pool_size: 2,
+            timeout_secs: 5,
+        }),
+        retry_base: Duration::from_millis(100),
+        max_attempts: 5,
+    }
+}
+
+fn dispatcher(app: &Arc<Kurslogg>, sink: &SmtpSink) -> Dispatcher {
+    let settings = mail_settings(sink);
+    let transport = Transport::from_settings(&settings, &std::env::temp_dir()).expect("SMTP transport");
+    Dispatcher::new(app.clone(), transport, settings)
+}
+
+/// Brings every projection up to the end of the log, as the runners under `serve` do.
+async fn catch_up(app: &Kurslogg) {
+    let db = app.log.views();
+    Runner::new(db.clone(), Enrolment).catch_up().await.expect("enrolment");
+    Runner::new(db.clone(), Audit).catch_up().await.expect("audit");
+    Runner::new(db, Notices).catch_up().await.expect("notices");
+}
+
+async fn letters(app: &Kurslogg, kind: &str) -> Vec<OutboxRow> {
+    let filter = Filter { kind: Some(kind.into()), ..Filter::default() };
+    outbox::list(&app.log.views(), &filter, 10_000).await.expect("outbox")
+}
+
+async fn all_letters(app: &Kurslogg) -> Vec<OutboxRow> {
+    outbox::list(&app.log.views(), &Filter::default(), 10_000).await.expect("outbox")
+}
+
+fn email_of(name: &str, municipality: &MunicipalityId) -> String {
+    let local: String = name.to_lowercase().replace(' ', ".").replace(['å', 'ä'], "a").replace('ö', "o");
+    format!("{local}@{municipality}.example.se")
+}
+
+/// Adds a named staff member (with a supervisor) and returns their id.
+async fn person(app: &Kurslogg, municipality: &MunicipalityId, name: &str, supervisor: Option<StaffId>) -> StaffId {
+    person_at(app, municipality, name, &email_of(name, municipality), supervisor).await
+}
+
+async fn person_at(
+    app: &Kurslogg,
+    municipality: &MunicipalityId,
+    name: &str,
+    email: &str,
+    supervisor: Option<StaffId>,
+) -> StaffId {
+    let written = app
+        .add_staff(&coordinator(municipality), municipality.clone(), profile(name, email, supervisor))
+        .await
+        .expect("add staff");
+    StaffId::from_str(&written.id).expect("staff id")
+}
+
+fn profile(name: &str, email: &str, supervisor: Option<StaffId>) -> StaffProfile {
+    StaffProfile {
+        name: text(name),
+        work_email: WorkEmail::parse(email).expect("valid e-mail"),
+        unit: text("IFO Barn och unga"),
+        supervisor,
+        staff_group: StaffGroup::Myndighetsutovning,
+        experience_band: ExperienceBand::New0To2,
+        social_work_degree: true,
+    }
+}
+
+/// Adds a supervisor (arbetsledare) to a municipality.
+async fn supervisor(app: &Kurslogg, municipality: &MunicipalityId, name: &str) -> StaffId {
+    let id = person(app, municipality, name, None).await;
+    app.set_role(&coordinator(municipality), municipality.clone(), id, MunicipalRole::Supervisor, true)
+        .await
+        .expect("supervisor role");
+    id
+}
+
+/// Records attendance at every session of `offering`: `present` sessions present, the
+/// rest absent.
+async fn attend(app: &Kurslogg, offering: OfferingId, staff: StaffId, sessions: usize, present: usize) {
+    for session in 0..sessions {
+        let mark = if session < present { Attendance::Present } else { Attendance::Absent };
+        app.record_attendance(&trainer(), offering, staff, session, mark, None).await.expect("attendance");
+    }
+}
+
+fn to(messages: &[Received], address: &str) -> Vec<Received> {
+    messages.iter().filter(|m| m.rcpt_tos.iter().any(|r| r == address)).cloned().collect()
+}
+
+fn with_subject(messages: &[Received], prefix: &str) -> Vec<Received> {
+    messages.iter().filter(|m| m.subject.starts_with(prefix)).cloned().collect()
+}
+
+/// Every Message-ID arrived once.
+#[track_caller]
+fn assert_each_once(messages: &[Received]) {
+    let mut seen = BTreeMap::new();
+    for m in messages {
+        *seen.entry(m.message_id.clone()).or_insert(0) += 1;
+    }
+    let twice: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "letters that arrived more than once: {twice:?}");
+}
+
+// ----- scenarios -----
+
+/// LVU grund runs with people of two supervisors (and one with none); once attendance
+/// is in after the last session, the scheduler completes it, and each supervisor gets
+/// one summary listing their own staff: sessions attended of total, completed or not,
+/// certificate number.
+async fn summaries_reach_each_supervisor_once_with_their_own_staff(backend: Backend) {
+    let clock = TestClock::at(spring_2027());
+    let (app, _guard) = fresh_app(backend, &clock).await;
+    let app = Arc::new(app);
+    let world = Fyrbodal::build(&app, 1).await;
+    let karin = supervisor(&app, &world.uddevalla, "Karin Persson").await;
+    let omar = supervisor(&app, &world.trollhattan, "Omar Haddad").await;
+    let anna = person(&app, &world.uddevalla, "Anna Lindqvist", Some(karin)).await;
+    let erik = person(&app, &world.uddevalla, "Erik Johansson", Some(karin)).await;
+    let sara = person(&app, &world.trollhattan, "Sara Nilsson", Some(omar)).await;
+    let loner = person(&app, &world.trollhattan, "Lina Ek", None).await;
+    publish(&app, world.package).await;
+    app.register_collectively(
+        &coordinator(&world.uddevalla),
+        world.uddevalla.clone(),
+        vec![line(anna, world.lvu_grund), line(erik, world.lvu_grund)],
+    )
+    .await
+    .expect("Uddevalla registers");
+    app.register_collectively(
+        &coordinator(&world.trollhattan),
+        world.trollhattan.clone(),
+        vec![line(sara, world.lvu_grund), line(loner, world.lvu_grund)],
+    )
+    .await
+    .expect("Trollhättan registers");
+    clock.set(after_ht2027_deadline());
+    app.close_registration(&course_office(), world.package).await.expect("allocation");
+
+    // The course runs: five sessions, the last on 4 October 2027.
+    clock.set(utc(2027, 10, 5, 9, 0));
+    attend(&app, world.lvu_grund, anna, 5, 5).await;
+    attend(&app, world.lvu_grund, erik, 5, 3).await;
+    attend(&app, world.lvu_grund, sara, 5, 4).await;
+    catch_up(&app).await;
+    let scheduler = Scheduler::new(app.clone(), vec![14, 3]);
+    let round = scheduler.round().await.expect("round");
+    assert_eq!(round.completed, 0, "one participant's attendance is not in yet: no automatic completion");
+    attend(&app, world.lvu_grund, loner, 5, 5).await;
+    catch_up(&app).await;
+    let round = scheduler.round().await.expect("round");
+    assert_eq!(round.completed, 1, "attendance is in after the last session: completed automatically");
+    catch_up(&app).await;
+
+    let sink = SmtpSink::start();
+    let report = dispatcher(&app, &sink).dispatch_due().await.expect("dispatch");
+    assert_eq!(report.failed, 0, "{report:?}");
+    let messages = sink.wait_for(report.sent, Duration::from_secs(10)).await;
+    assert_eq!(messages.len(), report.sent, "every letter sent arrived");
+    assert_each_once(&messages);
+
+    let summaries = with_subject(&messages, "Sammanfattning: LVU grund");
+    assert_eq!(summaries.len(), 2, "one summary per supervisor: {:#?}", summaries);
+    let offering = app.offering(world.lvu_grund).await.expect("offering");
+    let certificate = |staff: StaffId| {
+        offering.registrations.iter().find(|r| r.staff_id == staff.to_string()).and_then(|r| r.certificate.clone())
+    };
+
+    let to_karin = to(&summaries, &email_of("Karin Persson", &world.uddevalla));
+    assert_eq!(to_karin.len(), 1, "Karin's summary");
+    let letter = &to_karin[0];
+    assert_eq!(letter.content_type, "multipart/alternative", "HTML with a plain-text alternative");
+    assert!(letter.subject.contains("HT2027"), "{}", letter.subject);
+    assert!(letter.from.contains("kurser@fyrbodal.example.se"), "{}", letter.from);
+    let text = letter.text.as_deref().expect("plain-text part");
+    let html = letter.html.as_deref().expect("HTML part");
+    for body in [text, html] {
+        assert!(body.contains("Karin Persson"), "greets the supervisor:\n{body}");
+        assert!(body.contains("Lena Lindqvist"), "names the trainer:\n{body}");
+        assert!(body.contains("Gå igenom LVU-ärendenas dokumentation"), "the follow-up suggestion:\n{body}");
+        assert!(!body.contains("Sara Nilsson") && !body.contains("Lina Ek"), "only Karin's own staff:\n{body}");
+    }
+    let line_of = |name: &str| {
+        text.lines().find(|l| l.contains(name)).unwrap_or_else(|| panic!("no line for {name}:\n{text}")).to_string()
+    };
+    let anna_line = line_of("Anna Lindqvist");
+    assert!(anna_line.contains("5 av 5") && anna_line.contains("Genomförd"), "{anna_line}");
+    let anna_certificate = certificate(anna).expect("Anna completed");
+    assert!(anna_line.contains(&anna_certificate), "{anna_line} has {anna_certificate}");
+    let erik_line = line_of("Erik Johansson");
+    assert!(erik_line.contains("3 av 5") && erik_line.contains("Ej genomförd"), "{erik_line}");
+    assert!(certificate(erik).is_none(), "Erik fell below 80 %");
+    assert!(html.contains("5 av 5") && html.contains("3 av 5") && html.contains(&anna_certificate), "{html}");
+
+    let to_omar = to(&summaries, &email_of("Omar Haddad", &world.trollhattan));
+    assert_eq!(to_omar.len(), 1, "Omar's summary");
+    let text = to_omar[0].text.as_deref().expect("text");
+    assert!(text.contains("Sara Nilsson") && text.contains("4 av 5"), "{text}");
+    assert!(!text.contains("Anna Lindqvist") && !text.contains("Lina Ek"), "{text}");
+
+    // The outbox remembers each letter as sent, with the Message-ID that went out.
+    let rows = letters(&app, "course_summary").await;
+    assert_eq!(rows.len(), 2);
+    for row in &rows {
+        assert_eq!(row.status, "sent", "{row:?}");
+        let id = row.message_id.clone().expect("message id");
+        assert!(summaries.iter().any(|m| m.message_id == id), "{id} arrived");
+    }
+    // Asking again sends nothing more.
+    assert_eq!(dispatcher(&app, &sink).dispatch_due().await.expect("dispatch"), DispatchReport::default());
+    assert_eq!(sink.messages().len(), messages.len());
+}
+
+/// Receipts go to the coordinator with every line (refused ones with why); the
+/// allocation result goes to each municipality with people on the package; a promotion
+/// to the person and their coordinator; a cancelled course to everyone on it and their
+/// coordinators.
+async fn receipts_allocation_results_promotions_and_cancellations_reach_the_right_people(backend: Backend) {
+    let clock = TestClock::at(spring_2027());
+    let (app, _guard) = fresh_app(backend, &clock).await;
+    let app = Arc::new(app);
+    let world = Fyrbodal::build(&app, 4).await;
+    let coordinator_email = |m: &MunicipalityId| format!("handlaggare0@{m}.example.se");
+    publish(&app, world.package).await;
+    // Uddevalla asks for five seats on LVU grund (4 seats) and LVU fortsättning for one
+    // who has not done grund (refused); Dals-Ed for one seat on Samtal med barn.
+    let u = |n| world.member(&world.uddevalla, n);
+    let mut lines: Vec<_> = (0..4).map(|n| line(u(n), world.lvu_grund)).collect();
+    lines.push(line(u(1), world.lvu_forts));
+    app.register_collectively(&coordinator(&world.uddevalla), world.uddevalla.clone(), lines)
+        .await
+        .expect("Uddevalla registers");
+    let d = world.member(&world.dals_ed, 1);
+    let t = world.member(&world.trollhattan, 1);
+    app.register_collectively(&coordinator(&world.dals_ed), world.dals_ed.clone(), vec![line(d, world.samtal)])
+        .await
+        .expect("Dals-Ed registers");
+    app.register_collectively(&coordinator(&world.trollhattan), world.trollhattan.clone(), vec![line(t, world.lvu_grund)])
+        .await
+        .expect("Trollhättan registers");
+    clock.set(after_ht2027_deadline());
+    app.close_registration(&course_office(), world.package).await.expect("allocation");
+    // Someone with a seat cancels: the first on the waiting list is promoted.
+    let offering = app.offering(world.lvu_grund).await.expect("offering");
+    let waiting: Vec<String> =
+        offering.registrations.iter().filter(|r| r.status == "waiting").map(|r| r.staff_id.clone()).collect();
+    assert_eq!(waiting.len(), 1, "five asked for four seats");
+    let holder = offering.registrations.iter().find(|r| r.status == "confirmed").expect("a seat holder").staff_id.clone();
+    app.cancel_registration(&coordinator(&world.uddevalla), world.lvu_grund, holder.parse().expect("id"))
+        .await
+        .expect("cancel");
+    // The organiser cancels Samtal med barn.
+    let reason = text("Utbildaren är sjuk; kursen ges igen i vår.");
+    app.offering_command(&course_office(), world.samtal, OfferingCommand::CancelOffering { reason })
+        .await
+        .expect("cancel offering");
+    catch_up(&app).await;
+
+    let sink = SmtpSink::start();
+    let report = dispatcher(&app, &sink).dispatch_due().await.expect("dispatch");
+    assert_eq!((report.deferred, report.failed), (0, 0), "{report:?}");
+    let messages = sink.wait_for(report.sent, Duration::from_secs(10)).await;
+    assert_eq!(messages.len(), report.sent);
+    assert_each_once(&messages);
+
+    // Receipts: one per collective registration, to that municipality's coordinator.
+    let receipts = with_subject(&messages, "Kvitto på samlad anmälan");
+    assert_eq!(receipts.len(), 3, "{receipts:#?}");
+    let uddevalla_receipt = to(&receipts, &coordinator_email(&world.uddevalla));
+    assert_eq!(uddevalla_receipt.len(), 1);
+    let text = uddevalla_receipt[0].text.as_deref().expect("text");
+    assert!(text.contains("Uddevalla"), "{text}");
+    assert_eq!(text.matches("Mottagen –").count(), 4, "four lines received:\n{text}");
+    assert!(text.contains("Ej registrerad"), "the LVU fortsättning line was refused:\n{text}");
+    assert!(text.contains("Handläggare 1 i uddevalla – LVU fortsättning"), "{text}");
+
+    // Allocation results: one per municipality with people on the package.
+    let results = with_subject(&messages, "Resultat av platsfördelningen");
+    let recipients: BTreeSet<String> = results.iter().flat_map(|m| m.rcpt_tos.clone()).collect();
+    let expected: BTreeSet<String> =
+        [&world.uddevalla, &world.trollhattan, &world.dals_ed].into_iter().map(coordinator_email).collect();
+    assert_eq!(recipients, expected);
+    assert_eq!(results.len(), 3);
+
+    // The promotion: to the person and to their coordinator.
+    let promoted: StaffId = waiting[0].parse().expect("id");
+    let promoted_name = app.staff_member(promoted).await.expect("staff").name;
+    let promotions: Vec<_> =
+        messages.iter().filter(|m| m.text.as_deref().is_some_and(|t| t.contains(&promoted_name))).collect();
+    let promotion_recipients: BTreeSet<String> = letters(&app, "promotion").await.into_iter().map(|r| r.recipient).collect();
+    let coordinator_of_promoted = world.member(&world.uddevalla, 0).to_string();
+    assert!(promotion_recipients.contains(&promoted.to_string()), "the person is told");
+    assert!(
+        promotion_recipients.contains(&coordinator_of_promoted) || promoted.to_string() == coordinator_of_promoted,
+        "their coordinator is told"
+    );
+    assert!(!promotions.is_empty());
+
+    // The cancelled course: the Dals-Ed participant and Dals-Ed's coordinator.
+    let cancelled = with_subject(&messages, "Inställd kurs");
+    let cancelled_to: BTreeSet<String> = cancelled.iter().flat_map(|m| m.rcpt_tos.clone()).collect();
+    let dals_ed_person = format!("handlaggare1@{}.example.se", world.dals_ed);
+    assert_eq!(cancelled_to, BTreeSet::from([dals_ed_person, coordinator_email(&world.dals_ed)]));
+    for letter in &cancelled {
+        assert!(letter.text.as_deref().is_some_and(|t| t.contains("Utbildaren är sjuk")), "{letter:?}");
+    }
+}
+
+/// Fourteen days before the deadline every coordinator of a municipality that has not
+/// registered is reminded, once; three days before, only those still silent; after the
+/// deadline the scheduler closes registration and allocates, and the results go out.
+async fn reminders_before_the_deadline_then_the_scheduler_closes_and_allocates(backend: Backend) {
+    let clock = TestClock::at(spring_2027());
+    let (app, _guard) = fresh_app(backend, &clock).await;
+    let app = Arc::new(app);
+    let world = Fyrbodal::build(&app, 2).await;
+    publish(&app, world.package).await;
+    let scheduler = Scheduler::new(app.clone(), vec![14, 3]);
+    catch_up(&app).await;
+    assert_eq!(scheduler.round().await.expect("round").reminders, 0, "months before the deadline: no reminder");
+
+    // 5 June 2027: ten days before the deadline of 15 June.
+    clock.set(utc(2027, 6, 5, 8, 0));
+    assert_eq!(scheduler.round().await.expect("round").reminders, 3, "all three have yet to register");
+    assert_eq!(scheduler.round().await.expect("round").reminders, 0, "each reminder is written once");
+    let member = world.member(&world.uddevalla, 1);
+    app.register_collectively(&coordinator(&world.uddevalla), world.uddevalla.clone(), vec![line(member, world.samtal)])
+        .await
+        .expect("Uddevalla registers");
+    catch_up(&app).await;
+    // 13 June: the three-day reminder, to the two still silent.
+    clock.set(utc(2027, 6, 13, 8, 0));
+    assert_eq!(scheduler.round().await.expect("round").reminders, 2);
+    let reminders = letters(&app, "deadline_reminder").await;
+    let days: BTreeMap<String, Vec<i64>> = reminders.iter().fold(BTreeMap::new(), |mut by, r| {
+        by.entry(r.municipality.clone().unwrap_or_default()).or_default().push(r.details["days"].as_i64().unwrap_or(0));
+        by
+    });
+    assert_eq!(days[world.uddevalla.as_str()], vec![14]);
+    assert_eq!(days[world.trollhattan.as_str()].iter().copied().collect::<BTreeSet<_>>(), BTreeSet::from([14, 3]));
+
+    // After the deadline the scheduler closes and allocates; nothing is left to close.
+    clock.set(after_ht2027_deadline());
+    let round = scheduler.round().await.expect("round");
+    assert_eq!(round.closed, 1);
+    catch_up(&app).await;
+    assert_eq!(scheduler.round().await.expect("round").closed, 0, "closed once");
+    let package = app.package(world.package).await.expect("package");
+    assert_eq!(package.phase, "registration_closed");
+
+    let sink = SmtpSink::start();
+    let report = dispatcher(&app, &sink).dispatch_due().await.expect("dispatch");
+    let messages = sink.wait_for(report.sent, Duration::from_secs(10)).await;
+    assert_each_once(&messages);
+    let reminders = with_subject(&messages, "Påminnelse");
+    assert_eq!(reminders.len(), 5);
+    let text = to(&reminders, &format!("handlaggare0@{}.example.se", world.dals_ed))
+        .into_iter()
+        .filter_map(|m| m.text)
+        .collect::<Vec<_>>()
+        .join("\n---\n");
+    assert!(text.contains("Dals-Ed") && text.contains("LVU grund") && text.contains("Samtal med barn"), "{text}");
+    let results = with_subject(&messages, "Resultat av platsfördelningen");
+    assert_eq!(results.len(), 1, "only Uddevalla had people on the package");
+    assert_eq!(results[0].rcpt_tos, vec![format!("handlaggare0@{}.example.se", world.uddevalla)]);
+}
+
+/// The mail server is down when the course is completed: nothing is lost (the letters
+/// wait in the outbox with the reason); once it is back, each arrives exactly once.
+async fn a_mail_server_that_is_down_loses_nothing_and_sends_once_when_back(backend: Backend) {
+    let (app, _guard, world) = completed_course(backend, "Karin Persson").await;
+    let mut sink = SmtpSink::stopped_with(SinkOptions::default());
+    let dispatcher = dispatcher(&app, &sink);
+    let report = dispatcher.dispatch_due().await.expect("dispatch");
+    assert_eq!(report.sent, 0);
+    assert!(report.deferred > 0, "{report:?}");
+    let pending = all_letters(&app).await;
+    assert!(pending.iter().all(|r| r.status == "pending" && r.attempts == 1), "{pending:#?}");
+    assert!(pending.iter().all(|r| r.last_error.as_deref().is_some_and(|e| e.contains("mail server"))), "{pending:#?}");
+
+    sink.resume();
+    // The retry waits for its backoff (100 ms here): until then nothing is due.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let report = dispatcher.dispatch_due().await.expect("dispatch");
+    assert_eq!(report.sent, pending.len(), "{report:?}");
+    let messages = sink.wait_for(pending.len(), Duration::from_secs(10)).await;
+    assert_eq!(messages.len(), pending.len(), "every letter arrived");
+    assert_each_once(&messages);
+    assert_eq!(with_subject(&messages, "Sammanfattning").len(), 1);
+    let _ = world;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(dispatcher.dispatch_due().await.expect("dispatch").sent, 0);
+    assert_eq!(sink.messages().len(), messages.len(), "nothing twice");
+}
+
+/// A mailbox the server refuses (550) fails the letter for good, visibly, with the
+/// reason; after the address is corrected the course office resends it, the request is
+/// in the audit trail, and the letter arrives as a new message.
+async fn a_refused_mailbox_fails_visibly_and_a_resend_is_audited(backend: Backend) {
+    let (app, guard, world) = completed_course(backend, "reject Karin").await;
+    let sink = SmtpSink::start();
+    let dispatcher = dispatcher(&app, &sink);
+    let report = dispatcher.dispatch_due().await.expect("dispatch");
+    assert_eq!(report.failed, 1, "{report:?}");
+    let failed = outbox::list(
+        &app.log.views(),
+        &Filter { status: Some("failed".into()), ..Filter::default() },
+        100,
+    )
+    .await
+    .expect("outbox");
+    assert_eq!(failed.len(), 1);
+    let notice = failed[0].clone();
+    assert_eq!(notice.kind, "course_summary");
+    assert!(notice.last_error.as_deref().is_some_and(|e| e.contains("550")), "{notice:?}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(dispatcher.dispatch_due().await.expect("dispatch").sent, 0, "a failed letter is not retried by itself");
+
+    // The address is corrected and the letter resent.
+    let supervisor: StaffId = notice.recipient.parse().expect("id");
+    let corrected = profile("Karin Persson", &email_of("Karin Persson", &world.uddevalla), None);
+    app.staff_command(&coordinator(&world.uddevalla), supervisor, StaffCommand::UpdateStaffMember { profile: corrected })
+        .await
+        .expect("correct the address");
+    let written = app.resend_notice(&course_office(), &notice.notice_id, text("Rättad e-postadress")).await.expect("resend");
+    assert!(written.position.is_some());
+    catch_up(&app).await;
+    let report = dispatcher.dispatch_due().await.expect("dispatch");
+    assert_eq!(report.sent, 1, "{report:?}");
+    let arrived = with_subject(&sink.messages(), "Sammanfattning");
+    assert_eq!(arrived.len(), 1);
+    assert_eq!(arrived[0].rcpt_tos, vec![email_of("Karin Persson", &world.uddevalla)]);
+    assert!(arrived[0].message_id.contains(&format!("{}.1@", notice.notice_id)), "a new message: {}", arrived[0].message_id);
+    let sent = outbox::get(&app.log.views(), &notice.notice_id).await.expect("outbox").expect("notice");
+    assert_eq!((sent.status.as_str(), sent.generation), ("sent", 1));
+
+    // Who asked, when, why and in which request is in the log.
+    let events = guard.events_of("notice", &notice.notice_id).await;
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].event_type, "NoticeResendRequested");
+    assert_eq!(events[0].metadata["actor_id"], "kurskansliet-anna");
+    assert!(events[0].payload.to_string().contains("Rättad e-postadress"));
+
+    // An unknown notice cannot be resent.
+    let unknown = app.resend_notice(&course_office(), "no-such-notice", text("?")).await;
+    assert_eq!(kurslogg_tests::refusal_code(unknown), "not_found");
+}
+
+/// Rebuilding the notices projection finds every letter again and sends none twice.
+async fn rebuilding_the_notices_sends_nothing_again(backend: Backend) {
+    let (app, _guard, _world) = completed_course(backend, "Karin Persson").await;
+    let sink = SmtpSink::start();
+    let dispatcher = dispatcher(&app, &sink);
+    let first = dispatcher.dispatch_due().await.expect("dispatch");
+    assert!(first.sent > 0);
+    let before = all_letters(&app).await;
+    kurslogg::views::rebuild(&app.log.views(), Some("notices")).await.expect("rebuild");
+    assert_eq!(all_letters(&app).await, before, "the same letters, still sent");
+    assert_eq!(dispatcher.dispatch_due().await.expect("dispatch"), DispatchReport::default());
+    assert_eq!(sink.messages().len(), first.sent);
+}
+
+/// A course completed with one Uddevalla participant whose supervisor is named
+/// `supervisor_name` (an address starting "reject" is refused by the test server).
+async fn completed_course(backend: Backend, supervisor_name: &str) -> (Arc<Kurslogg>, Guard, Fyrbodal) {
+    let clock = TestClock::at(spring_2027());
+    let (app, guard) = fresh_app(backend, &clock).await;
+    let app = Arc::new(app);
+    let world = Fyrbodal::build(&app, 1).await;
+    let boss = supervisor(&app, &world.uddevalla, supervisor_name).await;
+    let anna = person(&app, &world.uddevalla, "Anna Lindqvist", Some(boss)).await;
+    publish(&app, world.package).await;
+    app.register_collectively(&coordinator(&world.uddevalla), world.uddevalla.clone(), vec![line(anna, world.samtal)])
+        .await
+        .expect("register");
+    clock.set(after_ht2027_deadline());
+    app.close_registration(&course_office(), world.package).await.expect("allocation");
+    clock.set(utc(2027, 10, 13, 9, 0));
+    attend(&app, world.samtal, anna, 2, 2).await;
+    app.offering_command(&course_office(), world.samtal, OfferingCommand::CompleteOffering).await.expect("complete");
+    catch_up(&app).await;
+    (app, guard, world)
+}
+
+/// Two instances over one PostgreSQL database, each with its dispatcher running, send
+/// every letter exactly once: one holds the mailer's lock, the other stands by.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_send_each_letter_once() {
+    if kurslogg_tests::postgres_skipped() {
+        return;
+    }
+    let clock = TestClock::at(spring_2027());
+    let (first, guard) = fresh_app(Backend::Postgres, &clock).await;
+    let first = Arc::new(first);
+    let world = Fyrbodal::build(&first, 8).await;
+    publish(&first, world.package).await;
+    // Every member registers on everything that has room: a receipt per registration,
+    // and results after allocation.
+    for municipality in [&world.uddevalla, &world.trollhattan, &world.dals_ed] {
+        for n in 1..8 {
+            for offering in [world.lvu_grund, world.samtal] {
+                app_register(&first, municipality, world.member(municipality, n), offering).await;
+            }
+        }
+    }
+    clock.set(after_ht2027_deadline());
+    first.close_registration(&course_office(), world.package).await.expect("allocation");
+    catch_up(&first).await;
+    let expected = all_letters(&first).await.len();
+    assert!(expected > 40, "{expected} letters");
+
+    let sink = SmtpSink::start_with(SinkOptions { delay: 0.01, ..SinkOptions::default() });
+    let second = Arc::new(guard.open(&clock).await);
+    let a = tokio::spawn(dispatcher(&first, &sink).run(Duration::from_millis(20)));
+    let b = tokio::spawn(dispatcher(&second, &sink).run(Duration::from_millis(20)));
+    let messages = sink.wait_for(expected, Duration::from_secs(60)).await;
+    // Give a second sender, if there were one, time to send its copies.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    a.abort();
+    b.abort();
+    let messages = if sink.messages().len() > messages.len() { sink.messages() } else { messages };
+    assert_eq!(messages.len(), expected, "every letter once");
+    assert_each_once(&messages);
+    let unsent: Vec<_> = all_letters(&first).await.into_iter().filter(|r| r.status != "sent").collect();
+    assert!(unsent.is_empty(), "{unsent:#?}");
+}
+
+async fn app_register(app: &Kurslogg, municipality: &MunicipalityId, staff: StaffId, offering: OfferingId) {
+    app.register_collectively(&coordinator(municipality), municipality.clone(), vec![line(staff, offering)])
+        .await
+        .expect("register");
+}
