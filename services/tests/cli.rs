@@ -314,7 +314,7 @@ fn serve_on_postgresql() {
     let municipality = r#"{"id":"tanum","name":"Tanum","federation":"Fyrbodal"}"#;
     let (status, body) = http(&served.address, "POST", "/municipalities", &OFFICE, municipality).expect("POST");
     assert_eq!(status, 201, "{body}");
-    assert!(!tmp.path().join("data").exists(), "no SQLite file when PostgreSQL is configured");
+    assert!(!tmp.path().join("data/kurslogg.db").exists(), "no SQLite file when PostgreSQL is configured");
     assert!(!served.output().contains(&database.url), "the database URL is not logged:\n{}", served.output());
     assert_eq!(served.terminate().code(), Some(0));
     assert_eq!(database.events(), 1, "the event went to PostgreSQL");
@@ -457,4 +457,152 @@ fn killing_the_service_mid_projection_leaves_views_equal_to_a_rebuild() {
     assert!(caught_up[12]["entries"].as_array().is_some_and(|e| e.len() > 1_000), "the whole log is audited");
     assert!(caught_up.iter().any(|r| r["entries"].as_array().is_some_and(|e| !e.is_empty())));
     assert_eq!(caught_up, rebuilt, "the views after kill -9 and restarts differ from a rebuild");
+}
+
+// ----- letters -----
+
+/// The tests' SMTP server (`tests/smtp/sink.py`, Python's aiosmtpd), slowed down so that
+/// a run of letters takes a while; killed on drop.
+struct Sink {
+    port: u16,
+    dir: PathBuf,
+    child: Child,
+}
+
+impl Sink {
+    fn start(dir: PathBuf, delay_secs: f64) -> Self {
+        let port = free_port();
+        let python = std::env::var("KURSLOGG_TEST_PYTHON").ok().filter(|p| !p.is_empty());
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/smtp/sink.py");
+        let mut child = Command::new(python.unwrap_or_else(|| "python3".into()))
+            .arg(script)
+            .args(["--port", &port.to_string(), "--dir", &dir.display().to_string()])
+            .args(["--delay", &delay_secs.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start the test SMTP server (python3 with aiosmtpd; scripts/test installs it)");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(child.try_wait().expect("poll").is_none(), "the test SMTP server exited (is aiosmtpd installed?)");
+            assert!(Instant::now() < deadline, "the test SMTP server did not listen within 20 s");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Self { port, dir, child }
+    }
+
+    /// The Message-IDs of every message accepted so far (one per message, repeats kept).
+    fn message_ids(&self) -> Vec<String> {
+        let mut ids = vec![];
+        for entry in std::fs::read_dir(&self.dir).expect("message directory").flatten() {
+            if entry.path().extension().is_some_and(|e| e == "json") {
+                let record: serde_json::Value =
+                    serde_json::from_str(&std::fs::read_to_string(entry.path()).expect("record")).expect("JSON");
+                ids.push(record["message_id"].as_str().unwrap_or_default().to_string());
+            }
+        }
+        ids
+    }
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The `KURSLOGG_*` settings that send letters to the test server.
+fn smtp_to(command: &mut Command, sink: &Sink) {
+    command
+        .env("KURSLOGG_MAIL_TRANSPORT", "smtp")
+        .env("KURSLOGG_SMTP_HOST", "127.0.0.1")
+        .env("KURSLOGG_SMTP_PORT", sink.port.to_string())
+        .env("KURSLOGG_SMTP_SECURITY", "none")
+        .env("KURSLOGG_MAIL_FROM", "Kurser och konferenser <kurser@fyrbodal.example.se>");
+}
+
+/// Every letter in the outbox, through the API.
+fn outbox(served: &Served) -> Vec<serde_json::Value> {
+    let (status, body) = http(&served.address, "GET", "/outbox?limit=1000", &OFFICE, "").expect("outbox");
+    assert_eq!(status, 200, "{body}");
+    let page: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+    assert!(page["next_after"].is_null(), "the demo's letters fit one page");
+    page["notices"].as_array().expect("notices").clone()
+}
+
+/// The demo completes its courses, so its summaries (and receipts and allocation
+/// results) go out: by default as `.eml` files under `<data dir>/outbox/`.
+#[test]
+fn the_demo_writes_its_letters_as_files_by_default() {
+    let tmp = TempDir::new();
+    let data = tmp.path().join("data");
+    let mut demo = kurslogg(tmp.path());
+    demo.arg("demo").env("KURSLOGG_DATA_DIR", &data);
+    let (status, stdout, stderr) = run(demo);
+    assert!(status.success(), "demo failed: {stderr}");
+    assert!(stdout.contains("after-course summaries"), "{stdout}");
+    let files: Vec<PathBuf> = std::fs::read_dir(data.join("outbox"))
+        .expect("outbox directory")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+        .collect();
+    assert!(files.len() > 20, "{} letters", files.len());
+    let summaries: Vec<String> = files
+        .iter()
+        .map(|p| std::fs::read_to_string(p).expect("letter"))
+        .filter(|letter| letter.contains("Content-Type: multipart/alternative") && letter.contains("arbetsledare"))
+        .collect();
+    assert!(!summaries.is_empty(), "after-course summaries among the letters");
+}
+
+/// kill -9 while letters are going out: after a restart every letter has arrived, and
+/// none twice, except possibly the one the server had accepted in the instant before the
+/// kill and the database had not yet recorded (it carries the same Message-ID, by which
+/// mail systems recognise the copy).
+#[test]
+fn killing_the_service_while_it_sends_loses_no_letter_and_repeats_none() {
+    let tmp = TempDir::new();
+    let data = tmp.path().join("data");
+    let sink = Sink::start(tmp.path().join("smtp"), 0.02);
+    let mut demo = kurslogg(tmp.path());
+    demo.arg("demo").env("KURSLOGG_DATA_DIR", &data);
+    smtp_to(&mut demo, &sink);
+    let mut child = demo.stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("start the demo");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while sink.message_ids().len() < 15 {
+        assert!(child.try_wait().expect("poll").is_none(), "the demo finished before it could be killed");
+        assert!(Instant::now() < deadline, "the demo sent no letters within 120 s");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().expect("kill -9");
+    child.wait().expect("reap");
+    let before_restart = sink.message_ids().len();
+
+    let address = format!("127.0.0.1:{}", free_port());
+    let mut serve = kurslogg(tmp.path());
+    serve.arg("serve").env("KURSLOGG_LISTEN", &address).env("KURSLOGG_DATA_DIR", &data);
+    smtp_to(&mut serve, &sink);
+    let served = Served::start(serve, address, tmp.path().join("serve.log"));
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let letters = loop {
+        let letters = outbox(&served);
+        if letters.iter().all(|l| l["status"] == "sent") {
+            break letters;
+        }
+        assert!(Instant::now() < deadline, "letters still unsent after 120 s:\n{}", served.output());
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(served.terminate().code(), Some(0));
+
+    let received = sink.message_ids();
+    assert!(received.len() > before_restart, "the restarted service sent the rest");
+    let sent: std::collections::BTreeSet<String> =
+        letters.iter().map(|l| l["message_id"].as_str().expect("sent letters have a Message-ID").to_string()).collect();
+    assert_eq!(sent.len(), letters.len(), "one Message-ID per letter");
+    let arrived: std::collections::BTreeSet<String> = received.iter().cloned().collect();
+    assert_eq!(arrived, sent, "every letter arrived, and nothing else");
+    let copies = received.len() - arrived.len();
+    assert!(copies <= 1, "{copies} letters arrived twice; at most the one in flight at the kill may");
 }

@@ -106,7 +106,8 @@ impl SmtpSink {
         if let Some((user, password)) = &self.options.auth {
             command.args(["--auth", &format!("{user}:{password}")]);
         }
-        let mut child = command.spawn().unwrap_or_else(|e| panic!("cannot start {} for the SMTP server: {e}", python()));
+        let mut child =
+            command.spawn().unwrap_or_else(|e| panic!("cannot start {} for the SMTP server: {e}", python()));
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             if let Some(status) = child.try_wait().expect("poll the SMTP server") {

@@ -17,9 +17,7 @@ use kurslogg::scheduler::Scheduler;
 use kurslogg_domain::municipality::MunicipalRole;
 use kurslogg_domain::offering::OfferingCommand;
 use kurslogg_domain::staff::{StaffCommand, StaffProfile};
-use kurslogg_domain::{
-    Attendance, ExperienceBand, MunicipalityId, OfferingId, StaffGroup, StaffId, WorkEmail,
-};
+use kurslogg_domain::{Attendance, ExperienceBand, MunicipalityId, OfferingId, StaffGroup, StaffId, WorkEmail};
 use kurslogg_projections::audit::Audit;
 use kurslogg_projections::enrolment::Enrolment;
 use kurslogg_projections::notices::Notices;
@@ -291,9 +289,13 @@ async fn receipts_allocation_results_promotions_and_cancellations_reach_the_righ
     app.register_collectively(&coordinator(&world.dals_ed), world.dals_ed.clone(), vec![line(d, world.samtal)])
         .await
         .expect("Dals-Ed registers");
-    app.register_collectively(&coordinator(&world.trollhattan), world.trollhattan.clone(), vec![line(t, world.lvu_grund)])
-        .await
-        .expect("Trollhättan registers");
+    app.register_collectively(
+        &coordinator(&world.trollhattan),
+        world.trollhattan.clone(),
+        vec![line(t, world.lvu_grund)],
+    )
+    .await
+    .expect("Trollhättan registers");
     clock.set(after_ht2027_deadline());
     app.close_registration(&course_office(), world.package).await.expect("allocation");
     // Someone with a seat cancels: the first on the waiting list is promoted.
@@ -301,7 +303,8 @@ async fn receipts_allocation_results_promotions_and_cancellations_reach_the_righ
     let waiting: Vec<String> =
         offering.registrations.iter().filter(|r| r.status == "waiting").map(|r| r.staff_id.clone()).collect();
     assert_eq!(waiting.len(), 1, "five asked for four seats");
-    let holder = offering.registrations.iter().find(|r| r.status == "confirmed").expect("a seat holder").staff_id.clone();
+    let holder =
+        offering.registrations.iter().find(|r| r.status == "confirmed").expect("a seat holder").staff_id.clone();
     app.cancel_registration(&coordinator(&world.uddevalla), world.lvu_grund, holder.parse().expect("id"))
         .await
         .expect("cancel");
@@ -343,7 +346,8 @@ async fn receipts_allocation_results_promotions_and_cancellations_reach_the_righ
     let promoted_name = app.staff_member(promoted).await.expect("staff").name;
     let promotions: Vec<_> =
         messages.iter().filter(|m| m.text.as_deref().is_some_and(|t| t.contains(&promoted_name))).collect();
-    let promotion_recipients: BTreeSet<String> = letters(&app, "promotion").await.into_iter().map(|r| r.recipient).collect();
+    let promotion_recipients: BTreeSet<String> =
+        letters(&app, "promotion").await.into_iter().map(|r| r.recipient).collect();
     let coordinator_of_promoted = world.member(&world.uddevalla, 0).to_string();
     assert!(promotion_recipients.contains(&promoted.to_string()), "the person is told");
     assert!(
@@ -380,9 +384,13 @@ async fn reminders_before_the_deadline_then_the_scheduler_closes_and_allocates(b
     assert_eq!(scheduler.round().await.expect("round").reminders, 3, "all three have yet to register");
     assert_eq!(scheduler.round().await.expect("round").reminders, 0, "each reminder is written once");
     let member = world.member(&world.uddevalla, 1);
-    app.register_collectively(&coordinator(&world.uddevalla), world.uddevalla.clone(), vec![line(member, world.samtal)])
-        .await
-        .expect("Uddevalla registers");
+    app.register_collectively(
+        &coordinator(&world.uddevalla),
+        world.uddevalla.clone(),
+        vec![line(member, world.samtal)],
+    )
+    .await
+    .expect("Uddevalla registers");
     catch_up(&app).await;
     // 13 June: the three-day reminder, to the two still silent.
     clock.set(utc(2027, 6, 13, 8, 0));
@@ -458,13 +466,9 @@ async fn a_refused_mailbox_fails_visibly_and_a_resend_is_audited(backend: Backen
     let dispatcher = dispatcher(&app, &sink);
     let report = dispatcher.dispatch_due().await.expect("dispatch");
     assert_eq!(report.failed, 1, "{report:?}");
-    let failed = outbox::list(
-        &app.log.views(),
-        &Filter { status: Some("failed".into()), ..Filter::default() },
-        100,
-    )
-    .await
-    .expect("outbox");
+    let failed = outbox::list(&app.log.views(), &Filter { status: Some("failed".into()), ..Filter::default() }, 100)
+        .await
+        .expect("outbox");
     assert_eq!(failed.len(), 1);
     let notice = failed[0].clone();
     assert_eq!(notice.kind, "course_summary");
@@ -475,10 +479,15 @@ async fn a_refused_mailbox_fails_visibly_and_a_resend_is_audited(backend: Backen
     // The address is corrected and the letter resent.
     let supervisor: StaffId = notice.recipient.parse().expect("id");
     let corrected = profile("Karin Persson", &email_of("Karin Persson", &world.uddevalla), None);
-    app.staff_command(&coordinator(&world.uddevalla), supervisor, StaffCommand::UpdateStaffMember { profile: corrected })
-        .await
-        .expect("correct the address");
-    let written = app.resend_notice(&course_office(), &notice.notice_id, text("Rättad e-postadress")).await.expect("resend");
+    app.staff_command(
+        &coordinator(&world.uddevalla),
+        supervisor,
+        StaffCommand::UpdateStaffMember { profile: corrected },
+    )
+    .await
+    .expect("correct the address");
+    let written =
+        app.resend_notice(&course_office(), &notice.notice_id, text("Rättad e-postadress")).await.expect("resend");
     assert!(written.position.is_some());
     catch_up(&app).await;
     let report = dispatcher.dispatch_due().await.expect("dispatch");
@@ -486,7 +495,11 @@ async fn a_refused_mailbox_fails_visibly_and_a_resend_is_audited(backend: Backen
     let arrived = with_subject(&sink.messages(), "Sammanfattning");
     assert_eq!(arrived.len(), 1);
     assert_eq!(arrived[0].rcpt_tos, vec![email_of("Karin Persson", &world.uddevalla)]);
-    assert!(arrived[0].message_id.contains(&format!("{}.1@", notice.notice_id)), "a new message: {}", arrived[0].message_id);
+    assert!(
+        arrived[0].message_id.contains(&format!("{}.1@", notice.notice_id)),
+        "a new message: {}",
+        arrived[0].message_id
+    );
     let sent = outbox::get(&app.log.views(), &notice.notice_id).await.expect("outbox").expect("notice");
     assert_eq!((sent.status.as_str(), sent.generation), ("sent", 1));
 

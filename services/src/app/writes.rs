@@ -633,9 +633,14 @@ impl Kurslogg {
             receipt.lines.push(outcome);
         }
         // The receipt itself is an event: the coordinators get it by e-mail, and the
-        // audit trail shows what the municipality was answered.
-        let received = MunicipalityCommand::ReceiveCollectiveRegistration { lines: received_lines(&receipt.lines) };
-        self.municipalities.execute(municipality.as_str(), received, &ctx.metadata(), None).await?;
+        // audit trail shows what the municipality was answered. Only when something was
+        // registered: a resubmission that changes nothing (or a registration refused
+        // line by line, answered at once) appends nothing and sends nothing.
+        let registered = receipt.lines.iter().any(|l| l.status != LineStatus::Refused && !l.already_registered);
+        if registered {
+            let received = MunicipalityCommand::ReceiveCollectiveRegistration { lines: received_lines(&receipt.lines) };
+            self.municipalities.execute(municipality.as_str(), received, &ctx.metadata(), None).await?;
+        }
         self.remember(ctx, Ok(receipt)).await
     }
 
