@@ -322,3 +322,50 @@ fn parse_sender(from: &str) -> Result<(String, String), ConfigError> {
     }
     Ok((name, address.to_string()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(toml: &str) -> Result<Settings, ConfigError> {
+        let figment = Figment::from(Serialized::defaults(Settings::default())).merge(Toml::string(toml));
+        let settings: Settings = figment.extract().map_err(|e| ConfigError(e.to_string()))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    #[test]
+    fn the_example_configuration_is_valid_and_sends_over_starttls() {
+        let settings = with(include_str!("../../deploy/kurslogg.example.toml")).expect("valid example");
+        let mail = settings.mail().expect("mail settings");
+        let smtp = mail.smtp.expect("smtp");
+        assert_eq!((smtp.host.as_str(), smtp.port, smtp.security), ("smtp.fyrbodal.se", 587, SmtpSecurity::Starttls));
+        assert_eq!(
+            (mail.from_name.as_str(), mail.from_address.as_str()),
+            ("Kurser och konferenser", "kurser@fyrbodal.se")
+        );
+        assert_eq!(settings.reminder_days, vec![14, 3]);
+    }
+
+    #[test]
+    fn by_default_letters_are_files() {
+        let mail = Settings::default().mail().expect("defaults are valid");
+        assert!(mail.smtp.is_none());
+    }
+
+    #[test]
+    fn mail_settings_that_make_no_sense_are_refused_with_the_setting_named() {
+        for (toml, named) in [
+            ("mail_transport = \"pigeon\"", "mail_transport"),
+            ("mail_transport = \"smtp\"", "smtp_host"),
+            ("mail_transport = \"smtp\"\nsmtp_host = \"x\"\nsmtp_security = \"ssl\"", "smtp_security"),
+            ("mail_from = \"not an address\"", "mail_from"),
+            ("mail_from = \"Kansliet <kansliet@>\"", "mail_from"),
+            ("reminder_days = [0]", "reminder_days"),
+            ("mail_max_attempts = 0", "mail_max_attempts"),
+        ] {
+            let error = with(toml).expect_err(toml).to_string();
+            assert!(error.contains(named), "{toml}: {error}");
+        }
+    }
+}

@@ -583,7 +583,7 @@ pub async fn run(log: EventLog, transport: Transport, mail: MailSettings) -> Res
     .len();
     let place = match &transport {
         Transport::Files(dir) => format!("written to {}", dir.display()),
-        Transport::Smtp(_) => "sent over SMTP".to_string(),
+        Transport::Smtp(..) => "sent over SMTP".to_string(),
     };
     println!(
         "\nLetters: {} {place} ({summaries} after-course summaries to supervisors), {} to retry, {} failed",

@@ -69,16 +69,21 @@ impl Dispatcher {
         .await;
     }
 
-    /// Sends every letter that is due now.
+    /// Sends the letters that are due now, each once. A letter that fails for now ends
+    /// the round: the server is down or unwell, and the rest wait for the next round
+    /// rather than each waiting for its own timeout.
     pub async fn dispatch_due(&self) -> Result<DispatchReport, AppError> {
         let db = self.app.log.views();
+        // Due as of the round's start: a retry scheduled during the round waits for a later one.
+        let now = Utc::now();
         let mut report = DispatchReport::default();
         loop {
-            let due = outbox::due(&db, Utc::now(), BATCH).await.map_err(StoreError::from)?;
+            let due = outbox::due(&db, now, BATCH).await.map_err(StoreError::from)?;
             if due.is_empty() {
                 return Ok(report);
             }
             for notice in &due {
+                let mut stop = false;
                 let recorded = match self.dispatch(notice).await {
                     Outcome::Sent(message_id) => {
                         report.sent += 1;
@@ -86,6 +91,7 @@ impl Dispatcher {
                     }
                     Outcome::Deferred(error) if notice.attempts + 1 < i64::from(self.settings.max_attempts) => {
                         report.deferred += 1;
+                        stop = true;
                         tracing::warn!(notice = %notice.notice_id, %error, "letter not sent; will try again");
                         outbox::mark_retry(&db, notice, &error, Utc::now() + self.backoff(notice.attempts)).await
                     }
@@ -101,6 +107,9 @@ impl Dispatcher {
                     }
                 };
                 recorded.map_err(StoreError::from)?;
+                if stop {
+                    return Ok(report);
+                }
             }
         }
     }

@@ -29,15 +29,15 @@ pub enum SendError {
 pub enum Transport {
     /// One `.eml` file per letter in this directory.
     Files(PathBuf),
-    /// An SMTP relay.
-    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    /// An SMTP relay, and how long one letter may take in all.
+    Smtp(AsyncSmtpTransport<Tokio1Executor>, Duration),
 }
 
 impl std::fmt::Debug for Transport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Files(dir) => write!(f, "Files({})", dir.display()),
-            Self::Smtp(_) => f.write_str("Smtp"),
+            Self::Smtp(..) => f.write_str("Smtp"),
         }
     }
 }
@@ -82,7 +82,7 @@ impl Transport {
             let password = smtp.password.as_ref().map(|p| p.expose().to_string()).unwrap_or_default();
             builder = builder.credentials(Credentials::new(username.clone(), password));
         }
-        Ok(Self::Smtp(builder.build()))
+        Ok(Self::Smtp(builder.build(), Duration::from_secs(smtp.timeout_secs)))
     }
 
     /// Delivers `message`. A file is named after `file_stem` and replaced atomically, so
@@ -98,10 +98,19 @@ impl Transport {
                 };
                 write.await.map_err(|e| SendError::Transient(format!("cannot write {}: {e}", path.display())))
             }
-            Self::Smtp(smtp) => match smtp.send(message.clone()).await {
-                Ok(_) => Ok(()),
-                Err(e) if e.is_permanent() => Err(SendError::Permanent(format!("the mail server refused: {e}"))),
-                Err(e) => Err(SendError::Transient(format!("the mail server could not be reached or deferred: {e}"))),
+            // lettre's timeout covers each exchange with the server, not a conversation
+            // that stalls (seen after a refused login): bound the whole letter too, so a
+            // stuck server delays the dispatcher, never stops it.
+            Self::Smtp(smtp, limit) => match tokio::time::timeout(*limit * 2, smtp.send(message.clone())).await {
+                Ok(Ok(_)) => Ok(()),
+                Ok(Err(e)) if e.is_permanent() => Err(SendError::Permanent(format!("the mail server refused: {e}"))),
+                Ok(Err(e)) => {
+                    Err(SendError::Transient(format!("the mail server could not be reached or deferred: {e}")))
+                }
+                Err(_) => Err(SendError::Transient(format!(
+                    "the mail server did not finish within {} s",
+                    (*limit * 2).as_secs()
+                ))),
             },
         }
     }
