@@ -78,8 +78,16 @@ impl Projection for Notices {
         NAME
     }
 
-    /// Forgets who is who, but never the outbox: a rebuild finds its letters again.
+    /// Forgets who is who, but never the outbox; and moves `notices_since` up to where
+    /// the projection had got, so the replay writes no letter for an event it has handled
+    /// already, even if who gets which letter has changed since.
     async fn reset(&self, tx: &mut ViewTx) -> Result<(), ProjectionError> {
+        tx.execute(
+            "UPDATE notices_since SET position = (SELECT max(p) FROM (SELECT position AS p FROM notices_since \
+             UNION ALL SELECT position FROM projection_checkpoints WHERE name = $1) AS handled)",
+            &[NAME.into()],
+        )
+        .await?;
         for table in ["notice_staff", "notice_coordinators", "notice_offerings", "notice_places", "notice_participants"]
         {
             tx.execute(&format!("DELETE FROM {table}"), &[]).await?;
@@ -252,10 +260,11 @@ async fn apply_offering(
             if let Some(municipality) = municipality_of(tx, &staff).await? {
                 recipients.extend(coordinators(tx, &municipality).await?);
             }
-            for recipient in recipients {
+            for (i, recipient) in recipients.into_iter().enumerate() {
                 let mut notice = letter(event, kind::PROMOTION, &cause, &recipient);
                 notice.offering_id = Some(offering.to_string());
-                notice.details = json!({ "staff": [staff] });
+                notice.details =
+                    if i == 0 { json!({ "staff": [staff] }) } else { json!({ "staff": [staff], "to": "coordinator" }) };
                 letters.push(notice);
             }
         }
@@ -281,11 +290,14 @@ async fn apply_offering(
                 }
             }
             for (municipality, staff) in by_municipality {
+                // The coordinators' letters have a cause of their own: a coordinator who is
+                // on the offering too gets both their own letter and the municipality's.
+                let cause = format!("{offering}/municipality/{municipality}");
                 for coordinator in coordinators(tx, &municipality).await? {
-                    let mut notice = letter(event, kind::COURSE_CANCELLED, offering, &coordinator);
+                    let mut notice = letter(event, kind::COURSE_CANCELLED, &cause, &coordinator);
                     notice.offering_id = Some(offering.to_string());
                     notice.municipality = Some(municipality.clone());
-                    notice.details = json!({ "staff": staff });
+                    notice.details = json!({ "staff": staff, "to": "coordinator" });
                     letters.push(notice);
                 }
             }

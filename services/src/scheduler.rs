@@ -10,6 +10,10 @@
 //! Every job is safe to repeat: the aggregates refuse what is already done, and a
 //! reminder's outbox id is derived from the package, the day and the coordinator. With
 //! several instances on PostgreSQL one runs the rounds (`crate::leader`).
+//!
+//! Deadlines and course ends older than [`LOOKBACK`] are left to the course office: a
+//! service started on an old log (or after a long stop) must not close last year's
+//! packages or complete last year's courses, and mail everyone about them.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,6 +27,9 @@ use serde_json::json;
 
 use crate::app::{AppError, CommandContext, Kurslogg};
 use crate::store::StoreError;
+
+/// How far back the scheduler looks for deadlines passed and courses ended.
+pub const LOOKBACK: chrono::Duration = chrono::Duration::days(30);
 
 /// What one round did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -68,7 +75,8 @@ impl Scheduler {
         let due_packages = fetch_ids(
             &db,
             "SELECT package_id FROM enrolment_packages \
-             WHERE phase IN ('published', 'registration_closed') AND deadline < $1 ORDER BY deadline",
+             WHERE phase IN ('published', 'registration_closed') AND deadline < $1 AND deadline >= $2 \
+             ORDER BY deadline",
             now,
         )
         .await?;
@@ -81,7 +89,8 @@ impl Scheduler {
         let over = fetch_ids(
             &db,
             "SELECT offering_id FROM roster_offerings \
-             WHERE state IN ('open', 'allocated') AND ends_at <> '' AND ends_at <= $1 ORDER BY ends_at",
+             WHERE state IN ('open', 'allocated') AND ends_at <> '' AND ends_at <= $1 AND ends_at >= $2 \
+             ORDER BY ends_at",
             now,
         )
         .await?;
@@ -163,7 +172,9 @@ fn context() -> CommandContext {
     CommandContext::system(format!("scheduler-{}", uuid::Uuid::new_v4()))
 }
 
+/// The ids `sql` selects for the window ($1 = now, $2 = the start of the look-back).
 async fn fetch_ids(db: &Db, sql: &str, now: DateTime<Utc>) -> Result<Vec<String>, AppError> {
-    let rows = db.fetch(sql, &[Param::from(timestamp(now))]).await.map_err(StoreError::from)?;
+    let window = [Param::from(timestamp(now)), Param::from(timestamp(now - LOOKBACK))];
+    let rows = db.fetch(sql, &window).await.map_err(StoreError::from)?;
     Ok(rows.iter().map(|row| row.text(0)).collect())
 }

@@ -5,6 +5,7 @@
 use kurslogg_domain::municipality::{LineOutcome, ReceivedLine};
 use kurslogg_domain::notice::NoticeCommand;
 use kurslogg_domain::offering::{Offering, RegistrationStatus};
+use kurslogg_domain::package::PackagePhase;
 use kurslogg_domain::staff::{StaffMember, StaffStatus};
 use kurslogg_domain::{Place, Text};
 use kurslogg_projections::notices::kind;
@@ -186,7 +187,7 @@ impl Kurslogg {
         Ok(Ok(Letter::Promotion(letters::Promotion {
             recipient_name: recipient.to_string(),
             person_name: self.name_of(&person).await?,
-            to_coordinator: person != notice.recipient,
+            to_coordinator: to_coordinator(notice),
             course: course_info(&offering),
         })))
     }
@@ -202,7 +203,7 @@ impl Kurslogg {
             None => String::new(),
         };
         let staff = staff_ids(notice);
-        let to_coordinator = staff.iter().all(|s| *s != notice.recipient);
+        let to_coordinator = to_coordinator(notice);
         let mut people = Vec::with_capacity(staff.len());
         for id in &staff {
             people.push(self.name_of(id).await?);
@@ -233,14 +234,20 @@ impl Kurslogg {
                 }
             }
         }
-        let days_left = notice.details.get("days").and_then(Value::as_u64).unwrap_or(0);
+        // Said as it is when the letter goes, not when it was due: a retried or late
+        // reminder must not count days that have gone, nor remind after the deadline.
+        let now = self.clock.now();
+        if now >= package.deadline || package.phase != PackagePhase::Published {
+            return Ok(Err("the deadline passed before the reminder could be sent".into()));
+        }
+        let days_left = (package.deadline - now).num_days();
         Ok(Ok(Letter::DeadlineReminder(letters::DeadlineReminder {
             coordinator_name: coordinator.to_string(),
             municipality_name: self.municipality_name(notice).await?,
             package_title: package.title.as_ref().map(ToString::to_string).unwrap_or_default(),
             term: package.term.map(|t| t.to_string()).unwrap_or_default(),
             deadline: package.deadline,
-            days_left: u32::try_from(days_left).unwrap_or(u32::MAX),
+            days_left: u32::try_from(days_left).unwrap_or(0),
             courses,
         })))
     }
@@ -269,6 +276,12 @@ impl Kurslogg {
             .map_err(StoreError::from)?;
         Ok(events.into_iter().next())
     }
+}
+
+/// The letter goes to a coordinator about their municipality's people (`details.to`),
+/// even when the coordinator is one of them.
+fn to_coordinator(notice: &OutboxRow) -> bool {
+    notice.details.get("to").and_then(Value::as_str) == Some("coordinator")
 }
 
 /// The staff ids a letter is about (`details.staff`).

@@ -635,8 +635,12 @@ impl Kurslogg {
         // The receipt itself is an event: the coordinators get it by e-mail, and the
         // audit trail shows what the municipality was answered. Only when something was
         // registered: a resubmission that changes nothing (or a registration refused
-        // line by line, answered at once) appends nothing and sends nothing.
-        let registered = receipt.lines.iter().any(|l| l.status != LineStatus::Refused && !l.already_registered);
+        // line by line, answered at once) appends nothing and sends nothing. A retry
+        // with the same Idempotency-Key that gets this far had no answer recorded (the
+        // first attempt stopped before the receipt), so it writes the receipt.
+        let retried = ctx.idempotency.is_some();
+        let registered =
+            receipt.lines.iter().any(|l| l.status != LineStatus::Refused && (!l.already_registered || retried));
         if registered {
             let received = MunicipalityCommand::ReceiveCollectiveRegistration { lines: received_lines(&receipt.lines) };
             self.municipalities.execute(municipality.as_str(), received, &ctx.metadata(), None).await?;

@@ -61,8 +61,10 @@ impl Dispatcher {
     /// PostgreSQL, one at a time.
     pub async fn run(self, every: Duration) {
         let db = self.app.log.views();
+        // A round sends at most one batch: the lock is confirmed between rounds, so an
+        // instance that lost it (its database session ended) stops within a batch.
         crate::leader::lead(db, "mailer", every, || async {
-            if let Err(e) = self.dispatch_due().await {
+            if let Err(e) = self.send_due(BATCH as usize).await {
                 tracing::error!(error = %e, "sending letters failed; trying again");
             }
         })
@@ -73,6 +75,11 @@ impl Dispatcher {
     /// the round: the server is down or unwell, and the rest wait for the next round
     /// rather than each waiting for its own timeout.
     pub async fn dispatch_due(&self) -> Result<DispatchReport, AppError> {
+        self.send_due(usize::MAX).await
+    }
+
+    /// As [`Dispatcher::dispatch_due`], trying at most `at_most` letters.
+    async fn send_due(&self, at_most: usize) -> Result<DispatchReport, AppError> {
         let db = self.app.log.views();
         // Due as of the round's start: a retry scheduled during the round waits for a later one.
         let now = Utc::now();
@@ -107,7 +114,7 @@ impl Dispatcher {
                     }
                 };
                 recorded.map_err(StoreError::from)?;
-                if stop {
+                if stop || report.sent + report.deferred + report.failed >= at_most {
                     return Ok(report);
                 }
             }

@@ -103,10 +103,15 @@ impl Transport {
             // stuck server delays the dispatcher, never stops it.
             Self::Smtp(smtp, limit) => match tokio::time::timeout(*limit * 2, smtp.send(message.clone())).await {
                 Ok(Ok(_)) => Ok(()),
-                Ok(Err(e)) if e.is_permanent() => Err(SendError::Permanent(format!("the mail server refused: {e}"))),
-                Ok(Err(e)) => {
-                    Err(SendError::Transient(format!("the mail server could not be reached or deferred: {e}")))
+                // The server's reply text often quotes the address: keep only its code, so
+                // the outbox and the logs hold no personal data.
+                Ok(Err(e)) if e.is_permanent() => {
+                    Err(SendError::Permanent(format!("the mail server refused the letter ({})", reply_code(&e))))
                 }
+                Ok(Err(e)) if e.status().is_some() => {
+                    Err(SendError::Transient(format!("the mail server deferred the letter ({})", reply_code(&e))))
+                }
+                Ok(Err(e)) => Err(SendError::Transient(format!("the mail server could not be reached: {e}"))),
                 Err(_) => Err(SendError::Transient(format!(
                     "the mail server did not finish within {} s",
                     (*limit * 2).as_secs()
@@ -116,8 +121,14 @@ impl Transport {
     }
 }
 
-/// The sender as a mailbox, e.g. `Kurser och konferenser <kurser@fyrbodal.se>`.
+/// The SMTP reply code of an error, e.g. `550`.
+fn reply_code(error: &lettre::transport::smtp::Error) -> String {
+    error.status().map_or_else(|| "no reply code".to_string(), |code| code.to_string())
+}
+
+/// A mailbox, e.g. `Kurser och konferenser <kurser@fyrbodal.se>`. The error does not
+/// repeat the address (it is personal data, and errors are stored and logged).
 pub fn mailbox(name: &str, address: &str) -> Result<Mailbox, String> {
-    let address = address.parse().map_err(|e| format!("not an e-mail address {address:?}: {e}"))?;
+    let address = address.parse().map_err(|e| format!("the e-mail address cannot be used: {e}"))?;
     Ok(Mailbox::new(Some(name.to_string()), address))
 }
