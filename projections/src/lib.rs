@@ -8,6 +8,7 @@ pub mod db;
 pub mod enrolment;
 pub mod feed;
 pub mod history;
+pub mod leader;
 pub mod notices;
 pub mod outbox;
 pub mod runner;

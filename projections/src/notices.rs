@@ -237,15 +237,7 @@ async fn apply_offering(
                     &[offering.into()],
                 )
                 .await?;
-            let mut by_supervisor: Vec<(String, Vec<String>)> = Vec::new();
-            for row in rows {
-                let (supervisor, staff) = (row.text(0), row.text(1));
-                match by_supervisor.last_mut() {
-                    Some((last, people)) if *last == supervisor => people.push(staff),
-                    _ => by_supervisor.push((supervisor, vec![staff])),
-                }
-            }
-            for (supervisor, staff) in by_supervisor {
+            for (supervisor, staff) in grouped(rows.iter().map(|row| (row.text(0), row.text(1)))) {
                 // One summary per supervisor per offering, however it came to be completed.
                 let mut notice = letter(event, kind::COURSE_SUMMARY, offering, &supervisor);
                 notice.offering_id = Some(offering.to_string());
@@ -276,20 +268,15 @@ async fn apply_offering(
                     &[offering.into()],
                 )
                 .await?;
-            let mut by_municipality: Vec<(String, Vec<String>)> = Vec::new();
-            for row in rows {
-                let (municipality, staff) = (row.text(0), row.text(1));
-                let mut notice = letter(event, kind::COURSE_CANCELLED, offering, &staff);
+            let places: Vec<(String, String)> = rows.iter().map(|row| (row.text(0), row.text(1))).collect();
+            for (municipality, staff) in &places {
+                let mut notice = letter(event, kind::COURSE_CANCELLED, offering, staff);
                 notice.offering_id = Some(offering.to_string());
                 notice.municipality = Some(municipality.clone());
-                notice.details = json!({ "staff": [staff.clone()] });
+                notice.details = json!({ "staff": [staff] });
                 letters.push(notice);
-                match by_municipality.last_mut() {
-                    Some((last, people)) if *last == municipality => people.push(staff),
-                    _ => by_municipality.push((municipality, vec![staff])),
-                }
             }
-            for (municipality, staff) in by_municipality {
+            for (municipality, staff) in grouped(places) {
                 // The coordinators' letters have a cause of their own: a coordinator who is
                 // on the offering too gets both their own letter and the municipality's.
                 let cause = format!("{offering}/municipality/{municipality}");
@@ -333,6 +320,18 @@ async fn apply_package(
         }
     }
     Ok(())
+}
+
+/// Pairs sorted by their first element, gathered as (first, every second).
+fn grouped(pairs: impl IntoIterator<Item = (String, String)>) -> Vec<(String, Vec<String>)> {
+    let mut groups: Vec<(String, Vec<String>)> = Vec::new();
+    for (key, value) in pairs {
+        match groups.last_mut() {
+            Some((last, values)) if *last == key => values.push(value),
+            _ => groups.push((key, vec![value])),
+        }
+    }
+    groups
 }
 
 /// The coordinators of `municipality`, by staff id.

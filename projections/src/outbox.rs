@@ -159,34 +159,26 @@ pub struct Filter {
     pub after: Option<(String, String)>,
 }
 
-/// Letters in the order they were written, `limit` at a time.
+/// Letters in the order they were written, `limit` at a time. Each filter left out
+/// (NULL) lets every row through.
 pub async fn list(db: &Db, filter: &Filter, limit: i64) -> Result<Vec<OutboxRow>, sqlx::Error> {
-    let mut conditions = Vec::new();
-    let mut params = Vec::new();
-    let mut add = |condition: &str, value: Param, params: &mut Vec<Param>| {
-        params.push(value);
-        conditions.push(condition.replace('?', &format!("${}", params.len())));
-    };
-    for (column, value) in [
-        ("status", &filter.status),
-        ("kind", &filter.kind),
-        ("offering_id", &filter.offering),
-        ("recipient", &filter.recipient),
-    ] {
-        if let Some(value) = value {
-            add(&format!("{column} = ?"), value.clone().into(), &mut params);
-        }
-    }
-    if let Some((created_at, notice_id)) = &filter.after {
-        add("(created_at > ?", created_at.clone().into(), &mut params);
-        let n = params.len();
-        params.push(notice_id.clone().into());
-        let last = conditions.last_mut().expect("just added");
-        *last = format!("{last} OR (created_at = ${n} AND notice_id > ${}))", n + 1);
-    }
-    let filter = if conditions.is_empty() { String::new() } else { format!("WHERE {}", conditions.join(" AND ")) };
-    params.push(Param::Int(limit));
-    let sql = format!("SELECT {COLUMNS} FROM outbox {filter} ORDER BY created_at, notice_id LIMIT ${}", params.len());
+    let sql = format!(
+        "SELECT {COLUMNS} FROM outbox \
+         WHERE ($1 IS NULL OR status = $1) AND ($2 IS NULL OR kind = $2) \
+         AND ($3 IS NULL OR offering_id = $3) AND ($4 IS NULL OR recipient = $4) \
+         AND ($5 IS NULL OR created_at > $5 OR (created_at = $5 AND notice_id > $6)) \
+         ORDER BY created_at, notice_id LIMIT $7"
+    );
+    let (after_created, after_id) = filter.after.clone().unzip();
+    let params = [
+        Param::from(filter.status.clone()),
+        Param::from(filter.kind.clone()),
+        Param::from(filter.offering.clone()),
+        Param::from(filter.recipient.clone()),
+        Param::from(after_created),
+        Param::from(after_id),
+        Param::Int(limit),
+    ];
     Ok(db.fetch(&sql, &params).await?.iter().map(row).collect())
 }
 

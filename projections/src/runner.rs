@@ -137,41 +137,15 @@ impl<P: Projection> Runner<P> {
     ///
     /// On PostgreSQL, several service instances may run the same projection: only the
     /// one holding the projection's advisory lock works, the others stand by and take
-    /// over when it dies (its session ends and the lock with it).
+    /// over when it dies (`crate::leader`).
     pub async fn run(self, interval: Duration) {
-        loop {
-            let outcome = match &self.db {
-                Db::Postgres(pool) => self.lead(pool, interval).await,
-                Db::Sqlite { .. } => self.catch_up().await.map(|_| ()),
-            };
-            if let Err(e) = outcome {
-                tracing::error!(projection = self.projection.name(), error = %e, "projection failed; retrying");
+        let name = self.projection.name();
+        crate::leader::lead(self.db.clone(), name, interval, || async {
+            if let Err(e) = self.catch_up().await {
+                tracing::error!(projection = name, error = %e, "projection failed; retrying");
             }
-            tokio::time::sleep(interval).await;
-        }
-    }
-
-    /// Waits for the projection's lock on a connection of its own, then catches up
-    /// every `interval` for as long as the lock (the connection) lasts.
-    async fn lead(&self, pool: &sqlx::PgPool, interval: Duration) -> Result<(), ProjectionError> {
-        use sqlx::Connection;
-        let mut session = sqlx::PgConnection::connect_with(&pool.connect_options()).await?;
-        let key = lock_key(self.projection.name());
-        loop {
-            let held: bool =
-                sqlx::query_scalar("SELECT pg_try_advisory_lock($1)").bind(key).fetch_one(&mut session).await?;
-            if held {
-                break;
-            }
-            tokio::time::sleep(interval).await;
-        }
-        tracing::info!(projection = self.projection.name(), "this instance now runs the projection");
-        loop {
-            self.catch_up().await?;
-            // The lock lives as long as the session: stop if the session is gone.
-            sqlx::query("SELECT 1").execute(&mut session).await?;
-            tokio::time::sleep(interval).await;
-        }
+        })
+        .await;
     }
 }
 

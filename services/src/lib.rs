@@ -5,7 +5,6 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod http;
-pub mod leader;
 pub mod mail;
 pub mod scheduler;
 pub mod store;

@@ -9,7 +9,7 @@
 //!
 //! Every job is safe to repeat: the aggregates refuse what is already done, and a
 //! reminder's outbox id is derived from the package, the day and the coordinator. With
-//! several instances on PostgreSQL one runs the rounds (`crate::leader`).
+//! several instances on PostgreSQL one runs the rounds (`kurslogg_projections::leader`).
 //!
 //! Deadlines and course ends older than [`LOOKBACK`] are left to the course office: a
 //! service started on an old log (or after a long stop) must not close last year's
@@ -59,7 +59,7 @@ impl Scheduler {
     /// Runs a round every `every` until the process ends.
     pub async fn run(self, every: Duration) {
         let db = self.app.log.views();
-        crate::leader::lead(db, "scheduler", every, || async {
+        kurslogg_projections::leader::lead(db, "scheduler", every, || async {
             if let Err(e) = self.round().await {
                 tracing::error!(error = %e, "scheduled work failed; trying again next round");
             }

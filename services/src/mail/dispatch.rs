@@ -63,7 +63,7 @@ impl Dispatcher {
         let db = self.app.log.views();
         // A round sends at most one batch: the lock is confirmed between rounds, so an
         // instance that lost it (its database session ended) stops within a batch.
-        crate::leader::lead(db, "mailer", every, || async {
+        kurslogg_projections::leader::lead(db, "mailer", every, || async {
             if let Err(e) = self.send_due(BATCH as usize).await {
                 tracing::error!(error = %e, "sending letters failed; trying again");
             }

@@ -1,13 +1,15 @@
-//! Work that one instance does at a time: on PostgreSQL, whoever holds the work's session
-//! advisory lock does it, and the others stand by to take over when that instance dies
-//! (its session ends and the lock with it). On SQLite there is one instance.
+//! Work that one instance does at a time (a projection, the mailer, the scheduler): on
+//! PostgreSQL, whoever holds the work's session advisory lock does it, and the others
+//! stand by to take over when that instance dies (its session ends and the lock with
+//! it). On SQLite there is one instance.
 
 use std::future::Future;
 use std::time::Duration;
 
-use kurslogg_projections::runner::lock_key;
-use kurslogg_projections::Db;
 use sqlx::Connection;
+
+use crate::db::Db;
+use crate::runner::lock_key;
 
 /// Runs `round` every `every` for as long as the process lives, on PostgreSQL only while
 /// this instance holds the lock named `name`.
