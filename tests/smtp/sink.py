@@ -1,14 +1,16 @@
 """A real SMTP server for Kurslogg's tests (aiosmtpd), keeping every message it accepts.
 
     python3 tests/smtp/sink.py --port PORT --dir DIR [--delay SECONDS]
-                               [--tls-cert CERT --tls-key KEY] [--auth USER:PASSWORD]
+                               [--tls-cert CERT --tls-key KEY [--implicit-tls]]
+                               [--auth USER:PASSWORD]
 
 Each accepted message is written to DIR as NAME.eml (as received) and NAME.json (the
 envelope, and the Message-ID, subject, plain-text and HTML parts decoded), the JSON
 last, so a reader that sees the JSON sees a whole message. Recipients whose local part
 starts with "reject" are refused with 550 (permanent), "defer" with 451 (transient).
 --delay waits before answering each message's data (a slow server). --tls-cert/--tls-key
-offer STARTTLS and require it; --auth requires login with those credentials.
+offer STARTTLS and require it, or with --implicit-tls speak TLS from the first byte (as on
+port 465); --auth requires login with those credentials.
 Prints "ready" when it listens.
 """
 
@@ -68,7 +70,9 @@ class Sink:
             "content_type": message.get_content_type(),
             "text": parts["plain"],
             "html": parts["html"],
-            "tls": session.ssl is not None,
+            # STARTTLS sets session.ssl; implicit TLS shows on the transport.
+            "tls": session.ssl is not None
+            or (server.transport is not None and server.transport.get_extra_info("ssl_object") is not None),
             "authenticated": bool(getattr(session, "authenticated", False)),
         }
         with open(meta + ".partial", "w", encoding="utf-8") as f:
@@ -84,6 +88,7 @@ def main():
     parser.add_argument("--delay", type=float, default=0.0)
     parser.add_argument("--tls-cert")
     parser.add_argument("--tls-key")
+    parser.add_argument("--implicit-tls", action="store_true")
     parser.add_argument("--auth")
     args = parser.parse_args()
     os.makedirs(args.dir, exist_ok=True)
@@ -92,7 +97,10 @@ def main():
     if args.tls_cert:
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(args.tls_cert, args.tls_key)
-        options.update(tls_context=context, require_starttls=True)
+        if args.implicit_tls:
+            options.update(ssl_context=context)
+        else:
+            options.update(tls_context=context, require_starttls=True)
     if args.auth:
         user, password = args.auth.split(":", 1)
 

@@ -44,6 +44,8 @@ pub struct SinkOptions {
     pub delay: f64,
     /// Certificate and key (PEM files) to offer and require STARTTLS.
     pub tls: Option<(PathBuf, PathBuf)>,
+    /// With `tls`: TLS from the first byte instead of STARTTLS.
+    pub implicit_tls: bool,
     /// User and password to require.
     pub auth: Option<(String, String)>,
 }
@@ -102,6 +104,9 @@ impl SmtpSink {
             .stderr(Stdio::piped());
         if let Some((cert, key)) = &self.options.tls {
             command.args(["--tls-cert", &cert.display().to_string(), "--tls-key", &key.display().to_string()]);
+            if self.options.implicit_tls {
+                command.arg("--implicit-tls");
+            }
         }
         if let Some((user, password)) = &self.options.auth {
             command.args(["--auth", &format!("{user}:{password}")]);

@@ -682,3 +682,36 @@ async fn letters_go_over_starttls_with_credentials() {
     assert!(messages.iter().all(|m| m.tls && m.authenticated), "{messages:#?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Implicit TLS (as on port 465): the connection is encrypted from the first byte.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn letters_go_over_implicit_tls() {
+    let (app, _guard, _world) = completed_course(Backend::Sqlite, "Karin Persson").await;
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).expect("certificate");
+    let dir = std::env::temp_dir().join(format!("kl-tls-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert, certified.cert.pem()).expect("cert");
+    std::fs::write(&key, certified.key_pair.serialize_pem()).expect("key");
+    let sink = SmtpSink::start_with(SinkOptions {
+        tls: Some((cert.clone(), key)),
+        implicit_tls: true,
+        ..SinkOptions::default()
+    });
+    let mut settings = mail_settings(&sink);
+    let smtp = settings.smtp.as_mut().expect("smtp");
+    smtp.host = "localhost".into();
+    smtp.security = SmtpSecurity::Tls;
+    smtp.ca_file = Some(cert.clone());
+    let transport = Transport::from_settings(&settings, &dir).expect("transport");
+    let report =
+        tokio::time::timeout(Duration::from_secs(20), Dispatcher::new(app.clone(), transport, settings).dispatch_due())
+            .await
+            .expect("sent within 20 s")
+            .expect("dispatch");
+    assert!(report.sent > 0, "{report:?}");
+    let messages = sink.wait_for(report.sent, Duration::from_secs(10)).await;
+    assert_eq!(messages.len(), report.sent);
+    assert!(messages.iter().all(|m| m.tls), "{messages:#?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
