@@ -484,7 +484,14 @@ async fn random_concurrent_commands_converge(backend: Backend) {
     let rebuilt = views_dump(&db).await;
     assert!(live.len() > 300, "a busy term: {} view rows", live.len());
     for happened in
-        ["SeatTransferred", "RegistrationCancelled", "AttendanceCorrected", "SeatLimitChanged", "ParticipantCompleted"]
+        // Completion is always evaluated; whether anyone met the threshold is up to chance.
+        [
+            "SeatTransferred",
+            "RegistrationCancelled",
+            "AttendanceCorrected",
+            "SeatLimitChanged",
+            "OfferingCompleted",
+        ]
     {
         let needle = format!("Text(\"{happened}\")");
         assert!(
