@@ -63,6 +63,7 @@ use kurslogg_domain::{
 use kurslogg_projections::audit::Audit;
 use kurslogg_projections::enrolment::Enrolment;
 use kurslogg_projections::history::{self, AsOf, Scope};
+use kurslogg_projections::notices::Notices;
 use kurslogg_projections::views::statistics::{self, Dimension, StatisticsFilter};
 use kurslogg_projections::views::{participant, roster};
 use kurslogg_projections::{feed, Db, LoggedEvent, Projection, ProjectionError, Runner, ViewTx};
@@ -1662,6 +1663,11 @@ async fn measure(which: Which, db: &Db, log: &EventLog, config: &Config) -> Back
     let (pass, _) =
         timed("(b) rebuild audit", n, async { Runner::new(db.clone(), Audit).rebuild().await.expect("rebuild audit") })
             .await;
+    passes.push(pass);
+    let (pass, _) = timed("(b) rebuild notices", n, async {
+        Runner::new(db.clone(), Notices).rebuild().await.expect("rebuild notices")
+    })
+    .await;
     passes.push(pass);
     let (pass, _) = timed("(b) rebuild all (`kurslogg::views::rebuild(db, None)`)", n, async {
         kurslogg::views::rebuild(db, None).await.expect("rebuild all")
