@@ -38,6 +38,10 @@
 //! `KURSLOGG_BENCH_POSTGRES_URL`), dropped at the end. SQLite: a file in a fresh temp
 //! dir, removed at the end. Both opened with the service's default `LogOptions`.
 
+mod common;
+
+use common::{ms, text, thousands, ticks_of, with_database};
+
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::future::Future;
@@ -58,7 +62,7 @@ use kurslogg_domain::package::PackageEvent;
 use kurslogg_domain::staff::{StaffEvent, StaffProfile};
 use kurslogg_domain::{
     slugify, Attendance, CompletionThreshold, CourseCode, ExperienceBand, MunicipalityId, OfferingId, PackageId, Place,
-    SeatLimit, Sek, Session, StaffGroup, StaffId, Term, Text, WorkEmail,
+    SeatLimit, Sek, Session, StaffGroup, StaffId, Term, WorkEmail,
 };
 use kurslogg_projections::audit::Audit;
 use kurslogg_projections::enrolment::Enrolment;
@@ -466,10 +470,6 @@ const VENUES: [&str; 5] = [
     "Stadshuset, sammanträdesrum 1",
     "Högskolan Väst, Trollhättan",
 ];
-
-fn text(s: &str) -> Text {
-    Text::parse(s).expect("valid text")
-}
 
 #[derive(Debug, Clone)]
 struct Actor {
@@ -1306,12 +1306,6 @@ impl Cpu {
     }
 }
 
-fn ticks_of(stat: &str) -> Option<u64> {
-    let rest = &stat[stat.rfind(')')? + 1..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
-}
-
 fn tick_us() -> f64 {
     let ticks: f64 = std::process::Command::new("getconf")
         .arg("CLK_TCK")
@@ -1713,25 +1707,6 @@ async fn measure(which: Which, db: &Db, log: &EventLog, config: &Config) -> Back
 // ---------------------------------------------------------------------------------------
 // Backends
 
-fn with_database(url: &str, database: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (url, None),
-    };
-    let after_scheme = base.find("://").map_or(0, |p| p + 3);
-    let mut out = match base[after_scheme..].find('/') {
-        Some(p) => base[..after_scheme + p].to_string(),
-        None => base.to_string(),
-    };
-    out.push('/');
-    out.push_str(database);
-    if let Some(q) = query {
-        out.push('?');
-        out.push_str(q);
-    }
-    out
-}
-
 async fn run_sqlite(config: &Config) -> Backend {
     let dir = std::env::temp_dir().join(format!("kurslogg-bench-rebuild-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("create temp dir");
@@ -1830,33 +1805,6 @@ fn machine_facts() -> Vec<String> {
 
 // ---------------------------------------------------------------------------------------
 // Results
-
-fn thousands(v: f64) -> String {
-    let n = v.round() as i64;
-    let digits = n.abs().to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if n < 0 {
-        format!("-{out}")
-    } else {
-        out
-    }
-}
-
-fn ms(v: f64) -> String {
-    if v >= 100.0 {
-        format!("{v:.0}")
-    } else if v >= 10.0 {
-        format!("{v:.1}")
-    } else {
-        format!("{v:.2}")
-    }
-}
 
 fn verdicts(backend: &Backend) -> Vec<String> {
     let read = backend.sequential();

@@ -33,6 +33,10 @@
 //! temporary directory, removed afterwards. Both use the service's default `LogOptions`
 //! (PostgreSQL pool of 16 connections; SQLite WAL with `synchronous=FULL`).
 
+mod common;
+
+use common::{ms, text, thousands, ticks_of, with_database};
+
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::future::Future;
@@ -57,7 +61,7 @@ use kurslogg_domain::package::{PackageCommand, PackagePhase};
 use kurslogg_domain::staff::{StaffProfile, StaffStatus};
 use kurslogg_domain::{
     slugify, Clock, CompletionThreshold, CourseCode, ExperienceBand, MunicipalityId, OfferingId, PackageId, Place,
-    SeatLimit, Sek, Session, StaffGroup, StaffId, Term, Text, WorkEmail,
+    SeatLimit, Sek, Session, StaffGroup, StaffId, Term, WorkEmail,
 };
 use sqlx::{Connection, PgConnection};
 use uuid::Uuid;
@@ -332,13 +336,6 @@ impl Cpu {
     }
 }
 
-fn ticks_of(stat: &str) -> Option<u64> {
-    let rest = &stat[stat.rfind(')')? + 1..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    // Fields after the command name start at field 3 (state); utime is 14, stime 15.
-    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
-}
-
 fn process_ticks(path: &str) -> Option<u64> {
     ticks_of(&std::fs::read_to_string(path).ok()?)
 }
@@ -517,33 +514,6 @@ struct Section {
     notes: Vec<String>,
 }
 
-fn thousands(v: f64) -> String {
-    let n = v.round() as i64;
-    let s = n.abs().to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if n < 0 {
-        format!("-{out}")
-    } else {
-        out
-    }
-}
-
-fn ms(v: f64) -> String {
-    if v >= 100.0 {
-        format!("{v:.0}")
-    } else if v >= 10.0 {
-        format!("{v:.1}")
-    } else {
-        format!("{v:.2}")
-    }
-}
-
 fn render_section(section: &Section, tick_us: f64) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "### {}\n", section.title);
@@ -666,10 +636,6 @@ fn office_ctx() -> CommandContext {
         received_at: Utc::now(),
         idempotency: None,
     }
-}
-
-fn text(s: &str) -> Text {
-    Text::parse(s).expect("valid text")
 }
 
 fn offering_details(deadline: DateTime<Utc>) -> OfferingDetails {
@@ -1058,26 +1024,6 @@ async fn bench_history(app: &Arc<Kurslogg>, world: &Arc<World>, sizes: &Sizes, s
 
 // ---------------------------------------------------------------------------------------
 // PostgreSQL plumbing and baselines
-
-/// `url` with its database replaced by `database`.
-fn with_database(url: &str, database: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (url, None),
-    };
-    let after_scheme = base.find("://").map_or(0, |p| p + 3);
-    let mut out = match base[after_scheme..].find('/') {
-        Some(p) => base[..after_scheme + p].to_string(),
-        None => base.to_string(),
-    };
-    out.push('/');
-    out.push_str(database);
-    if let Some(q) = query {
-        out.push('?');
-        out.push_str(q);
-    }
-    out
-}
 
 struct Databases {
     admin_url: String,
