@@ -638,12 +638,7 @@ async fn app_register(app: &Kurslogg, municipality: &MunicipalityId, staff: Staf
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn letters_go_over_starttls_with_credentials() {
     let (app, _guard, _world) = completed_course(Backend::Sqlite, "Karin Persson").await;
-    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).expect("certificate");
-    let dir = std::env::temp_dir().join(format!("kl-tls-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).expect("dir");
-    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
-    std::fs::write(&cert, certified.cert.pem()).expect("cert");
-    std::fs::write(&key, certified.key_pair.serialize_pem()).expect("key");
+    let (dir, cert, key) = localhost_certificate();
     let sink = SmtpSink::start_with(SinkOptions {
         tls: Some((cert.clone(), key)),
         auth: Some(("kurslogg".into(), "hemligt".into())),
@@ -687,12 +682,7 @@ async fn letters_go_over_starttls_with_credentials() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn letters_go_over_implicit_tls() {
     let (app, _guard, _world) = completed_course(Backend::Sqlite, "Karin Persson").await;
-    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).expect("certificate");
-    let dir = std::env::temp_dir().join(format!("kl-tls-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).expect("dir");
-    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
-    std::fs::write(&cert, certified.cert.pem()).expect("cert");
-    std::fs::write(&key, certified.key_pair.serialize_pem()).expect("key");
+    let (dir, cert, key) = localhost_certificate();
     let sink = SmtpSink::start_with(SinkOptions {
         tls: Some((cert.clone(), key)),
         implicit_tls: true,
@@ -714,4 +704,16 @@ async fn letters_go_over_implicit_tls() {
     assert_eq!(messages.len(), report.sent);
     assert!(messages.iter().all(|m| m.tls), "{messages:#?}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A self-signed certificate for `localhost` and its key, as PEM files in a new directory
+/// (returned first, for the caller to remove).
+fn localhost_certificate() -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).expect("certificate");
+    let dir = std::env::temp_dir().join(format!("kl-tls-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert, certified.cert.pem()).expect("cert");
+    std::fs::write(&key, certified.key_pair.serialize_pem()).expect("key");
+    (dir, cert, key)
 }

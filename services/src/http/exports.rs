@@ -17,16 +17,16 @@ use axum::response::Response;
 use chrono::{DateTime, Utc};
 use icalendar::{Calendar, Component, Event, EventLike, EventStatus, Property};
 use kurslogg_domain::{OfferingId, StaffId};
-use kurslogg_projections::history::{self, Scope};
+use kurslogg_projections::history::Scope;
 use kurslogg_projections::views::audit_trail::{self, AuditEntry, AuditFilter};
 use kurslogg_projections::views::participant;
 use kurslogg_projections::views::roster::{self, RosterView};
-use kurslogg_projections::{audit::Audit, enrolment::Enrolment, Db, ProjectionError};
+use kurslogg_projections::{enrolment::Enrolment, Db, ProjectionError};
 
 use super::error::{ApiError, Problem};
 use super::export::{self, Cell, FormatQuery, Table};
 use super::extract::{path_id, Reader, Q};
-use super::views::{staff_names, unavailable, view_db, ViewQuery};
+use super::views::{audit_source, staff_names, unavailable, view_db, ViewQuery};
 use crate::app::Kurslogg;
 
 type AppState = State<Arc<Kurslogg>>;
@@ -238,22 +238,8 @@ pub async fn export_audit_trail(
     Q(q): Q<ViewQuery>,
 ) -> Result<Response, ApiError> {
     let format = f.format()?;
-    let invalid = |detail: String| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", detail);
-    filter.from = filter.from.as_deref().map(|v| audit_trail::instant("from", v)).transpose().map_err(invalid)?;
-    filter.to = filter.to.as_deref().map(|v| audit_trail::instant("to", v)).transpose().map_err(invalid)?;
-    if filter.limit.is_some_and(|l| !(1..=AUDIT_EXPORT_MAX).contains(&l)) {
-        return Err(invalid(format!("limit must be between 1 and {AUDIT_EXPORT_MAX}")));
-    }
+    let (db, up_to) = audit_source(&app, &mut filter, &q, AUDIT_EXPORT_MAX).await?;
     let wanted = filter.limit.unwrap_or(AUDIT_EXPORT_MAX);
-    // The trail is itself the log's history: "as of" is a cut-off position, no rebuild.
-    let live = app.log.views();
-    let up_to = match q.as_of()? {
-        Some(as_of) => Some(history::cutoff(&live, as_of).await.map_err(unavailable)?),
-        None => None,
-    };
-    let db =
-        view_db(&app, &ViewQuery { min_position: q.min_position, ..ViewQuery::default() }, Audit, Scope::Everything)
-            .await?;
     let mut entries: Vec<AuditEntry> = Vec::new();
     let next_after = loop {
         let left = wanted - entries.len() as i64;

@@ -178,6 +178,31 @@ pub async fn get_supervisor_overview(
     Ok(Json(overview))
 }
 
+/// Checks an audit query (`from` and `to` are instants, `limit` is 1 to `max_limit`),
+/// and finds what answers it: the audit database (after waiting for `min_position`) and,
+/// for `as_of`, the position the log is cut at. The trail is itself the log's history,
+/// so "as of" is a cut-off, not a rebuild.
+pub async fn audit_source(
+    app: &Kurslogg,
+    filter: &mut AuditFilter,
+    q: &ViewQuery,
+    max_limit: i64,
+) -> Result<(Db, Option<i64>), ApiError> {
+    let invalid = |detail: String| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", detail);
+    filter.from = filter.from.as_deref().map(|v| audit_trail::instant("from", v)).transpose().map_err(invalid)?;
+    filter.to = filter.to.as_deref().map(|v| audit_trail::instant("to", v)).transpose().map_err(invalid)?;
+    if filter.limit.is_some_and(|l| !(1..=max_limit).contains(&l)) {
+        return Err(invalid(format!("limit must be between 1 and {max_limit}")));
+    }
+    let up_to = match q.as_of()? {
+        Some(as_of) => Some(history::cutoff(&app.log.views(), as_of).await.map_err(unavailable)?),
+        None => None,
+    };
+    let live = ViewQuery { min_position: q.min_position, ..ViewQuery::default() };
+    let db = view_db(app, &live, Audit, Scope::Everything).await?;
+    Ok((db, up_to))
+}
+
 /// The audit trail, oldest first: who did what, when, on whose behalf, with which
 /// request id. Filters combine; `as_of`/`as_of_position` show the log as it stood then.
 #[utoipa::path(get, path = "/audit", params(AuditFilter, ViewQuery), tag = "views",
@@ -189,20 +214,6 @@ pub async fn get_audit_trail(
     Q(mut filter): Q<AuditFilter>,
     Q(q): Q<ViewQuery>,
 ) -> Answer<AuditPage> {
-    let invalid = |detail: String| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", detail);
-    filter.from = filter.from.as_deref().map(|v| audit_trail::instant("from", v)).transpose().map_err(invalid)?;
-    filter.to = filter.to.as_deref().map(|v| audit_trail::instant("to", v)).transpose().map_err(invalid)?;
-    if filter.limit.is_some_and(|l| !(1..=audit_trail::MAX_LIMIT).contains(&l)) {
-        return Err(invalid(format!("limit must be between 1 and {}", audit_trail::MAX_LIMIT)));
-    }
-    // The trail is itself the log's history: "as of" is a cut-off position, no rebuild.
-    let live = app.log.views();
-    let up_to = match q.as_of()? {
-        Some(as_of) => Some(history::cutoff(&live, as_of).await.map_err(unavailable)?),
-        None => None,
-    };
-    let db =
-        view_db(&app, &ViewQuery { min_position: q.min_position, ..ViewQuery::default() }, Audit, Scope::Everything)
-            .await?;
+    let (db, up_to) = audit_source(&app, &mut filter, &q, audit_trail::MAX_LIMIT).await?;
     Ok(Json(audit_trail::audit_trail(&db, &filter, up_to).await.map_err(unavailable)?))
 }
