@@ -17,7 +17,7 @@ use kurslogg_domain::offering::OfferingDetails;
 use serde_json::Value;
 
 use crate::db::{Param, ViewTx};
-use crate::feed::LoggedEvent;
+use crate::feed::{text, LoggedEvent};
 use crate::runner::{Projection, ProjectionError};
 
 /// The enrolment projection.
@@ -26,13 +26,6 @@ pub struct Enrolment;
 
 /// Its name (checkpoint, `kurslogg projections rebuild enrolment`).
 pub const NAME: &str = "enrolment";
-
-fn text(body: &Value, field: &str, event: &LoggedEvent) -> Result<String, ProjectionError> {
-    body.get(field).and_then(Value::as_str).map(str::to_string).ok_or_else(|| ProjectionError::Unreadable {
-        position: event.position,
-        reason: format!("{} has no text field {field}", event.event_type),
-    })
-}
 
 fn int(body: &Value, field: &str) -> i64 {
     body.get(field).and_then(Value::as_i64).unwrap_or(0)

@@ -16,6 +16,7 @@ use serde_json::Value;
 use sqlx::Row;
 
 use crate::db::Db;
+use crate::runner::ProjectionError;
 
 /// The advisory-lock key of the append fence (the appends in kurslogg::store use it too).
 pub const APPEND_FENCE_KEY: i64 = 0x4B4C_0001;
@@ -54,6 +55,14 @@ impl LoggedEvent {
     pub fn recorded_at(&self) -> &str {
         self.meta("recorded_at")
     }
+}
+
+/// A text field of an event's body, or why the event cannot be read.
+pub(crate) fn text(body: &Value, field: &str, event: &LoggedEvent) -> Result<String, ProjectionError> {
+    body.get(field).and_then(Value::as_str).map(str::to_string).ok_or_else(|| ProjectionError::Unreadable {
+        position: event.position,
+        reason: format!("{} has no text field {field}", event.event_type),
+    })
 }
 
 /// The highest position below which the log is final.

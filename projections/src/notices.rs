@@ -21,7 +21,7 @@
 //! write no letters at all.
 
 use crate::db::{Param, ViewTx};
-use crate::feed::LoggedEvent;
+use crate::feed::{text, LoggedEvent};
 use crate::outbox::{enqueue, notice_id, requeue, NewNotice};
 use crate::runner::{Projection, ProjectionError};
 use async_trait::async_trait;
@@ -48,13 +48,6 @@ pub mod kind {
     pub const COURSE_CANCELLED: &str = "course_cancelled";
     /// Deadline reminder (written by the scheduler).
     pub const DEADLINE_REMINDER: &str = "deadline_reminder";
-}
-
-fn text(body: &Value, field: &str, event: &LoggedEvent) -> Result<String, ProjectionError> {
-    body.get(field).and_then(Value::as_str).map(str::to_string).ok_or_else(|| ProjectionError::Unreadable {
-        position: event.position,
-        reason: format!("{} has no text field {field}", event.event_type),
-    })
 }
 
 /// A letter about `event` to `recipient`.
