@@ -717,3 +717,53 @@ fn localhost_certificate() -> (std::path::PathBuf, std::path::PathBuf, std::path
     std::fs::write(&key, certified.key_pair.serialize_pem()).expect("key");
     (dir, cert, key)
 }
+
+/// Two instances over one PostgreSQL database, each with its scheduler running: each
+/// reminder is written once, and the deadline closes registration and finishes the
+/// allocation once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_schedule_each_job_once() {
+    if kurslogg_tests::postgres_skipped() {
+        return;
+    }
+    let clock = TestClock::at(spring_2027());
+    let (first, guard) = fresh_app(Backend::Postgres, &clock).await;
+    let first = Arc::new(first);
+    let world = Fyrbodal::build(&first, 2).await;
+    publish(&first, world.package).await;
+    kurslogg::views::spawn_runners(&first.log.views());
+    let second = Arc::new(guard.open(&clock).await);
+    clock.set(utc(2027, 6, 5, 8, 0));
+    let a = tokio::spawn(Scheduler::new(first.clone(), vec![14, 3]).run(Duration::from_millis(20)));
+    let b = tokio::spawn(Scheduler::new(second.clone(), vec![14, 3]).run(Duration::from_millis(20)));
+
+    let until = |deadline: std::time::Instant| std::time::Instant::now() < deadline;
+    let limit = std::time::Instant::now() + Duration::from_secs(20);
+    while letters(&first, "deadline_reminder").await.len() < 3 && until(limit) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(letters(&first, "deadline_reminder").await.len(), 3, "one reminder per silent municipality");
+
+    clock.set(after_ht2027_deadline());
+    let limit = std::time::Instant::now() + Duration::from_secs(20);
+    let finished = |events: &[kurslogg_tests::StoredEvent]| events.iter().any(|e| e.event_type == "AllocationFinished");
+    while !finished(&guard.events_of("package", &world.package.to_string()).await) && until(limit) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    a.abort();
+    b.abort();
+    let events = guard.events_of("package", &world.package.to_string()).await;
+    let count = |kind: &str| events.iter().filter(|e| e.event_type == kind).count();
+    assert_eq!((count("RegistrationClosed"), count("AllocationFinished")), (1, 1), "closed and allocated once");
+    for offering in [world.lvu_grund, world.samtal, world.lvu_forts] {
+        let allocations = guard
+            .events_of("offering", &offering.to_string())
+            .await
+            .iter()
+            .filter(|e| e.event_type == "SeatsAllocated")
+            .count();
+        assert_eq!(allocations, 1, "each offering allocated once");
+    }
+}
