@@ -332,3 +332,25 @@ pub enum Attendance {
     /// Was not there, with a valid reason; does not count towards completion.
     Excused,
 }
+
+/// Personal data (a name, an e-mail address, a note) sealed with its person's own key.
+///
+/// Opaque here: the domain never sees the plain text, and has no keys or ciphers. The
+/// services layer seals the text before a command reaches an aggregate and opens it
+/// again when a view or letter needs it; erasing a person destroys their key, after
+/// which every `Sealed` of theirs in the log is unreadable noise.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Sealed(String);
+
+impl Sealed {
+    /// Wraps text produced by the services layer's sealing (nonce and ciphertext, encoded).
+    pub fn from_sealed_text(sealed: String) -> Self {
+        Self(sealed)
+    }
+
+    /// The sealed text, for the services layer to open.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}

@@ -7,10 +7,10 @@ use cqrs_es::test::TestFramework;
 use kurslogg_domain::municipality::{
     MunicipalRole, Municipality, MunicipalityCommand, MunicipalityError, MunicipalityEvent,
 };
-use kurslogg_domain::staff::{StaffCommand, StaffError, StaffEvent, StaffMember, StaffProfile};
+use kurslogg_domain::staff::{SealedProfile, SealedStaffCommand, StaffError, StaffEvent, StaffMember, StaffProfile};
 use kurslogg_domain::{
-    Clock, ExperienceBand, FixedClock, MunicipalityId, OfferingId, Refusal, RefusalKind, StaffGroup, StaffId, Text,
-    WorkEmail,
+    Clock, ExperienceBand, FixedClock, MunicipalityId, OfferingId, Refusal, RefusalKind, Sealed, StaffGroup, StaffId,
+    Text, WorkEmail,
 };
 use uuid::Uuid;
 
@@ -175,7 +175,13 @@ async fn roles_in_a_municipality_never_added_are_refused_as_not_found() {
 // Staff
 // ---------------------------------------------------------------------------------------
 
-fn profile(supervisor: Option<StaffId>) -> StaffProfile {
+/// Sealed text stands in for what the services layer's sealing produces: the domain
+/// only carries it, so any distinct text will do.
+fn sealed(what: &str) -> Sealed {
+    Sealed::from_sealed_text(format!("sealed:{what}"))
+}
+
+fn profile(supervisor: Option<StaffId>) -> SealedProfile {
     StaffProfile {
         name: text("Sara Lind"),
         work_email: WorkEmail::parse("sara.lind@dals-ed.se").unwrap(),
@@ -185,14 +191,23 @@ fn profile(supervisor: Option<StaffId>) -> StaffProfile {
         experience_band: ExperienceBand::New0To2,
         social_work_degree: true,
     }
+    .sealed(sealed("Sara Lind"), sealed("sara.lind@dals-ed.se"))
+}
+
+fn removed() -> StaffEvent {
+    StaffEvent::StaffMemberRemoved { at: now() }
+}
+
+fn erased() -> StaffEvent {
+    StaffEvent::StaffMemberErased { reason: text("begäran från den anställda") }
 }
 
 fn added() -> StaffEvent {
     StaffEvent::StaffMemberAdded { id: staff(1), municipality: muni("dals-ed"), profile: profile(Some(staff(2))) }
 }
 
-fn add(supervisor: Option<StaffId>) -> StaffCommand {
-    StaffCommand::AddStaffMember { id: staff(1), municipality: muni("dals-ed"), profile: profile(supervisor) }
+fn add(supervisor: Option<StaffId>) -> SealedStaffCommand {
+    SealedStaffCommand::AddStaffMember { id: staff(1), municipality: muni("dals-ed"), profile: profile(supervisor) }
 }
 
 #[tokio::test]
@@ -210,7 +225,7 @@ async fn nobody_is_their_own_supervisor() {
         .then_expect_error(StaffError::OwnSupervisor);
     staff_members()
         .given(vec![added()])
-        .when_async(StaffCommand::UpdateStaffMember { profile: profile(Some(staff(1))) })
+        .when_async(SealedStaffCommand::UpdateStaffMember { profile: profile(Some(staff(1))) })
         .await
         .then_expect_error(StaffError::OwnSupervisor);
 }
@@ -221,12 +236,12 @@ async fn updating_a_staff_member_records_the_new_details_and_an_unchanged_update
     moved.experience_band = ExperienceBand::Years3To5;
     staff_members()
         .given(vec![added()])
-        .when_async(StaffCommand::UpdateStaffMember { profile: moved.clone() })
+        .when_async(SealedStaffCommand::UpdateStaffMember { profile: moved.clone() })
         .await
         .then_expect_events(vec![StaffEvent::StaffMemberUpdated { profile: moved }]);
     staff_members()
         .given(vec![added()])
-        .when_async(StaffCommand::UpdateStaffMember { profile: profile(Some(staff(2))) })
+        .when_async(SealedStaffCommand::UpdateStaffMember { profile: profile(Some(staff(2))) })
         .await
         .then_expect_events(vec![]);
 }
@@ -235,12 +250,12 @@ async fn updating_a_staff_member_records_the_new_details_and_an_unchanged_update
 async fn an_active_staff_member_is_paused_and_a_paused_one_resumed() {
     staff_members()
         .given(vec![added()])
-        .when_async(StaffCommand::PauseStaffMember)
+        .when_async(SealedStaffCommand::PauseStaffMember)
         .await
         .then_expect_events(vec![StaffEvent::StaffMemberPaused]);
     staff_members()
         .given(vec![added(), StaffEvent::StaffMemberPaused])
-        .when_async(StaffCommand::ResumeStaffMember)
+        .when_async(SealedStaffCommand::ResumeStaffMember)
         .await
         .then_expect_events(vec![StaffEvent::StaffMemberResumed]);
 }
@@ -249,29 +264,33 @@ async fn an_active_staff_member_is_paused_and_a_paused_one_resumed() {
 async fn pausing_a_paused_or_resuming_an_active_staff_member_emits_nothing() {
     staff_members()
         .given(vec![added(), StaffEvent::StaffMemberPaused])
-        .when_async(StaffCommand::PauseStaffMember)
+        .when_async(SealedStaffCommand::PauseStaffMember)
         .await
         .then_expect_events(vec![]);
-    staff_members().given(vec![added()]).when_async(StaffCommand::ResumeStaffMember).await.then_expect_events(vec![]);
+    staff_members()
+        .given(vec![added()])
+        .when_async(SealedStaffCommand::ResumeStaffMember)
+        .await
+        .then_expect_events(vec![]);
     staff_members()
         .given(vec![added(), StaffEvent::StaffMemberPaused, StaffEvent::StaffMemberResumed])
-        .when_async(StaffCommand::ResumeStaffMember)
+        .when_async(SealedStaffCommand::ResumeStaffMember)
         .await
         .then_expect_events(vec![]);
 }
 
 #[tokio::test]
-async fn active_and_paused_staff_can_be_removed_once() {
+async fn active_and_paused_staff_can_be_removed_once_and_the_removal_is_dated() {
     for given in [vec![added()], vec![added(), StaffEvent::StaffMemberPaused]] {
         staff_members()
             .given(given)
-            .when_async(StaffCommand::RemoveStaffMember)
+            .when_async(SealedStaffCommand::RemoveStaffMember)
             .await
-            .then_expect_events(vec![StaffEvent::StaffMemberRemoved]);
+            .then_expect_events(vec![removed()]);
     }
     staff_members()
-        .given(vec![added(), StaffEvent::StaffMemberRemoved])
-        .when_async(StaffCommand::RemoveStaffMember)
+        .given(vec![added(), removed()])
+        .when_async(SealedStaffCommand::RemoveStaffMember)
         .await
         .then_expect_events(vec![]);
 }
@@ -279,12 +298,12 @@ async fn active_and_paused_staff_can_be_removed_once() {
 #[tokio::test]
 async fn removed_staff_cannot_be_paused_resumed_or_updated() {
     for command in [
-        StaffCommand::PauseStaffMember,
-        StaffCommand::ResumeStaffMember,
-        StaffCommand::UpdateStaffMember { profile: profile(Some(staff(3))) },
+        SealedStaffCommand::PauseStaffMember,
+        SealedStaffCommand::ResumeStaffMember,
+        SealedStaffCommand::UpdateStaffMember { profile: profile(Some(staff(3))) },
     ] {
         staff_members()
-            .given(vec![added(), StaffEvent::StaffMemberPaused, StaffEvent::StaffMemberRemoved])
+            .given(vec![added(), StaffEvent::StaffMemberPaused, removed()])
             .when_async(command)
             .await
             .then_expect_error(StaffError::Removed);
@@ -295,28 +314,69 @@ async fn removed_staff_cannot_be_paused_resumed_or_updated() {
 
 #[tokio::test]
 async fn the_history_of_removed_staff_is_kept() {
-    let note = StaffCommand::NoteAttendance {
+    let note = SealedStaffCommand::NoteAttendance {
         offering: OfferingId(Uuid::from_u128(7)),
         session: 2,
-        note: text("Sjuk, lämnade läkarintyg"),
+        note: sealed("Sjuk, lämnade läkarintyg"),
     };
-    staff_members().given(vec![added(), StaffEvent::StaffMemberRemoved]).when_async(note).await.then_expect_events(
-        vec![StaffEvent::AttendanceNoted {
+    staff_members().given(vec![added(), removed()]).when_async(note).await.then_expect_events(vec![
+        StaffEvent::AttendanceNoted {
             offering: OfferingId(Uuid::from_u128(7)),
             session: 2,
-            note: text("Sjuk, lämnade läkarintyg"),
-        }],
-    );
+            note: sealed("Sjuk, lämnade läkarintyg"),
+        },
+    ]);
+}
+
+#[tokio::test]
+async fn any_staff_member_can_be_erased_with_a_reason() {
+    for given in [vec![added()], vec![added(), StaffEvent::StaffMemberPaused], vec![added(), removed()]] {
+        staff_members()
+            .given(given)
+            .when_async(SealedStaffCommand::EraseStaffMember { reason: text("begäran från den anställda") })
+            .await
+            .then_expect_events(vec![erased()]);
+    }
+}
+
+#[tokio::test]
+async fn erased_staff_take_no_command_not_even_a_second_erasure() {
+    for command in [
+        SealedStaffCommand::PauseStaffMember,
+        SealedStaffCommand::ResumeStaffMember,
+        SealedStaffCommand::RemoveStaffMember,
+        SealedStaffCommand::UpdateStaffMember { profile: profile(None) },
+        SealedStaffCommand::NoteAttendance {
+            offering: OfferingId(Uuid::from_u128(7)),
+            session: 0,
+            note: sealed("Sen"),
+        },
+        SealedStaffCommand::EraseStaffMember { reason: text("en gång till") },
+        add(None),
+    ] {
+        staff_members()
+            .given(vec![added(), removed(), erased()])
+            .when_async(command)
+            .await
+            .then_expect_error(StaffError::Erased);
+    }
+    assert_eq!(StaffError::Erased.code(), "staff_erased");
+    assert_eq!(StaffError::Erased.kind(), RefusalKind::Conflict);
 }
 
 #[tokio::test]
 async fn commands_on_staff_never_added_are_refused_as_not_found() {
     for command in [
-        StaffCommand::PauseStaffMember,
-        StaffCommand::ResumeStaffMember,
-        StaffCommand::RemoveStaffMember,
-        StaffCommand::UpdateStaffMember { profile: profile(None) },
-        StaffCommand::NoteAttendance { offering: OfferingId(Uuid::from_u128(7)), session: 0, note: text("Sen") },
+        SealedStaffCommand::PauseStaffMember,
+        SealedStaffCommand::ResumeStaffMember,
+        SealedStaffCommand::RemoveStaffMember,
+        SealedStaffCommand::UpdateStaffMember { profile: profile(None) },
+        SealedStaffCommand::NoteAttendance {
+            offering: OfferingId(Uuid::from_u128(7)),
+            session: 0,
+            note: sealed("Sen"),
+        },
+        SealedStaffCommand::EraseStaffMember { reason: text("fel person") },
     ] {
         staff_members().given_no_previous_events().when_async(command).await.then_expect_error(StaffError::NotFound);
     }

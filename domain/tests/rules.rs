@@ -263,6 +263,7 @@ fn only_active_staff_may_be_registered() {
     assert_eq!(staff_may_be_registered(StaffStatus::Active), Ok(()));
     assert_eq!(staff_may_be_registered(StaffStatus::Paused), Err(OfferingError::StaffPaused));
     assert_eq!(staff_may_be_registered(StaffStatus::Removed), Err(OfferingError::StaffRemoved));
+    assert_eq!(staff_may_be_registered(StaffStatus::Erased), Err(OfferingError::StaffErased));
 }
 
 fn past(course: &str, completed: bool, confirmed: bool, ends_at: &str) -> PastParticipation {

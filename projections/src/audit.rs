@@ -2,8 +2,9 @@
 //! request id, and which offering, municipality and staff members it concerns, so that
 //! an auditor can ask "who attended what and when" and "who changed this".
 //!
-//! A staff member's own events (name, e-mail, attendance notes) are listed by type only:
-//! their personal data stays in their stream, where it can be erased.
+//! A staff member's own events that carry personal data (name, e-mail, attendance notes,
+//! sealed with the person's key) are listed by type only; their other events (paused,
+//! removed, erased with its reason) in full.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -96,9 +97,14 @@ fn municipality(event: &LoggedEvent, registered: Option<String>) -> Option<Strin
     .or_else(|| on_behalf_of(event))
 }
 
+/// A staff member's events that carry their (sealed) personal data.
+const STAFF_EVENTS_WITH_PERSONAL_DATA: [&str; 3] = ["StaffMemberAdded", "StaffMemberUpdated", "AttendanceNoted"];
+
 /// The `audit_entries` row of `event`, in [`INSERT_ENTRIES`]'s column order.
 fn entry(event: &LoggedEvent, municipality: Option<String>) -> [Param; ENTRY_WIDTH] {
-    let details = (event.aggregate_type != "staff").then(|| event.body().to_string());
+    let personal =
+        event.aggregate_type == "staff" && STAFF_EVENTS_WITH_PERSONAL_DATA.contains(&event.event_type.as_str());
+    let details = (!personal).then(|| event.body().to_string());
     [
         Param::Int(event.position),
         event.recorded_at().into(),

@@ -477,13 +477,21 @@ async fn apply_staff(tx: &mut ViewTx, event: &LoggedEvent) -> Result<(), Project
             )
             .await?;
         }
-        "StaffMemberPaused" | "StaffMemberResumed" | "StaffMemberRemoved" => {
+        "StaffMemberPaused" | "StaffMemberResumed" | "StaffMemberErased" => {
             let status = match event.event_type.as_str() {
                 "StaffMemberPaused" => "paused",
                 "StaffMemberResumed" => "active",
-                _ => "removed",
+                _ => "erased",
             };
             tx.execute("UPDATE enrolment_staff SET status = $1 WHERE staff_id = $2", &[status.into(), staff]).await?;
+        }
+        // Retention counts from the removal (docs/decisions/0007).
+        "StaffMemberRemoved" => {
+            tx.execute(
+                "UPDATE enrolment_staff SET status = 'removed', removed_at = $1 WHERE staff_id = $2",
+                &[time_field(body, "at"), staff],
+            )
+            .await?;
         }
         _ => {}
     }

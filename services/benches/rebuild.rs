@@ -54,12 +54,13 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use cqrs_es::DomainEvent;
 use futures::StreamExt;
 use hdrhistogram::Histogram;
+use kurslogg::personal::PersonalKey;
 use kurslogg::store::{EventLog, LogOptions, Metadata, NewEvent};
 use kurslogg_domain::course::CourseEvent;
 use kurslogg_domain::municipality::{MunicipalRole, MunicipalityEvent};
 use kurslogg_domain::offering::{OfferingDetails, OfferingEvent, TargetGroups};
 use kurslogg_domain::package::PackageEvent;
-use kurslogg_domain::staff::{StaffEvent, StaffProfile};
+use kurslogg_domain::staff::{SealedProfile, StaffEvent, StaffProfile};
 use kurslogg_domain::{
     slugify, Attendance, CompletionThreshold, CourseCode, ExperienceBand, MunicipalityId, OfferingId, PackageId, Place,
     SeatLimit, Sek, Session, StaffGroup, StaffId, Term, WorkEmail,
@@ -498,6 +499,10 @@ struct Sink {
     by_type: BTreeMap<String, usize>,
     payload_bytes: usize,
     metadata_bytes: usize,
+    /// Seals names, e-mail addresses and notes as the service does, so the staff events
+    /// are as long as real ones (one key for everyone: the keys are not stored, and no
+    /// projection opens what is sealed).
+    key: PersonalKey,
 }
 
 impl Sink {
@@ -562,7 +567,7 @@ impl Sink {
 struct Member {
     id: StaffId,
     municipality: usize,
-    profile: StaffProfile,
+    profile: SealedProfile,
     active: bool,
     /// How likely they are to be there at a session.
     reliability: f64,
@@ -657,6 +662,9 @@ fn new_member(sink: &mut Sink, federation: &mut Federation, municipality: usize,
     };
     let reliability = sink.rng.random_range(0.72..1.0);
     let id = StaffId(sink.uuid());
+    let name = sink.key.seal(id, profile.name.as_str());
+    let work_email = sink.key.seal(id, profile.work_email.as_str());
+    let profile = profile.sealed(name, work_email);
     let coordinator = Actor::new(format!("samordnare-{municipality_id}"), "coordinator", Some(&municipality_id));
     sink.emit(
         "staff",
@@ -778,7 +786,7 @@ fn staff_turnover(sink: &mut Sink, federations: &mut [Federation]) {
                 federation.staff[i].active = false;
                 let coordinator = coordinator_of(federation, municipality);
                 let id = federation.staff[i].id.to_string();
-                sink.emit("staff", &id, &StaffEvent::StaffMemberRemoved, &coordinator);
+                sink.emit("staff", &id, &StaffEvent::StaffMemberRemoved { at: sink.now }, &coordinator);
                 // Removed for good: never active again.
                 federation.staff[i].reliability = -1.0;
             }
@@ -1137,11 +1145,8 @@ fn generate_term(sink: &mut Sink, federations: &mut [Federation], term: Term) {
                     run.marks.insert((s, session), to);
                 }
                 if sink.rng.random_bool(0.003) {
-                    let event = StaffEvent::AttendanceNoted {
-                        offering: run.id,
-                        session,
-                        note: text("Lämnade efter lunch, tog igen uppgiften skriftligt."),
-                    };
+                    let note = sink.key.seal(member.id, "Lämnade efter lunch, tog igen uppgiften skriftligt.");
+                    let event = StaffEvent::AttendanceNoted { offering: run.id, session, note };
                     sink.emit("staff", &member.id.to_string(), &event, &run.trainer);
                 }
             }
@@ -1248,6 +1253,7 @@ async fn fill(log: &EventLog, events: usize) -> Filled {
             by_type: BTreeMap::new(),
             payload_bytes: 0,
             metadata_bytes: 0,
+            key: PersonalKey::generate(),
         };
         generate(&mut sink);
         (sink.by_type, sink.payload_bytes, sink.metadata_bytes, sink.now)

@@ -51,7 +51,7 @@ use chrono::{DateTime, Datelike, Utc};
 use cqrs_es::AggregateError;
 use futures::stream::{self, StreamExt};
 use hdrhistogram::Histogram;
-use kurslogg::app::{Actor, CommandContext, Idempotency, Kurslogg, LineStatus, RegistrationLine};
+use kurslogg::app::{Actor, CommandContext, Idempotency, Kurslogg, LineStatus, RegistrationLine, Role};
 use kurslogg::store::{EventLog, LogOptions};
 use kurslogg_domain::clock::SystemClock;
 use kurslogg_domain::offering::{
@@ -614,11 +614,8 @@ impl World {
     /// A coordinator's request, as the HTTP layer would build it.
     fn coordinator_ctx(&self, municipality: usize, idempotent: bool) -> CommandContext {
         CommandContext {
-            actor: Actor {
-                id: self.coordinators[municipality].clone(),
-                role: "coordinator".into(),
-                municipality: Some(self.municipalities[municipality].clone()),
-            },
+            actor: Actor::new(self.coordinators[municipality].clone(), Role::Coordinator)
+                .for_municipality(self.municipalities[municipality].clone()),
             request_id: Uuid::new_v4().to_string(),
             received_at: Utc::now(),
             idempotency: idempotent.then(|| Idempotency {
@@ -631,7 +628,7 @@ impl World {
 
 fn office_ctx() -> CommandContext {
     CommandContext {
-        actor: Actor { id: "kursadministrator-1".into(), role: "course_office".into(), municipality: None },
+        actor: Actor::new("kursadministrator-1", Role::CourseOffice),
         request_id: Uuid::new_v4().to_string(),
         received_at: Utc::now(),
         idempotency: None,

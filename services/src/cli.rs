@@ -1,4 +1,4 @@
-//! The command line: `kurslogg serve | migrate | demo`.
+//! The command line: `kurslogg serve | migrate | demo | projections | users`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -7,8 +7,10 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use kurslogg_domain::clock::SystemClock;
+use kurslogg_domain::MunicipalityId;
 
-use crate::app::Kurslogg;
+use crate::app::{Actor, Kurslogg, Role, UserRequest};
+use crate::auth::Origin;
 use crate::config::{MailSettings, Overrides, Settings, Storage};
 use crate::http::{self, HttpSettings};
 use crate::mail::dispatch::Dispatcher;
@@ -52,6 +54,50 @@ pub enum Command {
         #[command(subcommand)]
         action: ProjectionsAction,
     },
+    /// User accounts: create the first course-office user on a fresh install, issue tokens.
+    Users {
+        /// What to do.
+        #[command(subcommand)]
+        action: UsersAction,
+    },
+}
+
+/// `kurslogg users …`
+#[derive(Debug, Subcommand)]
+pub enum UsersAction {
+    /// Create a user and print a personal API token for them.
+    Create {
+        /// What they log in with (e.g. their work e-mail).
+        login: String,
+        /// course_office, coordinator, supervisor, trainer, auditor or participant.
+        #[arg(long, default_value = "course_office")]
+        role: String,
+        /// Their name as shown (default: the login).
+        #[arg(long)]
+        name: Option<String>,
+        /// A coordinator's municipality (id, e.g. uddevalla).
+        #[arg(long)]
+        municipality: Option<String>,
+        /// The staff member a supervisor or participant is.
+        #[arg(long)]
+        staff: Option<String>,
+        /// Read a password (at least 12 characters) from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Issue another personal API token for a user.
+    Token {
+        /// Their login.
+        login: String,
+        /// What the token is for.
+        #[arg(long, default_value = "cli")]
+        label: String,
+        /// Days until it stops working (default: until revoked).
+        #[arg(long)]
+        valid_days: Option<i64>,
+    },
+    /// List the users.
+    List,
 }
 
 /// `kurslogg projections …`
@@ -138,7 +184,7 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
             println!("migrations applied");
         }
         Command::Serve => {
-            let app = Arc::new(Kurslogg::new(log.clone(), Arc::new(SystemClock)));
+            let app = Arc::new(Kurslogg::new(log.clone(), Arc::new(SystemClock)).with_auth_settings(settings.auth()));
             let http_settings = HttpSettings {
                 request_timeout: Duration::from_secs(settings.request_timeout_secs),
                 max_body_bytes: settings.max_body_bytes,
@@ -150,7 +196,9 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
             tracing::info!(transport = ?transport, "letters");
             tokio::spawn(Dispatcher::new(app.clone(), transport, mail).run(DISPATCH_EVERY));
             let every = Duration::from_secs(settings.scheduler_interval_secs);
-            tokio::spawn(Scheduler::new(app.clone(), settings.reminder_days.clone()).run(every));
+            let scheduler = Scheduler::new(app.clone(), settings.reminder_days.clone())
+                .with_retention_years(settings.retention_years);
+            tokio::spawn(scheduler.run(every));
             let listener = tokio::net::TcpListener::bind(settings.listen).await?;
             tracing::info!(address = %listener.local_addr()?, "listening");
             http::serve(listener, http::router(app, &http_settings)).await?;
@@ -175,10 +223,71 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
             }
             log.close().await;
         }
+        Command::Users { action } => {
+            let app = Kurslogg::new(log.clone(), Arc::new(SystemClock)).with_auth_settings(settings.auth());
+            users(&app, action).await?;
+            log.close().await;
+        }
         Command::Demo => {
             let (mail, transport) = mail_transport(&settings)?;
             crate::demo::run(log.clone(), transport, mail).await.map_err(RunError::Demo)?;
             log.close().await;
+        }
+    }
+    Ok(())
+}
+
+/// `kurslogg users …`: acts as the system (there may be no user yet), recorded as such.
+async fn users(app: &Kurslogg, action: UsersAction) -> Result<(), RunError> {
+    let system = Actor::system();
+    let origin = Origin { client: "cli".into(), request_id: format!("cli-{}", uuid::Uuid::new_v4()) };
+    let failed = |e: crate::app::AppError| RunError::Usage(e.to_string());
+    match action {
+        UsersAction::Create { login, role, name, municipality, staff, password_stdin } => {
+            let role = Role::of_user(&role).ok_or_else(|| {
+                let names: Vec<&str> = Role::OF_USERS.iter().map(|r| r.as_str()).collect();
+                RunError::Usage(format!("--role must be one of {}", names.join(", ")))
+            })?;
+            let municipality = municipality
+                .map(|m| MunicipalityId::parse(&m).map_err(|e| RunError::Usage(format!("--municipality: {}", e.0))))
+                .transpose()?;
+            let staff = staff
+                .map(|s| s.parse().map_err(|_| RunError::Usage(format!("--staff: {s:?} is not a staff id"))))
+                .transpose()?;
+            let password = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line)?;
+                Some(line.trim_end_matches(['\r', '\n']).to_string())
+            } else {
+                None
+            };
+            let request = UserRequest {
+                display_name: name.unwrap_or_else(|| login.clone()),
+                login,
+                role,
+                municipality,
+                staff,
+                password,
+            };
+            let user = app.create_user(&system, &origin, request).await.map_err(failed)?;
+            let token = app.auth.issue_token(&system, &origin, &user.user_id, "cli", None).await;
+            let token = token.map_err(|e| failed(e.into()))?;
+            println!("created {} ({}), user id {}", user.login, user.role, user.user_id);
+            println!("token (shown once; send as Authorization: Bearer …):");
+            println!("{}", token.token);
+        }
+        UsersAction::Token { login, label, valid_days } => {
+            let user = app.auth.user_by_login(&login).await.map_err(|e| failed(e.into()))?;
+            let user = user.ok_or_else(|| RunError::Usage(format!("no user {login:?}")))?;
+            let token = app.auth.issue_token(&system, &origin, &user.user_id, &label, valid_days).await;
+            println!("{}", token.map_err(|e| failed(e.into()))?.token);
+        }
+        UsersAction::List => {
+            for user in app.auth.users().await.map_err(|e| failed(e.into()))? {
+                let scope = user.municipality.as_deref().or(user.staff_id.as_deref()).unwrap_or("");
+                let disabled = if user.disabled_at.is_some() { " (disabled)" } else { "" };
+                println!("{:<36} {:<14} {:<30} {scope}{disabled}", user.user_id, user.role.as_str(), user.login);
+            }
         }
     }
     Ok(())

@@ -78,7 +78,31 @@ pub struct Settings {
     pub reminder_days: Vec<u32>,
     /// Seconds between the scheduler's rounds (deadlines, reminders, completions).
     pub scheduler_interval_secs: u64,
+
+    // ----- logins (issue 6) -----
+    /// Hours a browser session lasts after login.
+    pub session_hours: i64,
+    /// Mark the session cookie Secure (sent over HTTPS only). Turn off only for a local trial over http.
+    pub secure_cookies: bool,
+    /// Failed logins for one login name before it is locked for `login_lockout_minutes`.
+    pub max_failed_logins: i64,
+    /// Failed logins and rejected tokens from one client address before it is locked.
+    pub max_failures_per_client: i64,
+    /// The window in which failures are counted, and how long a lock lasts.
+    pub login_lockout_minutes: i64,
+    // ----- personal data (issue 6, docs/decisions/0007) -----
+    /// Years after a staff member is removed (has left) before the scheduler erases their
+    /// personal data; 0 keeps it until someone asks for the erasure.
+    pub retention_years: u32,
 }
+
+/// The default of `retention_years`: a person who left is erased after three years,
+/// long enough to answer for the last few terms (the yearly reports, a former employee
+/// asking about a certificate), and no longer.
+pub const DEFAULT_RETENTION_YEARS: u32 = 3;
+
+/// The longest retention accepted: anything longer is likely a year typed by mistake.
+const MAX_RETENTION_YEARS: u32 = 100;
 
 /// How an SMTP connection is protected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,6 +177,12 @@ impl Default for Settings {
             mail_max_attempts: 12,
             reminder_days: vec![14, 3],
             scheduler_interval_secs: 60,
+            session_hours: 8,
+            secure_cookies: true,
+            max_failed_logins: 5,
+            max_failures_per_client: 50,
+            login_lockout_minutes: 15,
+            retention_years: DEFAULT_RETENTION_YEARS,
         }
     }
 }
@@ -231,12 +261,40 @@ impl Settings {
             ));
         }
         self.mail()?;
+        if !(1..=24 * 30).contains(&self.session_hours)
+            || self.max_failed_logins < 1
+            || self.max_failures_per_client < 1
+            || !(1..=24 * 60).contains(&self.login_lockout_minutes)
+        {
+            return Err(ConfigError(
+                "session_hours must be 1 to 720, max_failed_logins and max_failures_per_client positive, \
+                 login_lockout_minutes 1 to 1440"
+                    .into(),
+            ));
+        }
         if self.scheduler_interval_secs == 0 || self.reminder_days.iter().any(|d| *d == 0 || *d > 366) {
             return Err(ConfigError(
                 "scheduler_interval_secs must be positive and reminder_days between 1 and 366".into(),
             ));
         }
+        if self.retention_years > MAX_RETENTION_YEARS {
+            return Err(ConfigError(format!(
+                "retention_years is a number of years from 0 (never erase) to {MAX_RETENTION_YEARS}, got {}",
+                self.retention_years
+            )));
+        }
         Ok(())
+    }
+
+    /// Sessions and the lock on repeated failed logins.
+    pub fn auth(&self) -> crate::auth::AuthSettings {
+        crate::auth::AuthSettings {
+            session_hours: self.session_hours,
+            max_failed_logins: self.max_failed_logins,
+            max_failures_per_client: self.max_failures_per_client,
+            failure_window_minutes: self.login_lockout_minutes,
+            secure_cookies: self.secure_cookies,
+        }
     }
 
     /// How letters are sent.
@@ -345,6 +403,7 @@ mod tests {
             ("Kurser och konferenser", "kurser@fyrbodal.se")
         );
         assert_eq!(settings.reminder_days, vec![14, 3]);
+        assert_eq!(settings.retention_years, DEFAULT_RETENTION_YEARS);
     }
 
     #[test]
@@ -367,5 +426,14 @@ mod tests {
             let error = with(toml).expect_err(toml).to_string();
             assert!(error.contains(named), "{toml}: {error}");
         }
+    }
+
+    #[test]
+    fn retention_is_three_years_unless_set_and_zero_keeps_people() {
+        assert_eq!(Settings::default().retention_years, 3);
+        assert_eq!(with("retention_years = 0").expect("0 means never").retention_years, 0);
+        assert_eq!(with("retention_years = 7").expect("seven years").retention_years, 7);
+        let error = with("retention_years = 2027").expect_err("a year, not a number of years").to_string();
+        assert!(error.contains("retention_years"), "{error}");
     }
 }

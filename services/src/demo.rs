@@ -26,7 +26,8 @@ use kurslogg_domain::{
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::app::{Actor, AppError, CommandContext, Kurslogg, RegistrationLine};
+use crate::app::{Actor, AppError, CommandContext, Kurslogg, RegistrationLine, Role, UserRequest};
+use crate::auth::Origin;
 use crate::store::EventLog;
 
 /// Fyrbodal's 14 member municipalities and a rough count of social-services staff.
@@ -260,17 +261,32 @@ impl Demo {
     }
 
     fn office(&mut self) -> CommandContext {
-        self.ctx(Actor { id: "demo-kursadministrator".into(), role: "course_office".into(), municipality: None })
+        self.ctx(Actor::new("demo-kursadministrator", Role::CourseOffice))
     }
 
     fn coordinator(&mut self, municipality: &MunicipalityId) -> CommandContext {
-        let actor = Actor {
-            id: format!("demo-samordnare-{municipality}"),
-            role: "coordinator".into(),
-            municipality: Some(municipality.clone()),
-        };
+        let actor = Actor::new(format!("demo-samordnare-{municipality}"), Role::Coordinator)
+            .for_municipality(municipality.clone());
         self.ctx(actor)
     }
+}
+
+/// The demo's trainer: a user account (tokens only), made once.
+async fn demo_trainer(app: &Kurslogg) -> Result<Actor, String> {
+    const LOGIN: &str = "utbildare@fou-fyrbodal.example";
+    if let Some(user) = app.auth.user_by_login(LOGIN).await.map_err(|e| e.to_string())? {
+        return Ok(user.actor());
+    }
+    let request = UserRequest {
+        login: LOGIN.into(),
+        display_name: "Utbildare från FoU Fyrbodal".into(),
+        role: Role::Trainer,
+        municipality: None,
+        staff: None,
+        password: None,
+    };
+    let user = app.create_user(&Actor::system(), &Origin::default(), request).await.map_err(|e| e.to_string())?;
+    Ok(user.actor())
 }
 
 /// Treats "already exists" as done, so the demo can run again over the same data.
@@ -514,11 +530,13 @@ pub async fn run(log: EventLog, transport: Transport, mail: MailSettings) -> Res
 
     // The courses run: trainers record attendance per session; then completion.
     demo.set_time(stockholm(2028, 3, 1, 9));
-    let trainer = Actor { id: "demo-utbildare".into(), role: "trainer".into(), municipality: None };
+    let trainer = demo_trainer(&demo.app).await?;
     let mut certificates = 0;
     let mut not_completed = 0;
     let mut attendance_records = 0;
     for (offering, _) in &offerings {
+        let ctx = demo.office();
+        demo.app.assign_trainer(&ctx, *offering, &trainer.id, true).await.map_err(e)?;
         let view = demo.app.offering(*offering).await.map_err(e)?;
         for registration in view.registrations.iter().filter(|r| r.status == "confirmed") {
             let staff: StaffId = registration.staff_id.parse().expect("uuid");

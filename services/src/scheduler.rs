@@ -6,6 +6,10 @@
 //!   for everyone confirmed is completed (which sends the supervisors' summaries).
 //! - **Reminders**: the configured number of days before a deadline (e.g. 14 and 3), the
 //!   coordinators of municipalities with no registration on the package get a reminder.
+//! - **Retention** (when configured, [`Scheduler::with_retention_years`]): staff removed
+//!   more than that many years ago are erased, as the system, with reason "retention".
+//! - **Interrupted erasures**: a key that an erasure left behind (the process stopped
+//!   between the event and the key's deletion) is destroyed (docs/decisions/0007).
 //!
 //! Every job is safe to repeat: the aggregates refuse what is already done, and a
 //! reminder's outbox id is derived from the package, the day and the coordinator. With
@@ -18,7 +22,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Months, Utc};
 use kurslogg_projections::enrolment::timestamp;
 use kurslogg_projections::notices::kind;
 use kurslogg_projections::outbox::{enqueue, notice_id, NewNotice};
@@ -40,20 +44,34 @@ pub struct Round {
     pub completed: usize,
     /// Reminders written to the outbox.
     pub reminders: usize,
+    /// Staff members erased because retention ended.
+    pub erased: usize,
+    /// Keys destroyed that interrupted erasures had left behind.
+    pub keys_destroyed: usize,
 }
 
 /// Time-driven work.
 pub struct Scheduler {
     app: Arc<Kurslogg>,
     reminder_days: Vec<u32>,
+    retention_years: Option<u32>,
 }
 
 impl Scheduler {
-    /// A scheduler reminding `reminder_days` before each deadline.
+    /// A scheduler reminding `reminder_days` before each deadline. It erases nobody for
+    /// retention until told how long to keep people ([`Scheduler::with_retention_years`]):
+    /// erasure cannot be undone, so it is never a default of its own.
     pub fn new(app: Arc<Kurslogg>, mut reminder_days: Vec<u32>) -> Self {
         reminder_days.sort_unstable();
         reminder_days.dedup();
-        Self { app, reminder_days }
+        Self { app, reminder_days, retention_years: None }
+    }
+
+    /// Erases staff members removed more than `years` years ago (the `retention_years`
+    /// setting); 0 keeps everyone.
+    pub fn with_retention_years(mut self, years: u32) -> Self {
+        self.retention_years = (years > 0).then_some(years);
+        self
     }
 
     /// Runs a round every `every` until the process ends.
@@ -105,7 +123,36 @@ impl Scheduler {
             }
         }
         round.reminders = self.remind(&db, now).await?;
+        round.keys_destroyed = self.app.finish_erasures().await?;
+        if let Some(years) = self.retention_years {
+            round.erased = self.erase_when_retention_ends(&db, now, years).await?;
+        }
         Ok(round)
+    }
+
+    /// Erases everyone removed more than `years` years before `now`, each once: an
+    /// erased person's status is `erased` in the views, and should the views lag, the
+    /// aggregate refuses a second erasure (which is then nothing to do).
+    async fn erase_when_retention_ends(&self, db: &Db, now: DateTime<Utc>, years: u32) -> Result<usize, AppError> {
+        let Some(cutoff) = now.checked_sub_months(Months::new(years.saturating_mul(12))) else { return Ok(0) };
+        let due = db
+            .fetch(
+                "SELECT staff_id FROM enrolment_staff WHERE status = 'removed' AND removed_at < $1 \
+                 ORDER BY removed_at, staff_id",
+                &[timestamp(cutoff).into()],
+            )
+            .await
+            .map_err(StoreError::from)?;
+        let mut erased = 0;
+        for row in due {
+            let Ok(staff) = row.text(0).parse() else { continue };
+            match self.app.erase_after_retention(&context(), staff).await {
+                Ok(_) => erased += 1,
+                Err(AppError::Refused { code, .. }) if code == "staff_erased" => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(erased)
     }
 
     /// Writes the reminders due at `now`: for each open package, the nearest reminder day

@@ -161,7 +161,19 @@ impl Drop for Served {
     }
 }
 
-const OFFICE: [(&str, &str); 2] = [("X-Actor-Id", "kansliet@fyrbodal.se"), ("X-Actor-Role", "course_office")];
+/// Creates the course-office user with `kurslogg users create` (as on a fresh install)
+/// against the storage `storage` points at, and answers its `Authorization` header value.
+fn office_token(cwd: &Path, storage: impl FnOnce(&mut Command)) -> String {
+    let mut command = kurslogg(cwd);
+    command.args(["users", "create", "kansliet@fyrbodal.se", "--role", "course_office", "--name", "Kansliet"]);
+    storage(&mut command);
+    let (status, stdout, stderr) = run(command);
+    assert!(status.success(), "users create failed: {stderr}");
+    assert!(stdout.contains("created kansliet@fyrbodal.se (course_office)"), "{stdout}");
+    let token = stdout.lines().last().expect("the token is printed last").trim().to_string();
+    assert!(token.starts_with("kl_"), "a token: {stdout}");
+    format!("Bearer {token}")
+}
 
 #[test]
 fn migrate_creates_the_sqlite_file() {
@@ -199,15 +211,22 @@ fn serve_answers_keeps_data_and_exits_cleanly_on_sigterm() {
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("\"database\":\"ok\""), "{body}");
     assert!(data.join("kurslogg.db").is_file(), "serve creates the data directory and the file");
+    let authorization = office_token(tmp.path(), |c| {
+        c.env("KURSLOGG_DATA_DIR", &data);
+    });
+    let office = [("Authorization", authorization.as_str())];
     let course = r#"{"code":"LVU-GRUND","title":"LVU grund","description":"Grunderna i LVU."}"#;
-    let (status, body) = http(&served.address, "POST", "/courses", &OFFICE, course).expect("POST /courses");
+    let (status, body) = http(&served.address, "POST", "/courses", &[], course).expect("POST /courses");
+    assert_eq!(status, 401, "no credentials, no change: {body}");
+    let course = r#"{"code":"LVU-GRUND","title":"LVU grund","description":"Grunderna i LVU."}"#;
+    let (status, body) = http(&served.address, "POST", "/courses", &office, course).expect("POST /courses");
     assert_eq!(status, 201, "{body}");
     let exit = served.terminate();
     assert_eq!(exit.code(), Some(0), "exit status after SIGTERM: {exit}");
 
     // What was written is there after a restart.
     let served = start("second.log");
-    let (status, body) = http(&served.address, "GET", "/courses/LVU-GRUND", &OFFICE, "").expect("GET /courses");
+    let (status, body) = http(&served.address, "GET", "/courses/LVU-GRUND", &office, "").expect("GET /courses");
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("\"title\":\"LVU grund\""), "{body}");
     let exit = served.terminate();
@@ -311,8 +330,12 @@ fn serve_on_postgresql() {
     let (status, body) = get(&served.address, "/readyz").expect("/readyz answers");
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("\"database\":\"ok\""), "{body}");
+    let authorization = office_token(tmp.path(), |c| {
+        c.arg("--database-url").arg(&database.url);
+    });
+    let office = [("Authorization", authorization.as_str())];
     let municipality = r#"{"id":"tanum","name":"Tanum","federation":"Fyrbodal"}"#;
-    let (status, body) = http(&served.address, "POST", "/municipalities", &OFFICE, municipality).expect("POST");
+    let (status, body) = http(&served.address, "POST", "/municipalities", &office, municipality).expect("POST");
     assert_eq!(status, 201, "{body}");
     assert!(!tmp.path().join("data/kurslogg.db").exists(), "no SQLite file when PostgreSQL is configured");
     assert!(!served.output().contains(&database.url), "the database URL is not logged:\n{}", served.output());
@@ -374,7 +397,8 @@ impl Drop for Database {
 /// Reads every offering's roster of `package` and the whole audit trail from a running
 /// service, waiting until the projections have caught up; `position` is left out so two
 /// readings can be compared.
-fn views(served: &Served, package: &str) -> Vec<serde_json::Value> {
+fn views(served: &Served, authorization: &str, package: &str) -> Vec<serde_json::Value> {
+    let office = [("Authorization", authorization)];
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let (status, body) = get(&served.address, "/readyz").expect("/readyz answers");
@@ -386,7 +410,7 @@ fn views(served: &Served, package: &str) -> Vec<serde_json::Value> {
         assert!(Instant::now() < deadline, "the projections did not catch up: {body}");
         std::thread::sleep(Duration::from_millis(50));
     }
-    let (status, body) = http(&served.address, "GET", &format!("/packages/{package}"), &OFFICE, "").expect("package");
+    let (status, body) = http(&served.address, "GET", &format!("/packages/{package}"), &office, "").expect("package");
     assert_eq!(status, 200, "{body}");
     let package: serde_json::Value = serde_json::from_str(&body).expect("JSON");
     let mut views: Vec<serde_json::Value> = package["offerings"]
@@ -395,14 +419,14 @@ fn views(served: &Served, package: &str) -> Vec<serde_json::Value> {
         .iter()
         .map(|o| {
             let path = format!("/offerings/{}/roster", o["id"].as_str().expect("id"));
-            let (status, body) = http(&served.address, "GET", &path, &OFFICE, "").expect("roster");
+            let (status, body) = http(&served.address, "GET", &path, &office, "").expect("roster");
             assert_eq!(status, 200, "{body}");
             let mut roster: serde_json::Value = serde_json::from_str(&body).expect("JSON");
             roster.as_object_mut().expect("object").remove("position");
             roster
         })
         .collect();
-    let (status, body) = http(&served.address, "GET", "/audit?limit=10000", &OFFICE, "").expect("audit trail");
+    let (status, body) = http(&served.address, "GET", "/audit?limit=10000", &office, "").expect("audit trail");
     assert_eq!(status, 200, "{body}");
     let trail: serde_json::Value = serde_json::from_str(&body).expect("JSON");
     assert!(trail["next_after"].is_null(), "the whole trail fits one page");
@@ -440,8 +464,11 @@ fn killing_the_service_mid_projection_leaves_views_equal_to_a_rebuild() {
         served.child.kill().expect("kill -9");
         served.child.wait().expect("reap");
     }
+    let authorization = office_token(tmp.path(), |c| {
+        c.env("KURSLOGG_DATA_DIR", &data);
+    });
     let served = start("caught-up.log");
-    let caught_up = views(&served, &package);
+    let caught_up = views(&served, &authorization, &package);
     assert_eq!(served.terminate().code(), Some(0));
 
     let mut rebuild = kurslogg(tmp.path());
@@ -451,7 +478,7 @@ fn killing_the_service_mid_projection_leaves_views_equal_to_a_rebuild() {
     assert!(stdout.contains("enrolment") && stdout.contains("audit") && stdout.contains("lag        0"), "{stdout}");
 
     let served = start("rebuilt.log");
-    let rebuilt = views(&served, &package);
+    let rebuilt = views(&served, &authorization, &package);
     assert_eq!(served.terminate().code(), Some(0));
     assert_eq!(caught_up.len(), 13, "the demo plans 12 offerings; and the audit trail");
     assert!(caught_up[12]["entries"].as_array().is_some_and(|e| e.len() > 1_000), "the whole log is audited");
@@ -523,8 +550,9 @@ fn smtp_to(command: &mut Command, sink: &Sink) {
 }
 
 /// Every letter in the outbox, through the API.
-fn outbox(served: &Served) -> Vec<serde_json::Value> {
-    let (status, body) = http(&served.address, "GET", "/outbox?limit=1000", &OFFICE, "").expect("outbox");
+fn outbox(served: &Served, authorization: &str) -> Vec<serde_json::Value> {
+    let office = [("Authorization", authorization)];
+    let (status, body) = http(&served.address, "GET", "/outbox?limit=1000", &office, "").expect("outbox");
     assert_eq!(status, 200, "{body}");
     let page: serde_json::Value = serde_json::from_str(&body).expect("JSON");
     assert!(page["next_after"].is_null(), "the demo's letters fit one page");
@@ -584,10 +612,13 @@ fn killing_the_service_while_it_sends_loses_no_letter_and_repeats_none() {
     let mut serve = kurslogg(tmp.path());
     serve.arg("serve").env("KURSLOGG_LISTEN", &address).env("KURSLOGG_DATA_DIR", &data);
     smtp_to(&mut serve, &sink);
+    let authorization = office_token(tmp.path(), |c| {
+        c.env("KURSLOGG_DATA_DIR", &data);
+    });
     let served = Served::start(serve, address, tmp.path().join("serve.log"));
     let deadline = Instant::now() + Duration::from_secs(120);
     let letters = loop {
-        let letters = outbox(&served);
+        let letters = outbox(&served, &authorization);
         if letters.iter().all(|l| l["status"] == "sent") {
             break letters;
         }

@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
-use kurslogg::app::{Actor, AppError, CommandContext, Idempotency, Kurslogg, RegistrationLine};
+use kurslogg::app::{Actor, AppError, CommandContext, Idempotency, Kurslogg, RegistrationLine, Role};
 use kurslogg::store::EventLog;
 use kurslogg_domain::municipality::MunicipalRole;
 use kurslogg_domain::offering::{OfferingDetails, TargetGroups};
@@ -438,7 +438,7 @@ fn request_id(prefix: &str) -> String {
 /// The course office (kursadministratör at the federation).
 pub fn course_office() -> CommandContext {
     CommandContext {
-        actor: Actor { id: "kurskansliet-anna".into(), role: "course_office".into(), municipality: None },
+        actor: Actor::new("kurskansliet-anna", Role::CourseOffice),
         request_id: request_id("req-office"),
         received_at: Utc::now(),
         idempotency: None,
@@ -448,21 +448,20 @@ pub fn course_office() -> CommandContext {
 /// A municipality's coordinator (IFO-chef).
 pub fn coordinator(municipality: &MunicipalityId) -> CommandContext {
     CommandContext {
-        actor: Actor {
-            id: format!("ifo-chef-{municipality}"),
-            role: "coordinator".into(),
-            municipality: Some(municipality.clone()),
-        },
+        actor: Actor::new(format!("ifo-chef-{municipality}"), Role::Coordinator).for_municipality(municipality.clone()),
         request_id: request_id("req-coord"),
         received_at: Utc::now(),
         idempotency: None,
     }
 }
 
-/// A trainer recording attendance.
+/// The user id of the trainer [`plan_offering`] assigns to every offering it plans.
+pub const TRAINER: &str = "utbildare-lena";
+
+/// A trainer recording attendance (assigned to every offering [`plan_offering`] plans).
 pub fn trainer() -> CommandContext {
     CommandContext {
-        actor: Actor { id: "utbildare-lena".into(), role: "trainer".into(), municipality: None },
+        actor: Actor::new(TRAINER, Role::Trainer),
         request_id: request_id("req-trainer"),
         received_at: Utc::now(),
         idempotency: None,
@@ -601,7 +600,12 @@ pub async fn plan_offering(
         )
         .await
         .expect("plan offering");
-    OfferingId::from_str(&written.id).expect("offering id")
+    let offering = OfferingId::from_str(&written.id).expect("offering id");
+    // The trainer's account lives in the users table, which these tests leave empty: the
+    // assignment is made with the bare command, as the course office.
+    let assign = kurslogg_domain::offering::OfferingCommand::AssignTrainer { user: TRAINER.into() };
+    app.offering_command(&course_office(), offering, assign).await.expect("assign the trainer");
+    offering
 }
 
 /// Publishes a package.

@@ -180,3 +180,24 @@ impl Drop for SmtpSink {
         }
     }
 }
+
+/// Mail settings for the tests: plain SMTP to the test server on 127.0.0.1 at
+/// `smtp_port` (or `.eml` files when `None`), quick retries.
+pub fn mail_settings(smtp_port: Option<u16>) -> kurslogg::config::MailSettings {
+    kurslogg::config::MailSettings {
+        from_name: "Kurser och konferenser".into(),
+        from_address: "kurser@fyrbodal.example.se".into(),
+        smtp: smtp_port.map(|port| kurslogg::config::SmtpSettings {
+            host: "127.0.0.1".into(),
+            port,
+            security: kurslogg::config::SmtpSecurity::None,
+            username: None,
+            password: None,
+            ca_file: None,
+            pool_size: 2,
+            timeout_secs: 2,
+        }),
+        retry_base: Duration::from_millis(100),
+        max_attempts: 5,
+    }
+}

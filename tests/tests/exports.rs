@@ -46,7 +46,7 @@ impl Download {
 }
 
 async fn download(s: &TestServer, path: &str) -> Download {
-    let response = s.as_actor(&Actor::office(), Method::GET, path).send().await.expect("the server answers");
+    let response = s.as_actor(&Actor::office(), Method::GET, path).await.send().await.expect("the server answers");
     let header =
         |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
     let (status, content_type, disposition, next_after) =
@@ -191,6 +191,7 @@ async fn small_term(s: &TestServer) -> Term {
         s.plan_offering(&package, offering_body("LVU-GRUND", 2, &[utc(2027, 9, 1, 6, 0), utc(2027, 9, 8, 6, 0)])).await;
     let samtal = s.plan_offering(&package, offering_body("SAMTAL", 5, &[utc(2027, 10, 5, 6, 0)])).await;
     let trauma = s.plan_offering(&package, offering_body("TRAUMA", 5, &[utc(2027, 11, 2, 7, 0)])).await;
+    s.assign_trainer(&grund).await;
     s.post(&office, &format!("/packages/{package}/publish"), json!({})).await.expect(200);
 
     let lines = |pairs: &[(&str, &str)]| json!({ "lines": pairs.iter().map(|(s, o)| json!({ "staff_id": s, "offering_id": o })).collect::<Vec<_>>() });

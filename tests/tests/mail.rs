@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kurslogg::app::Kurslogg;
-use kurslogg::config::{MailSettings, SmtpSecurity, SmtpSettings};
+use kurslogg::config::SmtpSecurity;
 use kurslogg::mail::dispatch::{DispatchReport, Dispatcher};
 use kurslogg::mail::transport::Transport;
 use kurslogg::scheduler::Scheduler;
@@ -23,7 +23,7 @@ use kurslogg_projections::enrolment::Enrolment;
 use kurslogg_projections::notices::Notices;
 use kurslogg_projections::outbox::{self, Filter, OutboxRow};
 use kurslogg_projections::Runner;
-use kurslogg_tests::smtp::{Received, SinkOptions, SmtpSink};
+use kurslogg_tests::smtp::{mail_settings, Received, SinkOptions, SmtpSink};
 use kurslogg_tests::{
     after_ht2027_deadline, conformance, coordinator, course_office, fresh_app, line, publish, spring_2027, text,
     trainer, utc, Backend, Fyrbodal, Guard, TestClock,
@@ -40,28 +40,8 @@ conformance!(
 
 // ----- the world of these tests -----
 
-/// Mail settings for the test server: plain SMTP on 127.0.0.1, quick retries.
-fn mail_settings(sink: &SmtpSink) -> MailSettings {
-    MailSettings {
-        from_name: "Kurser och konferenser".into(),
-        from_address: "kurser@fyrbodal.example.se".into(),
-        smtp: Some(SmtpSettings {
-            host: "127.0.0.1".into(),
-            port: sink.port,
-            security: SmtpSecurity::None,
-            username: None,
-            password: None,
-            ca_file: None,
-            pool_size: 2,
-            timeout_secs: 2,
-        }),
-        retry_base: Duration::from_millis(100),
-        max_attempts: 5,
-    }
-}
-
 fn dispatcher(app: &Arc<Kurslogg>, sink: &SmtpSink) -> Dispatcher {
-    let settings = mail_settings(sink);
+    let settings = mail_settings(Some(sink.port));
     let transport = Transport::from_settings(&settings, &std::env::temp_dir()).expect("SMTP transport");
     Dispatcher::new(app.clone(), transport, settings)
 }
@@ -355,7 +335,7 @@ async fn receipts_allocation_results_promotions_and_cancellations_reach_the_righ
 
     // The promotion: to the person and to their coordinator.
     let promoted: StaffId = waiting[0].parse().expect("id");
-    let promoted_name = app.staff_member(promoted).await.expect("staff").name;
+    let promoted_name = app.staff_member(promoted).await.expect("staff").name.expect("not erased");
     let promotions: Vec<_> =
         messages.iter().filter(|m| m.text.as_deref().is_some_and(|t| t.contains(&promoted_name))).collect();
     let promotion_recipients: BTreeSet<String> =
@@ -645,7 +625,7 @@ async fn letters_go_over_starttls_with_credentials() {
         ..SinkOptions::default()
     });
     let settings = |password: &str| {
-        let mut settings = mail_settings(&sink);
+        let mut settings = mail_settings(Some(sink.port));
         let smtp = settings.smtp.as_mut().expect("smtp");
         smtp.host = "localhost".into();
         smtp.security = SmtpSecurity::Starttls;
@@ -688,7 +668,7 @@ async fn letters_go_over_implicit_tls() {
         implicit_tls: true,
         ..SinkOptions::default()
     });
-    let mut settings = mail_settings(&sink);
+    let mut settings = mail_settings(Some(sink.port));
     let smtp = settings.smtp.as_mut().expect("smtp");
     smtp.host = "localhost".into();
     smtp.security = SmtpSecurity::Tls;

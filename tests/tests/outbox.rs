@@ -97,7 +97,8 @@ async fn outbox_over_http(backend: Backend) {
     let again = poll(&s, &format!("/outbox/{id}"), |b| b["generation"] == 1).await;
     assert_eq!(again["status"], "pending", "due again");
 
-    let audit = s.read(&format!("/audit?actor={}&min_position={position}", "kansliet@fyrbodal.se")).await;
+    let office_id = s.user_id(&Actor::office()).await;
+    let audit = s.read(&format!("/audit?actor={office_id}&min_position={position}")).await;
     let entry = audit["entries"]
         .as_array()
         .expect("entries")

@@ -129,6 +129,7 @@ async fn reports(backend: Backend) {
     samtal_body["price_sek"] = json!(2400);
     let samtal = s.plan_offering(&package, samtal_body).await;
     s.post(&office, &format!("/packages/{package}/publish"), json!({})).await.expect(200);
+    s.assign_trainer(&grund).await;
 
     // Before the deadline: Uddevalla and Tanum register; Orust and Åmål do not (yet).
     register_collectively(&s, "uddevalla", &[(&u1, &grund), (&u2, &grund), (&u3, &grund), (&u1, &samtal)]).await;

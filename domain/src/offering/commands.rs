@@ -30,6 +30,16 @@ pub enum OfferingCommand {
         /// The new details in full.
         details: OfferingDetails,
     },
+    /// Let a trainer's user account record attendance and read the roster.
+    AssignTrainer {
+        /// The trainer's user id (accounts are not domain data; the id is all we keep).
+        user: String,
+    },
+    /// Take that back.
+    UnassignTrainer {
+        /// The trainer's user id.
+        user: String,
+    },
     /// Raise or lower the number of seats.
     ChangeSeatLimit {
         /// The new limit.

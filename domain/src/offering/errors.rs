@@ -38,6 +38,9 @@ pub enum OfferingError {
     /// Removed staff cannot be registered.
     #[error("the staff member has been removed and cannot be registered")]
     StaffRemoved,
+    /// Erased staff cannot be registered (their personal data is gone).
+    #[error("the staff member's personal data has been erased; they cannot be registered")]
+    StaffErased,
     /// The person is already on this offering.
     #[error("the staff member is already registered on this offering")]
     AlreadyRegistered,
@@ -93,6 +96,7 @@ impl Refusal for OfferingError {
             Self::OfferingCompleted => "offering_completed",
             Self::StaffPaused => "staff_paused",
             Self::StaffRemoved => "staff_removed",
+            Self::StaffErased => "staff_erased",
             Self::AlreadyRegistered => "already_registered",
             Self::NotRegistered => "not_registered",
             Self::PrerequisiteMissing(_) => "prerequisite_missing",

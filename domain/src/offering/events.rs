@@ -33,6 +33,16 @@ pub enum OfferingEvent {
         /// The details in full, as revised.
         details: OfferingDetails,
     },
+    /// A trainer's user account was assigned to the offering.
+    TrainerAssigned {
+        /// The trainer's user id.
+        user: String,
+    },
+    /// A trainer's user account was unassigned.
+    TrainerUnassigned {
+        /// The trainer's user id.
+        user: String,
+    },
     /// The number of seats changed.
     SeatLimitChanged {
         /// Before.
@@ -173,6 +183,8 @@ impl DomainEvent for OfferingEvent {
         let name = match self {
             Self::OfferingPlanned { .. } => "OfferingPlanned",
             Self::OfferingRevised { .. } => "OfferingRevised",
+            Self::TrainerAssigned { .. } => "TrainerAssigned",
+            Self::TrainerUnassigned { .. } => "TrainerUnassigned",
             Self::SeatLimitChanged { .. } => "SeatLimitChanged",
             Self::RegistrationRequested { .. } => "RegistrationRequested",
             Self::SeatsAllocated { .. } => "SeatsAllocated",

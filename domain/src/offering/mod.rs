@@ -11,7 +11,7 @@ pub mod rules;
 #[cfg(test)]
 mod tests;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -183,6 +183,8 @@ pub struct Offering {
     pub registrations: BTreeMap<StaffId, Registration>,
     /// The waiting list, first in line first.
     pub waiting_list: Vec<StaffId>,
+    /// User ids of the trainers assigned to it.
+    pub trainers: BTreeSet<String>,
     next_order: u64,
     certificates_issued: u32,
 }
@@ -221,6 +223,14 @@ impl Offering {
 
     fn details(&self) -> &OfferingDetails {
         self.details.as_ref().expect("a planned offering has details")
+    }
+
+    fn ensure_planned(&self) -> Result<(), OfferingError> {
+        if self.planned {
+            Ok(())
+        } else {
+            Err(OfferingError::NotFound)
+        }
     }
 
     fn ensure_running(&self) -> Result<(), OfferingError> {
@@ -354,6 +364,20 @@ impl Aggregate for Offering {
                     return Err(OfferingError::AttendanceAlreadyRecorded);
                 }
                 self.emit(sink, OfferingEvent::OfferingRevised { details }).await;
+            }
+
+            OfferingCommand::AssignTrainer { user } => {
+                self.ensure_planned()?;
+                if !self.trainers.contains(&user) {
+                    self.emit(sink, OfferingEvent::TrainerAssigned { user }).await;
+                }
+            }
+
+            OfferingCommand::UnassignTrainer { user } => {
+                self.ensure_planned()?;
+                if self.trainers.contains(&user) {
+                    self.emit(sink, OfferingEvent::TrainerUnassigned { user }).await;
+                }
             }
 
             OfferingCommand::ChangeSeatLimit { seat_limit } => {
@@ -532,6 +556,12 @@ impl Aggregate for Offering {
                 self.seat_limit = seat_limit.get();
             }
             OfferingEvent::OfferingRevised { details } => self.details = Some(details),
+            OfferingEvent::TrainerAssigned { user } => {
+                self.trainers.insert(user);
+            }
+            OfferingEvent::TrainerUnassigned { user } => {
+                self.trainers.remove(&user);
+            }
             OfferingEvent::SeatLimitChanged { to, .. } => self.seat_limit = to.get(),
             OfferingEvent::RegistrationRequested { staff, municipality, late, .. } => {
                 self.enter(staff, municipality, RegistrationStatus::Requested, late);

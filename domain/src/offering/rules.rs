@@ -11,12 +11,13 @@ use super::facts::PastParticipation;
 use crate::staff::StaffStatus;
 use crate::{CourseCode, MunicipalityId, OfferingId, StaffId};
 
-/// **Paused or removed staff cannot be registered.**
+/// **Paused, removed or erased staff cannot be registered.**
 pub fn staff_may_be_registered(status: StaffStatus) -> Result<(), OfferingError> {
     match status {
         StaffStatus::Active => Ok(()),
         StaffStatus::Paused => Err(OfferingError::StaffPaused),
         StaffStatus::Removed => Err(OfferingError::StaffRemoved),
+        StaffStatus::Erased => Err(OfferingError::StaffErased),
     }
 }
 

@@ -1580,3 +1580,23 @@ fn an_excused_session_does_not_count_as_attended() {
     let reg = state_after(&five_sessions_attended()).registrations[&staff(2)].clone();
     assert_eq!(reg.attended(), 3);
 }
+
+#[tokio::test]
+async fn a_trainer_is_assigned_once_and_can_be_unassigned() {
+    let trainer = "5b0e8b8e-7a57-4d57-9b0e-2f1f1e4b7f01".to_string();
+    at(before_deadline())
+        .given(vec![planned(5, 3)])
+        .when_async(OfferingCommand::AssignTrainer { user: trainer.clone() })
+        .await
+        .then_expect_events(vec![OfferingEvent::TrainerAssigned { user: trainer.clone() }]);
+    at(before_deadline())
+        .given(vec![planned(5, 3), OfferingEvent::TrainerAssigned { user: trainer.clone() }])
+        .when_async(OfferingCommand::AssignTrainer { user: trainer.clone() })
+        .await
+        .then_expect_events(vec![]);
+    at(before_deadline())
+        .given(vec![planned(5, 3), OfferingEvent::TrainerAssigned { user: trainer.clone() }])
+        .when_async(OfferingCommand::UnassignTrainer { user: trainer.clone() })
+        .await
+        .then_expect_events(vec![OfferingEvent::TrainerUnassigned { user: trainer }]);
+}

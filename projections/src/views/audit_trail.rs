@@ -59,7 +59,7 @@ pub struct AuditEntry {
     pub municipality: Option<String>,
     /// Staff members concerned, by id.
     pub staff: Vec<String>,
-    /// The event's fields; absent for a staff member's own events (personal data).
+    /// The event's fields; absent for a staff member's events that carry personal data.
     #[schema(value_type = Option<Object>)]
     pub details: Option<serde_json::Value>,
 }

@@ -3,13 +3,16 @@
 //! it. HTTP and CLI both call these; nothing here knows about HTTP beyond status codes
 //! stored with idempotent answers.
 
+mod access;
 mod context;
 mod errors;
 mod freshness;
 mod notices;
 mod participation;
+mod personal;
 mod reads;
 mod schedule;
+mod users;
 mod writes;
 
 use std::sync::Arc;
@@ -22,14 +25,18 @@ use kurslogg_domain::package::CoursePackage;
 use kurslogg_domain::staff::StaffMember;
 use kurslogg_domain::Clock;
 
-pub use context::{Actor, CommandContext, Idempotency};
+pub use access::Reach;
+pub use context::{Actor, CommandContext, Idempotency, Role};
 pub use errors::AppError;
 pub use notices::Addressed;
 pub use reads::*;
+pub use users::UserRequest;
 pub use writes::*;
 
+use crate::auth::{Auth, AuthSettings};
 use crate::store::{Aggregates, EventLog};
 use participation::ParticipationIndex;
+use personal::Personal;
 
 /// The application: every aggregate's executor over one event log.
 pub struct Kurslogg {
@@ -37,6 +44,8 @@ pub struct Kurslogg {
     pub log: EventLog,
     /// Source of "now".
     pub clock: Arc<dyn Clock>,
+    /// Users, tokens, sessions and the security log.
+    pub auth: Auth,
     courses: Aggregates<Course>,
     packages: Aggregates<CoursePackage>,
     offerings: Aggregates<Offering>,
@@ -57,8 +66,15 @@ impl Kurslogg {
             staff: Aggregates::new(log.clone(), clock.clone()),
             notices: Aggregates::new(log.clone(), clock.clone()),
             participation: ParticipationIndex::default(),
+            auth: Auth::new(log.views(), clock.clone(), AuthSettings::default()),
             log,
             clock,
         }
+    }
+
+    /// The same, with these login and session settings.
+    pub fn with_auth_settings(mut self, settings: AuthSettings) -> Self {
+        self.auth = Auth::new(self.log.views(), self.clock.clone(), settings);
+        self
     }
 }

@@ -12,7 +12,7 @@ use kurslogg_projections::notices::kind;
 use kurslogg_projections::outbox::{self, OutboxRow};
 use serde_json::Value;
 
-use super::{AppError, CommandContext, Kurslogg, Written};
+use super::{AppError, CommandContext, Kurslogg, Personal, Written};
 use crate::mail::letters::{self, CourseInfo, Letter, SessionTimes};
 use crate::store::StoreError;
 
@@ -29,6 +29,11 @@ pub struct Addressed {
 
 /// Why a letter cannot be written at all (it fails for good, visibly, in the outbox).
 pub type Undeliverable = String;
+
+/// How a letter names someone whose personal data has been erased.
+const ERASED_PERSON: &str = "(raderad person)";
+/// How a letter names someone it cannot find.
+const UNKNOWN_PERSON: &str = "(okänd person)";
 
 impl Kurslogg {
     /// Asks for a letter to be sent again (after a permanent failure, or a lost letter).
@@ -54,13 +59,16 @@ impl Kurslogg {
         let Some(recipient) = self.staff.peek(&notice.recipient).await? else {
             return Ok(Err("the recipient is not a known staff member".into()));
         };
-        let Some(profile) = recipient.profile.clone() else {
+        if recipient.profile.is_none() {
             return Ok(Err("the recipient has no details".into()));
-        };
+        }
         if recipient.status == StaffStatus::Removed {
             return Ok(Err("the recipient has left the municipality".into()));
         }
-        let name = profile.name.to_string();
+        // Said without anything of theirs: the reason is stored and shown in the outbox.
+        let Some(Personal { name, work_email }) = self.open_personal(&recipient).await? else {
+            return Ok(Err("the recipient's personal data has been erased".into()));
+        };
         let letter = match notice.kind.as_str() {
             kind::COURSE_SUMMARY => self.course_summary(notice, &name).await?,
             kind::REGISTRATION_RECEIPT => self.registration_receipt(notice, &name).await?,
@@ -70,7 +78,7 @@ impl Kurslogg {
             kind::DEADLINE_REMINDER => self.deadline_reminder(notice, &name).await?,
             other => Err(format!("unknown kind of letter {other:?}")),
         };
-        Ok(letter.map(|letter| Addressed { name, email: profile.work_email.as_str().to_string(), letter }))
+        Ok(letter.map(|letter| Addressed { name, email: work_email, letter }))
     }
 
     async fn course_summary(
@@ -256,10 +264,17 @@ impl Kurslogg {
         Ok(self.offerings.peek(notice.offering_id.as_deref().unwrap_or_default()).await?)
     }
 
-    /// A person's name as it is now; an erased or unknown person is shown as such.
+    /// A person's name as it is now; an erased or unknown person is shown as such, so a
+    /// letter written after someone's erasure (a supervisor's summary, a receipt) does
+    /// not name them.
     async fn name_of(&self, staff: &str) -> Result<String, AppError> {
         let member: Option<StaffMember> = self.staff.peek(staff).await?;
-        Ok(member.and_then(|m| m.profile).map_or_else(|| "(okänd person)".to_string(), |p| p.name.to_string()))
+        let Some(member) = member else { return Ok(UNKNOWN_PERSON.to_string()) };
+        Ok(match self.open_personal(&member).await? {
+            Some(person) => person.name,
+            None if member.status == StaffStatus::Erased || member.profile.is_some() => ERASED_PERSON.to_string(),
+            None => UNKNOWN_PERSON.to_string(),
+        })
     }
 
     async fn municipality_name(&self, notice: &OutboxRow) -> Result<String, AppError> {
@@ -331,6 +346,7 @@ fn refusal_in_swedish(code: &str) -> String {
         "already_registered" => "personen är redan anmäld",
         "staff_paused" => "personen är pausad och kan inte anmälas just nu",
         "staff_removed" => "personen har slutat",
+        "staff_erased" => "personens uppgifter har raderats",
         "staff_of_other_municipality" => "personen tillhör en annan kommun",
         "registration_not_open" => "anmälan har inte öppnat",
         "package_archived" => "kurspaketet är avslutat",

@@ -167,17 +167,18 @@ pub struct StaffRegistrationView {
     pub certificate: Option<String>,
 }
 
-/// A staff member (personal data: shown to those who work with them).
+/// A staff member (personal data: shown to those who work with them). Once erased,
+/// `status` is `erased` and `name` and `work_email` are null.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct StaffView {
     /// Id.
     pub id: String,
     /// Municipality.
     pub municipality: String,
-    /// Name.
-    pub name: String,
-    /// Work e-mail.
-    pub work_email: String,
+    /// Name; null once erased.
+    pub name: Option<String>,
+    /// Work e-mail; null once erased.
+    pub work_email: Option<String>,
     /// Unit.
     pub unit: String,
     /// Supervisor's staff id.
@@ -188,7 +189,7 @@ pub struct StaffView {
     pub experience_band: String,
     /// Holds a social-work degree.
     pub social_work_degree: bool,
-    /// active, paused or removed.
+    /// active, paused, removed or erased.
     pub status: String,
 }
 
@@ -345,12 +346,13 @@ impl Kurslogg {
     /// A staff member's details.
     pub async fn staff_member(&self, id: StaffId) -> Result<StaffView, AppError> {
         let m = self.staff.load(&id.to_string()).await?.ok_or_else(|| AppError::not_found("staff member"))?;
+        let personal = self.open_personal(&m).await?;
         let p = m.profile.expect("added");
         Ok(StaffView {
             id: id.to_string(),
             municipality: m.municipality.map(String::from).unwrap_or_default(),
-            name: p.name.to_string(),
-            work_email: p.work_email.as_str().to_string(),
+            name: personal.as_ref().map(|person| person.name.clone()),
+            work_email: personal.map(|person| person.work_email),
             unit: p.unit.to_string(),
             supervisor: p.supervisor.map(|s| s.to_string()),
             staff_group: snake(&p.staff_group),

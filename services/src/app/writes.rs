@@ -10,7 +10,7 @@ use kurslogg_domain::offering::{
     RegistrationStatus, RegistrationWindow,
 };
 use kurslogg_domain::package::{PackageCommand, PackageError, PackagePhase};
-use kurslogg_domain::staff::{StaffCommand, StaffProfile};
+use kurslogg_domain::staff::{StaffCommand, StaffError, StaffProfile, StaffStatus};
 use kurslogg_domain::{
     Attendance, CourseCode, MunicipalityId, OfferingId, PackageId, Refusal, SeatLimit, StaffId, Term, Text,
 };
@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::errors::Kind;
-use super::{AppError, CommandContext, Kurslogg};
+use super::{AppError, CommandContext, Kurslogg, Role};
 use crate::store::{Aggregates, AppendError, StoredResponse, POSITION_PLACEHOLDER};
 
 /// The answer to a command that changed (or confirmed) one record.
@@ -536,6 +536,26 @@ impl Kurslogg {
         self.run(&self.offerings, &id.to_string(), command, ctx, Self::written(id.to_string())).await
     }
 
+    /// Assigns a trainer's user account to an offering (or takes it off): they may then
+    /// read its roster and record its attendance.
+    pub async fn assign_trainer(
+        &self,
+        ctx: &CommandContext,
+        offering: OfferingId,
+        user_id: &str,
+        assign: bool,
+    ) -> Result<Written, AppError> {
+        self.ensure_course_office(ctx)?;
+        let user = self.auth.user(user_id).await.map_err(|e| AppError::Validation(e.to_string()))?;
+        if assign && user.as_ref().is_none_or(|u| u.role != Role::Trainer) {
+            return Err(AppError::Validation(format!("user_id: {user_id} is not a trainer's user account")));
+        }
+        let user = user_id.to_string();
+        let command =
+            if assign { OfferingCommand::AssignTrainer { user } } else { OfferingCommand::UnassignTrainer { user } };
+        self.run(&self.offerings, &offering.to_string(), command, ctx, Self::written(offering.to_string())).await
+    }
+
     /// Records (or corrects) attendance; a note goes to the participant's own record.
     pub async fn record_attendance(
         &self,
@@ -546,15 +566,26 @@ impl Kurslogg {
         attendance: Attendance,
         note: Option<Text>,
     ) -> Result<Written, AppError> {
-        if !matches!(ctx.actor.role.as_str(), "course_office" | "trainer" | "system") {
-            return Err(AppError::Forbidden("attendance is recorded by trainers or the course office".into()));
+        if !ctx.actor.is_course_office() && !self.teaches(&ctx.actor, offering).await? {
+            return Err(AppError::Forbidden(
+                "attendance is recorded by the offering's own trainers or the course office".into(),
+            ));
         }
+        // Sealed before anything is written: a note for someone erased is refused whole.
+        let note = match note {
+            Some(note) => {
+                let member =
+                    self.staff.peek(&staff.to_string()).await?.ok_or_else(|| AppError::not_found("staff member"))?;
+                let command = StaffCommand::NoteAttendance { offering, session, note };
+                Some(self.sealed_command(staff, Some(&member), command).await?)
+            }
+            None => None,
+        };
         let command = OfferingCommand::RecordAttendance { staff, session, attendance };
         let written =
             self.run(&self.offerings, &offering.to_string(), command, ctx, Self::written(offering.to_string())).await?;
         if let Some(note) = note {
-            let command = StaffCommand::NoteAttendance { offering, session, note };
-            self.staff.execute(&staff.to_string(), command, &ctx.metadata(), None).await?;
+            self.staff.execute(&staff.to_string(), note, &ctx.metadata(), None).await?;
         }
         Ok(written)
     }
@@ -742,6 +773,11 @@ impl Kurslogg {
     ) -> Result<Written, AppError> {
         self.ensure_acts_for(ctx, &municipality)?;
         let member = self.staff.peek(&staff.to_string()).await?.ok_or_else(|| AppError::not_found("staff member"))?;
+        // Nobody erased takes a role: their letters could never be written. Revoking one
+        // an erased person held is what the municipality should do.
+        if assign && member.status == StaffStatus::Erased {
+            return Err(AppError::refused(&StaffError::Erased));
+        }
         let command = if assign {
             MunicipalityCommand::AssignRole { staff, staff_municipality: member.municipality.expect("added"), role }
         } else {
@@ -765,21 +801,25 @@ impl Kurslogg {
         self.municipalities.peek(municipality.as_str()).await?.ok_or_else(|| AppError::not_found("municipality"))?;
         self.check_supervisor(&municipality, profile.supervisor).await?;
         let id = StaffId::new();
-        let command = StaffCommand::AddStaffMember { id, municipality, profile };
+        let command = self.sealed_command(id, None, StaffCommand::AddStaffMember { id, municipality, profile }).await?;
         self.run(&self.staff, &id.to_string(), command, ctx, Self::written(id.to_string())).await
     }
 
-    /// Updates, pauses, resumes or removes a staff member.
+    /// Updates, pauses, resumes or removes a staff member (erasure is `erase_staff`).
     pub async fn staff_command(
         &self,
         ctx: &CommandContext,
         id: StaffId,
         command: StaffCommand,
     ) -> Result<Written, AppError> {
+        if let Some(first) = self.replay(ctx).await? {
+            return first;
+        }
         let member = self.ensure_may_act_for_staff(ctx, id).await?;
         if let StaffCommand::UpdateStaffMember { profile } = &command {
             self.check_supervisor(member.municipality.as_ref().expect("added"), profile.supervisor).await?;
         }
+        let command = self.sealed_command(id, Some(&member), command).await?;
         self.run(&self.staff, &id.to_string(), command, ctx, Self::written(id.to_string())).await
     }
 
@@ -798,6 +838,9 @@ impl Kurslogg {
                 "supervisor_of_other_municipality",
                 "the supervisor belongs to another municipality",
             ));
+        }
+        if member.status == StaffStatus::Erased {
+            return Err(AppError::rule("supervisor_erased", "the supervisor's personal data has been erased"));
         }
         Ok(())
     }
@@ -833,7 +876,7 @@ impl Kurslogg {
             })
             .await?
             .ok_or_else(|| AppError::not_found("staff member"))?;
-        self.ensure_acts_for(ctx, &municipality)?;
+        self.ensure_acts_for_staff_of(ctx, &municipality)?;
         let mut history = vec![];
         if with_history {
             for offering_id in self.participation.offerings_of(&self.log, staff).await? {
@@ -867,10 +910,23 @@ impl Kurslogg {
 
     /// A coordinator acts only for their own municipality; the course office for any.
     fn ensure_acts_for(&self, ctx: &CommandContext, municipality: &MunicipalityId) -> Result<(), AppError> {
-        if ctx.actor.is_course_office() || ctx.actor.municipality.as_ref() == Some(municipality) {
+        let own_coordinator =
+            ctx.actor.role == Role::Coordinator && ctx.actor.municipality.as_ref() == Some(municipality);
+        if ctx.actor.is_course_office() || own_coordinator {
             Ok(())
         } else {
             Err(AppError::Forbidden(format!("acting for {municipality} needs a coordinator of {municipality}")))
+        }
+    }
+
+    /// Acting for a staff member of `municipality`: the course office, or a coordinator
+    /// of it. To another municipality's coordinator the person does not exist (no leak
+    /// across municipalities); other roles are forbidden.
+    fn ensure_acts_for_staff_of(&self, ctx: &CommandContext, municipality: &MunicipalityId) -> Result<(), AppError> {
+        match self.ensure_acts_for(ctx, municipality) {
+            Ok(()) => Ok(()),
+            Err(_) if ctx.actor.role == Role::Coordinator => Err(AppError::not_found("staff member")),
+            Err(_) => Err(AppError::Forbidden(format!("a {} may not act for staff members", ctx.actor.role))),
         }
     }
 
@@ -880,7 +936,7 @@ impl Kurslogg {
         staff: StaffId,
     ) -> Result<kurslogg_domain::staff::StaffMember, AppError> {
         let member = self.staff.peek(&staff.to_string()).await?.ok_or_else(|| AppError::not_found("staff member"))?;
-        self.ensure_acts_for(ctx, member.municipality.as_ref().expect("added"))?;
+        self.ensure_acts_for_staff_of(ctx, member.municipality.as_ref().expect("added"))?;
         Ok(member)
     }
 }

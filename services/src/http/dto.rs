@@ -82,6 +82,14 @@ pub struct RoleChange {
     pub role: String,
 }
 
+/// A trainer's user account, to assign to an offering or take off it.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TrainerBody {
+    /// The trainer's user id (`POST /users` answers it).
+    pub user_id: String,
+}
+
 /// A staff member's details.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

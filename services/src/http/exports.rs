@@ -25,8 +25,8 @@ use kurslogg_projections::{enrolment::Enrolment, Db, ProjectionError};
 
 use super::error::{ApiError, Problem};
 use super::export::{self, Cell, FormatQuery, Table};
-use super::extract::{path_id, Reader, Q};
-use super::views::{audit_source, staff_names, unavailable, view_db, ViewQuery};
+use super::extract::{path_id, Reader, Seen, Q};
+use super::views::{audit_source, roster_for, staff_names, unavailable, view_db, ViewQuery};
 use crate::app::Kurslogg;
 
 type AppState = State<Arc<Kurslogg>>;
@@ -160,18 +160,20 @@ pub fn roster_table(
         (status = 503, body = Problem, content_type = "application/problem+json")))]
 pub async fn export_roster(
     State(app): AppState,
-    _reader: Reader,
+    Reader(actor): Reader,
     Path(id): Path<String>,
     Q(f): Q<FormatQuery>,
     Q(q): Q<ViewQuery>,
 ) -> Result<Response, ApiError> {
     let format = f.format()?;
     let offering: OfferingId = path_id(&id, "course offering")?;
+    app.roster_reach(&actor, offering).await?;
     let db = view_db(&app, &q, Enrolment, Scope::Offering(offering.to_string())).await?;
     let roster = roster::roster(&db, &offering.to_string())
         .await
         .map_err(unavailable)?
         .ok_or_else(|| ApiError::not_found(format!("no roster for offering {offering}")))?;
+    let roster = roster_for(&app, &actor, roster).await?;
     let municipalities = municipality_names(&db).await?;
     let names = staff_names(&app, roster.entries.iter().map(|e| e.staff_id.clone()).collect()).await;
     export::answer(&roster_table(&roster, &names, &municipalities), format)
@@ -232,11 +234,12 @@ pub fn audit_table(entries: &[AuditEntry]) -> Table {
         (status = 503, body = Problem, content_type = "application/problem+json")))]
 pub async fn export_audit_trail(
     State(app): AppState,
-    _reader: Reader,
+    Reader(actor): Reader,
     Q(mut filter): Q<AuditFilter>,
     Q(f): Q<FormatQuery>,
     Q(q): Q<ViewQuery>,
 ) -> Result<Response, ApiError> {
+    app.ensure_sees_everything(&actor, "export the audit trail")?;
     let format = f.format()?;
     let (db, up_to) = audit_source(&app, &mut filter, &q, AUDIT_EXPORT_MAX).await?;
     let wanted = filter.limit.unwrap_or(AUDIT_EXPORT_MAX);
@@ -364,11 +367,14 @@ pub async fn offering_calendar(
         (status = 503, body = Problem, content_type = "application/problem+json")))]
 pub async fn staff_calendar(
     State(app): AppState,
-    _reader: Reader,
+    Reader(actor): Reader,
+    Seen(origin): Seen,
     Path(id): Path<String>,
     Q(q): Q<ViewQuery>,
 ) -> Result<Response, ApiError> {
     let staff: StaffId = path_id(&id, "staff member")?;
+    app.ensure_may_see_staff(&actor, staff).await?;
+    app.note_person_read(&actor, &origin, staff, "calendar").await?;
     let db = view_db(&app, &q, Enrolment, Scope::Everything).await?;
     let record = participant::participant_record(&db, &staff.to_string())
         .await

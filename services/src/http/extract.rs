@@ -1,20 +1,19 @@
 //! Extractors that turn a request into a `CommandContext` and a typed body, with our
-//! problem documents for every way a request can be malformed.
+//! problem documents for every way a request can be malformed. Who is asking comes from
+//! the authentication middleware (`auth.rs`), never from what the client claims.
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use chrono::Utc;
-use kurslogg_domain::MunicipalityId;
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
+use super::auth::Authenticated;
 use super::error::ApiError;
 use crate::app::{Actor, CommandContext, Idempotency};
-
-/// Roles the API knows.
-pub const ROLES: [&str; 6] = ["course_office", "coordinator", "supervisor", "trainer", "auditor", "participant"];
+use crate::auth::Origin;
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, ApiError> {
     match headers.get(name) {
@@ -26,24 +25,16 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, Api
     }
 }
 
-/// The actor, from `X-Actor-Id`, `X-Actor-Role` and `X-Actor-Municipality` until access
-/// control arrives; an authenticated user will produce the same `Actor`.
-pub fn actor(headers: &HeaderMap) -> Result<Actor, ApiError> {
-    let unauthenticated =
-        |what: &str| ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", format!("header {what} is required"));
-    let id = header(headers, "x-actor-id")?.ok_or_else(|| unauthenticated("X-Actor-Id"))?;
-    let role = header(headers, "x-actor-role")?.ok_or_else(|| unauthenticated("X-Actor-Role"))?;
-    if id.len() > 200 {
-        return Err(ApiError::validation("X-Actor-Id is longer than 200 characters"));
-    }
-    if !ROLES.contains(&role) {
-        return Err(ApiError::validation(format!("X-Actor-Role must be one of {}", ROLES.join(", "))));
-    }
-    let municipality = header(headers, "x-actor-municipality")?.map(MunicipalityId::parse).transpose()?;
-    if role == "coordinator" && municipality.is_none() {
-        return Err(ApiError::validation("a coordinator must name X-Actor-Municipality"));
-    }
-    Ok(Actor { id: id.to_string(), role: role.to_string(), municipality })
+/// The authenticated actor, put on the request by [`super::auth::authenticate`]; 401
+/// when the request carried no credentials.
+pub fn actor(parts: &Parts) -> Result<Actor, ApiError> {
+    parts.extensions.get::<Authenticated>().map(|a| a.0.clone()).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "log in first: send Authorization: Bearer <token>, or a session cookie",
+        )
+    })
 }
 
 fn request_id(headers: &HeaderMap) -> String {
@@ -67,14 +58,12 @@ where
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         let (parts, body) = request.into_parts();
-        let actor = actor(&parts.headers)?;
+        let actor = actor(&parts)?;
         let key = header(&parts.headers, "idempotency-key")?.map(str::to_string);
         if key.as_ref().is_some_and(|k| k.len() > 200) {
             return Err(ApiError::validation("Idempotency-Key is longer than 200 characters"));
         }
-        let bytes = Bytes::from_request(Request::from_parts(parts.clone(), body), state).await.map_err(|e| {
-            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", format!("request body not accepted: {e}"))
-        })?;
+        let bytes = read_body(&parts, body, state).await?;
         let body = parse_json(&parts, &bytes)?;
         let idempotency = key.map(|key| {
             let mut hash = Sha256::new();
@@ -88,6 +77,30 @@ where
         let ctx =
             CommandContext { actor, request_id: request_id(&parts.headers), received_at: Utc::now(), idempotency };
         Ok(Cmd { ctx, body })
+    }
+}
+
+/// The whole body, within the size limit.
+async fn read_body<S: Send + Sync>(parts: &Parts, body: axum::body::Body, state: &S) -> Result<Bytes, ApiError> {
+    Bytes::from_request(Request::from_parts(parts.clone(), body), state).await.map_err(|e| {
+        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", format!("request body not accepted: {e}"))
+    })
+}
+
+/// A JSON body for a request that needs no actor (logging in), checked like a command's.
+pub struct Body<T>(pub T);
+
+impl<S, T> FromRequest<S> for Body<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let (parts, body) = request.into_parts();
+        let bytes = read_body(&parts, body, state).await?;
+        parse_json(&parts, &bytes).map(Body)
     }
 }
 
@@ -121,7 +134,18 @@ impl<S: Send + Sync> FromRequestParts<S> for Reader {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        actor(&parts.headers).map(Reader)
+        actor(parts).map(Reader)
+    }
+}
+
+/// Where a request came from (client address, request id), for the security log.
+pub struct Seen(pub Origin);
+
+impl<S: Send + Sync> FromRequestParts<S> for Seen {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Seen(parts.extensions.get::<Origin>().cloned().unwrap_or_default()))
     }
 }
 

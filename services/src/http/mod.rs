@@ -1,5 +1,6 @@
 //! The HTTP JSON API (axum): routes, middleware, the OpenAPI document, serving.
 
+pub mod auth;
 pub mod charts;
 pub mod dto;
 pub mod error;
@@ -7,6 +8,7 @@ pub mod export;
 pub mod exports;
 pub mod extract;
 pub mod outbox;
+pub mod personal;
 pub mod reports;
 pub mod routes;
 pub mod views;
@@ -15,11 +17,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
-use axum::http::{HeaderName, StatusCode};
+use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 
@@ -46,7 +49,14 @@ use error::ApiError;
         reports::get_deadline_overview, reports::get_statistics, reports::get_chart, reports::get_costs,
         reports::get_municipality_costs, reports::export_statistics, reports::export_costs,
         outbox::list_outbox, outbox::get_notice, outbox::resend_notice,
+        routes::assign_trainer, routes::unassign_trainer,
+        auth::login, auth::logout, auth::me, auth::my_tokens, auth::issue_my_token, auth::revoke_token,
+        auth::create_user, auth::list_users, auth::get_user, auth::user_tokens, auth::issue_user_token,
+        auth::disable_user, auth::set_password, auth::security_log,
+        personal::erase_staff,
     ),
+    modifiers(&BearerSecurity),
+    security(("bearer" = []), ("session" = [])),
     tags(
         (name = "catalogue", description = "Courses in the catalogue"),
         (name = "packages", description = "A term's course package and its deadline"),
@@ -57,9 +67,30 @@ use error::ApiError;
         (name = "views", description = "Read models built from the log; any of them as of an earlier moment"),
         (name = "notices", description = "Letters by e-mail: the outbox, and sending a letter again"),
         (name = "exports", description = "Rosters and audit extracts as CSV or Excel; calendar feeds (iCalendar)"),
+        (name = "auth", description = "Logging in, personal API tokens, user accounts and the security log"),
     )
 )]
 pub struct ApiDoc;
+
+/// Declares the two ways to authenticate in the OpenAPI document.
+struct BearerSecurity;
+
+impl utoipa::Modify for BearerSecurity {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("kl_<id>_<secret>").build(),
+            ),
+        );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(auth::SESSION_COOKIE))),
+        );
+    }
+}
 
 /// Settings the router needs.
 #[derive(Debug, Clone)]
@@ -73,10 +104,23 @@ pub struct HttpSettings {
 /// The whole API.
 pub fn router(app: Arc<Kurslogg>, settings: &HttpSettings) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
-    Router::new()
+    let api = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/openapi.json", get(openapi))
+        .route("/auth/login", post(auth::login))
+        .route("/auth/logout", post(auth::logout))
+        .route("/auth/me", get(auth::me))
+        .route("/auth/tokens", get(auth::my_tokens).post(auth::issue_my_token))
+        .route("/auth/tokens/{id}/revoke", post(auth::revoke_token))
+        .route("/users", get(auth::list_users).post(auth::create_user))
+        .route("/users/{id}", get(auth::get_user))
+        .route("/users/{id}/tokens", get(auth::user_tokens).post(auth::issue_user_token))
+        .route("/users/{id}/disable", post(auth::disable_user))
+        .route("/users/{id}/password", post(auth::set_password))
+        .route("/security-log", get(auth::security_log))
+        .route("/offerings/{id}/trainers", post(routes::assign_trainer))
+        .route("/offerings/{id}/trainers/remove", post(routes::unassign_trainer))
         .route("/courses", post(routes::add_course))
         .route("/courses/{code}", get(routes::get_course).put(routes::revise_course))
         .route("/municipalities", post(routes::add_municipality))
@@ -89,6 +133,7 @@ pub fn router(app: Arc<Kurslogg>, settings: &HttpSettings) -> Router {
         .route("/staff/{id}/pause", post(routes::pause_staff))
         .route("/staff/{id}/resume", post(routes::resume_staff))
         .route("/staff/{id}/remove", post(routes::remove_staff))
+        .route("/staff/{id}/erase", post(personal::erase_staff))
         .route("/staff/{id}/registrations", get(routes::staff_registrations))
         .route("/packages", post(routes::create_package))
         .route("/packages/{id}", get(routes::get_package))
@@ -132,6 +177,7 @@ pub fn router(app: Arc<Kurslogg>, settings: &HttpSettings) -> Router {
                 "this endpoint does not take that method",
             )
         })
+        .layer(axum::middleware::from_fn_with_state(app.clone(), auth::authenticate))
         .with_state(app)
         .layer(DefaultBodyLimit::max(settings.max_body_bytes))
         .layer(
@@ -145,9 +191,27 @@ pub fn router(app: Arc<Kurslogg>, settings: &HttpSettings) -> Router {
             let path = request.extensions().get::<MatchedPath>().map(MatchedPath::as_str).unwrap_or("unmatched");
             let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
             tracing::info_span!("request", method = %request.method(), path, request_id = id)
-        }))
+        }));
+    with_security_headers(api)
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+}
+
+/// Headers every answer carries: it is an API of personal data, so nothing may be kept
+/// by a shared cache, framed, sniffed, or fetched over plain HTTP once a browser saw HTTPS.
+fn with_security_headers(router: Router) -> Router {
+    [
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::CONTENT_SECURITY_POLICY, "default-src 'none'; frame-ancestors 'none'"),
+        (header::STRICT_TRANSPORT_SECURITY, "max-age=31536000; includeSubDomains"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::CACHE_CONTROL, "no-store"),
+    ]
+    .into_iter()
+    .fold(router, |router, (name, value)| {
+        router.layer(SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value)))
+    })
 }
 
 async fn healthz() -> impl IntoResponse {
@@ -179,7 +243,9 @@ async fn openapi() -> impl IntoResponse {
 
 /// Serves until SIGTERM or Ctrl-C, then finishes requests in flight.
 pub async fn serve(listener: tokio::net::TcpListener, router: Router) -> std::io::Result<()> {
-    axum::serve(listener, router).with_graceful_shutdown(shutdown_signal()).await
+    axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await
 }
 
 /// Resolves on SIGTERM or Ctrl-C.

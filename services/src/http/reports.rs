@@ -27,7 +27,7 @@ use super::error::{ApiError, Problem};
 use super::export::{self, Cell, FormatQuery, Table};
 use super::extract::{path_id, Reader, Q};
 use super::views::{staff_names, unavailable, view_db, ViewQuery};
-use crate::app::Kurslogg;
+use crate::app::{Actor, AppError, Kurslogg, Role};
 
 type AppState = State<Arc<Kurslogg>>;
 type Answer<T> = Result<Json<T>, ApiError>;
@@ -109,12 +109,13 @@ fn municipality_filter(raw: &str) -> Result<String, ApiError> {
         (status = 503, body = Problem, content_type = "application/problem+json")))]
 pub async fn get_deadline_overview(
     State(app): AppState,
-    _reader: Reader,
+    Reader(actor): Reader,
     Path(id): Path<String>,
     Q(pairs): RawPairs,
     Q(q): Q<ViewQuery>,
 ) -> Answer<DeadlineOverview> {
     only(&pairs, &[])?;
+    app.ensure_role(&actor, COUNTS_READERS, "read the deadline overview")?;
     let package: PackageId = path_id(&id, "course package")?;
     let db = view_db(&app, &q, Enrolment, Scope::Everything).await?;
     let overview = deadline::deadline_overview(&db, &package.to_string()).await.map_err(unavailable)?;
@@ -129,12 +130,13 @@ pub async fn get_deadline_overview(
         (status = 503, body = Problem, content_type = "application/problem+json")))]
 pub async fn get_statistics(
     State(app): AppState,
-    _reader: Reader,
+    Reader(actor): Reader,
     Q(pairs): RawPairs,
     Q(s): Q<StatisticsQuery>,
     Q(q): Q<ViewQuery>,
 ) -> Answer<Statistics> {
     only(&pairs, &["group_by", "year", "term", "municipality", "course"])?;
+    app.ensure_role(&actor, COUNTS_READERS, "read statistics")?;
     Ok(Json(read_statistics(&app, &s, &q).await?.0))
 }
 
@@ -177,14 +179,34 @@ fn required_term(raw: Option<&str>) -> Result<String, ApiError> {
         (status = 503, body = Problem, content_type = "application/problem+json")))]
 pub async fn get_costs(
     State(app): AppState,
-    _reader: Reader,
+    Reader(actor): Reader,
     Q(pairs): RawPairs,
     Q(c): Q<CostsQuery>,
     Q(q): Q<ViewQuery>,
 ) -> Answer<CostBasis> {
     only(&pairs, &["term", "municipality"])?;
-    let municipality = c.municipality.as_deref().map(municipality_filter).transpose()?;
+    let municipality = cost_scope(&app, &actor, c.municipality.as_deref())?;
     Ok(Json(read_costs(&app, c.term.as_deref(), municipality.as_deref(), &q).await?))
+}
+
+/// Who reads statistics and deadline overviews: counts, never names.
+const COUNTS_READERS: &[Role] = &[Role::CourseOffice, Role::Auditor, Role::Coordinator];
+
+/// Which municipality's costs `actor` may read when asking for `asked`: any for the
+/// course office and auditors; a coordinator only their own (and theirs when not saying).
+fn cost_scope(app: &Kurslogg, actor: &Actor, asked: Option<&str>) -> Result<Option<String>, ApiError> {
+    let asked = asked.map(municipality_filter).transpose()?;
+    if actor.sees_everything() {
+        return Ok(asked);
+    }
+    match (&actor.municipality, asked) {
+        (Some(own), None) if actor.role == Role::Coordinator => Ok(Some(own.to_string())),
+        (Some(own), Some(asked)) if actor.role == Role::Coordinator => {
+            app.ensure_may_see_municipality(actor, &MunicipalityId::parse(&asked)?)?;
+            Ok(Some(own.to_string()))
+        }
+        _ => Err(AppError::Forbidden(format!("a {} may not read costs", actor.role)).into()),
+    }
 }
 
 /// The cost basis of a term (required), for one municipality or all, with names.
@@ -219,7 +241,7 @@ pub struct TermQuery {
         (status = 503, body = Problem, content_type = "application/problem+json")))]
 pub async fn get_municipality_costs(
     State(app): AppState,
-    _reader: Reader,
+    Reader(actor): Reader,
     Path(id): Path<String>,
     Q(pairs): RawPairs,
     Q(t): Q<TermQuery>,
@@ -228,6 +250,7 @@ pub async fn get_municipality_costs(
     only(&pairs, &["term"])?;
     let municipality =
         MunicipalityId::parse(&id).map_err(|_| ApiError::not_found(format!("no such municipality: {id:?}")))?;
+    app.ensure_may_see_municipality(&actor, &municipality)?;
     let basis = read_costs(&app, t.term.as_deref(), Some(municipality.as_str()), &q).await?;
     if basis.municipalities.is_empty() {
         return Err(ApiError::not_found(format!("no municipality {municipality}")));
@@ -262,7 +285,7 @@ pub struct ChartQuery {
         (status = 503, body = Problem, content_type = "application/problem+json")))]
 pub async fn get_chart(
     State(app): AppState,
-    _reader: Reader,
+    Reader(actor): Reader,
     Path(file): Path<String>,
     Q(pairs): RawPairs,
     Q(c): Q<ChartQuery>,
@@ -273,6 +296,7 @@ pub async fn get_chart(
         ApiError::not_found(format!("no chart {file:?}; the charts are {}", known.join(", ")))
     })?;
     only(&pairs, &["year", "term", "municipality", "course"])?;
+    app.ensure_role(&actor, COUNTS_READERS, "read statistics")?;
     let ChartQuery { year, term, municipality, course } = c;
     let filter = filter(&StatisticsQuery { group_by: None, year, term, municipality, course })?;
     let db = view_db(&app, &q, Enrolment, Scope::Everything).await?;
@@ -338,13 +362,14 @@ pub fn statistics_table(statistics: &Statistics, group_by: &[Dimension]) -> Tabl
         (status = 503, body = Problem, content_type = "application/problem+json")))]
 pub async fn export_statistics(
     State(app): AppState,
-    _reader: Reader,
+    Reader(actor): Reader,
     Q(pairs): RawPairs,
     Q(s): Q<StatisticsQuery>,
     Q(f): Q<FormatQuery>,
     Q(q): Q<ViewQuery>,
 ) -> Result<Response, ApiError> {
     only(&pairs, &["group_by", "year", "term", "municipality", "course", "format"])?;
+    app.ensure_role(&actor, COUNTS_READERS, "read statistics")?;
     let format = f.format()?;
     let (statistics, group_by) = read_statistics(&app, &s, &q).await?;
     export::answer(&statistics_table(&statistics, &group_by), format)
@@ -408,7 +433,7 @@ pub fn costs_table(basis: &CostBasis) -> Table {
         (status = 503, body = Problem, content_type = "application/problem+json")))]
 pub async fn export_costs(
     State(app): AppState,
-    _reader: Reader,
+    Reader(actor): Reader,
     Q(pairs): RawPairs,
     Q(c): Q<CostsQuery>,
     Q(f): Q<FormatQuery>,
@@ -416,7 +441,7 @@ pub async fn export_costs(
 ) -> Result<Response, ApiError> {
     only(&pairs, &["term", "municipality", "format"])?;
     let format = f.format()?;
-    let municipality = c.municipality.as_deref().map(municipality_filter).transpose()?;
+    let municipality = cost_scope(&app, &actor, c.municipality.as_deref())?;
     let basis = read_costs(&app, c.term.as_deref(), municipality.as_deref(), &q).await?;
     export::answer(&costs_table(&basis), format)
 }

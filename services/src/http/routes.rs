@@ -16,9 +16,9 @@ use kurslogg_domain::{
 
 use super::dto::*;
 use super::error::{ApiError, Problem};
-use super::extract::{path_id, Cmd, Reader};
+use super::extract::{path_id, Cmd, Reader, Seen};
 use crate::app::{
-    AllocationReport, CollectiveReceipt, CourseView, Kurslogg, MunicipalityView, OfferingView, PackageView,
+    AllocationReport, AppError, CollectiveReceipt, CourseView, Kurslogg, MunicipalityView, OfferingView, PackageView,
     RegistrationLine, RegistrationOutcome, StaffRegistrationView, StaffView, Written,
 };
 
@@ -94,10 +94,12 @@ pub async fn add_municipality(State(app): AppState, Cmd { ctx, body }: Cmd<NewMu
     responses((status = 200, body = MunicipalityView), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn get_municipality(
     State(app): AppState,
-    _reader: Reader,
+    Reader(actor): Reader,
     Path(id): Path<String>,
 ) -> Answer<MunicipalityView> {
-    Ok(Json(app.municipality(&municipality_id(&id)?).await?))
+    let municipality = municipality_id(&id)?;
+    app.ensure_may_see_municipality(&actor, &municipality)?;
+    Ok(Json(app.municipality(&municipality).await?))
 }
 
 async fn change_role(app: &Kurslogg, id: &str, cmd: Cmd<RoleChange>, assign: bool) -> Answer<Written> {
@@ -166,8 +168,17 @@ pub async fn register_collectively(
 /// A staff member.
 #[utoipa::path(get, path = "/staff/{id}", tag = "municipalities",
     responses((status = 200, body = StaffView), (status = 404, body = Problem, content_type = "application/problem+json")))]
-pub async fn get_staff(State(app): AppState, _reader: Reader, Path(id): Path<String>) -> Answer<StaffView> {
-    Ok(Json(app.staff_member(path_id::<StaffId>(&id, "staff member")?).await?))
+pub async fn get_staff(
+    State(app): AppState,
+    Reader(actor): Reader,
+    Seen(origin): Seen,
+    Path(id): Path<String>,
+) -> Answer<StaffView> {
+    let staff = path_id::<StaffId>(&id, "staff member")?;
+    app.ensure_may_see_staff(&actor, staff).await?;
+    let view = app.staff_member(staff).await?;
+    app.note_person_read(&actor, &origin, staff, "staff member").await?;
+    Ok(Json(view))
 }
 
 /// Update a staff member's details.
@@ -216,10 +227,15 @@ pub async fn remove_staff(
     responses((status = 200, body = [StaffRegistrationView]), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn staff_registrations(
     State(app): AppState,
-    _reader: Reader,
+    Reader(actor): Reader,
+    Seen(origin): Seen,
     Path(id): Path<String>,
 ) -> Answer<Vec<StaffRegistrationView>> {
-    Ok(Json(app.staff_registrations(path_id(&id, "staff member")?).await?))
+    let staff = path_id::<StaffId>(&id, "staff member")?;
+    app.ensure_may_see_staff(&actor, staff).await?;
+    let registrations = app.staff_registrations(staff).await?;
+    app.note_person_read(&actor, &origin, staff, "registrations").await?;
+    Ok(Json(registrations))
 }
 
 // ----- packages -----
@@ -310,8 +326,22 @@ pub async fn plan_offering(
 /// An offering with its registrations and waiting list.
 #[utoipa::path(get, path = "/offerings/{id}", tag = "offerings",
     responses((status = 200, body = OfferingView), (status = 404, body = Problem, content_type = "application/problem+json")))]
-pub async fn get_offering(State(app): AppState, _reader: Reader, Path(id): Path<String>) -> Answer<OfferingView> {
-    Ok(Json(app.offering(path_id::<OfferingId>(&id, "course offering")?).await?))
+pub async fn get_offering(State(app): AppState, Reader(actor): Reader, Path(id): Path<String>) -> Answer<OfferingView> {
+    let offering = path_id::<OfferingId>(&id, "course offering")?;
+    let mut view = app.offering(offering).await?;
+    // The course is public within the federation; the people on it only within reach.
+    let kept = match app.roster_reach(&actor, offering).await {
+        Ok(reach) => {
+            let people =
+                view.registrations.iter().map(|r| (r.staff_id.as_str(), r.municipality.as_str())).collect::<Vec<_>>();
+            app.within_reach(&reach, &people).await?
+        }
+        Err(AppError::Forbidden(_)) => Default::default(),
+        Err(e) => return Err(e.into()),
+    };
+    view.registrations.retain(|r| kept.contains(&r.staff_id));
+    view.waiting_list.retain(|s| kept.contains(s));
+    Ok(Json(view))
 }
 
 /// Revise an offering's details (the course and seat limit stay).
@@ -422,6 +452,29 @@ pub async fn transfer_seat(
         )
         .await?;
     Ok(Json(written))
+}
+
+/// Assign a trainer's user account to the offering: they may then read its roster and
+/// record its attendance.
+#[utoipa::path(post, path = "/offerings/{id}/trainers", request_body = TrainerBody, tag = "attendance",
+    responses((status = 200, body = Written), (status = "4XX", body = Problem, content_type = "application/problem+json")))]
+pub async fn assign_trainer(
+    State(app): AppState,
+    Path(id): Path<String>,
+    Cmd { ctx, body }: Cmd<TrainerBody>,
+) -> Answer<Written> {
+    Ok(Json(app.assign_trainer(&ctx, path_id(&id, "course offering")?, &body.user_id, true).await?))
+}
+
+/// Take a trainer's user account off the offering.
+#[utoipa::path(post, path = "/offerings/{id}/trainers/remove", request_body = TrainerBody, tag = "attendance",
+    responses((status = 200, body = Written), (status = "4XX", body = Problem, content_type = "application/problem+json")))]
+pub async fn unassign_trainer(
+    State(app): AppState,
+    Path(id): Path<String>,
+    Cmd { ctx, body }: Cmd<TrainerBody>,
+) -> Answer<Written> {
+    Ok(Json(app.assign_trainer(&ctx, path_id(&id, "course offering")?, &body.user_id, false).await?))
 }
 
 /// Record or correct attendance at a session.

@@ -21,8 +21,8 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::error::{ApiError, Problem};
-use super::extract::{path_id, Reader, Q};
-use crate::app::Kurslogg;
+use super::extract::{path_id, Reader, Seen, Q};
+use crate::app::{Actor, Kurslogg};
 
 type AppState = State<Arc<Kurslogg>>;
 type Answer<T> = Result<Json<T>, ApiError>;
@@ -100,24 +100,32 @@ pub fn unavailable(e: ProjectionError) -> ApiError {
 }
 
 /// The names of these staff members, from their own streams as they are now (the views
-/// keep none); each looked up once, the unknown or erased left out.
+/// keep none); the unknown and the erased are left out, so their `name` is null.
 pub async fn staff_names(app: &Kurslogg, ids: Vec<String>) -> HashMap<String, String> {
-    let mut names = HashMap::new();
-    for id in ids {
-        let Ok(staff) = id.parse::<StaffId>() else { continue };
-        if names.contains_key(&id) {
-            continue;
-        }
-        if let Ok(member) = app.staff_member(staff).await {
-            names.insert(id, member.name);
+    let staff: Vec<StaffId> = ids.iter().filter_map(|id| id.parse().ok()).collect();
+    match app.staff_names(&staff).await {
+        Ok(names) => names.into_iter().map(|(id, name)| (id.to_string(), name)).collect(),
+        Err(e) => {
+            tracing::error!(error = %e, "names could not be read; answering without them");
+            HashMap::new()
         }
     }
-    names
 }
 
 /// Fills in the names of people from their own streams (the views keep none).
 async fn name(app: &Kurslogg, record: &mut ParticipantRecord) {
     record.name = staff_names(app, vec![record.staff_id.clone()]).await.remove(&record.staff_id);
+}
+
+/// The roster as `actor` may see it: everyone for the course office, auditors and the
+/// offering's trainers; a coordinator's own municipality; a supervisor's own staff.
+pub async fn roster_for(app: &Kurslogg, actor: &Actor, mut roster: RosterView) -> Result<RosterView, ApiError> {
+    let offering: OfferingId = path_id(&roster.offering_id, "course offering")?;
+    let reach = app.roster_reach(actor, offering).await?;
+    let people = roster.entries.iter().map(|e| (e.staff_id.as_str(), e.municipality.as_str())).collect::<Vec<_>>();
+    let kept = app.within_reach(&reach, &people).await?;
+    roster.entries.retain(|e| kept.contains(&e.staff_id));
+    Ok(roster)
 }
 
 /// An offering's roster: everyone in priority order with status, waiting-list place,
@@ -127,14 +135,18 @@ async fn name(app: &Kurslogg, record: &mut ParticipantRecord) {
         (status = 503, body = Problem, content_type = "application/problem+json")))]
 pub async fn get_roster(
     State(app): AppState,
-    _reader: Reader,
+    Reader(actor): Reader,
     Path(id): Path<String>,
     Q(q): Q<ViewQuery>,
 ) -> Answer<RosterView> {
     let offering: OfferingId = path_id(&id, "course offering")?;
+    app.roster_reach(&actor, offering).await?;
     let db = view_db(&app, &q, Enrolment, Scope::Offering(offering.to_string())).await?;
-    let roster = roster::roster(&db, &offering.to_string()).await.map_err(unavailable)?;
-    roster.map(Json).ok_or_else(|| ApiError::not_found(format!("no roster for offering {offering}")))
+    let roster = roster::roster(&db, &offering.to_string())
+        .await
+        .map_err(unavailable)?
+        .ok_or_else(|| ApiError::not_found(format!("no roster for offering {offering}")))?;
+    Ok(Json(roster_for(&app, &actor, roster).await?))
 }
 
 /// A staff member's record: every offering, hours attended, completion, certificates
@@ -144,17 +156,20 @@ pub async fn get_roster(
         (status = 503, body = Problem, content_type = "application/problem+json")))]
 pub async fn get_participant_record(
     State(app): AppState,
-    _reader: Reader,
+    Reader(actor): Reader,
+    Seen(origin): Seen,
     Path(id): Path<String>,
     Q(q): Q<ViewQuery>,
 ) -> Answer<ParticipantRecord> {
     let staff: StaffId = path_id(&id, "staff member")?;
+    app.ensure_may_see_staff(&actor, staff).await?;
     let db = view_db(&app, &q, Enrolment, Scope::Staff(staff.to_string())).await?;
     let mut record = participant::participant_record(&db, &staff.to_string())
         .await
         .map_err(unavailable)?
         .ok_or_else(|| ApiError::not_found(format!("no record for staff member {staff}")))?;
     name(&app, &mut record).await;
+    app.note_person_read(&actor, &origin, staff, "record").await?;
     Ok(Json(record))
 }
 
@@ -165,15 +180,20 @@ pub async fn get_participant_record(
         (status = 503, body = Problem, content_type = "application/problem+json")))]
 pub async fn get_supervisor_overview(
     State(app): AppState,
-    _reader: Reader,
+    Reader(actor): Reader,
+    Seen(origin): Seen,
     Path(id): Path<String>,
     Q(q): Q<ViewQuery>,
 ) -> Answer<SupervisorOverview> {
     let supervisor: StaffId = path_id(&id, "staff member")?;
+    app.ensure_may_see_supervised(&actor, supervisor).await?;
     let db = view_db(&app, &q, Enrolment, Scope::Everything).await?;
     let mut overview = supervisor::supervisor_overview(&db, &supervisor.to_string()).await.map_err(unavailable)?;
     for record in &mut overview.staff {
         name(&app, record).await;
+        if let Ok(staff) = record.staff_id.parse::<StaffId>() {
+            app.note_person_read(&actor, &origin, staff, "supervisor overview").await?;
+        }
     }
     Ok(Json(overview))
 }
@@ -210,10 +230,11 @@ pub async fn audit_source(
         (status = 503, body = Problem, content_type = "application/problem+json")))]
 pub async fn get_audit_trail(
     State(app): AppState,
-    _reader: Reader,
+    Reader(actor): Reader,
     Q(mut filter): Q<AuditFilter>,
     Q(q): Q<ViewQuery>,
 ) -> Answer<AuditPage> {
+    app.ensure_sees_everything(&actor, "read the audit trail")?;
     let (db, up_to) = audit_source(&app, &mut filter, &q, audit_trail::MAX_LIMIT).await?;
     Ok(Json(audit_trail::audit_trail(&db, &filter, up_to).await.map_err(unavailable)?))
 }

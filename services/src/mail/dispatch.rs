@@ -7,19 +7,20 @@
 //! the database recording it; the copy then carries the same `Message-ID`, by which
 //! mail systems recognise a duplicate. Transient failures (no connection, 4xx) are tried
 //! again with exponential backoff; permanent ones (5xx, an address that cannot be
-//! used, a recipient who has left) are marked failed with the reason, for the course
-//! office to see in the outbox view and resend when fixed.
+//! used, a recipient who has left or was erased) are marked failed with the reason, for
+//! the course office to see in the outbox view and resend when fixed. The letters of an
+//! erased person that were written as files are deleted (docs/decisions/0007).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use kurslogg_projections::outbox::{self, OutboxRow};
+use kurslogg_projections::outbox::{self, Filter, OutboxRow};
 use lettre::message::MultiPart;
 use lettre::Message;
 
 use super::render::render;
-use super::transport::{mailbox, SendError, Transport};
+use super::transport::{file_stem, mailbox, SendError, Transport};
 use crate::app::{AppError, Kurslogg};
 use crate::config::MailSettings;
 use crate::store::StoreError;
@@ -80,6 +81,9 @@ impl Dispatcher {
 
     /// As [`Dispatcher::dispatch_due`], trying at most `at_most` letters.
     async fn send_due(&self, at_most: usize) -> Result<DispatchReport, AppError> {
+        // First, before any letter of this round is written: a letter to someone erased
+        // meanwhile that an earlier round was writing is on disk by now, and goes too.
+        self.delete_letters_of_the_erased().await?;
         let db = self.app.log.views();
         // Due as of the round's start: a retry scheduled during the round waits for a later one.
         let now = Utc::now();
@@ -121,6 +125,38 @@ impl Dispatcher {
         }
     }
 
+    /// Deletes the delivered letters (`.eml` files) of people erased since the last
+    /// round (docs/decisions/0007). A file that cannot be deleted is tried again next
+    /// round; sending goes on meanwhile.
+    async fn delete_letters_of_the_erased(&self) -> Result<(), AppError> {
+        let db = self.app.log.views();
+        for staff in self.app.log.letter_files_to_delete(BATCH).await? {
+            let mut deleted = true;
+            let mut filter = Filter { recipient: Some(staff.clone()), ..Filter::default() };
+            loop {
+                let letters = outbox::list(&db, &filter, BATCH).await.map_err(StoreError::from)?;
+                for letter in &letters {
+                    for generation in 0..=letter.generation {
+                        if let Err(e) = self.transport.delete(&file_stem(&letter.notice_id, generation)).await {
+                            tracing::error!(notice = %letter.notice_id, error = %e, "an erased person's letter could not be deleted");
+                            deleted = false;
+                        }
+                    }
+                }
+                match letters.last() {
+                    Some(last) if letters.len() as i64 == BATCH => {
+                        filter.after = Some((last.created_at.clone(), last.notice_id.clone()));
+                    }
+                    _ => break,
+                }
+            }
+            if deleted {
+                self.app.log.letter_files_deleted(&staff).await?;
+            }
+        }
+        Ok(())
+    }
+
     /// The wait after the `attempts`-th failure: the base, doubled per failure, at most a day.
     fn backoff(&self, attempts: i64) -> chrono::Duration {
         let factor = 2_u32.saturating_pow(u32::try_from(attempts).unwrap_or(u32::MAX).min(20));
@@ -156,11 +192,7 @@ impl Dispatcher {
             Ok(message) => message,
             Err(e) => return Outcome::Failed(format!("the letter could not be built: {e}")),
         };
-        let stem = match notice.generation {
-            0 => notice.notice_id.clone(),
-            n => format!("{}.{n}", notice.notice_id),
-        };
-        match self.transport.send(&message, &stem).await {
+        match self.transport.send(&message, &file_stem(&notice.notice_id, notice.generation)).await {
             Ok(()) => Outcome::Sent(message_id),
             Err(SendError::Transient(e)) => Outcome::Deferred(e),
             Err(SendError::Permanent(e)) => Outcome::Failed(e),

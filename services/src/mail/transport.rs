@@ -121,6 +121,30 @@ impl Transport {
     }
 }
 
+impl Transport {
+    /// Deletes what [`Transport::send`] left of the letter `file_stem`: its `.eml` file
+    /// (or a partial one). A letter sent through a relay is beyond reach: nothing to do.
+    pub async fn delete(&self, file_stem: &str) -> std::io::Result<()> {
+        let Self::Files(dir) = self else { return Ok(()) };
+        for path in [dir.join(format!("{file_stem}.eml")), dir.join(format!(".{file_stem}.eml.partial"))] {
+            match tokio::fs::remove_file(&path).await {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The name a letter's file has (without `.eml`): the notice id, and for a letter resent
+/// on request, its generation.
+pub fn file_stem(notice_id: &str, generation: i64) -> String {
+    match generation {
+        0 => notice_id.to_string(),
+        n => format!("{notice_id}.{n}"),
+    }
+}
+
 /// The SMTP reply code of an error, e.g. `550`.
 fn reply_code(error: &lettre::transport::smtp::Error) -> String {
     error.status().map_or_else(|| "no reply code".to_string(), |code| code.to_string())

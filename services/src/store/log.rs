@@ -109,7 +109,7 @@ macro_rules! bind_event {
 }
 
 #[derive(Clone)]
-enum Pools {
+pub(super) enum Pools {
     /// SQLite allows one writer at a time: a one-connection write pool queues writers
     /// in-process instead of failing them with SQLITE_BUSY.
     Sqlite {
@@ -122,7 +122,7 @@ enum Pools {
 /// The event log.
 #[derive(Clone)]
 pub struct EventLog {
-    pools: Pools,
+    pub(super) pools: Pools,
 }
 
 /// Connection settings for the log.
@@ -167,7 +167,14 @@ impl EventLog {
             .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(
-                connect.clone().pragma("temp_store", "MEMORY").pragma("cache_size", format!("-{WRITER_CACHE_KIB}")),
+                connect
+                    .clone()
+                    .pragma("temp_store", "MEMORY")
+                    .pragma("cache_size", format!("-{WRITER_CACHE_KIB}"))
+                    // A deleted personal key must not linger in the file's free space
+                    // (docs/decisions/0007): zero deleted content where that costs no
+                    // extra I/O, which covers rows as small as a key.
+                    .pragma("secure_delete", "FAST"),
             )
             .await?;
         let read = SqlitePoolOptions::new()

@@ -7,6 +7,7 @@
 //! stock path costs several round trips per command (see docs/decisions/0001).
 
 mod executor;
+mod keys;
 mod log;
 
 pub use executor::{Aggregates, CommandError, Committed, Metadata, Respond};

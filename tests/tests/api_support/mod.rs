@@ -1,9 +1,11 @@
 //! Support for the black-box HTTP tests: the real router served on 127.0.0.1:0 over a
 //! fresh SQLite file or a fresh PostgreSQL database, a settable clock, and a small
-//! reqwest client that knows the actor headers and RFC 9457 problem documents.
+//! reqwest client that acts as user accounts (bearer tokens) and knows RFC 9457 problem
+//! documents.
 
 #![allow(dead_code)]
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -12,7 +14,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use kurslogg::app::Kurslogg;
 use kurslogg::http::{router, serve, HttpSettings};
 use kurslogg::store::{EventLog, LogOptions};
-use kurslogg_domain::Clock;
+use kurslogg_domain::{Clock, MunicipalityId};
 use reqwest::header::HeaderMap;
 use reqwest::{Method, RequestBuilder, Url};
 use serde_json::{json, Value};
@@ -72,40 +74,66 @@ enum Db {
     Postgres { pool: PgPool, admin_url: String, name: String },
 }
 
-/// Who sends a request: the actor headers.
-#[derive(Debug, Clone)]
+/// Who sends a request: a user account the server knows, made on first use and
+/// authenticated with its own personal API token.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Actor {
-    /// X-Actor-Id.
+    /// The login.
     pub id: String,
-    /// X-Actor-Role.
+    /// The role.
     pub role: String,
-    /// X-Actor-Municipality.
+    /// A coordinator's municipality.
     pub municipality: Option<String>,
+    /// The staff member a supervisor or participant is.
+    pub staff: Option<String>,
 }
 
 impl Actor {
     /// The federation's course office.
     pub fn office() -> Self {
-        Self { id: "kansliet@fyrbodal.se".into(), role: "course_office".into(), municipality: None }
+        Self::with_role("kansliet@fyrbodal.se", "course_office")
     }
 
     /// The coordinator of `municipality`.
     pub fn coordinator(municipality: &str) -> Self {
         Self {
-            id: format!("ifo-chef@{municipality}.se"),
-            role: "coordinator".into(),
             municipality: Some(municipality.into()),
+            ..Self::with_role(&format!("ifo-chef@{municipality}.se"), "coordinator")
         }
     }
 
-    /// A trainer.
+    /// A trainer (who records attendance only on offerings assigned to them:
+    /// [`TestServer::assign_trainer`]).
     pub fn trainer() -> Self {
-        Self { id: "utbildare@example.se".into(), role: "trainer".into(), municipality: None }
+        Self::with_role("utbildare@example.se", "trainer")
     }
 
-    /// Anyone with `role`.
+    /// An auditor.
+    pub fn auditor() -> Self {
+        Self::with_role("revisor@example.se", "auditor")
+    }
+
+    /// The staff member `staff` of `municipality` as a supervisor.
+    pub fn supervisor(municipality: &str, staff: &str) -> Self {
+        Self {
+            municipality: Some(municipality.into()),
+            staff: Some(staff.into()),
+            ..Self::with_role(&format!("chef-{staff}@{municipality}.se"), "supervisor")
+        }
+    }
+
+    /// The staff member `staff` of `municipality` as a participant.
+    pub fn participant(municipality: &str, staff: &str) -> Self {
+        Self {
+            municipality: Some(municipality.into()),
+            staff: Some(staff.into()),
+            ..Self::with_role(&format!("{staff}@{municipality}.se"), "participant")
+        }
+    }
+
+    /// Anyone with `role`, bound to nothing.
     pub fn with_role(id: &str, role: &str) -> Self {
-        Self { id: id.into(), role: role.into(), municipality: None }
+        Self { id: id.into(), role: role.into(), municipality: None, staff: None }
     }
 }
 
@@ -168,6 +196,10 @@ pub struct TestServer {
     pub clock: TestClock,
     /// Which database.
     pub backend: Backend,
+    /// The application behind the router (to make user accounts).
+    pub app: Arc<Kurslogg>,
+    /// Each actor's user id and token, made on first use.
+    accounts: tokio::sync::Mutex<HashMap<Actor, (String, String)>>,
     db: Db,
     dir: Option<PathBuf>,
     task: tokio::task::JoinHandle<()>,
@@ -231,6 +263,7 @@ impl TestServer {
         let app = Arc::new(Kurslogg::new(log, Arc::new(clock.clone())));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
         let base = format!("http://{}", listener.local_addr().expect("local address"));
+        let served = app.clone();
         let app = router(app, &settings);
         // `kurslogg::http::serve` is `axum::serve` with graceful shutdown on SIGTERM or
         // Ctrl-C (this crate does not depend on axum itself).
@@ -238,7 +271,7 @@ impl TestServer {
             serve(listener, app).await.expect("serve");
         });
         let client = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().expect("client");
-        Some(Self { base, client, clock, backend, db, dir, task })
+        Some(Self { base, client, clock, backend, app: served, accounts: Default::default(), db, dir, task })
     }
 
     /// The absolute URL of `path`.
@@ -251,14 +284,50 @@ impl TestServer {
         self.client.request(method, self.url(path))
     }
 
-    /// A request carrying `actor`'s headers.
-    pub fn as_actor(&self, actor: &Actor, method: Method, path: &str) -> RequestBuilder {
-        let mut request =
-            self.request(method, path).header("X-Actor-Id", &actor.id).header("X-Actor-Role", &actor.role);
-        if let Some(m) = &actor.municipality {
-            request = request.header("X-Actor-Municipality", m);
+    /// `actor`'s user id and token, making the account on first use. The account is
+    /// made below the API (like `kurslogg users create`), so a coordinator of a
+    /// municipality not yet added can exist.
+    pub async fn account(&self, actor: &Actor) -> (String, String) {
+        let mut accounts = self.accounts.lock().await;
+        if let Some(known) = accounts.get(actor) {
+            return known.clone();
         }
-        request
+        let system = kurslogg::app::Actor::system();
+        let origin = kurslogg::auth::Origin::default();
+        let role = kurslogg::app::Role::of_user(&actor.role).expect("a role users can have");
+        let new = kurslogg::auth::NewUser {
+            login: actor.id.clone(),
+            display_name: actor.id.clone(),
+            role,
+            municipality: actor.municipality.as_deref().map(|m| MunicipalityId::parse(m).expect("municipality id")),
+            staff: actor.staff.as_deref().map(|s| s.parse().expect("staff id")),
+            password: None,
+        };
+        let user = self.app.auth.create_user(&system, &origin, new).await.expect("create the test user");
+        let token = self.app.auth.issue_token(&system, &origin, &user.user_id, "test", None).await.expect("token");
+        let known = (user.user_id, token.token);
+        accounts.insert(actor.clone(), known.clone());
+        known
+    }
+
+    /// The user id `actor` acts as (recorded as the actor of their commands).
+    pub async fn user_id(&self, actor: &Actor) -> String {
+        self.account(actor).await.0
+    }
+
+    /// Assigns the test trainer to `offering`, as the course office.
+    pub async fn assign_trainer(&self, offering: &str) {
+        let user_id = self.user_id(&Actor::trainer()).await;
+        let reply = self
+            .post(&Actor::office(), &format!("/offerings/{offering}/trainers"), json!({ "user_id": user_id }))
+            .await;
+        reply.expect(200);
+    }
+
+    /// A request carrying `actor`'s bearer token.
+    pub async fn as_actor(&self, actor: &Actor, method: Method, path: &str) -> RequestBuilder {
+        let (_, token) = self.account(actor).await;
+        self.request(method, path).bearer_auth(token)
     }
 
     /// Sends and reads the whole answer.
@@ -274,7 +343,7 @@ impl TestServer {
 
     /// GET as `actor`.
     pub async fn get(&self, actor: &Actor, path: &str) -> Reply {
-        self.send(self.as_actor(actor, Method::GET, path)).await
+        self.send(self.as_actor(actor, Method::GET, path).await).await
     }
 
     /// GET as the course office, expecting 200.
@@ -286,17 +355,26 @@ impl TestServer {
 
     /// POST `body` as `actor`.
     pub async fn post(&self, actor: &Actor, path: &str, body: Value) -> Reply {
-        self.send(self.as_actor(actor, Method::POST, path).json(&body)).await
+        self.send(self.as_actor(actor, Method::POST, path).await.json(&body)).await
     }
 
     /// POST `body` as `actor` with an Idempotency-Key.
     pub async fn post_with_key(&self, actor: &Actor, path: &str, body: Value, key: &str) -> Reply {
-        self.send(self.as_actor(actor, Method::POST, path).header("Idempotency-Key", key).json(&body)).await
+        self.send(self.as_actor(actor, Method::POST, path).await.header("Idempotency-Key", key).json(&body)).await
     }
 
     /// PUT `body` as `actor`.
     pub async fn put(&self, actor: &Actor, path: &str, body: Value) -> Reply {
-        self.send(self.as_actor(actor, Method::PUT, path).json(&body)).await
+        self.send(self.as_actor(actor, Method::PUT, path).await.json(&body)).await
+    }
+
+    /// The first column of every row `sql` selects, as text (for looking at what is stored).
+    pub async fn texts(&self, sql: &str) -> Vec<String> {
+        match &self.db {
+            Db::Sqlite(pool) => sqlx::query_scalar(sql).fetch_all(pool).await,
+            Db::Postgres { pool, .. } => sqlx::query_scalar(sql).fetch_all(pool).await,
+        }
+        .expect("query")
     }
 
     /// Events in the log.
