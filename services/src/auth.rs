@@ -272,7 +272,7 @@ pub struct Auth {
 
 const TOKEN_PREFIX: &str = "kl_";
 
-fn sha256_hex(value: &str) -> String {
+pub(crate) fn sha256_hex(value: &str) -> String {
     hex::encode(Sha256::digest(value.as_bytes()))
 }
 
@@ -282,7 +282,7 @@ fn random_hex() -> String {
     hex::encode(bytes)
 }
 
-fn stamp(at: DateTime<Utc>) -> String {
+pub(crate) fn stamp(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
@@ -796,6 +796,41 @@ impl Auth {
                 return Err(AuthError::Unauthenticated("wrong login or password"));
             }
         };
+        let session = self.begin_session(&user, origin, "password").await?;
+        Ok((user, session))
+    }
+
+    /// Logs in someone the identity provider has vouched for (OpenID Connect): `login` is
+    /// the verified claim. Only an existing, enabled user may log in; the provider says who
+    /// someone is, Kurslogg what they may do.
+    pub async fn login_with_identity(&self, login: &str, origin: &Origin) -> Result<(User, NewSession), AuthError> {
+        let login = normalise_login(login);
+        let login_hash = sha256_hex(&login);
+        self.ensure_not_locked(origin, None).await?;
+        let user = match self.user_by_login(&login).await? {
+            Some(user) if user.disabled_at.is_none() => user,
+            user => {
+                let reason =
+                    if user.is_some() { "openid connect: user disabled" } else { "openid connect: no such user" };
+                let event = Event {
+                    kind: "login_failed",
+                    user_id: user.as_ref().map(|u| u.user_id.as_str()),
+                    login_hash: Some(login_hash),
+                    detail: reason.into(),
+                    ..Event::default()
+                };
+                self.record(origin, event).await?;
+                return Err(AuthError::Unauthenticated(
+                    "the identity provider knows you, but Kurslogg has no user for you; ask the course office",
+                ));
+            }
+        };
+        let session = self.begin_session(&user, origin, "openid connect").await?;
+        Ok((user, session))
+    }
+
+    /// Begins a browser session for `user`, who has just proved who they are by `method`.
+    async fn begin_session(&self, user: &User, origin: &Origin, method: &str) -> Result<NewSession, AuthError> {
         let cookie = random_hex();
         let csrf_token = random_hex();
         let now = self.now();
@@ -813,10 +848,15 @@ impl Auth {
         )
         .await?;
         tx.commit().await?;
-        let event =
-            Event { kind: "login", user_id: Some(&user.user_id), actor_id: Some(&user.user_id), ..Event::default() };
+        let event = Event {
+            kind: "login",
+            user_id: Some(&user.user_id),
+            actor_id: Some(&user.user_id),
+            detail: method.into(),
+            ..Event::default()
+        };
         self.record(origin, event).await?;
-        Ok((user, NewSession { cookie, csrf_token, expires_at }))
+        Ok(NewSession { cookie, csrf_token, expires_at })
     }
 
     /// The user of a live session, and whether `csrf_token` (if given) is the session's.

@@ -184,7 +184,12 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
             println!("migrations applied");
         }
         Command::Serve => {
-            let app = Arc::new(Kurslogg::new(log.clone(), Arc::new(SystemClock)).with_auth_settings(settings.auth()));
+            let mut app = Kurslogg::new(log.clone(), Arc::new(SystemClock)).with_auth_settings(settings.auth());
+            if let Some(oidc) = settings.oidc()? {
+                tracing::info!(issuer = %oidc.issuer, claim = ?oidc.login_claim, "single sign-on");
+                app = app.with_oidc(oidc).map_err(|e| RunError::Usage(format!("single sign-on: {e}")))?;
+            }
+            let app = Arc::new(app);
             let http_settings = HttpSettings {
                 request_timeout: Duration::from_secs(settings.request_timeout_secs),
                 max_body_bytes: settings.max_body_bytes,

@@ -15,6 +15,11 @@ use serde::{Deserialize, Serialize};
 pub struct Secret(String);
 
 impl Secret {
+    /// A secret with this value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
     /// The secret itself, for the one place that needs it.
     pub fn expose(&self) -> &str {
         &self.0
@@ -94,6 +99,17 @@ pub struct Settings {
     /// Years after a staff member is removed (has left) before the scheduler erases their
     /// personal data; 0 keeps it until someone asks for the erasure.
     pub retention_years: u32,
+    // ----- single sign-on (issue 6, docs/decisions/0008) -----
+    /// The municipality's OpenID Connect provider (issuer URL); empty: no single sign-on.
+    pub oidc_issuer: Option<String>,
+    /// Kurslogg's client id at the provider.
+    pub oidc_client_id: Option<String>,
+    /// Kurslogg's client secret at the provider.
+    pub oidc_client_secret: Option<Secret>,
+    /// Kurslogg's public `https://…/auth/oidc/callback`, as registered at the provider.
+    pub oidc_redirect_url: Option<String>,
+    /// The verified claim that is the Kurslogg login: `email`, `preferred_username` or `sub`.
+    pub oidc_login_claim: String,
 }
 
 /// The default of `retention_years`: a person who left is erased after three years,
@@ -183,6 +199,11 @@ impl Default for Settings {
             max_failures_per_client: 50,
             login_lockout_minutes: 15,
             retention_years: DEFAULT_RETENTION_YEARS,
+            oidc_issuer: None,
+            oidc_client_id: None,
+            oidc_client_secret: None,
+            oidc_redirect_url: None,
+            oidc_login_claim: "email".into(),
         }
     }
 }
@@ -283,7 +304,37 @@ impl Settings {
                 self.retention_years
             )));
         }
+        self.oidc()?;
         Ok(())
+    }
+
+    /// The identity provider, if single sign-on is set up: all four `oidc_*` settings, or none.
+    pub fn oidc(&self) -> Result<Option<crate::oidc::OidcSettings>, ConfigError> {
+        let given = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
+        let secret = self.oidc_client_secret.clone().filter(|s| !s.expose().trim().is_empty());
+        let (issuer, client_id, redirect_url) =
+            (given(&self.oidc_issuer), given(&self.oidc_client_id), given(&self.oidc_redirect_url));
+        let login_claim = crate::oidc::LoginClaim::parse(&self.oidc_login_claim).ok_or_else(|| {
+            ConfigError(format!(
+                "oidc_login_claim must be email, preferred_username or sub, got {:?}",
+                self.oidc_login_claim
+            ))
+        })?;
+        match (issuer, client_id, secret, redirect_url) {
+            (None, None, None, None) => Ok(None),
+            (Some(issuer), Some(client_id), Some(client_secret), Some(redirect_url)) => {
+                for (name, url) in [("oidc_issuer", &issuer), ("oidc_redirect_url", &redirect_url)] {
+                    if !(url.starts_with("https://") || url.starts_with("http://")) {
+                        return Err(ConfigError(format!("{name} must be an http(s) URL, got {url:?}")));
+                    }
+                }
+                Ok(Some(crate::oidc::OidcSettings { issuer, client_id, client_secret, redirect_url, login_claim }))
+            }
+            _ => Err(ConfigError(
+                "single sign-on needs all of oidc_issuer, oidc_client_id, oidc_client_secret and oidc_redirect_url"
+                    .into(),
+            )),
+        }
     }
 
     /// Sessions and the lock on repeated failed logins.
@@ -431,6 +482,16 @@ mod tests {
     #[test]
     fn retention_is_three_years_unless_set_and_zero_keeps_people() {
         assert_eq!(Settings::default().retention_years, 3);
+        assert!(Settings::default().oidc().expect("no single sign-on by default").is_none());
+        let sso = "oidc_issuer = \"https://idp.vanersborg.example\"\noidc_client_id = \"kurslogg\"\n\
+                   oidc_client_secret = \"hemligt\"\noidc_redirect_url = \"https://kurslogg.example/auth/oidc/callback\"";
+        let oidc = with(sso).expect("single sign-on").oidc().expect("valid").expect("configured");
+        assert_eq!(oidc.login_claim, crate::oidc::LoginClaim::Email);
+        assert_eq!(oidc.client_secret.expose(), "hemligt");
+        let half = with("oidc_issuer = \"https://idp.example\"").expect_err("half a provider").to_string();
+        assert!(half.contains("oidc_client_id"), "{half}");
+        let claim = with(&format!("{sso}\noidc_login_claim = \"name\"")).expect_err("no such claim").to_string();
+        assert!(claim.contains("oidc_login_claim"), "{claim}");
         assert_eq!(with("retention_years = 0").expect("0 means never").retention_years, 0);
         assert_eq!(with("retention_years = 7").expect("seven years").retention_years, 7);
         let error = with("retention_years = 2027").expect_err("a year, not a number of years").to_string();

@@ -7,6 +7,7 @@ pub mod config;
 pub mod demo;
 pub mod http;
 pub mod mail;
+pub mod oidc;
 pub mod personal;
 pub mod scheduler;
 pub mod store;

@@ -30,6 +30,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 use sqlx::{Connection, PgConnection, PgPool, Row, SqlitePool};
 
+pub mod oidc;
 pub mod smtp;
 
 /// Default admin URL of the test PostgreSQL server.

@@ -34,6 +34,7 @@ pub use users::UserRequest;
 pub use writes::*;
 
 use crate::auth::{Auth, AuthSettings};
+use crate::oidc::{Oidc, OidcError, OidcSettings};
 use crate::store::{Aggregates, EventLog};
 use participation::ParticipationIndex;
 use personal::Personal;
@@ -46,6 +47,8 @@ pub struct Kurslogg {
     pub clock: Arc<dyn Clock>,
     /// Users, tokens, sessions and the security log.
     pub auth: Auth,
+    /// Logins through the municipality's identity provider, when one is configured.
+    pub oidc: Option<Oidc>,
     courses: Aggregates<Course>,
     packages: Aggregates<CoursePackage>,
     offerings: Aggregates<Offering>,
@@ -67,6 +70,7 @@ impl Kurslogg {
             notices: Aggregates::new(log.clone(), clock.clone()),
             participation: ParticipationIndex::default(),
             auth: Auth::new(log.views(), clock.clone(), AuthSettings::default()),
+            oidc: None,
             log,
             clock,
         }
@@ -76,5 +80,11 @@ impl Kurslogg {
     pub fn with_auth_settings(mut self, settings: AuthSettings) -> Self {
         self.auth = Auth::new(self.log.views(), self.clock.clone(), settings);
         self
+    }
+
+    /// The same, with logins through this OpenID Connect provider.
+    pub fn with_oidc(mut self, settings: OidcSettings) -> Result<Self, OidcError> {
+        self.oidc = Some(Oidc::new(settings, self.log.views(), self.clock.clone())?);
+        Ok(self)
     }
 }

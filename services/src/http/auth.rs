@@ -20,7 +20,7 @@ use super::dto::Empty;
 use super::error::{ApiError, Problem};
 use super::extract::{path_id, Body, Cmd, Reader, Seen, Q};
 use crate::app::{Actor, Kurslogg, Role, UserRequest};
-use crate::auth::{AuthError, IssuedToken, Origin, SecurityEntry, SecurityFilter, TokenInfo, User};
+use crate::auth::{AuthError, IssuedToken, NewSession, Origin, SecurityEntry, SecurityFilter, TokenInfo, User};
 
 type AppState = State<Arc<Kurslogg>>;
 type Answer<T> = Result<Json<T>, ApiError>;
@@ -36,7 +36,7 @@ fn problem(status: StatusCode, code: &str, detail: impl Into<String>) -> Respons
     ApiError::new(status, code, detail).into_response()
 }
 
-fn refusal(e: AuthError) -> Response {
+pub(super) fn refusal(e: AuthError) -> Response {
     match e {
         AuthError::Unauthenticated(detail) => problem(StatusCode::UNAUTHORIZED, "unauthenticated", detail),
         e @ AuthError::RateLimited { retry_after_secs } => {
@@ -158,28 +158,32 @@ pub struct LoginAnswer {
         (status = 429, body = Problem, content_type = "application/problem+json")))]
 pub async fn login(State(app): AppState, Seen(origin): Seen, Body(body): Body<LoginBody>) -> Response {
     match app.auth.login(&body.login, &body.password, &origin).await {
-        Ok((user, session)) => {
-            let max_age = (session.expires_at - app.clock.now()).num_seconds();
-            let cookie = Cookie::build((SESSION_COOKIE, session.cookie))
-                .http_only(true)
-                .secure(app.auth.settings().secure_cookies)
-                .same_site(SameSite::Strict)
-                .path("/")
-                .max_age(cookie::time::Duration::seconds(max_age))
-                .build();
-            let answer = LoginAnswer {
-                user,
-                csrf_token: session.csrf_token,
-                expires_at: session.expires_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            };
-            let mut response = Json(answer).into_response();
-            if let Ok(value) = HeaderValue::from_str(&cookie.to_string()) {
-                response.headers_mut().insert(header::SET_COOKIE, value);
-            }
-            response
-        }
+        Ok((user, session)) => session_begun(&app, user, session),
         Err(e) => refusal(e),
     }
+}
+
+/// The answer to a successful login, by password or through the identity provider: the
+/// session cookie, and the CSRF token in the body.
+pub(super) fn session_begun(app: &Kurslogg, user: User, session: NewSession) -> Response {
+    let max_age = (session.expires_at - app.clock.now()).num_seconds();
+    let cookie = Cookie::build((SESSION_COOKIE, session.cookie))
+        .http_only(true)
+        .secure(app.auth.settings().secure_cookies)
+        .same_site(SameSite::Strict)
+        .path("/")
+        .max_age(cookie::time::Duration::seconds(max_age))
+        .build();
+    let answer = LoginAnswer {
+        user,
+        csrf_token: session.csrf_token,
+        expires_at: session.expires_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+    };
+    let mut response = Json(answer).into_response();
+    if let Ok(value) = HeaderValue::from_str(&cookie.to_string()) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
 }
 
 /// End the browser session.

@@ -7,6 +7,7 @@ pub mod error;
 pub mod export;
 pub mod exports;
 pub mod extract;
+pub mod oidc;
 pub mod outbox;
 pub mod personal;
 pub mod reports;
@@ -50,7 +51,7 @@ use error::ApiError;
         reports::get_municipality_costs, reports::export_statistics, reports::export_costs,
         outbox::list_outbox, outbox::get_notice, outbox::resend_notice,
         routes::assign_trainer, routes::unassign_trainer,
-        auth::login, auth::logout, auth::me, auth::my_tokens, auth::issue_my_token, auth::revoke_token,
+        auth::login, auth::logout, oidc::begin, oidc::callback, auth::me, auth::my_tokens, auth::issue_my_token, auth::revoke_token,
         auth::create_user, auth::list_users, auth::get_user, auth::user_tokens, auth::issue_user_token,
         auth::disable_user, auth::set_password, auth::security_log,
         personal::erase_staff,
@@ -110,6 +111,8 @@ pub fn router(app: Arc<Kurslogg>, settings: &HttpSettings) -> Router {
         .route("/openapi.json", get(openapi))
         .route("/auth/login", post(auth::login))
         .route("/auth/logout", post(auth::logout))
+        .route("/auth/oidc/login", get(oidc::begin))
+        .route("/auth/oidc/callback", get(oidc::callback))
         .route("/auth/me", get(auth::me))
         .route("/auth/tokens", get(auth::my_tokens).post(auth::issue_my_token))
         .route("/auth/tokens/{id}/revoke", post(auth::revoke_token))

@@ -1,0 +1,178 @@
+//! Logging in through the municipality's identity provider (OpenID Connect): the browser
+//! is sent to the provider and comes back to the callback, which begins the same session
+//! as a password login (`services/src/oidc.rs` does the protocol).
+
+use std::sync::Arc;
+
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use cookie::{Cookie, SameSite};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::auth::{refusal, session_begun};
+use super::error::{ApiError, Problem};
+use super::extract::Seen;
+use crate::app::Kurslogg;
+use crate::auth::Event;
+use crate::oidc::OidcError;
+
+type AppState = State<Arc<Kurslogg>>;
+
+/// The cookie that ties the provider's answer to the browser that asked: without it, an
+/// attacker could have a victim's browser finish the attacker's login (login CSRF).
+/// SameSite=Lax, because the provider sends the browser back with a cross-site redirect.
+pub const STATE_COOKIE: &str = "kurslogg_oidc_state";
+const CALLBACK_PATH: &str = "/auth/oidc";
+
+fn problem(status: StatusCode, code: &str, detail: impl Into<String>) -> Response {
+    ApiError::new(status, code, detail).into_response()
+}
+
+fn not_configured() -> Response {
+    problem(StatusCode::NOT_FOUND, "oidc_not_configured", "logging in through an identity provider is not set up here")
+}
+
+fn failure(e: OidcError) -> Response {
+    match e {
+        OidcError::BadReturn(detail) => problem(StatusCode::BAD_REQUEST, "oidc_bad_return", detail),
+        OidcError::Refused(detail) => problem(StatusCode::UNAUTHORIZED, "oidc_refused", detail),
+        e @ OidcError::Provider(_) => problem(StatusCode::BAD_GATEWAY, "oidc_provider", e.to_string()),
+        OidcError::Database(e) => {
+            tracing::error!(error = %e, "OpenID Connect login: database");
+            problem(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the database is not available; try again")
+        }
+    }
+}
+
+fn state_cookie(value: &str, max_age: cookie::time::Duration, secure: bool) -> Option<HeaderValue> {
+    let cookie = Cookie::build((STATE_COOKIE, value.to_string()))
+        .http_only(true)
+        .secure(secure)
+        .same_site(SameSite::Lax)
+        .path(CALLBACK_PATH)
+        .max_age(max_age)
+        .build();
+    HeaderValue::from_str(&cookie.to_string()).ok()
+}
+
+fn state_of(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == STATE_COOKIE)
+        .map(|c| c.value().to_string())
+}
+
+/// Log in through the municipality's identity provider: answers 303 to the provider,
+/// which sends the browser back to `/auth/oidc/callback`.
+#[utoipa::path(get, path = "/auth/oidc/login", tag = "auth",
+    responses((status = 303, description = "to the identity provider"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 502, body = Problem, content_type = "application/problem+json")))]
+pub async fn begin(State(app): AppState) -> Response {
+    let Some(oidc) = &app.oidc else { return not_configured() };
+    match oidc.start().await {
+        Ok(started) => {
+            let mut response = StatusCode::SEE_OTHER.into_response();
+            let headers = response.headers_mut();
+            if let Ok(location) = HeaderValue::from_str(&started.authorize_url) {
+                headers.insert(header::LOCATION, location);
+            }
+            let secure = app.auth.settings().secure_cookies;
+            if let Some(cookie) = state_cookie(&started.state, cookie::time::Duration::minutes(10), secure) {
+                headers.insert(header::SET_COOKIE, cookie);
+            }
+            response
+        }
+        Err(e) => failure(e),
+    }
+}
+
+/// What the identity provider sends the browser back with.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CallbackQuery {
+    /// The state Kurslogg sent the browser off with.
+    pub state: Option<String>,
+    /// The authorization code, on success.
+    pub code: Option<String>,
+    /// The provider's error code, when it refused (e.g. `access_denied`).
+    pub error: Option<String>,
+    /// The provider's explanation.
+    pub error_description: Option<String>,
+}
+
+/// Where the identity provider sends the browser back: verifies the answer and begins a
+/// browser session for the Kurslogg user whose login is the verified claim (as
+/// `/auth/login` does). Only users the course office has made may log in.
+#[utoipa::path(get, path = "/auth/oidc/callback", params(CallbackQuery), tag = "auth",
+    responses((status = 200, body = super::auth::LoginAnswer),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 502, body = Problem, content_type = "application/problem+json")))]
+pub async fn callback(
+    State(app): AppState,
+    Seen(origin): Seen,
+    headers: HeaderMap,
+    Query(answer): Query<CallbackQuery>,
+) -> Response {
+    let Some(oidc) = &app.oidc else { return not_configured() };
+    let secure = app.auth.settings().secure_cookies;
+    let mut response = finish(&app, oidc, origin, &headers, answer).await;
+    // The state is spent either way.
+    if let Some(expired) = state_cookie("", cookie::time::Duration::ZERO, secure) {
+        response.headers_mut().append(header::SET_COOKIE, expired);
+    }
+    response
+}
+
+async fn finish(
+    app: &Kurslogg,
+    oidc: &crate::oidc::Oidc,
+    origin: crate::auth::Origin,
+    headers: &HeaderMap,
+    answer: CallbackQuery,
+) -> Response {
+    let Some(state) = answer.state.filter(|s| !s.is_empty()) else {
+        return problem(StatusCode::BAD_REQUEST, "oidc_bad_return", "the identity provider's answer has no state");
+    };
+    if state_of(headers).as_deref() != Some(state.as_str()) {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "oidc_bad_return",
+            "this login was not begun in this browser; begin again at /auth/oidc/login",
+        );
+    }
+    let outcome = match (answer.code.filter(|c| !c.is_empty()), answer.error) {
+        (_, Some(error)) => {
+            if let Err(e) = oidc.abandon(&state).await {
+                return failure(e);
+            }
+            let said = answer.error_description.map(|d| format!(": {d}")).unwrap_or_default();
+            Err(OidcError::Refused(format!("the identity provider refused ({error}){said}")))
+        }
+        (Some(code), None) => oidc.finish(&state, &code).await,
+        (None, None) => Err(OidcError::BadReturn("the identity provider's answer has neither code nor error".into())),
+    };
+    let login = match outcome {
+        Ok(login) => login,
+        Err(e) => {
+            if matches!(e, OidcError::Refused(_)) {
+                let event = Event { kind: "login_failed", detail: format!("openid connect: {e}"), ..Event::default() };
+                if let Err(e) = app.auth.record(&origin, event).await {
+                    return refusal(e);
+                }
+            }
+            return failure(e);
+        }
+    };
+    match app.auth.login_with_identity(&login, &origin).await {
+        Ok((user, session)) => session_begun(app, user, session),
+        Err(e) => refusal(e),
+    }
+}
