@@ -272,6 +272,9 @@ pub struct Auth {
 
 const TOKEN_PREFIX: &str = "kl_";
 
+/// How a user whose personal data retention has removed is named.
+pub const ERASED_USER: &str = "(raderad användare)";
+
 pub(crate) fn sha256_hex(value: &str) -> String {
     hex::encode(Sha256::digest(value.as_bytes()))
 }
@@ -497,6 +500,63 @@ impl Auth {
         self.user(user_id).await?.ok_or(AuthError::NotFound("no such user"))
     }
 
+    /// A user changes their own password: the current one must be right (failures count
+    /// towards the lock, like failed logins), and the user's other sessions end, since
+    /// a password is changed when someone else may know it.
+    pub async fn change_own_password(
+        &self,
+        user: &Actor,
+        origin: &Origin,
+        current: String,
+        new: String,
+        keep_session: Option<&str>,
+    ) -> Result<(), AuthError> {
+        let row = self
+            .db
+            .fetch("SELECT login, password_hash FROM users WHERE user_id = $1", &[user.id.clone().into()])
+            .await?;
+        let row = row.first().ok_or(AuthError::NotFound("no such user"))?;
+        let login_hash = sha256_hex(&row.text(0));
+        self.ensure_not_locked(origin, Some(&login_hash)).await?;
+        let Some(hash) = row.opt_text(1) else {
+            return Err(AuthError::Invalid(
+                "you have no password to change (you log in with a token or single sign-on)".into(),
+            ));
+        };
+        if !verify_secret(current, hash).await {
+            let event = Event {
+                kind: "login_failed",
+                user_id: Some(&user.id),
+                login_hash: Some(login_hash),
+                detail: "wrong current password when changing it".into(),
+                ..Event::default()
+            };
+            self.record(origin, event).await?;
+            return Err(AuthError::Invalid("the current password is wrong".into()));
+        }
+        check_password(&new)?;
+        let hash = hash_secret(new).await;
+        let now = stamp(self.now());
+        let mut tx = self.db.begin().await?;
+        tx.execute("UPDATE users SET password_hash = $1 WHERE user_id = $2", &[hash.into(), user.id.clone().into()])
+            .await?;
+        let keep = keep_session.map(sha256_hex).unwrap_or_default();
+        tx.execute(
+            "UPDATE sessions SET ended_at = $1 WHERE user_id = $2 AND ended_at IS NULL AND session_hash <> $3",
+            &[now.into(), user.id.clone().into(), keep.into()],
+        )
+        .await?;
+        tx.commit().await?;
+        let event = Event {
+            kind: "password_set",
+            user_id: Some(&user.id),
+            actor_id: Some(&user.id),
+            detail: "changed by the user".into(),
+            ..Event::default()
+        };
+        self.record(origin, event).await
+    }
+
     /// Sets a user's password.
     pub async fn set_password(
         &self,
@@ -715,6 +775,31 @@ impl Auth {
             Some(user) if user.disabled_at.is_none() => Ok(Ok((user, token_id))),
             _ => Ok(Err("user disabled")),
         }
+    }
+
+    // ----- retention -----
+
+    /// Retention (issue 6): users disabled before `cutoff` lose their login name and
+    /// display name, their tokens and their sessions (the account stays, by its random
+    /// id, because events name it as their actor), and security-log lines written before
+    /// `cutoff` are deleted (they hold client addresses, which are personal data too).
+    /// Returns how many users were erased and how many lines removed.
+    pub async fn apply_retention(&self, cutoff: DateTime<Utc>) -> Result<(u64, u64), AuthError> {
+        let cutoff = stamp(cutoff);
+        let mut tx = self.db.begin().await?;
+        let gone = "SELECT user_id FROM users WHERE disabled_at < $1 AND login NOT LIKE 'erased:%'";
+        tx.execute(&format!("DELETE FROM api_tokens WHERE user_id IN ({gone})"), &[cutoff.clone().into()]).await?;
+        tx.execute(&format!("DELETE FROM sessions WHERE user_id IN ({gone})"), &[cutoff.clone().into()]).await?;
+        let users = tx
+            .execute(
+                "UPDATE users SET login = 'erased:' || user_id, display_name = $2, password_hash = NULL \
+                 WHERE disabled_at < $1 AND login NOT LIKE 'erased:%'",
+                &[cutoff.clone().into(), ERASED_USER.into()],
+            )
+            .await?;
+        let lines = tx.execute("DELETE FROM security_log WHERE at < $1", &[cutoff.into()]).await?;
+        tx.commit().await?;
+        Ok((users, lines))
     }
 
     // ----- logins and sessions -----

@@ -7,7 +7,9 @@
 //! - **Reminders**: the configured number of days before a deadline (e.g. 14 and 3), the
 //!   coordinators of municipalities with no registration on the package get a reminder.
 //! - **Retention** (when configured, [`Scheduler::with_retention_years`]): staff removed
-//!   more than that many years ago are erased, as the system, with reason "retention".
+//!   more than that many years ago are erased, as the system, with reason "retention";
+//!   so are the login and name of user accounts disabled that long ago, and security-log
+//!   lines that old are removed.
 //! - **Interrupted erasures**: a key that an erasure left behind (the process stopped
 //!   between the event and the key's deletion) is destroyed (docs/decisions/0007).
 //!
@@ -48,6 +50,10 @@ pub struct Round {
     pub erased: usize,
     /// Keys destroyed that interrupted erasures had left behind.
     pub keys_destroyed: usize,
+    /// User accounts, disabled before retention ended, whose login and name were erased.
+    pub users_erased: u64,
+    /// Security-log lines older than the retention, removed.
+    pub security_lines_removed: u64,
 }
 
 /// Time-driven work.
@@ -126,6 +132,9 @@ impl Scheduler {
         round.keys_destroyed = self.app.finish_erasures().await?;
         if let Some(years) = self.retention_years {
             round.erased = self.erase_when_retention_ends(&db, now, years).await?;
+            if let Some(cutoff) = now.checked_sub_months(Months::new(years.saturating_mul(12))) {
+                (round.users_erased, round.security_lines_removed) = self.app.auth.apply_retention(cutoff).await?;
+            }
         }
         Ok(round)
     }

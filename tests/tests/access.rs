@@ -591,3 +591,59 @@ async fn logging_in_sqlite() {
 async fn logging_in_postgres() {
     logging_in(Backend::Postgres).await;
 }
+
+/// A user changes their own password: only with the current one, never to a short one,
+/// and the change ends their other sessions.
+async fn changing_ones_own_password(backend: Backend) {
+    let Some(s) = TestServer::start(backend).await else { return };
+    let body = json!({ "login": "revisor@fyrbodal.se", "display_name": "Revisorn", "role": "auditor",
+        "password": "ett långt lösenord" });
+    let user_id = s.post(&Actor::office(), "/users", body).await.expect(201)["user_id"].as_str().unwrap().to_string();
+    let login = async |password: &str| {
+        let body = json!({ "login": "revisor@fyrbodal.se", "password": password });
+        s.send(s.request(Method::POST, "/auth/login").json(&body)).await
+    };
+    let here = login("ett långt lösenord").await;
+    let (cookie, csrf) = (cookie_of(&here), here.expect(200)["csrf_token"].as_str().unwrap().to_string());
+    let elsewhere = cookie_of(&login("ett långt lösenord").await);
+    let change = async |current: &str, new: &str| {
+        let body = json!({ "current_password": current, "new_password": new });
+        let request = s.request(Method::POST, "/auth/password").header("Cookie", &cookie).header("X-CSRF-Token", &csrf);
+        s.send(request.json(&body)).await
+    };
+    let wrong = change("fel lösenord", "ett nytt långt lösenord").await;
+    assert!(wrong.problem(422, "validation")["detail"].as_str().unwrap().contains("current password"));
+    change("ett långt lösenord", "kort").await.problem(422, "validation");
+    let unauthenticated = s.request(Method::POST, "/auth/password");
+    let body = json!({ "current_password": "ett långt lösenord", "new_password": "ett nytt långt lösenord" });
+    s.send(unauthenticated.json(&body)).await.problem(401, "unauthenticated");
+    login("ett långt lösenord").await.expect(200);
+
+    assert_eq!(change("ett långt lösenord", "ett nytt långt lösenord").await.status, 204);
+    let me = |cookie: &str| s.request(Method::GET, "/auth/me").header("Cookie", cookie.to_string());
+    assert_eq!(s.send(me(&cookie)).await.expect(200)["user_id"], user_id.as_str(), "this session goes on");
+    s.send(me(&elsewhere)).await.problem(401, "unauthenticated");
+    login("ett långt lösenord").await.problem(401, "unauthenticated");
+    login("ett nytt långt lösenord").await.expect(200);
+    let log = s.read(&format!("/security-log?kind=password_set&user_id={user_id}")).await;
+    let changes = log.as_array().unwrap();
+    assert_eq!(changes.len(), 1, "{log}");
+    assert_eq!((&changes[0]["actor_id"], &changes[0]["detail"]), (&json!(user_id), &json!("changed by the user")));
+    assert!(!log.to_string().contains("lösenord"), "no password in the log: {log}");
+
+    // A user who logs in with a token only has no password to change.
+    let office = s.as_actor(&Actor::office(), Method::POST, "/auth/password").await;
+    s.send(office.json(&json!({ "current_password": "x", "new_password": "ett nytt långt lösenord" })))
+        .await
+        .problem(422, "validation");
+}
+
+#[tokio::test]
+async fn changing_ones_own_password_sqlite() {
+    changing_ones_own_password(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn changing_ones_own_password_postgres() {
+    changing_ones_own_password(Backend::Postgres).await;
+}

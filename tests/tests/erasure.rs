@@ -48,6 +48,7 @@ conformance!(
     the_log_never_holds_personal_data_in_plain_text_and_erasure_leaves_nothing_to_open,
     an_erased_persons_letters_fail_or_are_deleted_and_later_letters_do_not_name_them,
     retention_erases_those_who_left_long_ago_once_each_and_nobody_else,
+    retention_also_ends_old_user_accounts_and_security_log_lines,
 );
 
 /// The person erased in these tests, and what only she has.
@@ -758,4 +759,64 @@ async fn retention_erases_those_who_left_long_ago_once_each_and_nobody_else(back
     assert_eq!(erasures_of(&guard, recently_gone).await.len(), 1);
     assert!(app.staff_member(staying).await.expect("staff").name.is_some());
     assert!(erasures_of(&guard, staying).await.is_empty());
+}
+
+/// Users are personal data too (a login is usually an e-mail address, and the security
+/// log holds client addresses): retention erases the login and name of accounts disabled
+/// that long ago, with their tokens and sessions, and removes security-log lines that old.
+async fn retention_also_ends_old_user_accounts_and_security_log_lines(backend: Backend) {
+    use kurslogg::auth::{NewUser, Origin, SecurityFilter, ERASED_USER};
+    let clock = TestClock::at(kurslogg_tests::utc(2020, 1, 10, 9, 0));
+    let (app, _guard) = fresh_app(backend, &clock).await;
+    let app = Arc::new(app);
+    let system = kurslogg::app::Actor::system();
+    let origin = Origin { client: "10.20.30.40".into(), request_id: "retention-test".into() };
+    let new_user = |login: &str| NewUser {
+        login: login.into(),
+        display_name: format!("Namn {login}"),
+        role: kurslogg::app::Role::Auditor,
+        municipality: None,
+        staff: None,
+        password: Some("ett långt lösenord".into()),
+    };
+    let create = async |login: &str| app.auth.create_user(&system, &origin, new_user(login)).await.expect("user");
+    let left_long_ago = create("lamnade@fyrbodal.se").await;
+    app.auth.issue_token(&system, &origin, &left_long_ago.user_id, "gammal", None).await.expect("token");
+    app.auth.login("lamnade@fyrbodal.se", "ett långt lösenord", &origin).await.expect("a session");
+    app.auth.disable_user(&system, &origin, &left_long_ago.user_id).await.expect("disabled");
+    clock.set(kurslogg_tests::utc(2026, 11, 1, 9, 0));
+    let left_recently = create("nyligen@fyrbodal.se").await;
+    app.auth.disable_user(&system, &origin, &left_recently.user_id).await.expect("disabled");
+    let staying = create("kvar@fyrbodal.se").await;
+    clock.set(kurslogg_tests::utc(2027, 3, 1, 9, 0));
+    let all_lines = SecurityFilter { limit: 1000, ..SecurityFilter::default() };
+    let lines_before = app.auth.security_log(&all_lines).await.expect("log");
+
+    // Without a retention, nothing goes.
+    let round = Scheduler::new(app.clone(), vec![]).round().await.expect("round");
+    assert_eq!((round.users_erased, round.security_lines_removed), (0, 0));
+    assert_eq!(app.auth.user(&left_long_ago.user_id).await.expect("user").expect("kept").login, "lamnade@fyrbodal.se");
+
+    let three_years = Scheduler::new(app.clone(), vec![]).with_retention_years(3);
+    let round = three_years.round().await.expect("round");
+    assert_eq!(round.users_erased, 1, "only the account disabled in 2020");
+    let erased = app.auth.user(&left_long_ago.user_id).await.expect("user").expect("the account stays, by id");
+    assert!(erased.login.starts_with("erased:") && !erased.login.contains("lamnade"), "{erased:?}");
+    assert_eq!((erased.display_name.as_str(), erased.has_password), (ERASED_USER, false));
+    assert!(app.auth.tokens_of(&left_long_ago.user_id).await.expect("tokens").is_empty(), "tokens gone");
+    for kept in [&left_recently, &staying] {
+        let user = app.auth.user(&kept.user_id).await.expect("user").expect("kept");
+        assert_eq!((&user.login, &user.display_name), (&kept.login, &kept.display_name));
+    }
+    let lines = app.auth.security_log(&all_lines).await.expect("log");
+    let old = lines_before.iter().filter(|l| l.at.as_str() < "2024-03-01").count();
+    assert!(old >= 4, "created, token, login and disabling in 2020: {lines_before:?}");
+    assert_eq!(round.security_lines_removed as usize, old);
+    assert_eq!(lines.len(), lines_before.len() - old);
+    assert!(lines.iter().all(|l| l.at.as_str() >= "2024-03-01"), "{lines:?}");
+    assert!(lines.iter().any(|l| l.user_id.as_deref() == Some(left_recently.user_id.as_str())), "recent lines stay");
+
+    // Once is enough.
+    let again = three_years.round().await.expect("round");
+    assert_eq!((again.users_erased, again.security_lines_removed), (0, 0));
 }

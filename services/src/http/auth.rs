@@ -393,6 +393,33 @@ pub async fn set_password(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// A change of one's own password.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct OwnPasswordBody {
+    /// The password now.
+    pub current_password: String,
+    /// The new one (at least 12 characters).
+    pub new_password: String,
+}
+
+/// Change one's own password. The current one must be given (wrong ones count towards
+/// the lock on failed logins); the user's other browser sessions end.
+#[utoipa::path(post, path = "/auth/password", request_body = OwnPasswordBody, tag = "auth",
+    responses((status = 204), (status = "4XX", body = Problem, content_type = "application/problem+json")))]
+pub async fn change_own_password(
+    State(app): AppState,
+    Seen(origin): Seen,
+    headers: HeaderMap,
+    Cmd { ctx, body }: Cmd<OwnPasswordBody>,
+) -> Result<StatusCode, ApiError> {
+    let session = session_cookie(&headers);
+    app.auth
+        .change_own_password(&ctx.actor, &origin, body.current_password, body.new_password, session.as_deref())
+        .await
+        .map_err(app_error)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 // ----- the security log -----
 
 /// Which lines of the security log to list.

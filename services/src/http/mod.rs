@@ -51,7 +51,7 @@ use error::ApiError;
         reports::get_municipality_costs, reports::export_statistics, reports::export_costs,
         outbox::list_outbox, outbox::get_notice, outbox::resend_notice,
         routes::assign_trainer, routes::unassign_trainer,
-        auth::login, auth::logout, oidc::begin, oidc::callback, auth::me, auth::my_tokens, auth::issue_my_token, auth::revoke_token,
+        auth::login, auth::logout, oidc::begin, oidc::callback, auth::me, auth::change_own_password, auth::my_tokens, auth::issue_my_token, auth::revoke_token,
         auth::create_user, auth::list_users, auth::get_user, auth::user_tokens, auth::issue_user_token,
         auth::disable_user, auth::set_password, auth::security_log,
         personal::erase_staff,
@@ -114,6 +114,7 @@ pub fn router(app: Arc<Kurslogg>, settings: &HttpSettings) -> Router {
         .route("/auth/oidc/login", get(oidc::begin))
         .route("/auth/oidc/callback", get(oidc::callback))
         .route("/auth/me", get(auth::me))
+        .route("/auth/password", post(auth::change_own_password))
         .route("/auth/tokens", get(auth::my_tokens).post(auth::issue_my_token))
         .route("/auth/tokens/{id}/revoke", post(auth::revoke_token))
         .route("/users", get(auth::list_users).post(auth::create_user))
