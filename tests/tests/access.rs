@@ -140,6 +140,23 @@ fn supervisor_overview(who: Who) -> Expect {
     }
 }
 
+/// A person's letters: they themselves, the course office and auditors. Their
+/// coordinator and supervisor, who may see the person, do not read their mail.
+fn annas_letters(who: Who) -> Expect {
+    match who {
+        Who::Office | Who::Auditor | Who::Participant => Allowed,
+        _ => Hidden,
+    }
+}
+
+/// Stina's own letters (her after-course summaries): Anna, her staff member, is no reader.
+fn stinas_letters(who: Who) -> Expect {
+    match who {
+        Who::Office | Who::Auditor | Who::Supervisor => Allowed,
+        _ => Hidden,
+    }
+}
+
 fn roster_of_grund(who: Who) -> Expect {
     match who {
         Who::Participant => Forbidden,
@@ -193,6 +210,9 @@ fn reads(w: &World) -> Vec<Read> {
         read(format!("/staff/{anna}/registrations"), anna_readers),
         read(format!("/staff/{anna}/calendar.ics"), anna_readers),
         read(format!("/staff/{stina}/supervised"), supervisor_overview),
+        read(format!("/staff/{anna}/letters"), annas_letters),
+        read(format!("/staff/{anna}/letters?kind=course_summary&limit=5"), annas_letters),
+        read(format!("/staff/{stina}/letters"), stinas_letters),
         read("/municipalities/uddevalla".into(), uddevalla_pages),
         read("/municipalities/uddevalla/costs?term=HT2027".into(), uddevalla_pages),
         read("/costs?term=HT2027".into(), counts),

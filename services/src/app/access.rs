@@ -5,7 +5,9 @@
 //! - a **coordinator** sees their own municipality's staff, registrations and costs;
 //! - a **supervisor** sees the staff who name them as supervisor (and themselves);
 //! - a **trainer** sees the rosters of the offerings assigned to them;
-//! - a **participant** sees their own record.
+//! - a **participant** sees their own record;
+//! - the letters sent to a person are read by that person (whatever their role), the
+//!   course office and auditors only.
 //!
 //! A person outside the reader's reach is answered "not found", never "forbidden", so
 //! that whether someone exists does not leak across municipalities. A whole kind of read
@@ -117,6 +119,25 @@ impl Kurslogg {
             return Err(forbidden(actor, "read a supervisor's overview"));
         }
         self.ensure_may_see_staff(actor, supervisor).await
+    }
+
+    /// The letters sent to a staff member (`GET /staff/{id}/letters`): the person
+    /// themselves, the course office and auditors. Narrower than
+    /// [`ensure_may_see_staff`](Self::ensure_may_see_staff) on purpose: a letter says
+    /// more than its recipient's record (a supervisor's summary names their staff and
+    /// how each did; a receipt names the municipality's people), so it is read by whom
+    /// it was written to and by those who answer for the outbox, not by everyone who may
+    /// see the recipient. Anyone else, the recipient's coordinator and supervisor
+    /// included, and anyone asking about a person that does not exist, is told there is
+    /// no such staff member.
+    pub async fn ensure_may_read_letters_to(&self, actor: &Actor, staff: StaffId) -> Result<(), AppError> {
+        if !actor.sees_everything() && actor.staff != Some(staff) {
+            return Err(AppError::not_found("staff member"));
+        }
+        if self.staff.inspect(&staff.to_string(), |_| ()).await?.is_none() {
+            return Err(AppError::not_found("staff member"));
+        }
+        Ok(())
     }
 
     /// Whether `actor` is a trainer assigned to `offering`.

@@ -13,7 +13,8 @@ use kurslogg_projections::outbox::{self, OutboxRow};
 use serde_json::Value;
 
 use super::{AppError, CommandContext, Kurslogg, Personal, Written};
-use crate::mail::letters::{self, CourseInfo, Letter, SessionTimes};
+use crate::mail::letters::{self, CourseInfo, Letter, Rendered, SessionTimes};
+use crate::mail::render::render;
 use crate::store::StoreError;
 
 /// A letter and who it goes to.
@@ -79,6 +80,23 @@ impl Kurslogg {
             other => Err(format!("unknown kind of letter {other:?}")),
         };
         Ok(letter.map(|letter| Addressed { name, email: work_email, letter }))
+    }
+
+    /// What a letter says, for reading it through the API: its subject and bodies as
+    /// [`letter_for`](Self::letter_for) and the templates write them now (the outbox
+    /// keeps ids only, so a letter sent earlier is written again from the present state:
+    /// a name changed since reads as it is now, an erased person as erased), or why it
+    /// cannot be written (worded as the dispatcher words it). Only storage trouble fails;
+    /// anything else wrong with one letter is its reason, so that one bad letter does not
+    /// hide the others.
+    pub async fn written_letter(&self, notice: &OutboxRow) -> Result<Result<Rendered, Undeliverable>, AppError> {
+        let addressed = match self.letter_for(notice).await {
+            Ok(Ok(addressed)) => addressed,
+            Ok(Err(reason)) => return Ok(Err(reason)),
+            Err(e @ AppError::Store(_)) => return Err(e),
+            Err(e) => return Ok(Err(format!("could not gather the letter: {e}"))),
+        };
+        Ok(render(&addressed.letter).map_err(|e| e.to_string()))
     }
 
     async fn course_summary(

@@ -49,7 +49,7 @@ use error::ApiError;
         exports::export_roster, exports::export_audit_trail, exports::offering_calendar, exports::staff_calendar,
         reports::get_deadline_overview, reports::get_statistics, reports::get_chart, reports::get_costs,
         reports::get_municipality_costs, reports::export_statistics, reports::export_costs,
-        outbox::list_outbox, outbox::get_notice, outbox::resend_notice,
+        outbox::list_outbox, outbox::get_notice, outbox::resend_notice, outbox::staff_letters,
         routes::assign_trainer, routes::unassign_trainer,
         auth::login, auth::logout, oidc::begin, oidc::callback, auth::me, auth::change_own_password, auth::my_tokens, auth::issue_my_token, auth::revoke_token,
         auth::create_user, auth::list_users, auth::get_user, auth::user_tokens, auth::issue_user_token,
@@ -66,7 +66,7 @@ use error::ApiError;
         (name = "attendance", description = "Attendance, completion and certificates"),
         (name = "municipalities", description = "Municipalities and their staff"),
         (name = "views", description = "Read models built from the log; any of them as of an earlier moment"),
-        (name = "notices", description = "Letters by e-mail: the outbox, and sending a letter again"),
+        (name = "notices", description = "Letters by e-mail: the outbox, a person's own letters, and sending a letter again"),
         (name = "exports", description = "Rosters and audit extracts as CSV or Excel; calendar feeds (iCalendar)"),
         (name = "auth", description = "Logging in, personal API tokens, user accounts and the security log"),
     )
@@ -165,6 +165,7 @@ pub fn router(app: Arc<Kurslogg>, settings: &HttpSettings) -> Router {
         .route("/outbox", get(outbox::list_outbox))
         .route("/outbox/{id}", get(outbox::get_notice))
         .route("/outbox/{id}/resend", post(outbox::resend_notice))
+        .route("/staff/{id}/letters", get(outbox::staff_letters))
         .route("/offerings/{id}/seat-limit", post(routes::change_seat_limit))
         .route("/offerings/{id}/cancel", post(routes::cancel_offering))
         .route("/offerings/{id}/complete", post(routes::complete_offering))

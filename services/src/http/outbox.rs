@@ -1,18 +1,21 @@
 //! The outbox as the course office sees it: every letter with its status, attempts and
-//! the reason of a failure, and the resend command (audited: it is an event).
+//! the reason of a failure, and the resend command (audited: it is an event). And one
+//! person's own letters, written out, as they themselves may read them.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
+use kurslogg_domain::StaffId;
 use kurslogg_projections::outbox::{self, Filter, OutboxRow};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::dto::{text, ReasonBody};
 use super::error::{ApiError, Problem};
-use super::extract::{Cmd, Reader, Q};
+use super::extract::{path_id, Cmd, Reader, Seen, Q};
 use super::views::staff_names;
 use crate::app::{Kurslogg, Written};
 
@@ -111,6 +114,115 @@ pub async fn get_notice(
     let notice = notice.ok_or_else(|| ApiError::not_found(format!("no such notice: {id:?}")))?;
     let recipient_name = staff_names(&app, vec![notice.recipient.clone()]).await.remove(&notice.recipient);
     Ok(Json(OutboxEntry { notice, recipient_name }))
+}
+
+/// Most letters per page of one person's letters (each is written out).
+const MAX_LETTERS: i64 = 100;
+
+/// Which of a person's letters to list.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct LettersQuery {
+    /// Kind of letter, e.g. `course_summary`.
+    pub kind: Option<String>,
+    /// The page after this notice id (`next_after` of the previous page).
+    pub after: Option<String>,
+    /// Letters per page (default 20, at most 100).
+    pub limit: Option<i64>,
+}
+
+/// What a letter says.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LetterText {
+    /// Subject line.
+    pub subject: String,
+    /// The plain-text body (the e-mail also carries the same in HTML).
+    pub text: String,
+}
+
+/// One of a person's letters: the outbox row and the letter written out.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PersonalLetter {
+    /// The letter's outbox row: kind, status, when sent, what it is about.
+    #[serde(flatten)]
+    pub notice: OutboxRow,
+    /// What it says, written from the present state of the log (the outbox keeps ids
+    /// only): a name changed since it was sent reads as it is now, an erased person as
+    /// erased. Absent when it cannot be written.
+    pub letter: Option<LetterText>,
+    /// Why the letter cannot be written (e.g. the recipient's personal data was erased).
+    pub unwritable: Option<String>,
+}
+
+/// A page of a person's letters.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LettersPage {
+    /// Letters in the order they were written, oldest first.
+    pub letters: Vec<PersonalLetter>,
+    /// Pass as `after` for the next page; absent on the last.
+    pub next_after: Option<String>,
+}
+
+/// The letters sent (or to be sent) to a staff member, oldest first, each with its
+/// outbox status and what it says: a supervisor's after-course summaries, a
+/// participant's promotions and cancellations, a coordinator's receipts. Readable by the
+/// person themselves, the course office and auditors; to anyone else there is no such
+/// staff member. Each read is in the security log.
+#[utoipa::path(get, path = "/staff/{id}/letters", params(LettersQuery), tag = "notices",
+    responses((status = 200, body = LettersPage), (status = "4XX", body = Problem, content_type = "application/problem+json")))]
+pub async fn staff_letters(
+    State(app): AppState,
+    Reader(actor): Reader,
+    Seen(origin): Seen,
+    Path(id): Path<String>,
+    Q(q): Q<LettersQuery>,
+) -> Result<Json<LettersPage>, ApiError> {
+    let staff: StaffId = path_id(&id, "staff member")?;
+    app.ensure_may_read_letters_to(&actor, staff).await?;
+    let recipient = staff.to_string();
+    let invalid = |detail: String| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", detail);
+    let limit = q.limit.unwrap_or(20);
+    if !(1..=MAX_LETTERS).contains(&limit) {
+        return Err(invalid(format!("limit must be between 1 and {MAX_LETTERS}")));
+    }
+    let db = app.log.views();
+    let after = match &q.after {
+        Some(id) => {
+            // Only this person's letters page on: another's notice id is no such notice here.
+            let notice = outbox::get(&db, id).await.map_err(unavailable)?.filter(|n| n.recipient == recipient);
+            let notice = notice.ok_or_else(|| invalid(format!("after: no such letter {id:?}")))?;
+            Some((notice.created_at, notice.notice_id))
+        }
+        None => None,
+    };
+    let filter = Filter { kind: q.kind, recipient: Some(recipient.clone()), after, ..Filter::default() };
+    let mut rows = outbox::list(&db, &filter, limit + 1).await.map_err(unavailable)?;
+    let more = rows.len() as i64 > limit;
+    rows.truncate(usize::try_from(limit).unwrap_or(0));
+    let next_after = more.then(|| rows.last().map(|r| r.notice_id.clone())).flatten();
+    let mut letters = Vec::with_capacity(rows.len());
+    let mut named = BTreeSet::new();
+    for notice in rows {
+        named.extend(mentioned(&notice).into_iter().filter(|s| *s != staff));
+        let (letter, unwritable) = match app.written_letter(&notice).await? {
+            Ok(rendered) => (Some(LetterText { subject: rendered.subject, text: rendered.text }), None),
+            Err(reason) => (None, Some(reason)),
+        };
+        letters.push(PersonalLetter { notice, letter, unwritable });
+    }
+    app.note_person_read(&actor, &origin, staff, "letters").await?;
+    // The people the letters are about (a summary's participants) were read too.
+    for other in named {
+        app.note_person_read(&actor, &origin, other, "letters to another person").await?;
+    }
+    Ok(Json(LettersPage { letters, next_after }))
+}
+
+/// The staff members a letter is about (`details.staff`; may include its recipient).
+fn mentioned(notice: &OutboxRow) -> Vec<StaffId> {
+    let ids = notice.details.get("staff").and_then(serde_json::Value::as_array);
+    ids.into_iter().flatten().filter_map(|v| v.as_str()?.parse().ok()).collect()
 }
 
 /// Send a letter again (e.g. after a bad address was corrected, or a lost letter). The
