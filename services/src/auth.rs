@@ -133,7 +133,8 @@ impl User {
     }
 }
 
-/// A new user, already checked against the domain (municipality and staff exist).
+/// A new user. Through the API and the CLI it is checked against the domain first
+/// (`Kurslogg::create_user`: the role's municipality and staff member exist and agree).
 #[derive(Debug, Clone)]
 pub struct NewUser {
     /// Login name.
@@ -524,14 +525,8 @@ impl Auth {
             ));
         };
         if !verify_secret(current, hash).await {
-            let event = Event {
-                kind: "login_failed",
-                user_id: Some(&user.id),
-                login_hash: Some(login_hash),
-                detail: "wrong current password when changing it".into(),
-                ..Event::default()
-            };
-            self.record(origin, event).await?;
+            self.record_failed_login(origin, Some(&user.id), login_hash, "wrong current password when changing it")
+                .await?;
             return Err(AuthError::Invalid("the current password is wrong".into()));
         }
         check_password(&new)?;
@@ -846,6 +841,25 @@ impl Auth {
         Ok(())
     }
 
+    /// Records a failed login (counted by [`Self::ensure_not_locked`]): the login name only
+    /// as its hash.
+    async fn record_failed_login(
+        &self,
+        origin: &Origin,
+        user_id: Option<&str>,
+        login_hash: String,
+        reason: &str,
+    ) -> Result<(), AuthError> {
+        let event = Event {
+            kind: "login_failed",
+            user_id,
+            login_hash: Some(login_hash),
+            detail: reason.into(),
+            ..Event::default()
+        };
+        self.record(origin, event).await
+    }
+
     /// Logs in with a password and begins a browser session.
     pub async fn login(&self, login: &str, password: &str, origin: &Origin) -> Result<(User, NewSession), AuthError> {
         let login = normalise_login(login);
@@ -870,14 +884,7 @@ impl Auth {
                     Some(u) if u.disabled_at.is_some() => "user disabled",
                     Some(_) => "wrong password",
                 };
-                let event = Event {
-                    kind: "login_failed",
-                    user_id: user.as_ref().map(|u| u.user_id.as_str()),
-                    login_hash: Some(login_hash),
-                    detail: reason.into(),
-                    ..Event::default()
-                };
-                self.record(origin, event).await?;
+                self.record_failed_login(origin, user.as_ref().map(|u| u.user_id.as_str()), login_hash, reason).await?;
                 return Err(AuthError::Unauthenticated("wrong login or password"));
             }
         };
@@ -897,14 +904,7 @@ impl Auth {
             user => {
                 let reason =
                     if user.is_some() { "openid connect: user disabled" } else { "openid connect: no such user" };
-                let event = Event {
-                    kind: "login_failed",
-                    user_id: user.as_ref().map(|u| u.user_id.as_str()),
-                    login_hash: Some(login_hash),
-                    detail: reason.into(),
-                    ..Event::default()
-                };
-                self.record(origin, event).await?;
+                self.record_failed_login(origin, user.as_ref().map(|u| u.user_id.as_str()), login_hash, reason).await?;
                 return Err(AuthError::Unauthenticated(
                     "the identity provider knows you, but Kurslogg has no user for you; ask the course office",
                 ));

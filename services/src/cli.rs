@@ -9,8 +9,8 @@ use clap::{Parser, Subcommand};
 use kurslogg_domain::clock::SystemClock;
 use kurslogg_domain::MunicipalityId;
 
-use crate::app::{Actor, Kurslogg, Role, UserRequest};
-use crate::auth::Origin;
+use crate::app::{Actor, Kurslogg, Role};
+use crate::auth::{NewUser, Origin};
 use crate::config::{MailSettings, Overrides, Settings, Storage};
 use crate::http::{self, HttpSettings};
 use crate::mail::dispatch::Dispatcher;
@@ -266,7 +266,7 @@ async fn users(app: &Kurslogg, action: UsersAction) -> Result<(), RunError> {
             } else {
                 None
             };
-            let request = UserRequest {
+            let request = NewUser {
                 display_name: name.unwrap_or_else(|| login.clone()),
                 login,
                 role,

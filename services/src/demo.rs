@@ -26,8 +26,8 @@ use kurslogg_domain::{
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::app::{Actor, AppError, CommandContext, Kurslogg, RegistrationLine, Role, UserRequest};
-use crate::auth::Origin;
+use crate::app::{Actor, AppError, CommandContext, Kurslogg, RegistrationLine, Role};
+use crate::auth::{NewUser, Origin};
 use crate::store::EventLog;
 
 /// Fyrbodal's 14 member municipalities and a rough count of social-services staff.
@@ -277,7 +277,7 @@ async fn demo_trainer(app: &Kurslogg) -> Result<Actor, String> {
     if let Some(user) = app.auth.user_by_login(LOGIN).await.map_err(|e| e.to_string())? {
         return Ok(user.actor());
     }
-    let request = UserRequest {
+    let request = NewUser {
         login: LOGIN.into(),
         display_name: "Utbildare från FoU Fyrbodal".into(),
         role: Role::Trainer,

@@ -19,9 +19,7 @@ use crate::config::Secret;
 use chrono::{DateTime, Duration, Utc};
 use kurslogg_domain::Clock;
 use kurslogg_projections::Db;
-use openidconnect::core::{
-    CoreAuthenticationFlow, CoreClient, CoreIdTokenClaims, CoreProviderMetadata, CoreUserInfoClaims,
-};
+use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreUserInfoClaims};
 use openidconnect::{
     AccessTokenHash, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse,
     PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenResponse,
@@ -116,9 +114,22 @@ pub struct Started {
     pub state: String,
 }
 
+/// A client made from the provider's discovery document: authorization endpoint set, token
+/// and user-info endpoints as the document says.
+type ProviderClient = CoreClient<
+    openidconnect::EndpointSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointMaybeSet,
+    openidconnect::EndpointMaybeSet,
+>;
+
 /// OpenID Connect logins.
 pub struct Oidc {
     settings: OidcSettings,
+    issuer: IssuerUrl,
+    redirect: RedirectUrl,
     http: openidconnect::reqwest::Client,
     db: Db,
     clock: Arc<dyn Clock>,
@@ -127,15 +138,17 @@ pub struct Oidc {
 impl Oidc {
     /// Logins against the provider in `settings`; pending logins kept in `db`.
     pub fn new(settings: OidcSettings, db: Db, clock: Arc<dyn Clock>) -> Result<Self, OidcError> {
-        IssuerUrl::new(settings.issuer.clone()).map_err(|e| OidcError::Provider(format!("issuer: {e}")))?;
-        RedirectUrl::new(settings.redirect_url.clone()).map_err(|e| OidcError::Provider(format!("redirect: {e}")))?;
+        let issuer =
+            IssuerUrl::new(settings.issuer.clone()).map_err(|e| OidcError::Provider(format!("issuer: {e}")))?;
+        let redirect = RedirectUrl::new(settings.redirect_url.clone())
+            .map_err(|e| OidcError::Provider(format!("redirect: {e}")))?;
         let http = openidconnect::reqwest::ClientBuilder::new()
             // Following redirects would let a provider's answer send Kurslogg anywhere.
             .redirect(openidconnect::reqwest::redirect::Policy::none())
             .timeout(std::time::Duration::from_secs(10))
             .build()
             .map_err(|e| OidcError::Provider(e.to_string()))?;
-        Ok(Self { settings, http, db, clock })
+        Ok(Self { settings, issuer, redirect, http, db, clock })
     }
 
     fn now(&self) -> DateTime<Utc> {
@@ -143,31 +156,16 @@ impl Oidc {
     }
 
     /// The provider's metadata and keys, and a client for them.
-    async fn client(
-        &self,
-    ) -> Result<
-        CoreClient<
-            openidconnect::EndpointSet,
-            openidconnect::EndpointNotSet,
-            openidconnect::EndpointNotSet,
-            openidconnect::EndpointNotSet,
-            openidconnect::EndpointMaybeSet,
-            openidconnect::EndpointMaybeSet,
-        >,
-        OidcError,
-    > {
-        let issuer = IssuerUrl::new(self.settings.issuer.clone()).map_err(|e| OidcError::Provider(e.to_string()))?;
-        let metadata = CoreProviderMetadata::discover_async(issuer, &self.http)
+    async fn client(&self) -> Result<ProviderClient, OidcError> {
+        let metadata = CoreProviderMetadata::discover_async(self.issuer.clone(), &self.http)
             .await
             .map_err(|e| OidcError::Provider(format!("discovery at {}: {e}", self.settings.issuer)))?;
-        let redirect =
-            RedirectUrl::new(self.settings.redirect_url.clone()).map_err(|e| OidcError::Provider(e.to_string()))?;
         Ok(CoreClient::from_provider_metadata(
             metadata,
             ClientId::new(self.settings.client_id.clone()),
             Some(ClientSecret::new(self.settings.client_secret.expose().to_string())),
         )
-        .set_redirect_uri(redirect))
+        .set_redirect_uri(self.redirect.clone()))
     }
 
     /// Begins a login: where to send the browser, and the state to remember in its cookie.
@@ -254,7 +252,9 @@ impl Oidc {
                 return Err(OidcError::Refused("the access token does not belong to the ID token".into()));
             }
         }
-        if let Some(login) = self.claim_of_id_token(claims)? {
+        let email = claims.email().map(|e| e.as_str());
+        let username = claims.preferred_username().map(|u| u.as_str());
+        if let Some(login) = self.login_of(claims.subject().as_str(), email, claims.email_verified(), username)? {
             return Ok(login);
         }
         // Providers that follow the specification to the letter put scope claims in the
@@ -265,19 +265,23 @@ impl Oidc {
             .request_async(&self.http)
             .await
             .map_err(|e| OidcError::Provider(format!("user info: {e}")))?;
-        let login = match self.settings.login_claim {
-            LoginClaim::Email => verified_email(info.email().map(|e| e.as_str()), info.email_verified())?,
-            LoginClaim::PreferredUsername => info.preferred_username().map(|u| u.as_str().to_string()),
-            LoginClaim::Subject => Some(info.subject().as_str().to_string()),
-        };
+        let (email, username) = (info.email().map(|e| e.as_str()), info.preferred_username().map(|u| u.as_str()));
+        let login = self.login_of(info.subject().as_str(), email, info.email_verified(), username)?;
         login.ok_or_else(|| OidcError::Refused(self.missing_claim()))
     }
 
-    fn claim_of_id_token(&self, claims: &CoreIdTokenClaims) -> Result<Option<String>, OidcError> {
+    /// The configured claim among those the provider said (in the ID token or the user info).
+    fn login_of(
+        &self,
+        subject: &str,
+        email: Option<&str>,
+        email_verified: Option<bool>,
+        preferred_username: Option<&str>,
+    ) -> Result<Option<String>, OidcError> {
         Ok(match self.settings.login_claim {
-            LoginClaim::Email => verified_email(claims.email().map(|e| e.as_str()), claims.email_verified())?,
-            LoginClaim::PreferredUsername => claims.preferred_username().map(|u| u.as_str().to_string()),
-            LoginClaim::Subject => Some(claims.subject().as_str().to_string()),
+            LoginClaim::Email => verified_email(email, email_verified)?,
+            LoginClaim::PreferredUsername => preferred_username.map(str::to_string),
+            LoginClaim::Subject => Some(subject.to_string()),
         })
     }
 

@@ -130,20 +130,19 @@ impl Scheduler {
         }
         round.reminders = self.remind(&db, now).await?;
         round.keys_destroyed = self.app.finish_erasures().await?;
-        if let Some(years) = self.retention_years {
-            round.erased = self.erase_when_retention_ends(&db, now, years).await?;
-            if let Some(cutoff) = now.checked_sub_months(Months::new(years.saturating_mul(12))) {
-                (round.users_erased, round.security_lines_removed) = self.app.auth.apply_retention(cutoff).await?;
-            }
+        let retention_cutoff =
+            self.retention_years.and_then(|years| now.checked_sub_months(Months::new(years.saturating_mul(12))));
+        if let Some(cutoff) = retention_cutoff {
+            round.erased = self.erase_when_retention_ends(&db, cutoff).await?;
+            (round.users_erased, round.security_lines_removed) = self.app.auth.apply_retention(cutoff).await?;
         }
         Ok(round)
     }
 
-    /// Erases everyone removed more than `years` years before `now`, each once: an
-    /// erased person's status is `erased` in the views, and should the views lag, the
-    /// aggregate refuses a second erasure (which is then nothing to do).
-    async fn erase_when_retention_ends(&self, db: &Db, now: DateTime<Utc>, years: u32) -> Result<usize, AppError> {
-        let Some(cutoff) = now.checked_sub_months(Months::new(years.saturating_mul(12))) else { return Ok(0) };
+    /// Erases everyone removed before `cutoff`, each once: an erased person's status is
+    /// `erased` in the views, and should the views lag, the aggregate refuses a second
+    /// erasure (which is then nothing to do).
+    async fn erase_when_retention_ends(&self, db: &Db, cutoff: DateTime<Utc>) -> Result<usize, AppError> {
         let due = db
             .fetch(
                 "SELECT staff_id FROM enrolment_staff WHERE status = 'removed' AND removed_at < $1 \

@@ -30,7 +30,6 @@ pub use context::{Actor, CommandContext, Idempotency, Role};
 pub use errors::AppError;
 pub use notices::Addressed;
 pub use reads::*;
-pub use users::UserRequest;
 pub use writes::*;
 
 use crate::auth::{Auth, AuthSettings};

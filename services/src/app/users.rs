@@ -1,27 +1,8 @@
 //! User accounts as the domain sees them: a role, and the municipality or staff member
 //! it is bound to, checked against the event log before the account is stored.
 
-use kurslogg_domain::{MunicipalityId, StaffId};
-
 use super::{Actor, AppError, Kurslogg, Role};
 use crate::auth::{AuthError, NewUser, Origin, User};
-
-/// A user account to create, as asked.
-#[derive(Debug, Clone)]
-pub struct UserRequest {
-    /// Login name.
-    pub login: String,
-    /// Name shown.
-    pub display_name: String,
-    /// Role.
-    pub role: Role,
-    /// For a coordinator: their municipality.
-    pub municipality: Option<MunicipalityId>,
-    /// For a supervisor or participant (optional for a coordinator): the staff member they are.
-    pub staff: Option<StaffId>,
-    /// A password, to log in with one.
-    pub password: Option<String>,
-}
 
 impl From<AuthError> for AppError {
     fn from(e: AuthError) -> Self {
@@ -44,7 +25,7 @@ impl Kurslogg {
     /// Creates a user account (the course office, or the system from the CLI). A
     /// coordinator is bound to a municipality; a supervisor or participant to the staff
     /// member they are, and through them to their municipality.
-    pub async fn create_user(&self, by: &Actor, origin: &Origin, request: UserRequest) -> Result<User, AppError> {
+    pub async fn create_user(&self, by: &Actor, origin: &Origin, request: NewUser) -> Result<User, AppError> {
         if !by.is_course_office() {
             return Err(AppError::Forbidden(format!("a {} may not create users", by.role)));
         }
@@ -84,14 +65,6 @@ impl Kurslogg {
                 .await?
                 .ok_or_else(|| AppError::Validation(format!("municipality: no municipality {m}")))?;
         }
-        let new = NewUser {
-            login: request.login,
-            display_name: request.display_name,
-            role: request.role,
-            municipality,
-            staff: request.staff,
-            password: request.password,
-        };
-        Ok(self.auth.create_user(by, origin, new).await?)
+        Ok(self.auth.create_user(by, origin, NewUser { municipality, ..request }).await?)
     }
 }

@@ -19,8 +19,10 @@ use utoipa::{IntoParams, ToSchema};
 use super::dto::Empty;
 use super::error::{ApiError, Problem};
 use super::extract::{path_id, Body, Cmd, Reader, Seen, Q};
-use crate::app::{Actor, Kurslogg, Role, UserRequest};
-use crate::auth::{AuthError, IssuedToken, NewSession, Origin, SecurityEntry, SecurityFilter, TokenInfo, User};
+use crate::app::{Actor, Kurslogg, Role};
+use crate::auth::{
+    AuthError, IssuedToken, NewSession, NewUser, Origin, SecurityEntry, SecurityFilter, TokenInfo, User,
+};
 
 type AppState = State<Arc<Kurslogg>>;
 type Answer<T> = Result<Json<T>, ApiError>;
@@ -32,7 +34,7 @@ pub const SESSION_COOKIE: &str = "kurslogg_session";
 #[derive(Debug, Clone)]
 pub struct Authenticated(pub Actor);
 
-fn problem(status: StatusCode, code: &str, detail: impl Into<String>) -> Response {
+pub(super) fn problem(status: StatusCode, code: &str, detail: impl Into<String>) -> Response {
     ApiError::new(status, code, detail).into_response()
 }
 
@@ -69,14 +71,37 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 }
 
 fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    cookie_value(headers, SESSION_COOKIE)
+}
+
+/// The value of the request's cookie `name`.
+pub(super) fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(Cookie::split_parse)
         .filter_map(Result::ok)
-        .find(|c| c.name() == SESSION_COOKIE)
+        .find(|c| c.name() == name)
         .map(|c| c.value().to_string())
+}
+
+/// A `Set-Cookie` value for an HttpOnly cookie (Secure unless `secure_cookies` is off).
+pub(super) fn http_only_cookie(
+    app: &Kurslogg,
+    (name, value): (&'static str, String),
+    same_site: SameSite,
+    path: &'static str,
+    max_age: cookie::time::Duration,
+) -> Option<HeaderValue> {
+    let cookie = Cookie::build((name, value))
+        .http_only(true)
+        .secure(app.auth.settings().secure_cookies)
+        .same_site(same_site)
+        .path(path)
+        .max_age(max_age)
+        .build();
+    HeaderValue::from_str(&cookie.to_string()).ok()
 }
 
 /// A calendar application cannot send headers, so a `.ics` feed also takes its token as
@@ -166,22 +191,16 @@ pub async fn login(State(app): AppState, Seen(origin): Seen, Body(body): Body<Lo
 /// The answer to a successful login, by password or through the identity provider: the
 /// session cookie, and the CSRF token in the body.
 pub(super) fn session_begun(app: &Kurslogg, user: User, session: NewSession) -> Response {
-    let max_age = (session.expires_at - app.clock.now()).num_seconds();
-    let cookie = Cookie::build((SESSION_COOKIE, session.cookie))
-        .http_only(true)
-        .secure(app.auth.settings().secure_cookies)
-        .same_site(SameSite::Strict)
-        .path("/")
-        .max_age(cookie::time::Duration::seconds(max_age))
-        .build();
+    let max_age = cookie::time::Duration::seconds((session.expires_at - app.clock.now()).num_seconds());
+    let cookie = http_only_cookie(app, (SESSION_COOKIE, session.cookie), SameSite::Strict, "/", max_age);
     let answer = LoginAnswer {
         user,
         csrf_token: session.csrf_token,
         expires_at: session.expires_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
     };
     let mut response = Json(answer).into_response();
-    if let Ok(value) = HeaderValue::from_str(&cookie.to_string()) {
-        response.headers_mut().append(header::SET_COOKIE, value);
+    if let Some(cookie) = cookie {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
     }
     response
 }
@@ -300,7 +319,7 @@ pub async fn create_user(
         .as_deref()
         .map(|s| s.parse().map_err(|_| ApiError::validation(format!("staff_id: {s:?} is not a staff id"))))
         .transpose()?;
-    let request = UserRequest {
+    let request = NewUser {
         login: body.login,
         display_name: body.display_name,
         role,

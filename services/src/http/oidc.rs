@@ -7,15 +7,15 @@ use std::sync::Arc;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use cookie::{Cookie, SameSite};
+use cookie::SameSite;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::auth::{refusal, session_begun};
-use super::error::{ApiError, Problem};
+use super::auth::{cookie_value, http_only_cookie, problem, refusal, session_begun};
+use super::error::Problem;
 use super::extract::Seen;
 use crate::app::Kurslogg;
-use crate::auth::Event;
+use crate::auth::{AuthError, Event};
 use crate::oidc::OidcError;
 
 type AppState = State<Arc<Kurslogg>>;
@@ -26,10 +26,6 @@ type AppState = State<Arc<Kurslogg>>;
 pub const STATE_COOKIE: &str = "kurslogg_oidc_state";
 const CALLBACK_PATH: &str = "/auth/oidc";
 
-fn problem(status: StatusCode, code: &str, detail: impl Into<String>) -> Response {
-    ApiError::new(status, code, detail).into_response()
-}
-
 fn not_configured() -> Response {
     problem(StatusCode::NOT_FOUND, "oidc_not_configured", "logging in through an identity provider is not set up here")
 }
@@ -39,33 +35,12 @@ fn failure(e: OidcError) -> Response {
         OidcError::BadReturn(detail) => problem(StatusCode::BAD_REQUEST, "oidc_bad_return", detail),
         OidcError::Refused(detail) => problem(StatusCode::UNAUTHORIZED, "oidc_refused", detail),
         e @ OidcError::Provider(_) => problem(StatusCode::BAD_GATEWAY, "oidc_provider", e.to_string()),
-        OidcError::Database(e) => {
-            tracing::error!(error = %e, "OpenID Connect login: database");
-            problem(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the database is not available; try again")
-        }
+        OidcError::Database(e) => refusal(AuthError::Database(e)),
     }
 }
 
-fn state_cookie(value: &str, max_age: cookie::time::Duration, secure: bool) -> Option<HeaderValue> {
-    let cookie = Cookie::build((STATE_COOKIE, value.to_string()))
-        .http_only(true)
-        .secure(secure)
-        .same_site(SameSite::Lax)
-        .path(CALLBACK_PATH)
-        .max_age(max_age)
-        .build();
-    HeaderValue::from_str(&cookie.to_string()).ok()
-}
-
-fn state_of(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(Cookie::split_parse)
-        .filter_map(Result::ok)
-        .find(|c| c.name() == STATE_COOKIE)
-        .map(|c| c.value().to_string())
+fn state_cookie(app: &Kurslogg, value: String, max_age: cookie::time::Duration) -> Option<HeaderValue> {
+    http_only_cookie(app, (STATE_COOKIE, value), SameSite::Lax, CALLBACK_PATH, max_age)
 }
 
 /// Log in through the municipality's identity provider: answers 303 to the provider,
@@ -83,8 +58,7 @@ pub async fn begin(State(app): AppState) -> Response {
             if let Ok(location) = HeaderValue::from_str(&started.authorize_url) {
                 headers.insert(header::LOCATION, location);
             }
-            let secure = app.auth.settings().secure_cookies;
-            if let Some(cookie) = state_cookie(&started.state, cookie::time::Duration::minutes(10), secure) {
+            if let Some(cookie) = state_cookie(&app, started.state, cookie::time::Duration::minutes(10)) {
                 headers.insert(header::SET_COOKIE, cookie);
             }
             response
@@ -122,10 +96,9 @@ pub async fn callback(
     Query(answer): Query<CallbackQuery>,
 ) -> Response {
     let Some(oidc) = &app.oidc else { return not_configured() };
-    let secure = app.auth.settings().secure_cookies;
     let mut response = finish(&app, oidc, origin, &headers, answer).await;
     // The state is spent either way.
-    if let Some(expired) = state_cookie("", cookie::time::Duration::ZERO, secure) {
+    if let Some(expired) = state_cookie(&app, String::new(), cookie::time::Duration::ZERO) {
         response.headers_mut().append(header::SET_COOKIE, expired);
     }
     response
@@ -141,7 +114,7 @@ async fn finish(
     let Some(state) = answer.state.filter(|s| !s.is_empty()) else {
         return problem(StatusCode::BAD_REQUEST, "oidc_bad_return", "the identity provider's answer has no state");
     };
-    if state_of(headers).as_deref() != Some(state.as_str()) {
+    if cookie_value(headers, STATE_COOKIE).as_deref() != Some(state.as_str()) {
         return problem(
             StatusCode::BAD_REQUEST,
             "oidc_bad_return",
