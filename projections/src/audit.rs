@@ -22,6 +22,9 @@ pub struct Audit;
 /// Its name.
 pub const NAME: &str = "audit";
 
+/// Its tables.
+const TABLES: [&str; 3] = ["audit_entries", "audit_staff", "audit_registered_municipalities"];
+
 /// Every staff member an event concerns.
 fn staff_concerned(event: &LoggedEvent) -> Vec<String> {
     if event.aggregate_type == "staff" {
@@ -63,16 +66,14 @@ const ENTRY_WIDTH: usize = 12;
 
 const INSERT_STAFF: &str = "INSERT INTO audit_staff (staff_id, position) {rows} ON CONFLICT DO NOTHING";
 
-/// What the earliest `StaffMemberAdded` entry of each staff member recorded, if any: rows
-/// of (staff id) give (staff id, its position or NULL, its municipality). Each look-up is
-/// an `ORDER BY position LIMIT 1` on one aggregate id, which the (aggregate_id, position)
-/// index answers directly, with or without table statistics.
-const STAFF_ADDED_MUNICIPALITIES: &str = "SELECT r.column1, \
-     (SELECT a.position FROM audit_entries a WHERE a.aggregate_id = r.column1 \
-      AND a.event_type = 'StaffMemberAdded' ORDER BY a.position LIMIT 1), \
-     (SELECT a.municipality FROM audit_entries a WHERE a.aggregate_id = r.column1 \
-      AND a.event_type = 'StaffMemberAdded' ORDER BY a.position LIMIT 1) \
-     FROM ({rows}) AS r";
+/// The municipalities staff members were registered in: rows of (staff id) give (staff id,
+/// municipality) for those whose `StaffMemberAdded` has been recorded.
+const REGISTERED_MUNICIPALITIES: &str = "SELECT m.staff_id, m.municipality FROM audit_registered_municipalities m \
+     JOIN ({rows}) AS r ON m.staff_id = r.column1";
+
+/// Rows of (staff id, municipality); the first registration stands.
+const INSERT_REGISTERED: &str =
+    "INSERT INTO audit_registered_municipalities (staff_id, municipality) {rows} ON CONFLICT DO NOTHING";
 
 fn on_behalf_of(event: &LoggedEvent) -> Option<String> {
     Some(event.meta("on_behalf_of")).filter(|m| !m.is_empty()).map(str::to_string)
@@ -127,10 +128,8 @@ impl Projection for Audit {
         NAME
     }
 
-    async fn reset(&self, tx: &mut ViewTx) -> Result<(), ProjectionError> {
-        tx.execute("DELETE FROM audit_staff", &[]).await?;
-        tx.execute("DELETE FROM audit_entries", &[]).await?;
-        Ok(())
+    fn tables(&self) -> &'static [&'static str] {
+        &TABLES
     }
 
     async fn apply(&self, tx: &mut ViewTx, event: &LoggedEvent) -> Result<(), ProjectionError> {
@@ -141,17 +140,16 @@ impl Projection for Audit {
     /// `audit_staff`, each table in one multi-row statement, after one look-up of the
     /// municipalities of staff members whose own events do not name it.
     async fn apply_batch(&self, tx: &mut ViewTx, events: &[LoggedEvent]) -> Result<(), ProjectionError> {
-        // What each staff member's StaffMemberAdded entry recorded: first the entries
-        // already in the table (earlier than this batch), then this batch's, as it goes.
+        // Where each staff member was registered: first as recorded before this batch,
+        // then this batch's registrations, as it goes.
         let wanted: BTreeSet<&str> =
             events.iter().filter(|e| needs_registered_municipality(e)).map(|e| e.aggregate_id.as_str()).collect();
         let wanted: Vec<Param> = wanted.into_iter().map(Param::from).collect();
         let mut registered: HashMap<String, Option<String>> = HashMap::new();
-        for row in tx.fetch_rows(STAFF_ADDED_MUNICIPALITIES, 1, &wanted).await? {
-            if row.opt_int(1).is_some() {
-                registered.insert(row.text(0), row.opt_text(2));
-            }
+        for row in tx.fetch_rows(REGISTERED_MUNICIPALITIES, 1, &wanted).await? {
+            registered.insert(row.text(0), row.opt_text(1));
         }
+        let mut registrations = Vec::new();
         let mut entries = Vec::with_capacity(events.len() * ENTRY_WIDTH);
         let mut staff = Vec::new();
         for event in events {
@@ -161,8 +159,9 @@ impl Projection for Audit {
                 None
             };
             let municipality = municipality(event, known);
-            if event.event_type == "StaffMemberAdded" {
-                registered.entry(event.aggregate_id.clone()).or_insert_with(|| municipality.clone());
+            if event.event_type == "StaffMemberAdded" && !registered.contains_key(&event.aggregate_id) {
+                registered.insert(event.aggregate_id.clone(), municipality.clone());
+                registrations.extend([Param::from(event.aggregate_id.as_str()), municipality.clone().into()]);
             }
             entries.extend(entry(event, municipality));
             for id in staff_concerned(event) {
@@ -172,6 +171,7 @@ impl Projection for Audit {
         }
         tx.execute_rows(INSERT_ENTRIES, ENTRY_WIDTH, &entries).await?;
         tx.execute_rows(INSERT_STAFF, 2, &staff).await?;
+        tx.execute_rows(INSERT_REGISTERED, 2, &registrations).await?;
         Ok(())
     }
 }

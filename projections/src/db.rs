@@ -2,6 +2,8 @@
 //! either backend with the same SQL: `$1, $2, …` placeholders, first used in ascending
 //! order (SQLite numbers `$N` parameters by first appearance), integers and text only.
 
+use std::collections::HashMap;
+
 use sqlx::{PgPool, Postgres, Row, Sqlite, SqlitePool, Transaction};
 
 /// Where [`ViewTx::execute_rows`] puts the rows in its statement.
@@ -365,11 +367,57 @@ impl ViewTx {
         })
     }
 
+    /// Deletes every row of `table` (one of ours, named in code): on PostgreSQL by
+    /// `TRUNCATE`, which leaves no dead rows for the refill to wade through.
+    pub async fn empty(&mut self, table: &str) -> Result<(), sqlx::Error> {
+        let sql = match self {
+            ViewTx::Postgres(_) => format!("TRUNCATE {table}"),
+            ViewTx::Sqlite(_) => format!("DELETE FROM {table}"),
+        };
+        self.execute(&sql, &[]).await.map(drop)
+    }
+
     /// Commits.
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         match self {
             ViewTx::Postgres(tx) => tx.commit().await,
             ViewTx::Sqlite(tx) => tx.commit().await,
         }
+    }
+}
+
+/// Rows for a multi-row statement ([`ViewTx::execute_rows`]), gathered while applying
+/// events, keyed by what they write to: the last row given for a key replaces earlier
+/// ones, so an `ON CONFLICT … DO UPDATE` never sees one key twice.
+pub(crate) struct Keyed<K> {
+    width: usize,
+    at: HashMap<K, usize>,
+    params: Vec<Param>,
+}
+
+impl<K: std::hash::Hash + Eq> Keyed<K> {
+    pub(crate) fn new(width: usize) -> Self {
+        Self { width, at: HashMap::new(), params: Vec::new() }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.params.is_empty()
+    }
+
+    pub(crate) fn set(&mut self, key: K, row: Vec<Param>) {
+        debug_assert_eq!(row.len(), self.width);
+        match self.at.get(&key) {
+            Some(&i) => self.params.splice(i * self.width..(i + 1) * self.width, row).for_each(drop),
+            None => {
+                self.at.insert(key, self.params.len() / self.width);
+                self.params.extend(row);
+            }
+        }
+    }
+
+    /// The rows, and an empty set for what follows.
+    pub(crate) fn take(&mut self) -> Vec<Param> {
+        self.at.clear();
+        std::mem::take(&mut self.params)
     }
 }

@@ -10,13 +10,11 @@
 //! copied onto each entry as they were when the person was put on the offering, so
 //! statistics count people as they were when they took the course.
 
-use std::collections::HashMap;
-
 use async_trait::async_trait;
 use kurslogg_domain::offering::OfferingDetails;
 use serde_json::Value;
 
-use crate::db::{Param, ViewTx};
+use crate::db::{Keyed, Param, ViewTx};
 use crate::feed::{text, LoggedEvent};
 use crate::runner::{Projection, ProjectionError};
 
@@ -90,11 +88,8 @@ impl Projection for Enrolment {
         NAME
     }
 
-    async fn reset(&self, tx: &mut ViewTx) -> Result<(), ProjectionError> {
-        for table in TABLES {
-            tx.execute(&format!("DELETE FROM {table}"), &[]).await?;
-        }
-        Ok(())
+    fn tables(&self) -> &'static [&'static str] {
+        &TABLES
     }
 
     async fn apply(&self, tx: &mut ViewTx, event: &LoggedEvent) -> Result<(), ProjectionError> {
@@ -112,40 +107,6 @@ impl Projection for Enrolment {
             gathered.apply(tx, event).await?;
         }
         gathered.write(tx).await
-    }
-}
-
-/// Rows keyed by what they write to: the last row given for a key replaces earlier ones.
-struct Keyed<K> {
-    width: usize,
-    at: HashMap<K, usize>,
-    params: Vec<Param>,
-}
-
-impl<K: std::hash::Hash + Eq> Keyed<K> {
-    fn new(width: usize) -> Self {
-        Self { width, at: HashMap::new(), params: Vec::new() }
-    }
-
-    fn is_empty(&self) -> bool {
-        self.params.is_empty()
-    }
-
-    fn set(&mut self, key: K, row: Vec<Param>) {
-        debug_assert_eq!(row.len(), self.width);
-        match self.at.get(&key) {
-            Some(&i) => self.params.splice(i * self.width..(i + 1) * self.width, row).for_each(drop),
-            None => {
-                self.at.insert(key, self.params.len() / self.width);
-                self.params.extend(row);
-            }
-        }
-    }
-
-    /// The rows, and an empty set for what follows.
-    fn take(&mut self) -> Vec<Param> {
-        self.at.clear();
-        std::mem::take(&mut self.params)
     }
 }
 

@@ -20,7 +20,7 @@
 //! events before `notices_since` (the log's end when this projection was introduced)
 //! write no letters at all.
 
-use crate::db::{Param, ViewTx};
+use crate::db::{Keyed, Param, ViewTx};
 use crate::feed::{text, LoggedEvent};
 use crate::outbox::{enqueue, notice_id, requeue, NewNotice};
 use crate::runner::{Projection, ProjectionError};
@@ -81,11 +81,15 @@ impl Projection for Notices {
             &[NAME.into()],
         )
         .await?;
-        for table in ["notice_staff", "notice_coordinators", "notice_offerings", "notice_places", "notice_participants"]
-        {
-            tx.execute(&format!("DELETE FROM {table}"), &[]).await?;
+        for table in self.tables() {
+            tx.empty(table).await?;
         }
         Ok(())
+    }
+
+    /// Who is who; not the outbox, which is kept.
+    fn tables(&self) -> &'static [&'static str] {
+        &["notice_staff", "notice_coordinators", "notice_offerings", "notice_places", "notice_participants"]
     }
 
     async fn apply(&self, tx: &mut ViewTx, event: &LoggedEvent) -> Result<(), ProjectionError> {
@@ -94,7 +98,12 @@ impl Projection for Notices {
 
     async fn apply_batch(&self, tx: &mut ViewTx, events: &[LoggedEvent]) -> Result<(), ProjectionError> {
         let since = tx.fetch_int("SELECT max(position) FROM notices_since", &[]).await?.unwrap_or(0);
+        let mut gathered = Gathered::default();
         for event in events {
+            if gathered.took(event)? {
+                continue;
+            }
+            gathered.write(tx).await?;
             let mut letters = Vec::new();
             match event.aggregate_type.as_str() {
                 "staff" => apply_staff(tx, event).await?,
@@ -112,6 +121,65 @@ impl Projection for Notices {
                     enqueue(tx, notice).await?;
                 }
             }
+        }
+        gathered.write(tx).await
+    }
+}
+
+/// Puts a person on an offering (or back on): rows of (offering, staff, municipality).
+const PUT_ON: &str = "INSERT INTO notice_places (offering_id, staff_id, municipality) {rows} \
+     ON CONFLICT (offering_id, staff_id) DO UPDATE SET municipality = excluded.municipality";
+
+/// Rows of (offering, staff).
+const EVALUATED: &str = "INSERT INTO notice_participants (offering_id, staff_id) {rows} ON CONFLICT DO NOTHING";
+
+/// The writes of the two commonest kinds of event, registrations and completion
+/// decisions, gathered and written by one statement each instead of one per event. They
+/// write no letter, and every other event first writes what was gathered, so every
+/// statement that reads `notice_places` or `notice_participants` sees them as one-by-one
+/// would have left them. The two kinds write different tables and read none, so they can
+/// be gathered side by side; the last row per key is what one-by-one would leave.
+struct Gathered {
+    places: Keyed<(String, String)>,
+    evaluated: Keyed<(String, String)>,
+}
+
+impl Default for Gathered {
+    fn default() -> Self {
+        Self { places: Keyed::new(3), evaluated: Keyed::new(2) }
+    }
+}
+
+impl Gathered {
+    /// Gathers `event`'s write if it is of a gathered kind: whether it was.
+    fn took(&mut self, event: &LoggedEvent) -> Result<bool, ProjectionError> {
+        if event.aggregate_type != "offering" {
+            return Ok(false);
+        }
+        let body = event.body();
+        let offering = event.aggregate_id.clone();
+        match event.event_type.as_str() {
+            "RegistrationRequested" | "LateRegistrationConfirmed" | "LateRegistrationWaitlisted" => {
+                let (staff, municipality) = (text(body, "staff", event)?, text(body, "municipality", event)?);
+                let row = vec![offering.clone().into(), staff.clone().into(), municipality.into()];
+                self.places.set((offering, staff), row);
+            }
+            "ParticipantCompleted" | "ParticipantNotCompleted" => {
+                let staff = text(body, "staff", event)?;
+                self.evaluated.set((offering.clone(), staff.clone()), vec![offering.into(), staff.into()]);
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// Writes what was gathered, and starts again.
+    async fn write(&mut self, tx: &mut ViewTx) -> Result<(), ProjectionError> {
+        if !self.places.is_empty() {
+            tx.execute_rows(PUT_ON, 3, &self.places.take()).await?;
+        }
+        if !self.evaluated.is_empty() {
+            tx.execute_rows(EVALUATED, 2, &self.evaluated.take()).await?;
         }
         Ok(())
     }
@@ -181,10 +249,7 @@ async fn apply_offering(
 ) -> Result<(), ProjectionError> {
     let body = event.body();
     let offering = event.aggregate_id.as_str();
-    let place =
-        |staff: String, municipality: String| [Param::from(offering), Param::from(staff), Param::from(municipality)];
-    const PUT_ON: &str = "INSERT INTO notice_places (offering_id, staff_id, municipality) VALUES ($1, $2, $3) \
-                          ON CONFLICT (offering_id, staff_id) DO UPDATE SET municipality = excluded.municipality";
+    // Registrations and completion decisions are written by `Gathered`.
     const TAKE_OFF: &str = "DELETE FROM notice_places WHERE offering_id = $1 AND staff_id = $2";
     match event.event_type.as_str() {
         "OfferingPlanned" => {
@@ -193,10 +258,6 @@ async fn apply_offering(
                 &[offering.into(), text(body, "package", event)?.into()],
             )
             .await?;
-        }
-        "RegistrationRequested" | "LateRegistrationConfirmed" | "LateRegistrationWaitlisted" => {
-            let staff = text(body, "staff", event)?;
-            tx.execute(PUT_ON, &place(staff, text(body, "municipality", event)?)).await?;
         }
         "RegistrationCancelled" => {
             tx.execute(TAKE_OFF, &[offering.into(), text(body, "staff", event)?.into()]).await?;
@@ -212,13 +273,6 @@ async fn apply_offering(
             )
             .await?;
             tx.execute(TAKE_OFF, &[offering.into(), from.into()]).await?;
-        }
-        "ParticipantCompleted" | "ParticipantNotCompleted" => {
-            tx.execute(
-                "INSERT INTO notice_participants (offering_id, staff_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                &[offering.into(), text(body, "staff", event)?.into()],
-            )
-            .await?;
         }
         "OfferingCompleted" => {
             // One letter per supervisor, about their own staff on the offering.

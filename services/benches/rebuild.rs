@@ -1454,6 +1454,10 @@ impl<P: Projection> Projection for OneByOne<P> {
         self.0.name()
     }
 
+    fn tables(&self) -> &'static [&'static str] {
+        self.0.tables()
+    }
+
     async fn reset(&self, tx: &mut ViewTx) -> Result<(), ProjectionError> {
         self.0.reset(tx).await
     }

@@ -8,7 +8,7 @@ use kurslogg_projections::audit::{self, Audit};
 use kurslogg_projections::enrolment::{self, Enrolment};
 use kurslogg_projections::feed::latest_position;
 use kurslogg_projections::notices::{self, Notices};
-use kurslogg_projections::{Db, Projection, ProjectionError, Runner};
+use kurslogg_projections::{runner, Db, Projection, ProjectionError, Runner};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -39,30 +39,13 @@ pub async fn status(db: &Db) -> Result<Vec<ProjectionStatus>, ProjectionError> {
 }
 
 /// Rebuilds the named projection (or all) from the whole log. All of them are rebuilt at
-/// the same time: they share no table and no checkpoint, so on PostgreSQL each works on a
-/// connection (and a core) of its own, and on SQLite one reads and decodes while the
-/// other writes.
+/// the same time from one read of the log (`runner::rebuild`): they share no table and no
+/// checkpoint, so on PostgreSQL each works on a connection of its own.
 pub async fn rebuild(db: &Db, name: Option<&str>) -> Result<Vec<ProjectionStatus>, ProjectionError> {
-    let enrolment = async {
-        if name.is_none_or(|n| n == enrolment::NAME) {
-            Runner::new(db.clone(), Enrolment).rebuild().await?;
-        }
-        Ok::<_, ProjectionError>(())
-    };
-    let audit = async {
-        if name.is_none_or(|n| n == audit::NAME) {
-            Runner::new(db.clone(), Audit).rebuild().await?;
-        }
-        Ok::<_, ProjectionError>(())
-    };
     // Rebuilding the notices keeps the outbox: its letters are found again, not resent.
-    let notices = async {
-        if name.is_none_or(|n| n == notices::NAME) {
-            Runner::new(db.clone(), Notices).rebuild().await?;
-        }
-        Ok::<_, ProjectionError>(())
-    };
-    tokio::try_join!(enrolment, audit, notices)?;
+    let all: [&dyn Projection; 3] = [&Enrolment, &Audit, &Notices];
+    let chosen: Vec<&dyn Projection> = all.into_iter().filter(|p| name.is_none_or(|n| n == p.name())).collect();
+    runner::rebuild(db, &chosen).await?;
     if matches!(db, Db::Postgres(_)) {
         // Fresh statistics for the planner: the views' tables changed wholesale, and
         // autovacuum may be slow to notice (or off). Without them, reads of a rebuilt view

@@ -15,6 +15,7 @@ use kurslogg_domain::staff::StaffCommand;
 use kurslogg_domain::Attendance;
 use kurslogg_projections::audit::Audit;
 use kurslogg_projections::enrolment::Enrolment;
+use kurslogg_projections::notices::Notices;
 use kurslogg_projections::{Db, LoggedEvent, Param, Projection, ProjectionError, Runner, ViewTx};
 use kurslogg_tests::*;
 use rand::Rng;
@@ -29,9 +30,8 @@ impl Projection for Witness {
         "witness"
     }
 
-    async fn reset(&self, tx: &mut ViewTx) -> Result<(), ProjectionError> {
-        tx.execute("DELETE FROM witness", &[]).await?;
-        Ok(())
+    fn tables(&self) -> &'static [&'static str] {
+        &["witness"]
     }
 
     async fn apply(&self, tx: &mut ViewTx, event: &LoggedEvent) -> Result<(), ProjectionError> {
@@ -343,6 +343,7 @@ async fn views_dump(db: &Db) -> Vec<String> {
         ("enrolment_staff", "staff_id"),
         ("audit_entries", "position"),
         ("audit_staff", "staff_id, position"),
+        ("audit_registered_municipalities", "staff_id"),
         ("notice_staff", "staff_id"),
         ("notice_coordinators", "municipality, staff_id"),
         ("notice_offerings", "offering_id"),
@@ -533,6 +534,113 @@ async fn random_concurrent_commands_converge_postgres() {
     random_concurrent_commands_converge(Backend::Postgres).await;
 }
 
+/// Every index in the database, with its definition.
+async fn indexes(db: &Db) -> Vec<String> {
+    let sql = match db {
+        Db::Postgres(_) => {
+            "SELECT indexname || ': ' || indexdef FROM pg_indexes WHERE schemaname = current_schema() ORDER BY indexname"
+        }
+        Db::Sqlite { .. } => "SELECT name || ': ' || coalesce(sql, '') FROM sqlite_master WHERE type = 'index' ORDER BY name",
+    };
+    db.fetch(sql, &[]).await.unwrap().iter().map(|r| r.text(0)).collect()
+}
+
+/// Indexes a rebuild has dropped and not built again yet.
+async fn dropped_indexes(db: &Db) -> i64 {
+    db.read_int("SELECT count(*) FROM projection_dropped_indexes", &[]).await.unwrap().unwrap_or(0)
+}
+
+/// The audit projection, stuck for good in its first batch: a rebuild of it stops after
+/// emptying the view and dropping its indexes, as a process killed there would.
+struct Stuck(Arc<tokio::sync::Notify>);
+
+#[async_trait]
+impl Projection for Stuck {
+    fn name(&self) -> &'static str {
+        Audit.name()
+    }
+
+    fn tables(&self) -> &'static [&'static str] {
+        Audit.tables()
+    }
+
+    async fn apply(&self, _tx: &mut ViewTx, _event: &LoggedEvent) -> Result<(), ProjectionError> {
+        self.0.notify_one();
+        std::future::pending().await
+    }
+}
+
+/// A rebuild drops the secondary indexes of the tables it refills and builds them again
+/// at its end, leaving the views and indexes as they were. One cut off in between leaves
+/// its record of them, and the projection's next start builds them again and finishes
+/// the view.
+async fn a_rebuild_builds_the_indexes_it_dropped_again_even_when_cut_off(backend: Backend) {
+    if backend == Backend::Postgres && postgres_skipped() {
+        return;
+    }
+    let clock = TestClock::at(spring_2027());
+    let (app, _guard) = fresh_app(backend, &clock).await;
+    let db = app.log.views();
+    let f = Fyrbodal::build(&app, 4).await;
+    publish(&app, f.package).await;
+    for municipality in [&f.uddevalla, &f.trollhattan] {
+        let lines = (1..4).map(|n| line(f.member(municipality, n), f.lvu_grund)).collect();
+        app.register_collectively(&coordinator(municipality), municipality.clone(), lines).await.unwrap();
+    }
+    kurslogg::views::rebuild(&db, None).await.unwrap();
+    let (views, indexes_before) = (views_dump(&db).await, indexes(&db).await);
+    assert!(indexes_before.iter().any(|i| i.starts_with("audit_entries_actor")), "{indexes_before:?}");
+    assert!(
+        views.iter().any(|r| r.starts_with("audit_entries")) && views.iter().any(|r| r.starts_with("roster_entries"))
+    );
+
+    // A whole rebuild: the same views and the same indexes, no record left.
+    kurslogg::views::rebuild(&db, None).await.unwrap();
+    assert_eq!(views_dump(&db).await, views, "views after a rebuild");
+    assert_eq!(indexes(&db).await, indexes_before, "indexes after a rebuild");
+    assert_eq!(dropped_indexes(&db).await, 0);
+
+    // Cut off after its start: the audit view is empty and its indexes are gone.
+    let started = Arc::new(tokio::sync::Notify::new());
+    let rebuild = tokio::spawn({
+        let (db, stuck) = (db.clone(), Stuck(started.clone()));
+        async move { kurslogg_projections::runner::rebuild(&db, &[&stuck]).await }
+    });
+    tokio::time::timeout(Duration::from_secs(30), started.notified())
+        .await
+        .expect("the rebuild reaches its first batch");
+    rebuild.abort();
+    assert!(rebuild.await.unwrap_err().is_cancelled());
+    let cut_off = indexes(&db).await;
+    assert!(!cut_off.iter().any(|i| i.starts_with("audit_entries_actor")), "dropped while rebuilding: {cut_off:?}");
+    assert!(cut_off.iter().any(|i| i.starts_with("roster_entries_staff")), "another projection's indexes stay");
+    assert!(dropped_indexes(&db).await > 0);
+    let audit = Runner::new(db.clone(), Audit);
+    assert_eq!(audit.checkpoint().await.unwrap(), 0, "the rebuild had started from scratch");
+
+    // The next start.
+    let runner = tokio::spawn(Runner::new(db.clone(), Audit).run(Duration::from_millis(20)));
+    let mark = kurslogg_projections::feed::latest_position(&db).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while audit.checkpoint().await.unwrap() < mark || dropped_indexes(&db).await > 0 {
+        assert!(Instant::now() < deadline, "the audit runner did not restore its indexes and catch up");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    runner.abort();
+    assert_eq!(indexes(&db).await, indexes_before, "indexes after the next start");
+    assert_eq!(views_dump(&db).await, views, "views after the next start");
+}
+
+#[tokio::test]
+async fn a_rebuild_builds_the_indexes_it_dropped_again_even_when_cut_off_sqlite() {
+    a_rebuild_builds_the_indexes_it_dropped_again_even_when_cut_off(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn a_rebuild_builds_the_indexes_it_dropped_again_even_when_cut_off_postgres() {
+    a_rebuild_builds_the_indexes_it_dropped_again_even_when_cut_off(Backend::Postgres).await;
+}
+
 /// Counts the events it applies, per runner, so a test can see which instance ran it.
 struct Tally(&'static str);
 
@@ -542,9 +650,8 @@ impl Projection for Tally {
         "tally"
     }
 
-    async fn reset(&self, tx: &mut ViewTx) -> Result<(), ProjectionError> {
-        tx.execute("DELETE FROM tally", &[]).await?;
-        Ok(())
+    fn tables(&self) -> &'static [&'static str] {
+        &["tally"]
     }
 
     async fn apply(&self, tx: &mut ViewTx, event: &LoggedEvent) -> Result<(), ProjectionError> {
@@ -622,11 +729,14 @@ async fn a_standby_instance_takes_over_a_projection_when_the_leader_dies_postgre
 /// Empties both projections' views, then applies `events` to them: one event at a time
 /// (`apply`) when `batch` is `None`, else in transactions of `batch` events (`apply_batch`).
 async fn project(db: &Db, events: &[LoggedEvent], batch: Option<usize>) -> Vec<String> {
-    let projections: [&dyn Projection; 2] = [&Enrolment, &Audit];
+    let projections: [&dyn Projection; 3] = [&Enrolment, &Audit, &Notices];
     let mut tx = db.begin().await.unwrap();
     for projection in projections {
         projection.reset(&mut tx).await.unwrap();
     }
+    // The notices projection keeps the outbox through a reset; here every run must write
+    // all its letters itself.
+    tx.execute("DELETE FROM outbox", &[]).await.unwrap();
     tx.commit().await.unwrap();
     match batch {
         None => {
@@ -753,6 +863,9 @@ async fn batches_equal_one_event_at_a_time(backend: Backend) {
 
     let one_by_one = project(&db, &events, None).await;
     assert!(one_by_one.iter().any(|r| r.starts_with("roster_attendance") && r.contains(&ghost)));
+    for table in ["outbox", "notice_places", "notice_participants"] {
+        assert!(one_by_one.iter().any(|r| r.starts_with(table)), "the scenario fills {table}");
+    }
     for size in [1, 2, 3, 5, 8, 13, 64, events.len()] {
         let batched = project(&db, &events, Some(size)).await;
         assert_eq!(batched.len(), one_by_one.len(), "row count in batches of {size}");
@@ -762,6 +875,7 @@ async fn batches_equal_one_event_at_a_time(backend: Backend) {
     }
     Runner::new(db.clone(), Enrolment).rebuild().await.unwrap();
     Runner::new(db.clone(), Audit).rebuild().await.unwrap();
+    Runner::new(db.clone(), Notices).rebuild().await.unwrap();
     assert_eq!(views_dump(&db).await, one_by_one, "a rebuild by the runners");
 }
 
