@@ -339,9 +339,9 @@ async fn any_staff_member_can_be_erased_with_a_reason() {
     }
 }
 
-#[tokio::test]
-async fn erased_staff_take_no_command_not_even_a_second_erasure() {
-    for command in [
+/// Every command on a staff member who has been added, erasing with `reason`.
+fn commands_on_an_added_member(reason: &str) -> Vec<SealedStaffCommand> {
+    vec![
         SealedStaffCommand::PauseStaffMember,
         SealedStaffCommand::ResumeStaffMember,
         SealedStaffCommand::RemoveStaffMember,
@@ -351,9 +351,13 @@ async fn erased_staff_take_no_command_not_even_a_second_erasure() {
             session: 0,
             note: sealed("Sen"),
         },
-        SealedStaffCommand::EraseStaffMember { reason: text("en gång till") },
-        add(None),
-    ] {
+        SealedStaffCommand::EraseStaffMember { reason: text(reason) },
+    ]
+}
+
+#[tokio::test]
+async fn erased_staff_take_no_command_not_even_a_second_erasure() {
+    for command in commands_on_an_added_member("en gång till").into_iter().chain([add(None)]) {
         staff_members()
             .given(vec![added(), removed(), erased()])
             .when_async(command)
@@ -366,18 +370,7 @@ async fn erased_staff_take_no_command_not_even_a_second_erasure() {
 
 #[tokio::test]
 async fn commands_on_staff_never_added_are_refused_as_not_found() {
-    for command in [
-        SealedStaffCommand::PauseStaffMember,
-        SealedStaffCommand::ResumeStaffMember,
-        SealedStaffCommand::RemoveStaffMember,
-        SealedStaffCommand::UpdateStaffMember { profile: profile(None) },
-        SealedStaffCommand::NoteAttendance {
-            offering: OfferingId(Uuid::from_u128(7)),
-            session: 0,
-            note: sealed("Sen"),
-        },
-        SealedStaffCommand::EraseStaffMember { reason: text("fel person") },
-    ] {
+    for command in commands_on_an_added_member("fel person") {
         staff_members().given_no_previous_events().when_async(command).await.then_expect_error(StaffError::NotFound);
     }
 }

@@ -86,20 +86,16 @@ impl<P: Projection> Runner<P> {
         Ok(self.db.read_int(sql, &[Param::from(self.projection.name())]).await?.unwrap_or(0))
     }
 
-    /// Applies everything below the log's high-water mark; returns the new checkpoint.
-    pub async fn catch_up(&self) -> Result<i64, ProjectionError> {
-        self.catch_up_in().await
-    }
-
     /// Empties the view and its checkpoint, then builds it again from the whole log
     /// ([`rebuild`]); returns the new checkpoint.
     pub async fn rebuild(&self) -> Result<i64, ProjectionError> {
         rebuild(&self.db, &[&self.projection]).await
     }
 
-    /// Catches up in transactions of up to [`BATCH`] events. The next batch is read (on a
-    /// connection of its own) while the current one is applied.
-    async fn catch_up_in(&self) -> Result<i64, ProjectionError> {
+    /// Applies everything below the log's high-water mark; returns the new checkpoint.
+    /// In transactions of up to [`BATCH`] events; the next batch is read (on a connection
+    /// of its own) while the current one is applied.
+    pub async fn catch_up(&self) -> Result<i64, ProjectionError> {
         let mark = feed::high_water_mark(&self.db).await?;
         let mut checkpoint = self.checkpoint().await?;
         let mut prefetched: Option<(i64, Vec<LoggedEvent>)> = None;
@@ -210,6 +206,16 @@ pub async fn rebuild(db: &Db, projections: &[&dyn Projection]) -> Result<i64, Pr
     read?;
     for result in restored {
         result?;
+    }
+    if matches!(db, Db::Postgres(_)) {
+        // Fresh statistics for the planner: the tables changed wholesale, and autovacuum
+        // may be slow to notice (or off). Without them, reads of a rebuilt view can take a
+        // poor plan for minutes.
+        let mut tx = db.begin().await?;
+        for table in projections.iter().flat_map(|p| p.tables()) {
+            tx.execute(&format!("ANALYZE {table}"), &[]).await?;
+        }
+        tx.commit().await?;
     }
     Ok(mark)
 }

@@ -525,8 +525,13 @@ impl Auth {
             ));
         };
         if !verify_secret(current, hash).await {
-            self.record_failed_login(origin, Some(&user.id), login_hash, "wrong current password when changing it")
-                .await?;
+            self.record_failed_login(
+                origin,
+                Some(&user.id),
+                Some(login_hash),
+                "wrong current password when changing it",
+            )
+            .await?;
             return Err(AuthError::Invalid("the current password is wrong".into()));
         }
         check_password(&new)?;
@@ -842,21 +847,15 @@ impl Auth {
     }
 
     /// Records a failed login (counted by [`Self::ensure_not_locked`]): the login name only
-    /// as its hash.
-    async fn record_failed_login(
+    /// as its hash, if there is one.
+    pub(crate) async fn record_failed_login(
         &self,
         origin: &Origin,
         user_id: Option<&str>,
-        login_hash: String,
+        login_hash: Option<String>,
         reason: &str,
     ) -> Result<(), AuthError> {
-        let event = Event {
-            kind: "login_failed",
-            user_id,
-            login_hash: Some(login_hash),
-            detail: reason.into(),
-            ..Event::default()
-        };
+        let event = Event { kind: "login_failed", user_id, login_hash, detail: reason.into(), ..Event::default() };
         self.record(origin, event).await
     }
 
@@ -884,7 +883,8 @@ impl Auth {
                     Some(u) if u.disabled_at.is_some() => "user disabled",
                     Some(_) => "wrong password",
                 };
-                self.record_failed_login(origin, user.as_ref().map(|u| u.user_id.as_str()), login_hash, reason).await?;
+                self.record_failed_login(origin, user.as_ref().map(|u| u.user_id.as_str()), Some(login_hash), reason)
+                    .await?;
                 return Err(AuthError::Unauthenticated("wrong login or password"));
             }
         };
@@ -904,7 +904,8 @@ impl Auth {
             user => {
                 let reason =
                     if user.is_some() { "openid connect: user disabled" } else { "openid connect: no such user" };
-                self.record_failed_login(origin, user.as_ref().map(|u| u.user_id.as_str()), login_hash, reason).await?;
+                self.record_failed_login(origin, user.as_ref().map(|u| u.user_id.as_str()), Some(login_hash), reason)
+                    .await?;
                 return Err(AuthError::Unauthenticated(
                     "the identity provider knows you, but Kurslogg has no user for you; ask the course office",
                 ));

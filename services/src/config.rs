@@ -169,6 +169,7 @@ pub struct MailSettings {
 
 impl Default for Settings {
     fn default() -> Self {
+        let auth = crate::auth::AuthSettings::default();
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir: PathBuf::from("./data"),
@@ -193,11 +194,11 @@ impl Default for Settings {
             mail_max_attempts: 12,
             reminder_days: vec![14, 3],
             scheduler_interval_secs: 60,
-            session_hours: 8,
-            secure_cookies: true,
-            max_failed_logins: 5,
-            max_failures_per_client: 50,
-            login_lockout_minutes: 15,
+            session_hours: auth.session_hours,
+            secure_cookies: auth.secure_cookies,
+            max_failed_logins: auth.max_failed_logins,
+            max_failures_per_client: auth.max_failures_per_client,
+            login_lockout_minutes: auth.failure_window_minutes,
             retention_years: DEFAULT_RETENTION_YEARS,
             oidc_issuer: None,
             oidc_client_id: None,

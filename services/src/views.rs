@@ -46,25 +46,6 @@ pub async fn rebuild(db: &Db, name: Option<&str>) -> Result<Vec<ProjectionStatus
     let all: [&dyn Projection; 3] = [&Enrolment, &Audit, &Notices];
     let chosen: Vec<&dyn Projection> = all.into_iter().filter(|p| name.is_none_or(|n| n == p.name())).collect();
     runner::rebuild(db, &chosen).await?;
-    if matches!(db, Db::Postgres(_)) {
-        // Fresh statistics for the planner: the views' tables changed wholesale, and
-        // autovacuum may be slow to notice (or off). Without them, reads of a rebuilt view
-        // can take a poor plan for minutes.
-        let mut tx = db.begin().await?;
-        for table in [
-            "roster_offerings",
-            "roster_entries",
-            "roster_attendance",
-            "roster_sessions",
-            "roster_charges",
-            "enrolment_staff",
-            "audit_entries",
-            "audit_staff",
-        ] {
-            tx.execute(&format!("ANALYZE {table}"), &[]).await?;
-        }
-        tx.commit().await?;
-    }
     status(db).await
 }
 

@@ -26,6 +26,10 @@ use kurslogg_domain::{
     Clock, CompletionThreshold, CourseCode, ExperienceBand, MunicipalityId, OfferingId, PackageId, Place, SeatLimit,
     Sek, Session, StaffGroup, StaffId, Term, Text, WorkEmail,
 };
+use kurslogg_projections::audit::Audit;
+use kurslogg_projections::enrolment::Enrolment;
+use kurslogg_projections::notices::Notices;
+use kurslogg_projections::Runner;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 use sqlx::{Connection, PgConnection, PgPool, Row, SqlitePool};
@@ -537,19 +541,44 @@ pub async fn add_municipality(app: &Kurslogg, name: &str) -> MunicipalityId {
     id
 }
 
-/// Adds a staff member (a case officer) to a municipality.
-pub async fn add_staff(app: &Kurslogg, municipality: &MunicipalityId, n: usize) -> StaffId {
-    let profile = StaffProfile {
-        name: text(&format!("Handläggare {n} i {municipality}")),
-        work_email: WorkEmail::parse(&format!("handlaggare{n}@{municipality}.example.se")).expect("valid e-mail"),
+/// A case officer's details: this name, e-mail address and supervisor.
+pub fn staff_profile(name: &str, email: &str, supervisor: Option<StaffId>) -> StaffProfile {
+    StaffProfile {
+        name: text(name),
+        work_email: WorkEmail::parse(email).expect("valid e-mail"),
         unit: text("IFO Barn och unga"),
-        supervisor: None,
+        supervisor,
         staff_group: StaffGroup::Myndighetsutovning,
         experience_band: ExperienceBand::New0To2,
         social_work_degree: true,
-    };
+    }
+}
+
+/// Adds a case officer with these details to a municipality.
+pub async fn add_named_staff(
+    app: &Kurslogg,
+    municipality: &MunicipalityId,
+    name: &str,
+    email: &str,
+    supervisor: Option<StaffId>,
+) -> StaffId {
+    let profile = staff_profile(name, email, supervisor);
     let written = app.add_staff(&coordinator(municipality), municipality.clone(), profile).await.expect("add staff");
     StaffId::from_str(&written.id).expect("staff id")
+}
+
+/// Adds staff member `n` (a case officer) to a municipality.
+pub async fn add_staff(app: &Kurslogg, municipality: &MunicipalityId, n: usize) -> StaffId {
+    let name = format!("Handläggare {n} i {municipality}");
+    add_named_staff(app, municipality, &name, &format!("handlaggare{n}@{municipality}.example.se"), None).await
+}
+
+/// Brings every projection up to the end of the log, as the runners under `serve` do.
+pub async fn catch_up(app: &Kurslogg) {
+    let db = app.log.views();
+    Runner::new(db.clone(), Enrolment).catch_up().await.expect("enrolment");
+    Runner::new(db.clone(), Audit).catch_up().await.expect("audit");
+    Runner::new(db, Notices).catch_up().await.expect("notices");
 }
 
 /// Adds a catalogue course.

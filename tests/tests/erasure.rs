@@ -18,7 +18,6 @@ mod api_support;
 
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -30,17 +29,14 @@ use kurslogg::mail::transport::Transport;
 use kurslogg::scheduler::Scheduler;
 use kurslogg_domain::municipality::MunicipalRole;
 use kurslogg_domain::offering::OfferingCommand;
-use kurslogg_domain::staff::{StaffCommand, StaffProfile};
-use kurslogg_domain::{Attendance, ExperienceBand, MunicipalityId, StaffGroup, StaffId, WorkEmail};
-use kurslogg_projections::audit::Audit;
-use kurslogg_projections::enrolment::Enrolment;
-use kurslogg_projections::notices::Notices;
+use kurslogg_domain::staff::StaffCommand;
+use kurslogg_domain::{Attendance, StaffId};
 use kurslogg_projections::outbox::{self, Filter, OutboxRow};
-use kurslogg_projections::Runner;
 use kurslogg_tests::smtp::{mail_settings, SmtpSink};
 use kurslogg_tests::{
-    add_municipality, add_staff, after_ht2027_deadline, conformance, coordinator, course_office, fresh_app, line,
-    publish, refusal_code, spring_2027, text, trainer, Backend, Fyrbodal, Guard, Raw, TestClock,
+    add_municipality, add_named_staff, add_staff, after_ht2027_deadline, catch_up, conformance, coordinator,
+    course_office, fresh_app, line, publish, refusal_code, spring_2027, staff_profile, text, trainer, Backend,
+    Fyrbodal, Guard, Raw, TestClock,
 };
 use serde_json::{json, Value};
 
@@ -412,40 +408,6 @@ async fn put_key_back(guard: &Guard, staff: StaffId, key: Vec<u8>) {
     .expect("put the key back");
 }
 
-/// Brings every projection up to the end of the log, as the runners under `serve` do.
-async fn catch_up(app: &Kurslogg) {
-    let db = app.log.views();
-    Runner::new(db.clone(), Enrolment).catch_up().await.expect("enrolment");
-    Runner::new(db.clone(), Audit).catch_up().await.expect("audit");
-    Runner::new(db, Notices).catch_up().await.expect("notices");
-}
-
-fn profile(name: &str, email: &str, supervisor: Option<StaffId>) -> StaffProfile {
-    StaffProfile {
-        name: text(name),
-        work_email: WorkEmail::parse(email).expect("valid e-mail"),
-        unit: text("IFO Barn och unga"),
-        supervisor,
-        staff_group: StaffGroup::Myndighetsutovning,
-        experience_band: ExperienceBand::New0To2,
-        social_work_degree: true,
-    }
-}
-
-async fn person(
-    app: &Kurslogg,
-    municipality: &MunicipalityId,
-    name: &str,
-    email: &str,
-    supervisor: Option<StaffId>,
-) -> StaffId {
-    let written = app
-        .add_staff(&coordinator(municipality), municipality.clone(), profile(name, email, supervisor))
-        .await
-        .expect("add staff");
-    StaffId::from_str(&written.id).expect("staff id")
-}
-
 /// The router served over `app`, as `kurslogg serve` serves it; returns its base URL.
 async fn serve(app: Arc<Kurslogg>) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -488,9 +450,9 @@ async fn the_log_never_holds_personal_data_in_plain_text_and_erasure_leaves_noth
     let app = Arc::new(app);
     let world = Fyrbodal::build(&app, 1).await;
     let udd = &world.uddevalla;
-    let karin = person(&app, udd, "Karin Persson", "karin.persson@uddevalla.example.se", None).await;
-    let asa = person(&app, udd, ASA, ASA_EMAIL, Some(karin)).await;
-    let mut moved = profile(ASA, ASA_EMAIL, Some(karin));
+    let karin = add_named_staff(&app, udd, "Karin Persson", "karin.persson@uddevalla.example.se", None).await;
+    let asa = add_named_staff(&app, udd, ASA, ASA_EMAIL, Some(karin)).await;
+    let mut moved = staff_profile(ASA, ASA_EMAIL, Some(karin));
     moved.unit = text("IFO Familjehem");
     let update = StaffCommand::UpdateStaffMember { profile: moved };
     assert_eq!(app.staff_command(&coordinator(udd), asa, update).await.expect("update").events, 1);
@@ -592,9 +554,9 @@ async fn an_erased_persons_letters_fail_or_are_deleted_and_later_letters_do_not_
     let app = Arc::new(app);
     let world = Fyrbodal::build(&app, 1).await;
     let udd = world.uddevalla.clone();
-    let karin = person(&app, &udd, "Karin Persson", "karin.persson@uddevalla.example.se", None).await;
-    let asa = person(&app, &udd, ASA, ASA_EMAIL, Some(karin)).await;
-    let erik = person(&app, &udd, "Erik Johansson", "erik.johansson@uddevalla.example.se", Some(karin)).await;
+    let karin = add_named_staff(&app, &udd, "Karin Persson", "karin.persson@uddevalla.example.se", None).await;
+    let asa = add_named_staff(&app, &udd, ASA, ASA_EMAIL, Some(karin)).await;
+    let erik = add_named_staff(&app, &udd, "Erik Johansson", "erik.johansson@uddevalla.example.se", Some(karin)).await;
     // Åsa is one of Uddevalla's coordinators too: the receipts come to her.
     app.set_role(&coordinator(&udd), udd.clone(), asa, MunicipalRole::Coordinator, true).await.expect("role");
     publish(&app, world.package).await;

@@ -5,7 +5,6 @@
 //! instances that send each letter once.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,17 +15,13 @@ use kurslogg::mail::transport::Transport;
 use kurslogg::scheduler::Scheduler;
 use kurslogg_domain::municipality::MunicipalRole;
 use kurslogg_domain::offering::OfferingCommand;
-use kurslogg_domain::staff::{StaffCommand, StaffProfile};
-use kurslogg_domain::{Attendance, ExperienceBand, MunicipalityId, OfferingId, StaffGroup, StaffId, WorkEmail};
-use kurslogg_projections::audit::Audit;
-use kurslogg_projections::enrolment::Enrolment;
-use kurslogg_projections::notices::Notices;
+use kurslogg_domain::staff::StaffCommand;
+use kurslogg_domain::{Attendance, MunicipalityId, OfferingId, StaffId};
 use kurslogg_projections::outbox::{self, Filter, OutboxRow};
-use kurslogg_projections::Runner;
 use kurslogg_tests::smtp::{mail_settings, Received, SinkOptions, SmtpSink};
 use kurslogg_tests::{
-    after_ht2027_deadline, conformance, coordinator, course_office, fresh_app, line, publish, spring_2027, text,
-    trainer, utc, Backend, Fyrbodal, Guard, TestClock,
+    add_named_staff, after_ht2027_deadline, catch_up, conformance, coordinator, course_office, fresh_app, line,
+    publish, spring_2027, staff_profile, text, trainer, utc, Backend, Fyrbodal, Guard, TestClock,
 };
 
 conformance!(
@@ -46,14 +41,6 @@ fn dispatcher(app: &Arc<Kurslogg>, sink: &SmtpSink) -> Dispatcher {
     Dispatcher::new(app.clone(), transport, settings)
 }
 
-/// Brings every projection up to the end of the log, as the runners under `serve` do.
-async fn catch_up(app: &Kurslogg) {
-    let db = app.log.views();
-    Runner::new(db.clone(), Enrolment).catch_up().await.expect("enrolment");
-    Runner::new(db.clone(), Audit).catch_up().await.expect("audit");
-    Runner::new(db, Notices).catch_up().await.expect("notices");
-}
-
 async fn letters(app: &Kurslogg, kind: &str) -> Vec<OutboxRow> {
     let filter = Filter { kind: Some(kind.into()), ..Filter::default() };
     outbox::list(&app.log.views(), &filter, 10_000).await.expect("outbox")
@@ -70,33 +57,7 @@ fn email_of(name: &str, municipality: &MunicipalityId) -> String {
 
 /// Adds a named staff member (with a supervisor) and returns their id.
 async fn person(app: &Kurslogg, municipality: &MunicipalityId, name: &str, supervisor: Option<StaffId>) -> StaffId {
-    person_at(app, municipality, name, &email_of(name, municipality), supervisor).await
-}
-
-async fn person_at(
-    app: &Kurslogg,
-    municipality: &MunicipalityId,
-    name: &str,
-    email: &str,
-    supervisor: Option<StaffId>,
-) -> StaffId {
-    let written = app
-        .add_staff(&coordinator(municipality), municipality.clone(), profile(name, email, supervisor))
-        .await
-        .expect("add staff");
-    StaffId::from_str(&written.id).expect("staff id")
-}
-
-fn profile(name: &str, email: &str, supervisor: Option<StaffId>) -> StaffProfile {
-    StaffProfile {
-        name: text(name),
-        work_email: WorkEmail::parse(email).expect("valid e-mail"),
-        unit: text("IFO Barn och unga"),
-        supervisor,
-        staff_group: StaffGroup::Myndighetsutovning,
-        experience_band: ExperienceBand::New0To2,
-        social_work_degree: true,
-    }
+    add_named_staff(app, municipality, name, &email_of(name, municipality), supervisor).await
 }
 
 /// Adds a supervisor (arbetsledare) to a municipality.
@@ -490,7 +451,7 @@ async fn a_refused_mailbox_fails_visibly_and_a_resend_is_audited(backend: Backen
 
     // The address is corrected and the letter resent.
     let supervisor: StaffId = notice.recipient.parse().expect("id");
-    let corrected = profile("Karin Persson", &email_of("Karin Persson", &world.uddevalla), None);
+    let corrected = staff_profile("Karin Persson", &email_of("Karin Persson", &world.uddevalla), None);
     app.staff_command(
         &coordinator(&world.uddevalla),
         supervisor,

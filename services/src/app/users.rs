@@ -26,9 +26,7 @@ impl Kurslogg {
     /// coordinator is bound to a municipality; a supervisor or participant to the staff
     /// member they are, and through them to their municipality.
     pub async fn create_user(&self, by: &Actor, origin: &Origin, request: NewUser) -> Result<User, AppError> {
-        if !by.is_course_office() {
-            return Err(AppError::Forbidden(format!("a {} may not create users", by.role)));
-        }
+        self.ensure_role(by, &[Role::CourseOffice], "create users")?;
         if request.role == Role::System {
             return Err(AppError::Validation("role: system is the service itself, not a user".into()));
         }

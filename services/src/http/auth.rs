@@ -59,9 +59,7 @@ fn origin_of(request: &Request) -> Origin {
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(address)| address.ip().to_string())
         .unwrap_or_default();
-    let request_id =
-        request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("unknown").to_string();
-    Origin { client, request_id }
+    Origin { client, request_id: super::extract::request_id(request.headers()) }
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
@@ -193,11 +191,8 @@ pub async fn login(State(app): AppState, Seen(origin): Seen, Body(body): Body<Lo
 pub(super) fn session_begun(app: &Kurslogg, user: User, session: NewSession) -> Response {
     let max_age = cookie::time::Duration::seconds((session.expires_at - app.clock.now()).num_seconds());
     let cookie = http_only_cookie(app, (SESSION_COOKIE, session.cookie), SameSite::Strict, "/", max_age);
-    let answer = LoginAnswer {
-        user,
-        csrf_token: session.csrf_token,
-        expires_at: session.expires_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-    };
+    let answer =
+        LoginAnswer { user, csrf_token: session.csrf_token, expires_at: crate::auth::stamp(session.expires_at) };
     let mut response = Json(answer).into_response();
     if let Some(cookie) = cookie {
         response.headers_mut().append(header::SET_COOKIE, cookie);
@@ -314,11 +309,7 @@ pub async fn create_user(
         .as_deref()
         .map(|m| MunicipalityId::parse(m).map_err(|e| ApiError::validation(format!("municipality: {}", e.0))))
         .transpose()?;
-    let staff = body
-        .staff_id
-        .as_deref()
-        .map(|s| s.parse().map_err(|_| ApiError::validation(format!("staff_id: {s:?} is not a staff id"))))
-        .transpose()?;
+    let staff = body.staff_id.as_deref().map(|s| super::dto::staff_id("staff_id", s)).transpose()?;
     let request = NewUser {
         login: body.login,
         display_name: body.display_name,

@@ -167,13 +167,13 @@ pub async fn export_roster(
 ) -> Result<Response, ApiError> {
     let format = f.format()?;
     let offering: OfferingId = path_id(&id, "course offering")?;
-    app.roster_reach(&actor, offering).await?;
+    let reach = app.roster_reach(&actor, offering).await?;
     let db = view_db(&app, &q, Enrolment, Scope::Offering(offering.to_string())).await?;
     let roster = roster::roster(&db, &offering.to_string())
         .await
         .map_err(unavailable)?
         .ok_or_else(|| ApiError::not_found(format!("no roster for offering {offering}")))?;
-    let roster = roster_for(&app, &actor, roster).await?;
+    let roster = roster_for(&app, &reach, roster).await?;
     let municipalities = municipality_names(&db).await?;
     let names = staff_names(&app, roster.entries.iter().map(|e| e.staff_id.clone()).collect()).await;
     export::answer(&roster_table(&roster, &names, &municipalities), format)

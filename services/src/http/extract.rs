@@ -37,7 +37,8 @@ pub fn actor(parts: &Parts) -> Result<Actor, ApiError> {
     })
 }
 
-fn request_id(headers: &HeaderMap) -> String {
+/// The request id the client sent, or "unknown".
+pub(super) fn request_id(headers: &HeaderMap) -> String {
     headers.get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("unknown").to_string()
 }
 

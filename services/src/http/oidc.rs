@@ -15,7 +15,7 @@ use super::auth::{cookie_value, http_only_cookie, problem, refusal, session_begu
 use super::error::Problem;
 use super::extract::Seen;
 use crate::app::Kurslogg;
-use crate::auth::{AuthError, Event};
+use crate::auth::AuthError;
 use crate::oidc::OidcError;
 
 type AppState = State<Arc<Kurslogg>>;
@@ -136,8 +136,8 @@ async fn finish(
         Ok(login) => login,
         Err(e) => {
             if matches!(e, OidcError::Refused(_)) {
-                let event = Event { kind: "login_failed", detail: format!("openid connect: {e}"), ..Event::default() };
-                if let Err(e) = app.auth.record(&origin, event).await {
+                if let Err(e) = app.auth.record_failed_login(&origin, None, None, &format!("openid connect: {e}")).await
+                {
                     return refusal(e);
                 }
             }

@@ -22,7 +22,7 @@ use utoipa::IntoParams;
 
 use super::error::{ApiError, Problem};
 use super::extract::{path_id, Reader, Seen, Q};
-use crate::app::{Actor, Kurslogg};
+use crate::app::{Kurslogg, Reach};
 
 type AppState = State<Arc<Kurslogg>>;
 type Answer<T> = Result<Json<T>, ApiError>;
@@ -117,13 +117,12 @@ async fn name(app: &Kurslogg, record: &mut ParticipantRecord) {
     record.name = staff_names(app, vec![record.staff_id.clone()]).await.remove(&record.staff_id);
 }
 
-/// The roster as `actor` may see it: everyone for the course office, auditors and the
-/// offering's trainers; a coordinator's own municipality; a supervisor's own staff.
-pub async fn roster_for(app: &Kurslogg, actor: &Actor, mut roster: RosterView) -> Result<RosterView, ApiError> {
-    let offering: OfferingId = path_id(&roster.offering_id, "course offering")?;
-    let reach = app.roster_reach(actor, offering).await?;
+/// The roster within `reach` (`Kurslogg::roster_reach`): everyone for the course office,
+/// auditors and the offering's trainers; a coordinator's own municipality; a supervisor's
+/// own staff.
+pub async fn roster_for(app: &Kurslogg, reach: &Reach, mut roster: RosterView) -> Result<RosterView, ApiError> {
     let people = roster.entries.iter().map(|e| (e.staff_id.as_str(), e.municipality.as_str())).collect::<Vec<_>>();
-    let kept = app.within_reach(&reach, &people).await?;
+    let kept = app.within_reach(reach, &people).await?;
     roster.entries.retain(|e| kept.contains(&e.staff_id));
     Ok(roster)
 }
@@ -140,13 +139,13 @@ pub async fn get_roster(
     Q(q): Q<ViewQuery>,
 ) -> Answer<RosterView> {
     let offering: OfferingId = path_id(&id, "course offering")?;
-    app.roster_reach(&actor, offering).await?;
+    let reach = app.roster_reach(&actor, offering).await?;
     let db = view_db(&app, &q, Enrolment, Scope::Offering(offering.to_string())).await?;
     let roster = roster::roster(&db, &offering.to_string())
         .await
         .map_err(unavailable)?
         .ok_or_else(|| ApiError::not_found(format!("no roster for offering {offering}")))?;
-    Ok(Json(roster_for(&app, &actor, roster).await?))
+    Ok(Json(roster_for(&app, &reach, roster).await?))
 }
 
 /// A staff member's record: every offering, hours attended, completion, certificates
