@@ -105,6 +105,15 @@ pub struct OutboxRow {
     pub message_id: Option<String>,
 }
 
+impl OutboxRow {
+    /// The staff members the letter is about, by id (`details.staff`; may include its
+    /// recipient).
+    pub fn staff(&self) -> Vec<String> {
+        let ids = self.details.get("staff").and_then(serde_json::Value::as_array);
+        ids.into_iter().flatten().filter_map(serde_json::Value::as_str).map(str::to_string).collect()
+    }
+}
+
 const COLUMNS: &str = "notice_id, kind, recipient, offering_id, package_id, municipality, details, caused_by, \
                        created_at, status, attempts, next_attempt_at, last_error, sent_at, generation, message_id";
 

@@ -115,8 +115,9 @@ impl User {
         }
     }
 
-    const COLUMNS: &'static str =
-        "user_id, login, display_name, password_hash IS NOT NULL, role, municipality, staff_id, created_at, disabled_at";
+    /// The columns [`User::from_record`] reads, first in a query over `users u`.
+    const COLUMNS: &'static str = "u.user_id, u.login, u.display_name, u.password_hash IS NOT NULL, u.role, \
+         u.municipality, u.staff_id, u.created_at, u.disabled_at";
 
     fn from_record(r: &Record) -> Self {
         Self {
@@ -353,24 +354,35 @@ impl Auth {
 
     /// Appends a line to the security log.
     pub async fn record(&self, origin: &Origin, event: Event<'_>) -> Result<(), AuthError> {
+        self.record_all(origin, vec![event]).await
+    }
+
+    /// Writes several lines of one request to the security log, in one transaction.
+    pub async fn record_all(&self, origin: &Origin, events: Vec<Event<'_>>) -> Result<(), AuthError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let at = stamp(self.now());
         let mut tx = self.db.begin().await?;
-        tx.execute(
-            "INSERT INTO security_log (at, kind, user_id, actor_id, token_id, staff_id, login_hash, client, \
-             request_id, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-            &[
-                stamp(self.now()).into(),
-                event.kind.into(),
-                event.user_id.map(str::to_string).into(),
-                event.actor_id.map(str::to_string).into(),
-                event.token_id.map(str::to_string).into(),
-                event.staff_id.map(str::to_string).into(),
-                event.login_hash.into(),
-                origin.client.clone().into(),
-                origin.request_id.clone().into(),
-                event.detail.into(),
-            ],
-        )
-        .await?;
+        for event in events {
+            tx.execute(
+                "INSERT INTO security_log (at, kind, user_id, actor_id, token_id, staff_id, login_hash, client, \
+                 request_id, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                &[
+                    at.clone().into(),
+                    event.kind.into(),
+                    event.user_id.map(str::to_string).into(),
+                    event.actor_id.map(str::to_string).into(),
+                    event.token_id.map(str::to_string).into(),
+                    event.staff_id.map(str::to_string).into(),
+                    event.login_hash.into(),
+                    origin.client.clone().into(),
+                    origin.request_id.clone().into(),
+                    event.detail.into(),
+                ],
+            )
+            .await?;
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -467,19 +479,19 @@ impl Auth {
 
     /// The user with `user_id`.
     pub async fn user(&self, user_id: &str) -> Result<Option<User>, AuthError> {
-        let sql = format!("SELECT {} FROM users WHERE user_id = $1", User::COLUMNS);
+        let sql = format!("SELECT {} FROM users u WHERE u.user_id = $1", User::COLUMNS);
         Ok(self.db.fetch(&sql, &[user_id.into()]).await?.first().map(User::from_record))
     }
 
     /// The user who logs in as `login`.
     pub async fn user_by_login(&self, login: &str) -> Result<Option<User>, AuthError> {
-        let sql = format!("SELECT {} FROM users WHERE login = $1", User::COLUMNS);
+        let sql = format!("SELECT {} FROM users u WHERE u.login = $1", User::COLUMNS);
         Ok(self.db.fetch(&sql, &[normalise_login(login).into()]).await?.first().map(User::from_record))
     }
 
     /// Every user, by login.
     pub async fn users(&self) -> Result<Vec<User>, AuthError> {
-        let sql = format!("SELECT {} FROM users ORDER BY login", User::COLUMNS);
+        let sql = format!("SELECT {} FROM users u ORDER BY u.login", User::COLUMNS);
         Ok(self.db.fetch(&sql, &[]).await?.iter().map(User::from_record).collect())
     }
 
@@ -741,28 +753,28 @@ impl Auth {
             self.ensure_not_locked(origin, None).await?;
             return Ok(Err("malformed"));
         };
-        let rows = self
-            .db
-            .fetch(
-                "SELECT secret_hash, user_id, expires_at, revoked_at FROM api_tokens WHERE token_id = $1",
-                &[token_id.clone().into()],
-            )
-            .await?;
+        // The token and its user in one read: this runs on every request with a token.
+        let sql = format!(
+            "SELECT {}, t.secret_hash, t.expires_at, t.revoked_at FROM api_tokens t \
+             JOIN users u ON u.user_id = t.user_id WHERE t.token_id = $1",
+            User::COLUMNS
+        );
+        let rows = self.db.fetch(&sql, &[token_id.clone().into()]).await?;
         let Some(row) = rows.first() else {
             self.ensure_not_locked(origin, None).await?;
             return Ok(Err("unknown token"));
         };
-        if row.opt_text(3).is_some() {
+        if row.opt_text(11).is_some() {
             return Ok(Err("revoked"));
         }
-        if row.opt_text(2).is_some_and(|expires| expires <= stamp(self.now())) {
+        if row.opt_text(10).is_some_and(|expires| expires <= stamp(self.now())) {
             return Ok(Err("expired"));
         }
         let digest: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
         let known = self.verified.lock().expect("token cache").get(&token_id) == Some(&digest);
         if !known {
             self.ensure_not_locked(origin, None).await?;
-            if !verify_secret(secret, row.text(0)).await {
+            if !verify_secret(secret, row.text(9)).await {
                 return Ok(Err("wrong secret"));
             }
             let mut cache = self.verified.lock().expect("token cache");
@@ -771,10 +783,11 @@ impl Auth {
             }
             cache.insert(token_id.clone(), digest);
         }
-        match self.user(&row.text(1)).await? {
-            Some(user) if user.disabled_at.is_none() => Ok(Ok((user, token_id))),
-            _ => Ok(Err("user disabled")),
+        let user = User::from_record(row);
+        if user.disabled_at.is_some() {
+            return Ok(Err("user disabled"));
         }
+        Ok(Ok((user, token_id)))
     }
 
     // ----- retention -----
@@ -864,14 +877,9 @@ impl Auth {
         let login = normalise_login(login);
         let login_hash = sha256_hex(&login);
         self.ensure_not_locked(origin, Some(&login_hash)).await?;
-        let user = self.user_by_login(&login).await?;
-        let hash = match &user {
-            Some(user) => {
-                let sql = "SELECT password_hash FROM users WHERE user_id = $1";
-                self.db.fetch(sql, &[user.user_id.clone().into()]).await?.first().and_then(|r| r.opt_text(0))
-            }
-            None => None,
-        };
+        let sql = format!("SELECT {}, u.password_hash FROM users u WHERE u.login = $1", User::COLUMNS);
+        let row = self.db.fetch(&sql, &[login.clone().into()]).await?.into_iter().next();
+        let (user, hash) = (row.as_ref().map(User::from_record), row.and_then(|r| r.opt_text(9)));
         // Verify even when there is no such user, so the answer takes as long either way.
         let hash_to_check = hash.clone().unwrap_or_else(|| DUMMY_HASH.to_string());
         let password_ok = verify_secret(password.to_string(), hash_to_check).await && hash.is_some();
@@ -951,19 +959,16 @@ impl Auth {
         cookie: &str,
         csrf_token: Option<&str>,
     ) -> Result<(User, bool), AuthError> {
-        let rows = self
-            .db
-            .fetch(
-                "SELECT user_id, csrf_hash FROM sessions WHERE session_hash = $1 AND ended_at IS NULL AND expires_at > $2",
-                &[sha256_hex(cookie).into(), stamp(self.now()).into()],
-            )
-            .await?;
+        // The session and its user in one read: this runs on every request with a cookie.
+        let sql = format!(
+            "SELECT {}, s.csrf_hash FROM sessions s JOIN users u ON u.user_id = s.user_id \
+             WHERE s.session_hash = $1 AND s.ended_at IS NULL AND s.expires_at > $2 AND u.disabled_at IS NULL",
+            User::COLUMNS
+        );
+        let rows = self.db.fetch(&sql, &[sha256_hex(cookie).into(), stamp(self.now()).into()]).await?;
         let row = rows.first().ok_or(AuthError::Unauthenticated("the session has ended; log in again"))?;
-        let user = match self.user(&row.text(0)).await? {
-            Some(user) if user.disabled_at.is_none() => user,
-            _ => return Err(AuthError::Unauthenticated("the session has ended; log in again")),
-        };
-        let csrf_ok = csrf_token.is_some_and(|t| sha256_hex(t) == row.text(1));
+        let user = User::from_record(row);
+        let csrf_ok = csrf_token.is_some_and(|t| sha256_hex(t) == row.text(9));
         Ok((user, csrf_ok))
     }
 

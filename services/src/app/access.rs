@@ -190,14 +190,29 @@ impl Kurslogg {
         staff: StaffId,
         what: &str,
     ) -> Result<(), AppError> {
-        let staff = staff.to_string();
-        let event = Event {
-            kind: "person_read",
-            actor_id: Some(&actor.id),
-            staff_id: Some(&staff),
-            detail: what.to_string(),
-            ..Event::default()
-        };
-        Ok(self.auth.record(origin, event).await?)
+        self.note_people_read(actor, origin, &[staff], what).await
+    }
+
+    /// [`Self::note_person_read`] for several people read in one request: one line each,
+    /// written together.
+    pub async fn note_people_read(
+        &self,
+        actor: &Actor,
+        origin: &Origin,
+        staff: &[StaffId],
+        what: &str,
+    ) -> Result<(), AppError> {
+        let ids: Vec<String> = staff.iter().map(ToString::to_string).collect();
+        let events = ids
+            .iter()
+            .map(|id| Event {
+                kind: "person_read",
+                actor_id: Some(&actor.id),
+                staff_id: Some(id),
+                detail: what.to_string(),
+                ..Event::default()
+            })
+            .collect();
+        Ok(self.auth.record_all(origin, events).await?)
     }
 }

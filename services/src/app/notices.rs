@@ -107,7 +107,7 @@ impl Kurslogg {
         let Some(offering) = self.offering_of(notice).await? else { return Ok(Err("no such offering".into())) };
         let sessions = offering.details.as_ref().map_or(0, |d| d.sessions.len());
         let mut participants = Vec::new();
-        for staff in staff_ids(notice) {
+        for staff in notice.staff() {
             let Some(registration) = offering.registrations.values().find(|r| r.staff.to_string() == staff) else {
                 continue;
             };
@@ -209,7 +209,7 @@ impl Kurslogg {
 
     async fn promotion(&self, notice: &OutboxRow, recipient: &str) -> Result<Result<Letter, Undeliverable>, AppError> {
         let Some(offering) = self.offering_of(notice).await? else { return Ok(Err("no such offering".into())) };
-        let person = staff_ids(notice).into_iter().next().unwrap_or_default();
+        let person = notice.staff().into_iter().next().unwrap_or_default();
         Ok(Ok(Letter::Promotion(letters::Promotion {
             recipient_name: recipient.to_string(),
             person_name: self.name_of(&person).await?,
@@ -228,7 +228,7 @@ impl Kurslogg {
             Some(event) => event.body().get("reason").and_then(Value::as_str).unwrap_or_default().to_string(),
             None => String::new(),
         };
-        let staff = staff_ids(notice);
+        let staff = notice.staff();
         let to_coordinator = to_coordinator(notice);
         let mut people = Vec::with_capacity(staff.len());
         for id in &staff {
@@ -315,16 +315,6 @@ impl Kurslogg {
 /// even when the coordinator is one of them.
 fn to_coordinator(notice: &OutboxRow) -> bool {
     notice.details.get("to").and_then(Value::as_str) == Some("coordinator")
-}
-
-/// The staff ids a letter is about (`details.staff`).
-fn staff_ids(notice: &OutboxRow) -> Vec<String> {
-    notice
-        .details
-        .get("staff")
-        .and_then(Value::as_array)
-        .map(|ids| ids.iter().filter_map(Value::as_str).map(str::to_string).collect())
-        .unwrap_or_default()
 }
 
 fn course_info(offering: &Offering) -> CourseInfo {

@@ -204,7 +204,7 @@ pub async fn staff_letters(
     let mut letters = Vec::with_capacity(rows.len());
     let mut named = BTreeSet::new();
     for notice in rows {
-        named.extend(mentioned(&notice).into_iter().filter(|s| *s != staff));
+        named.extend(notice.staff().iter().filter_map(|s| s.parse::<StaffId>().ok()).filter(|s| *s != staff));
         let (letter, unwritable) = match app.written_letter(&notice).await? {
             Ok(rendered) => (Some(LetterText { subject: rendered.subject, text: rendered.text }), None),
             Err(reason) => (None, Some(reason)),
@@ -213,16 +213,9 @@ pub async fn staff_letters(
     }
     app.note_person_read(&actor, &origin, staff, "letters").await?;
     // The people the letters are about (a summary's participants) were read too.
-    for other in named {
-        app.note_person_read(&actor, &origin, other, "letters to another person").await?;
-    }
+    let named: Vec<StaffId> = named.into_iter().collect();
+    app.note_people_read(&actor, &origin, &named, "letters to another person").await?;
     Ok(Json(LettersPage { letters, next_after }))
-}
-
-/// The staff members a letter is about (`details.staff`; may include its recipient).
-fn mentioned(notice: &OutboxRow) -> Vec<StaffId> {
-    let ids = notice.details.get("staff").and_then(serde_json::Value::as_array);
-    ids.into_iter().flatten().filter_map(|v| v.as_str()?.parse().ok()).collect()
 }
 
 /// Send a letter again (e.g. after a bad address was corrected, or a lost letter). The

@@ -188,12 +188,12 @@ pub async fn get_supervisor_overview(
     app.ensure_may_see_supervised(&actor, supervisor).await?;
     let db = view_db(&app, &q, Enrolment, Scope::Everything).await?;
     let mut overview = supervisor::supervisor_overview(&db, &supervisor.to_string()).await.map_err(unavailable)?;
+    let mut names = staff_names(&app, overview.staff.iter().map(|r| r.staff_id.clone()).collect()).await;
     for record in &mut overview.staff {
-        name(&app, record).await;
-        if let Ok(staff) = record.staff_id.parse::<StaffId>() {
-            app.note_person_read(&actor, &origin, staff, "supervisor overview").await?;
-        }
+        record.name = names.remove(&record.staff_id);
     }
+    let read: Vec<StaffId> = overview.staff.iter().filter_map(|r| r.staff_id.parse().ok()).collect();
+    app.note_people_read(&actor, &origin, &read, "supervisor overview").await?;
     Ok(Json(overview))
 }
 

@@ -27,25 +27,19 @@ impl EventLog {
     pub async fn ensure_personal_key(&self, staff: StaffId) -> Result<PersonalKey, StoreError> {
         let candidate = PersonalKey::generate();
         let id = staff.to_string();
-        match &self.pools {
+        // A new member's key is written and that is all; only a key already there is read.
+        let insert = "INSERT INTO personal_keys (staff_id, key) VALUES ($1, $2) ON CONFLICT (staff_id) DO NOTHING \
+                      RETURNING staff_id";
+        let inserted = match &self.pools {
             Pools::Postgres(pool) => {
-                sqlx::query(
-                    "INSERT INTO personal_keys (staff_id, key) VALUES ($1, $2) ON CONFLICT (staff_id) DO NOTHING",
-                )
-                .bind(&id)
-                .bind(candidate.as_bytes())
-                .execute(pool)
-                .await?;
+                sqlx::query(insert).bind(&id).bind(candidate.as_bytes()).fetch_optional(pool).await?.is_some()
             }
             Pools::Sqlite { write, .. } => {
-                sqlx::query(
-                    "INSERT INTO personal_keys (staff_id, key) VALUES (?, ?) ON CONFLICT (staff_id) DO NOTHING",
-                )
-                .bind(&id)
-                .bind(candidate.as_bytes())
-                .execute(write)
-                .await?;
+                sqlx::query(insert).bind(&id).bind(candidate.as_bytes()).fetch_optional(write).await?.is_some()
             }
+        };
+        if inserted {
+            return Ok(candidate);
         }
         self.personal_key(staff).await?.ok_or_else(|| {
             StoreError::Corrupt(format!("the personal key of {staff} vanished as it was written (erased meanwhile?)"))
