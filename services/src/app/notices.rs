@@ -2,16 +2,19 @@
 //! the aggregates at the moment it is sent (the outbox holds ids only, so a person's
 //! name and address are read from their own stream, as they are now).
 
+use std::collections::HashMap;
+
 use kurslogg_domain::municipality::{LineOutcome, ReceivedLine};
 use kurslogg_domain::notice::NoticeCommand;
 use kurslogg_domain::offering::{Offering, RegistrationStatus};
 use kurslogg_domain::package::PackagePhase;
 use kurslogg_domain::staff::{StaffMember, StaffStatus};
-use kurslogg_domain::{Place, Text};
+use kurslogg_domain::{Place, StaffId, Text};
 use kurslogg_projections::notices::kind;
 use kurslogg_projections::outbox::{self, OutboxRow};
 use serde_json::Value;
 
+use super::personal::open_profile;
 use super::{AppError, CommandContext, Kurslogg, Personal, Written};
 use crate::mail::letters::{self, CourseInfo, Letter, Rendered, SessionTimes};
 use crate::mail::render::render;
@@ -106,13 +109,15 @@ impl Kurslogg {
     ) -> Result<Result<Letter, Undeliverable>, AppError> {
         let Some(offering) = self.offering_of(notice).await? else { return Ok(Err("no such offering".into())) };
         let sessions = offering.details.as_ref().map_or(0, |d| d.sessions.len());
+        let staff = notice.staff();
+        let names = self.names_of(&staff).await?;
         let mut participants = Vec::new();
-        for staff in notice.staff() {
+        for staff in staff {
             let Some(registration) = offering.registrations.values().find(|r| r.staff.to_string() == staff) else {
                 continue;
             };
             participants.push(letters::SummaryLine {
-                name: self.name_of(&staff).await?,
+                name: names.get(&staff).cloned().unwrap_or_default(),
                 attended: registration.attended(),
                 sessions,
                 completed: registration.certificate.is_some(),
@@ -138,6 +143,7 @@ impl Kurslogg {
         let lines: Vec<ReceivedLine> =
             serde_json::from_value(event.body().get("lines").cloned().unwrap_or(Value::Null))
                 .map_err(|e| AppError::Validation(format!("unreadable receipt: {e}")))?;
+        let names = self.names_of(&lines.iter().map(|l| l.staff.to_string()).collect::<Vec<_>>()).await?;
         let mut receipt_lines = Vec::with_capacity(lines.len());
         for line in lines {
             let course = match self.offerings.peek(&line.offering.to_string()).await? {
@@ -145,7 +151,7 @@ impl Kurslogg {
                 None => String::new(),
             };
             receipt_lines.push(letters::ReceiptLine {
-                person: self.name_of(&line.staff.to_string()).await?,
+                person: names.get(&line.staff.to_string()).cloned().unwrap_or_default(),
                 course,
                 outcome: outcome(line.outcome),
                 reason: line.refusal.as_deref().map(refusal_in_swedish),
@@ -189,13 +195,18 @@ impl Kurslogg {
                     _ => continue,
                 };
                 lines.push(letters::AllocationLine {
-                    person: self.name_of(&registration.staff.to_string()).await?,
+                    // The id for now; the name below, all names read together.
+                    person: registration.staff.to_string(),
                     course: course.clone(),
                     starts_at,
                     outcome,
                     waiting_place,
                 });
             }
+        }
+        let names = self.names_of(&lines.iter().map(|l| l.person.clone()).collect::<Vec<_>>()).await?;
+        for line in &mut lines {
+            line.person = names.get(&line.person).cloned().unwrap_or_default();
         }
         lines.sort_by(|a, b| (a.starts_at, &a.course, &a.person).cmp(&(b.starts_at, &b.course, &b.person)));
         Ok(Ok(Letter::AllocationResult(letters::AllocationResult {
@@ -230,10 +241,8 @@ impl Kurslogg {
         };
         let staff = notice.staff();
         let to_coordinator = to_coordinator(notice);
-        let mut people = Vec::with_capacity(staff.len());
-        for id in &staff {
-            people.push(self.name_of(id).await?);
-        }
+        let names = self.names_of(&staff).await?;
+        let mut people: Vec<String> = staff.iter().map(|id| names.get(id).cloned().unwrap_or_default()).collect();
         people.sort();
         Ok(Ok(Letter::CourseCancelled(letters::CourseCancelled {
             recipient_name: recipient.to_string(),
@@ -286,13 +295,35 @@ impl Kurslogg {
     /// letter written after someone's erasure (a supervisor's summary, a receipt) does
     /// not name them.
     async fn name_of(&self, staff: &str) -> Result<String, AppError> {
-        let member: Option<StaffMember> = self.staff.peek(staff).await?;
-        let Some(member) = member else { return Ok(UNKNOWN_PERSON.to_string()) };
-        Ok(match self.open_personal(&member).await? {
-            Some(person) => person.name,
-            None if member.status == StaffStatus::Erased || member.profile.is_some() => ERASED_PERSON.to_string(),
-            None => UNKNOWN_PERSON.to_string(),
-        })
+        Ok(self.names_of(&[staff.to_string()]).await?.remove(staff).unwrap_or_default())
+    }
+
+    /// [`Self::name_of`] for several people, their keys fetched together: every id given
+    /// gets a name.
+    async fn names_of(&self, ids: &[String]) -> Result<HashMap<String, String>, AppError> {
+        let mut members: Vec<(String, Option<StaffMember>)> = Vec::with_capacity(ids.len());
+        for id in ids {
+            members.push((id.clone(), self.staff.peek(id).await?));
+        }
+        let open = |m: &&StaffMember| m.status != StaffStatus::Erased && m.profile.is_some();
+        let openable: Vec<StaffId> =
+            members.iter().filter_map(|(_, m)| m.as_ref()).filter(open).map(|m| m.id).collect();
+        let keys = self.log.personal_keys(&openable).await?;
+        let name = |member: Option<StaffMember>| {
+            let Some(member) = member else { return UNKNOWN_PERSON.to_string() };
+            let personal = member
+                .profile
+                .as_ref()
+                .filter(|_| member.status != StaffStatus::Erased)
+                .zip(keys.get(&member.id))
+                .and_then(|(profile, key)| open_profile(key, member.id, profile));
+            match personal {
+                Some(person) => person.name,
+                None if member.status == StaffStatus::Erased || member.profile.is_some() => ERASED_PERSON.to_string(),
+                None => UNKNOWN_PERSON.to_string(),
+            }
+        };
+        Ok(members.into_iter().map(|(id, member)| (id, name(member))).collect())
     }
 
     async fn municipality_name(&self, notice: &OutboxRow) -> Result<String, AppError> {

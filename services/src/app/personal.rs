@@ -24,7 +24,7 @@ pub struct Personal {
 
 /// `profile` opened with `key`; `None` (and an error in the log) if it does not open,
 /// which only a damaged log or key can cause.
-fn open_profile(key: &PersonalKey, staff: StaffId, profile: &SealedProfile) -> Option<Personal> {
+pub(super) fn open_profile(key: &PersonalKey, staff: StaffId, profile: &SealedProfile) -> Option<Personal> {
     match (key.open(staff, &profile.name), key.open(staff, &profile.work_email)) {
         (Ok(name), Ok(work_email)) => Some(Personal { name, work_email }),
         _ => {
