@@ -75,24 +75,16 @@ pub async fn list_outbox(
     if let Some(status) = q.status.as_deref().filter(|s| !["pending", "sent", "failed"].contains(s)) {
         return Err(invalid(format!("status must be pending, sent or failed, got {status:?}")));
     }
-    let limit = q.limit.unwrap_or(100);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(invalid(format!("limit must be between 1 and {MAX_LIMIT}")));
-    }
-    let db = app.log.views();
-    let after = match &q.after {
-        Some(id) => {
-            let notice = outbox::get(&db, id).await.map_err(unavailable)?;
-            let notice = notice.ok_or_else(|| invalid(format!("after: no such notice {id:?}")))?;
-            Some((notice.created_at, notice.notice_id))
-        }
-        None => None,
+    let filter = Filter { status: q.status, kind: q.kind, offering: q.offering, recipient: q.recipient, after: None };
+    let paging = Paging {
+        after: q.after.as_deref(),
+        limit: q.limit,
+        default: 100,
+        max: MAX_LIMIT,
+        noun: "notice",
+        recipient: None,
     };
-    let filter = Filter { status: q.status, kind: q.kind, offering: q.offering, recipient: q.recipient, after };
-    let mut rows = outbox::list(&db, &filter, limit + 1).await.map_err(unavailable)?;
-    let more = rows.len() as i64 > limit;
-    rows.truncate(usize::try_from(limit).unwrap_or(0));
-    let next_after = more.then(|| rows.last().map(|r| r.notice_id.clone())).flatten();
+    let (rows, next_after) = page(&app, filter, paging).await?;
     let mut names = staff_names(&app, rows.iter().map(|r| r.recipient.clone()).collect()).await;
     let notices = rows
         .into_iter()
@@ -181,26 +173,16 @@ pub async fn staff_letters(
     let staff: StaffId = path_id(&id, "staff member")?;
     app.ensure_may_read_letters_to(&actor, staff).await?;
     let recipient = staff.to_string();
-    let invalid = |detail: String| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", detail);
-    let limit = q.limit.unwrap_or(20);
-    if !(1..=MAX_LETTERS).contains(&limit) {
-        return Err(invalid(format!("limit must be between 1 and {MAX_LETTERS}")));
-    }
-    let db = app.log.views();
-    let after = match &q.after {
-        Some(id) => {
-            // Only this person's letters page on: another's notice id is no such notice here.
-            let notice = outbox::get(&db, id).await.map_err(unavailable)?.filter(|n| n.recipient == recipient);
-            let notice = notice.ok_or_else(|| invalid(format!("after: no such letter {id:?}")))?;
-            Some((notice.created_at, notice.notice_id))
-        }
-        None => None,
+    let filter = Filter { kind: q.kind, recipient: Some(recipient.clone()), ..Filter::default() };
+    let paging = Paging {
+        after: q.after.as_deref(),
+        limit: q.limit,
+        default: 20,
+        max: MAX_LETTERS,
+        noun: "letter",
+        recipient: Some(&recipient),
     };
-    let filter = Filter { kind: q.kind, recipient: Some(recipient.clone()), after, ..Filter::default() };
-    let mut rows = outbox::list(&db, &filter, limit + 1).await.map_err(unavailable)?;
-    let more = rows.len() as i64 > limit;
-    rows.truncate(usize::try_from(limit).unwrap_or(0));
-    let next_after = more.then(|| rows.last().map(|r| r.notice_id.clone())).flatten();
+    let (rows, next_after) = page(&app, filter, paging).await?;
     let mut letters = Vec::with_capacity(rows.len());
     let mut named = BTreeSet::new();
     for notice in rows {
@@ -216,6 +198,45 @@ pub async fn staff_letters(
     let named: Vec<StaffId> = named.into_iter().collect();
     app.note_people_read(&actor, &origin, &named, "letters to another person").await?;
     Ok(Json(LettersPage { letters, next_after }))
+}
+
+/// Where a page of the outbox starts and how long it is, as the query asked.
+struct Paging<'a> {
+    /// The last notice id of the page before.
+    after: Option<&'a str>,
+    limit: Option<i64>,
+    default: i64,
+    max: i64,
+    /// What a row is called in errors.
+    noun: &'a str,
+    /// Only letters to this recipient may be `after`: another's is no such letter.
+    recipient: Option<&'a str>,
+}
+
+/// A page of the outbox rows `filter` picks, oldest first, and the id to pass as `after`
+/// for the next page (absent on the last).
+async fn page(
+    app: &Kurslogg,
+    mut filter: Filter,
+    paging: Paging<'_>,
+) -> Result<(Vec<OutboxRow>, Option<String>), ApiError> {
+    let invalid = |detail: String| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", detail);
+    let limit = paging.limit.unwrap_or(paging.default);
+    if !(1..=paging.max).contains(&limit) {
+        return Err(invalid(format!("limit must be between 1 and {}", paging.max)));
+    }
+    let db = app.log.views();
+    if let Some(id) = paging.after {
+        let notice = outbox::get(&db, id).await.map_err(unavailable)?;
+        let notice = notice.filter(|n| paging.recipient.is_none_or(|r| r == n.recipient));
+        let notice = notice.ok_or_else(|| invalid(format!("after: no such {} {id:?}", paging.noun)))?;
+        filter.after = Some((notice.created_at, notice.notice_id));
+    }
+    let mut rows = outbox::list(&db, &filter, limit + 1).await.map_err(unavailable)?;
+    let more = rows.len() as i64 > limit;
+    rows.truncate(usize::try_from(limit).unwrap_or(0));
+    let next_after = more.then(|| rows.last().map(|r| r.notice_id.clone())).flatten();
+    Ok((rows, next_after))
 }
 
 /// Send a letter again (e.g. after a bad address was corrected, or a lost letter). The
