@@ -651,6 +651,17 @@ async fn changing_ones_own_password(backend: Backend) {
     assert_eq!((&changes[0]["actor_id"], &changes[0]["detail"]), (&json!(user_id), &json!("changed by the user")));
     assert!(!log.to_string().contains("lösenord"), "no password in the log: {log}");
 
+    // Wrong current passwords count towards the lock on the login name, as failed logins
+    // do (two so far: the wrong one above and the old password's login): locked, a change
+    // is refused as a login is, 429 with Retry-After, even with the right password.
+    for _ in 0..3 {
+        change("fel lösenord", "ett tredje långt lösenord").await.problem(422, "validation");
+    }
+    let locked = change("ett nytt långt lösenord", "ett tredje långt lösenord").await;
+    locked.problem(429, "rate_limited");
+    assert!(locked.headers["retry-after"].to_str().unwrap().parse::<i64>().unwrap() > 0);
+    login("ett nytt långt lösenord").await.problem(429, "rate_limited");
+
     // A user who logs in with a token only has no password to change.
     let office = s.as_actor(&Actor::office(), Method::POST, "/auth/password").await;
     s.send(office.json(&json!({ "current_password": "x", "new_password": "ett nytt långt lösenord" })))

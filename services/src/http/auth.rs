@@ -39,17 +39,7 @@ pub(super) fn problem(status: StatusCode, code: &str, detail: impl Into<String>)
 }
 
 pub(super) fn refusal(e: AuthError) -> Response {
-    match e {
-        AuthError::Unauthenticated(detail) => problem(StatusCode::UNAUTHORIZED, "unauthenticated", detail),
-        e @ AuthError::RateLimited { retry_after_secs } => {
-            let mut response = problem(StatusCode::TOO_MANY_REQUESTS, "rate_limited", e.to_string());
-            if let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string()) {
-                response.headers_mut().insert(header::RETRY_AFTER, value);
-            }
-            response
-        }
-        other => ApiError::from(crate::app::AppError::from(other)).into_response(),
-    }
+    ApiError::from(e).into_response()
 }
 
 /// The client's address and the request id, for the security log.
@@ -220,11 +210,9 @@ pub async fn logout(State(app): AppState, Seen(origin): Seen, headers: HeaderMap
 #[utoipa::path(get, path = "/auth/me", tag = "auth",
     responses((status = 200, body = User), (status = 401, body = Problem, content_type = "application/problem+json")))]
 pub async fn me(State(app): AppState, Reader(actor): Reader) -> Answer<User> {
-    Ok(Json(app.auth.user(&actor.id).await.map_err(app_error)?.ok_or_else(|| ApiError::not_found("no such user"))?))
-}
-
-fn app_error(e: AuthError) -> ApiError {
-    crate::app::AppError::from(e).into()
+    Ok(Json(
+        app.auth.user(&actor.id).await.map_err(ApiError::from)?.ok_or_else(|| ApiError::not_found("no such user"))?,
+    ))
 }
 
 // ----- tokens -----
@@ -241,7 +229,7 @@ pub struct TokenBody {
 /// The caller's own tokens.
 #[utoipa::path(get, path = "/auth/tokens", tag = "auth", responses((status = 200, body = Vec<TokenInfo>)))]
 pub async fn my_tokens(State(app): AppState, Reader(actor): Reader) -> Answer<Vec<TokenInfo>> {
-    Ok(Json(app.auth.tokens_of(&actor.id).await.map_err(app_error)?))
+    Ok(Json(app.auth.tokens_of(&actor.id).await.map_err(ApiError::from)?))
 }
 
 /// Issue a personal API token for oneself; the token is in this answer only.
@@ -251,7 +239,7 @@ pub async fn issue_my_token(State(app): AppState, Seen(origin): Seen, cmd: Cmd<T
     let Cmd { ctx, body } = cmd;
     match app.auth.issue_token(&ctx.actor, &origin, &ctx.actor.id, &body.label, body.valid_days).await {
         Ok(issued) => (StatusCode::CREATED, Json(issued)).into_response(),
-        Err(e) => app_error(e).into_response(),
+        Err(e) => ApiError::from(e).into_response(),
     }
 }
 
@@ -264,10 +252,10 @@ pub async fn revoke_token(
     Path(id): Path<String>,
     Cmd { ctx, .. }: Cmd<Empty>,
 ) -> Answer<TokenInfo> {
-    let token = app.auth.token(&id).await.map_err(app_error)?;
+    let token = app.auth.token(&id).await.map_err(ApiError::from)?;
     match token {
         Some(token) if token.user_id == ctx.actor.id || ctx.actor.is_course_office() => {
-            Ok(Json(app.auth.revoke_token(&ctx.actor, &origin, &id).await.map_err(app_error)?))
+            Ok(Json(app.auth.revoke_token(&ctx.actor, &origin, &id).await.map_err(ApiError::from)?))
         }
         _ => Err(ApiError::not_found(format!("no such token: {id}"))),
     }
@@ -325,11 +313,11 @@ pub async fn create_user(
 #[utoipa::path(get, path = "/users", tag = "auth", responses((status = 200, body = Vec<User>)))]
 pub async fn list_users(State(app): AppState, Reader(actor): Reader) -> Answer<Vec<User>> {
     app.ensure_sees_everything(&actor, "list users")?;
-    Ok(Json(app.auth.users().await.map_err(app_error)?))
+    Ok(Json(app.auth.users().await.map_err(ApiError::from)?))
 }
 
 async fn visible_user(app: &Kurslogg, actor: &Actor, id: &str) -> Result<User, ApiError> {
-    let user = app.auth.user(id).await.map_err(app_error)?;
+    let user = app.auth.user(id).await.map_err(ApiError::from)?;
     match user {
         Some(user) if actor.sees_everything() || user.user_id == actor.id => Ok(user),
         _ => Err(ApiError::not_found(format!("no such user: {id}"))),
@@ -351,7 +339,7 @@ pub async fn user_tokens(
     Path(id): Path<String>,
 ) -> Answer<Vec<TokenInfo>> {
     let user = visible_user(&app, &actor, &id).await?;
-    Ok(Json(app.auth.tokens_of(&user.user_id).await.map_err(app_error)?))
+    Ok(Json(app.auth.tokens_of(&user.user_id).await.map_err(ApiError::from)?))
 }
 
 /// Issue a token for a user (the course office), e.g. for a trainer without a login.
@@ -365,7 +353,7 @@ pub async fn issue_user_token(
 ) -> Result<(StatusCode, Json<IssuedToken>), ApiError> {
     app.ensure_role(&ctx.actor, &[Role::CourseOffice], "issue tokens for others")?;
     let issued =
-        app.auth.issue_token(&ctx.actor, &origin, &id, &body.label, body.valid_days).await.map_err(app_error)?;
+        app.auth.issue_token(&ctx.actor, &origin, &id, &body.label, body.valid_days).await.map_err(ApiError::from)?;
     Ok((StatusCode::CREATED, Json(issued)))
 }
 
@@ -379,7 +367,7 @@ pub async fn disable_user(
     Cmd { ctx, .. }: Cmd<Empty>,
 ) -> Answer<User> {
     app.ensure_role(&ctx.actor, &[Role::CourseOffice], "disable users")?;
-    Ok(Json(app.auth.disable_user(&ctx.actor, &origin, &id).await.map_err(app_error)?))
+    Ok(Json(app.auth.disable_user(&ctx.actor, &origin, &id).await.map_err(ApiError::from)?))
 }
 
 /// A new password.
@@ -399,7 +387,7 @@ pub async fn set_password(
     Cmd { ctx, body }: Cmd<PasswordBody>,
 ) -> Result<StatusCode, ApiError> {
     app.ensure_role(&ctx.actor, &[Role::CourseOffice], "set passwords")?;
-    app.auth.set_password(&ctx.actor, &origin, &id, body.password).await.map_err(app_error)?;
+    app.auth.set_password(&ctx.actor, &origin, &id, body.password).await.map_err(ApiError::from)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -426,7 +414,7 @@ pub async fn change_own_password(
     app.auth
         .change_own_password(&ctx.actor, &origin, body.current_password, body.new_password, session.as_deref())
         .await
-        .map_err(app_error)?;
+        .map_err(ApiError::from)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -470,5 +458,5 @@ pub async fn security_log(
         after: q.after,
         limit,
     };
-    Ok(Json(app.auth.security_log(&filter).await.map_err(app_error)?))
+    Ok(Json(app.auth.security_log(&filter).await.map_err(ApiError::from)?))
 }

@@ -6,6 +6,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::app::AppError;
+use crate::auth::AuthError;
 
 /// An RFC 9457 problem document (`application/problem+json`).
 #[derive(Debug, Serialize, ToSchema)]
@@ -29,12 +30,14 @@ pub struct ApiError {
     status: StatusCode,
     code: String,
     detail: String,
+    /// Seconds to send as `Retry-After` (a rate limit's; a conflict always says 1).
+    retry_after: Option<i64>,
 }
 
 impl ApiError {
     /// A problem with the given status, code and detail.
     pub fn new(status: StatusCode, code: &str, detail: impl Into<String>) -> Self {
-        Self { status, code: code.to_string(), detail: detail.into() }
+        Self { status, code: code.to_string(), detail: detail.into(), retry_after: None }
     }
 
     /// 422 validation.
@@ -71,6 +74,22 @@ impl From<AppError> for ApiError {
     }
 }
 
+/// Authentication failures keep their own statuses wherever they surface: a missing or
+/// bad credential is 401, too many failed attempts 429 with `Retry-After` (from a login as
+/// much as from a change of one's own password); the rest as the application maps them.
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::Unauthenticated(detail) => Self::new(StatusCode::UNAUTHORIZED, "unauthenticated", detail),
+            e @ AuthError::RateLimited { retry_after_secs } => Self {
+                retry_after: Some(retry_after_secs),
+                ..Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", e.to_string())
+            },
+            other => AppError::from(other).into(),
+        }
+    }
+}
+
 impl From<kurslogg_domain::values::InvalidValue> for ApiError {
     fn from(e: kurslogg_domain::values::InvalidValue) -> Self {
         Self::validation(e.0)
@@ -98,7 +117,9 @@ impl IntoResponse for ApiError {
         };
         let mut response = (self.status, axum::Json(problem)).into_response();
         response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
-        if self.status == StatusCode::CONFLICT {
+        if let Some(seconds) = self.retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+        } else if self.status == StatusCode::CONFLICT {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
         if self.status == StatusCode::UNAUTHORIZED {
