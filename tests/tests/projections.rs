@@ -146,6 +146,27 @@ async fn concurrent_late_commits_and_rollbacks_are_never_skipped_or_applied_twic
     // Applied twice would have violated witness's primary key and failed catch_up above.
 }
 
+/// The service's connections never JIT-compile: compiling a short statement with LLVM
+/// costs more than running it, and the feed's reads and the projections' multi-row
+/// statements pass PostgreSQL's cost threshold on a large log.
+#[tokio::test]
+async fn the_service_s_postgres_connections_run_without_jit_postgres() {
+    if postgres_skipped() {
+        return;
+    }
+    let clock = TestClock::at(spring_2027());
+    let (app, _guard) = fresh_app(Backend::Postgres, &clock).await;
+    let pool = app.log.postgres_pool().expect("postgres").clone();
+    // Every connection of the pool, not just the first: hold several at once.
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        let mut connection = pool.acquire().await.unwrap();
+        let jit: String = sqlx::query_scalar("SHOW jit").fetch_one(&mut *connection).await.unwrap();
+        assert_eq!(jit, "off");
+        held.push(connection);
+    }
+}
+
 /// A transaction that has nothing to do with the log, left open, does not hold the
 /// projections back: the high-water mark only waits for appends.
 #[tokio::test]

@@ -187,7 +187,13 @@ impl EventLog {
 
     /// Connects to PostgreSQL.
     pub async fn connect_postgres(url: &str, options: &LogOptions) -> Result<Self, StoreError> {
-        let connect = PgConnectOptions::from_str(url)?;
+        // No JIT compilation: PostgreSQL compiles a query with LLVM once the planner's
+        // cost estimate passes `jit_above_cost`, which the feed's reads and the
+        // projections' multi-row statements do on a large log (a generic plan cannot
+        // see their LIMIT or their row count). Compiling costs tens of milliseconds per
+        // execution, far more than these short statements run; a rebuild spent a fifth
+        // of its CPU in LLVM (BENCHMARKS.md).
+        let connect = PgConnectOptions::from_str(url)?.options([("jit", "off")]);
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections)
             // sqlx pings every connection on acquire by default: a round trip per
