@@ -13,3 +13,11 @@ pub mod scheduler;
 pub mod store;
 pub mod telemetry;
 pub mod views;
+
+/// mimalloc instead of glibc's malloc, for the service binary and for everything that
+/// links this crate (benchmarks, tests), so they measure what runs. The projections move
+/// many short-lived strings and large row buffers between threads (tokio's workers and
+/// sqlx's SQLite thread); glibc's arenas spent about a fifth of a rebuild's CPU merging
+/// and splitting free chunks (`perf`, BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
