@@ -64,7 +64,9 @@ const INSERT_ENTRIES: &str = "INSERT INTO audit_entries (position, recorded_at, 
 /// Values per `audit_entries` row.
 const ENTRY_WIDTH: usize = 12;
 
-const INSERT_STAFF: &str = "INSERT INTO audit_staff (staff_id, position) {rows} ON CONFLICT DO NOTHING";
+/// Rows of (staff id, position); unique without a constraint to say so (see migration
+/// 000010): one row per staff member an event concerns, and no event is applied twice.
+const INSERT_STAFF: &str = "INSERT INTO audit_staff (staff_id, position) {rows}";
 
 /// The municipalities staff members were registered in: rows of (staff id) give (staff id,
 /// municipality) for those whose `StaffMemberAdded` has been recorded.
