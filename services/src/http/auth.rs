@@ -20,9 +20,7 @@ use super::dto::Empty;
 use super::error::{ApiError, Problem};
 use super::extract::{path_id, Body, Cmd, Reader, Seen, Q};
 use crate::app::{Actor, Kurslogg, Role};
-use crate::auth::{
-    AuthError, IssuedToken, NewSession, NewUser, Origin, SecurityEntry, SecurityFilter, TokenInfo, User,
-};
+use crate::auth::{IssuedToken, NewSession, NewUser, Origin, SecurityEntry, SecurityFilter, TokenInfo, User};
 
 type AppState = State<Arc<Kurslogg>>;
 type Answer<T> = Result<Json<T>, ApiError>;
@@ -36,10 +34,6 @@ pub struct Authenticated(pub Actor);
 
 pub(super) fn problem(status: StatusCode, code: &str, detail: impl Into<String>) -> Response {
     ApiError::new(status, code, detail).into_response()
-}
-
-pub(super) fn refusal(e: AuthError) -> Response {
-    ApiError::from(e).into_response()
 }
 
 /// The client's address and the request id, for the security log.
@@ -112,7 +106,7 @@ pub async fn authenticate(State(app): AppState, mut request: Request, next: Next
     let user = if let Some(token) = token {
         match app.auth.authenticate_token(&token, &origin, &what).await {
             Ok(user) => Some(user),
-            Err(e) => return refusal(e),
+            Err(e) => return ApiError::from(e).into_response(),
         }
     } else if let Some(cookie) = session_cookie(request.headers()) {
         let csrf = request.headers().get("x-csrf-token").and_then(|v| v.to_str().ok());
@@ -130,7 +124,7 @@ pub async fn authenticate(State(app): AppState, mut request: Request, next: Next
                 }
                 Some(user)
             }
-            Err(e) => return refusal(e),
+            Err(e) => return ApiError::from(e).into_response(),
         }
     } else {
         None
@@ -172,7 +166,7 @@ pub struct LoginAnswer {
 pub async fn login(State(app): AppState, Seen(origin): Seen, Body(body): Body<LoginBody>) -> Response {
     match app.auth.login(&body.login, &body.password, &origin).await {
         Ok((user, session)) => session_begun(&app, user, session),
-        Err(e) => refusal(e),
+        Err(e) => ApiError::from(e).into_response(),
     }
 }
 
@@ -195,7 +189,7 @@ pub(super) fn session_begun(app: &Kurslogg, user: User, session: NewSession) -> 
 pub async fn logout(State(app): AppState, Seen(origin): Seen, headers: HeaderMap) -> Response {
     if let Some(cookie) = session_cookie(&headers) {
         if let Err(e) = app.auth.logout(&cookie, &origin).await {
-            return refusal(e);
+            return ApiError::from(e).into_response();
         }
     }
     let expired = Cookie::build((SESSION_COOKIE, "")).path("/").max_age(cookie::time::Duration::ZERO).build();

@@ -11,8 +11,8 @@ use cookie::SameSite;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::auth::{cookie_value, http_only_cookie, problem, refusal, session_begun};
-use super::error::Problem;
+use super::auth::{cookie_value, http_only_cookie, problem, session_begun};
+use super::error::{ApiError, Problem};
 use super::extract::Seen;
 use crate::app::Kurslogg;
 use crate::auth::AuthError;
@@ -35,7 +35,7 @@ fn failure(e: OidcError) -> Response {
         OidcError::BadReturn(detail) => problem(StatusCode::BAD_REQUEST, "oidc_bad_return", detail),
         OidcError::Refused(detail) => problem(StatusCode::UNAUTHORIZED, "oidc_refused", detail),
         e @ OidcError::Provider(_) => problem(StatusCode::BAD_GATEWAY, "oidc_provider", e.to_string()),
-        OidcError::Database(e) => refusal(AuthError::Database(e)),
+        OidcError::Database(e) => ApiError::from(AuthError::Database(e)).into_response(),
     }
 }
 
@@ -138,7 +138,7 @@ async fn finish(
             if matches!(e, OidcError::Refused(_)) {
                 if let Err(e) = app.auth.record_failed_login(&origin, None, None, &format!("openid connect: {e}")).await
                 {
-                    return refusal(e);
+                    return ApiError::from(e).into_response();
                 }
             }
             return failure(e);
@@ -146,6 +146,6 @@ async fn finish(
     };
     match app.auth.login_with_identity(&login, &origin).await {
         Ok((user, session)) => session_begun(app, user, session),
-        Err(e) => refusal(e),
+        Err(e) => ApiError::from(e).into_response(),
     }
 }
