@@ -134,6 +134,11 @@ impl Projection for Audit {
         &TABLES
     }
 
+    /// Its tables are its own and its reset only empties them.
+    fn rebuilds_aside(&self) -> bool {
+        true
+    }
+
     async fn apply(&self, tx: &mut ViewTx, event: &LoggedEvent) -> Result<(), ProjectionError> {
         self.apply_batch(tx, std::slice::from_ref(event)).await
     }

@@ -92,6 +92,11 @@ impl Projection for Enrolment {
         &TABLES
     }
 
+    /// Its tables are its own and its reset only empties them.
+    fn rebuilds_aside(&self) -> bool {
+        true
+    }
+
     async fn apply(&self, tx: &mut ViewTx, event: &LoggedEvent) -> Result<(), ProjectionError> {
         let mut gathered = Gathered::default();
         gathered.apply(tx, event).await?;

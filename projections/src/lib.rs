@@ -3,6 +3,7 @@
 //! high-water mark below which every position is final, and stores its checkpoint in the
 //! same transaction as its view rows.
 
+mod aside;
 pub mod audit;
 pub mod db;
 pub mod enrolment;

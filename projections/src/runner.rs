@@ -54,6 +54,14 @@ pub trait Projection: Send + Sync {
         }
         Ok(())
     }
+    /// Whether a rebuild builds this projection aside, in a scratch SQLite database of its
+    /// own, and puts the finished rows in place at the end (see `crate::aside`). Only for
+    /// a projection whose statements touch nothing but its [`Projection::tables`], all of
+    /// them created by the migrations, and whose [`Projection::reset`] only empties them.
+    /// By default: no, it is rebuilt in place.
+    fn rebuilds_aside(&self) -> bool {
+        false
+    }
     /// Applies one event inside `tx`.
     async fn apply(&self, tx: &mut ViewTx, event: &LoggedEvent) -> Result<(), ProjectionError>;
     /// Applies events (in position order) inside `tx`. The views must end up exactly as
@@ -160,50 +168,73 @@ impl<P: Projection> Runner<P> {
     }
 }
 
-/// Empties `projections`' views and builds them again from the whole log (up to its
-/// high-water mark when the rebuild starts), reading the log once for all of them; returns
-/// the position reached.
+/// Builds `projections`' views again from the whole log (up to its high-water mark when
+/// the rebuild starts), reading the log once for all of them; returns the position
+/// reached.
 ///
 /// Built for speed, without giving up what a catch-up guarantees:
-/// - each projection first empties its tables and drops their secondary indexes, in one
-///   transaction with its checkpoint set to 0, recording each index in
-///   `projection_dropped_indexes`; the indexes are built again, once, at the end
-///   (several times cheaper than keeping them up to date row by row), and a rebuild cut
-///   off in between leaves the record from which the projection's next start restores
-///   them ([`restore_indexes`]);
-/// - one reader hands batches of [`REBUILD_BATCH`] events to every projection; each
+/// - one reader hands batches of [`REBUILD_BATCH`] events to every projection, and each
 ///   applies them in transactions of its own that store its checkpoint, as a catch-up
-///   does, so a crash leaves every view as it was at its checkpoint and a runner that
-///   starts later carries on from there; a runner of the same projection that moves the
-///   checkpoint on meanwhile (another instance) is not applied twice over.
+///   does;
+/// - a projection that [rebuilds aside](Projection::rebuilds_aside) applies them to a
+///   scratch database of its own (`crate::aside`), side by side with the others, and its
+///   live views stay as they were (and current) until the finished rows replace them in
+///   one transaction with the new checkpoint; a rebuild cut off before then changes
+///   nothing;
+/// - any other projection is rebuilt in place: it first empties its tables, in one
+///   transaction with its checkpoint set to 0, so a crash leaves its view as it was at
+///   its checkpoint and a runner that starts later carries on from there; a runner of the
+///   same projection that moves the checkpoint on meanwhile (another instance) is not
+///   applied twice over;
+/// - either way, the live tables' secondary indexes are dropped before they are filled,
+///   each recorded in `projection_dropped_indexes` in the same transaction, and built
+///   again, once, at the end (several times cheaper than keeping them up to date row by
+///   row); a rebuild cut off in between leaves the record from which the projection's
+///   next start restores them ([`restore_indexes`]).
 pub async fn rebuild(db: &Db, projections: &[&dyn Projection]) -> Result<i64, ProjectionError> {
+    let mut scratches = Vec::with_capacity(projections.len());
     for projection in projections {
+        if projection.rebuilds_aside() {
+            scratches.push(Some(crate::aside::Scratch::create(db, *projection).await?));
+            continue;
+        }
         let mut tx = begin(db).await?;
         projection.reset(&mut tx).await?;
         save_checkpoint(&mut tx, projection.name(), 0).await?;
         drop_indexes(&mut tx, projection.name(), projection.tables()).await?;
         tx.commit().await?;
+        scratches.push(None);
     }
     let mark = feed::high_water_mark(db).await?;
     let mut senders = Vec::new();
     let mut appliers = Vec::new();
-    for &projection in projections {
+    for (&projection, scratch) in projections.iter().zip(&scratches) {
         // Two batches in hand per projection: the reader stays ahead, memory stays bounded.
         let (send, batches) = tokio::sync::mpsc::channel(2);
         senders.push(send);
-        appliers.push(apply_all(db, projection, batches));
+        let target = scratch.as_ref().map_or_else(|| db.clone(), |s| s.db());
+        // A projection rebuilt aside has a connection (on SQLite, a worker thread) of its
+        // own, so the database work of the projections runs side by side.
+        appliers.push(async move { apply_all(&target, projection, batches).await });
     }
     // The reader decodes on a task of its own, so on a thread of its own if there is one.
     let reader = tokio::spawn(read_all(db.clone(), mark, senders));
     let applied = futures::future::join_all(appliers).await;
     let read = reader.await.unwrap_or_else(|e| Err(ProjectionError::Rebuild(format!("reading the log: {e}"))));
+    // The first failure, if any: a projection's own, the reader's, then putting in place.
+    let finished = async {
+        let reached = applied.into_iter().collect::<Result<Vec<i64>, _>>()?;
+        read?;
+        let installs =
+            projections.iter().zip(scratches).zip(reached).filter_map(|((&projection, scratch), reached)| {
+                scratch.map(|scratch| scratch.install(db, projection, reached))
+            });
+        futures::future::join_all(installs).await.into_iter().collect::<Result<(), _>>()
+    }
+    .await;
     // Always: a view half built still needs its indexes, for its readers and its runner.
     let restored = futures::future::join_all(projections.iter().map(|p| restore_indexes(db, p.name()))).await;
-    // The first failure, if any: a projection's own, the reader's, then the indexes'.
-    for result in applied {
-        result?;
-    }
-    read?;
+    finished?;
     for result in restored {
         result?;
     }
@@ -274,7 +305,7 @@ async fn apply_all(
 
 /// Drops the secondary (non-unique) indexes of `tables`, recording each for
 /// [`restore_indexes`] in the same transaction.
-async fn drop_indexes(tx: &mut ViewTx, projection: &str, tables: &[&str]) -> Result<(), sqlx::Error> {
+pub(crate) async fn drop_indexes(tx: &mut ViewTx, projection: &str, tables: &[&str]) -> Result<(), sqlx::Error> {
     let sql = match tx {
         ViewTx::Postgres(_) => {
             "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
@@ -335,7 +366,7 @@ pub async fn restore_indexes(db: &Db, projection: &str) -> Result<(), sqlx::Erro
 /// they are given, every time (`plan_cache_mode = force_custom_plan`: a transaction runs a
 /// handful of statements per batch), and sequential scans are left for where no index
 /// serves (`enable_seqscan = off`, e.g. a reset's `DELETE FROM table`).
-async fn begin(db: &Db) -> Result<ViewTx, sqlx::Error> {
+pub(crate) async fn begin(db: &Db) -> Result<ViewTx, sqlx::Error> {
     let mut tx = db.begin().await?;
     if matches!(tx, ViewTx::Postgres(_)) {
         tx.execute("SET LOCAL plan_cache_mode = force_custom_plan", &[]).await?;
@@ -353,7 +384,7 @@ pub fn lock_key(name: &str) -> i64 {
 
 /// Reads a projection's checkpoint, locking its row on PostgreSQL so that two runners of
 /// the same projection (two service instances) take turns instead of applying twice.
-async fn checkpoint_in(tx: &mut ViewTx, name: &str) -> Result<i64, sqlx::Error> {
+pub(crate) async fn checkpoint_in(tx: &mut ViewTx, name: &str) -> Result<i64, sqlx::Error> {
     tx.execute(
         "INSERT INTO projection_checkpoints (name, position) VALUES ($1, 0) ON CONFLICT (name) DO NOTHING",
         &[Param::from(name)],

@@ -662,6 +662,106 @@ async fn a_rebuild_builds_the_indexes_it_dropped_again_even_when_cut_off_postgre
     a_rebuild_builds_the_indexes_it_dropped_again_even_when_cut_off(Backend::Postgres).await;
 }
 
+/// The audit projection rebuilt aside (as the real one is), stuck for good in its first
+/// batch: a rebuild of it stops while its scratch database is being filled, as a process
+/// killed there would.
+struct StuckAside(Arc<tokio::sync::Notify>);
+
+#[async_trait]
+impl Projection for StuckAside {
+    fn name(&self) -> &'static str {
+        Audit.name()
+    }
+
+    fn tables(&self) -> &'static [&'static str] {
+        Audit.tables()
+    }
+
+    fn rebuilds_aside(&self) -> bool {
+        true
+    }
+
+    async fn apply(&self, _tx: &mut ViewTx, _event: &LoggedEvent) -> Result<(), ProjectionError> {
+        self.0.notify_one();
+        std::future::pending().await
+    }
+}
+
+/// Scratch databases of rebuilds left in a directory.
+fn scratch_files(dir: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .expect("the database's directory")
+        .map(|entry| entry.expect("a directory entry").file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with(".kurslogg-rebuild-"))
+        .collect()
+}
+
+/// A projection rebuilt aside keeps its live views, checkpoint and indexes as they were
+/// while the rebuild fills its scratch database, and a rebuild cut off then changes
+/// nothing and leaves no scratch file behind; a whole one replaces the rows at once.
+async fn a_rebuild_aside_cut_off_leaves_the_live_views_as_they_were(backend: Backend) {
+    if backend == Backend::Postgres && postgres_skipped() {
+        return;
+    }
+    let clock = TestClock::at(spring_2027());
+    let (app, guard) = fresh_app(backend, &clock).await;
+    let db = app.log.views();
+    let f = Fyrbodal::build(&app, 4).await;
+    publish(&app, f.package).await;
+    for municipality in [&f.uddevalla, &f.trollhattan] {
+        let lines = (1..4).map(|n| line(f.member(municipality, n), f.lvu_grund)).collect();
+        app.register_collectively(&coordinator(municipality), municipality.clone(), lines).await.unwrap();
+    }
+    let mark = kurslogg_projections::feed::latest_position(&db).await.unwrap();
+    assert_eq!(Runner::new(db.clone(), Audit).catch_up().await.unwrap(), mark);
+    let (views, indexes_before) = (views_dump(&db).await, indexes(&db).await);
+    assert!(views.iter().filter(|r| r.starts_with("audit_entries")).count() as i64 >= mark);
+
+    let started = Arc::new(tokio::sync::Notify::new());
+    let rebuild = tokio::spawn({
+        let (db, stuck) = (db.clone(), StuckAside(started.clone()));
+        async move { kurslogg_projections::runner::rebuild(&db, &[&stuck]).await }
+    });
+    tokio::time::timeout(Duration::from_secs(30), started.notified())
+        .await
+        .expect("the rebuild reaches its first batch");
+    // Mid-rebuild: the live audit trail answers as before.
+    assert_eq!(views_dump(&db).await, views, "views while rebuilding aside");
+    let dir = std::path::Path::new(&guard.location).parent().map(std::path::Path::to_path_buf);
+    if let Some(dir) = dir.as_ref().filter(|_| backend == Backend::Sqlite) {
+        assert_eq!(scratch_files(dir).len(), 1, "the scratch database lives beside the live one");
+    }
+    rebuild.abort();
+    assert!(rebuild.await.unwrap_err().is_cancelled());
+
+    assert_eq!(views_dump(&db).await, views, "views after the cut-off rebuild");
+    assert_eq!(indexes(&db).await, indexes_before, "indexes after the cut-off rebuild");
+    assert_eq!(dropped_indexes(&db).await, 0, "nothing to restore");
+    assert_eq!(Runner::new(db.clone(), Audit).checkpoint().await.unwrap(), mark, "the checkpoint stays");
+    if let Some(dir) = dir.as_ref().filter(|_| backend == Backend::Sqlite) {
+        assert_eq!(scratch_files(dir), Vec::<String>::new(), "no scratch database left behind");
+    }
+
+    // A whole rebuild aside gives the same views and indexes, and cleans up after itself.
+    assert_eq!(Runner::new(db.clone(), Audit).rebuild().await.unwrap(), mark);
+    assert_eq!(views_dump(&db).await, views, "views after a rebuild aside");
+    assert_eq!(indexes(&db).await, indexes_before, "indexes after a rebuild aside");
+    assert_eq!(dropped_indexes(&db).await, 0);
+    if let Some(dir) = dir.as_ref().filter(|_| backend == Backend::Sqlite) {
+        assert_eq!(scratch_files(dir), Vec::<String>::new(), "no scratch database left behind");
+    }
+}
+
+#[tokio::test]
+async fn a_rebuild_aside_cut_off_leaves_the_live_views_as_they_were_sqlite() {
+    a_rebuild_aside_cut_off_leaves_the_live_views_as_they_were(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn a_rebuild_aside_cut_off_leaves_the_live_views_as_they_were_postgres() {
+    a_rebuild_aside_cut_off_leaves_the_live_views_as_they_were(Backend::Postgres).await;
+}
+
 /// Counts the events it applies, per runner, so a test can see which instance ran it.
 struct Tally(&'static str);
 
