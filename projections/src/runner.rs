@@ -192,6 +192,8 @@ impl<P: Projection> Runner<P> {
 ///   row); a rebuild cut off in between leaves the record from which the projection's
 ///   next start restores them ([`restore_indexes`]).
 pub async fn rebuild(db: &Db, projections: &[&dyn Projection]) -> Result<i64, ProjectionError> {
+    let started = std::time::Instant::now();
+    let names: Vec<&str> = projections.iter().map(|p| p.name()).collect();
     let mut scratches = Vec::with_capacity(projections.len());
     for projection in projections {
         if projection.rebuilds_aside() {
@@ -221,6 +223,7 @@ pub async fn rebuild(db: &Db, projections: &[&dyn Projection]) -> Result<i64, Pr
     let reader = tokio::spawn(read_all(db.clone(), mark, senders));
     let applied = futures::future::join_all(appliers).await;
     let read = reader.await.unwrap_or_else(|e| Err(ProjectionError::Rebuild(format!("reading the log: {e}"))));
+    let filled = started.elapsed();
     // The first failure, if any: a projection's own, the reader's, then putting in place.
     let finished = async {
         let reached = applied.into_iter().collect::<Result<Vec<i64>, _>>()?;
@@ -232,8 +235,17 @@ pub async fn rebuild(db: &Db, projections: &[&dyn Projection]) -> Result<i64, Pr
         futures::future::join_all(installs).await.into_iter().collect::<Result<(), _>>()
     }
     .await;
+    let in_place = started.elapsed();
     // Always: a view half built still needs its indexes, for its readers and its runner.
     let restored = futures::future::join_all(projections.iter().map(|p| restore_indexes(db, p.name()))).await;
+    tracing::info!(
+        projections = ?names,
+        mark,
+        filled_s = filled.as_secs_f64(),
+        put_in_place_s = (in_place - filled).as_secs_f64(),
+        indexes_s = (started.elapsed() - in_place).as_secs_f64(),
+        "rebuilt"
+    );
     finished?;
     for result in restored {
         result?;
@@ -332,14 +344,25 @@ pub(crate) async fn drop_indexes(tx: &mut ViewTx, projection: &str, tables: &[&s
 }
 
 /// Builds again the indexes a rebuild of `projection` dropped, each in a transaction
-/// that also deletes its record, so that two instances never build one twice.
+/// that also deletes its record, so that two instances never build one twice. On
+/// PostgreSQL two at a time, on connections of their own (each is a sort that keeps a
+/// core busy); SQLite has one writer.
 pub async fn restore_indexes(db: &Db, projection: &str) -> Result<(), sqlx::Error> {
+    let builders = if matches!(db, Db::Postgres(_)) { 2 } else { 1 };
+    futures::future::try_join_all((0..builders).map(|_| restore_indexes_one_by_one(db, projection))).await.map(drop)
+}
+
+async fn restore_indexes_one_by_one(db: &Db, projection: &str) -> Result<(), sqlx::Error> {
     loop {
         let mut tx = db.begin().await?;
+        // On PostgreSQL an index another builder has taken is passed over, not waited for.
+        let skip_taken = if matches!(tx, ViewTx::Postgres(_)) { " FOR UPDATE SKIP LOCKED" } else { "" };
         let dropped = tx
             .fetch(
-                "SELECT index_name, definition FROM projection_dropped_indexes WHERE projection = $1 \
-                 ORDER BY index_name LIMIT 1",
+                &format!(
+                    "SELECT index_name, definition FROM projection_dropped_indexes WHERE projection = $1 \
+                     ORDER BY index_name LIMIT 1{skip_taken}"
+                ),
                 &[projection.into()],
             )
             .await?;

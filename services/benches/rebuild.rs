@@ -1974,6 +1974,10 @@ fn render_json(config: &Config, backends: &[Backend]) -> String {
 
 #[tokio::main]
 async fn main() {
+    // `RUST_LOG=kurslogg_projections=info` shows the phases of each rebuild.
+    if std::env::var_os("RUST_LOG").is_some() {
+        tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).init();
+    }
     let config = parse_args();
     let started_at = Utc::now();
     let started = Instant::now();
