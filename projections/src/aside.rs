@@ -16,14 +16,16 @@
 
 use std::path::{Path, PathBuf};
 
+use futures::TryStreamExt;
+
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::Row;
+use sqlx::{Decode, Row, Sqlite, TypeInfo, ValueRef};
 
 use crate::db::{Db, Param, ViewTx};
 use crate::runner::{Projection, ProjectionError};
 
-/// Rows of `COPY` data sent to PostgreSQL at a time.
-const COPY_ROWS: usize = 10_000;
+/// Bytes of `COPY` data sent to PostgreSQL at a time.
+const COPY_CHUNK: usize = 1 << 20;
 
 /// A projection's scratch database, deleted when dropped.
 pub(crate) struct Scratch {
@@ -153,26 +155,26 @@ impl Scratch {
         let mut tx = replace_begin(live, projection).await?;
         let ViewTx::Postgres(pg) = &mut tx else { unreachable!("a PostgreSQL database gives PostgreSQL transactions") };
         for table in projection.tables() {
-            let (columns, _) = columns(&self.pool, table).await?;
-            // SQLite writes the `COPY` text itself, many rows to a string: handing rows over
-            // from its worker thread one at a time cost more than PostgreSQL's reading them.
-            let chunk = format!(
-                "SELECT max(r), group_concat(line, '' ORDER BY r) FROM \
-                 (SELECT rowid AS r, {} AS line FROM {table} WHERE rowid > $1 ORDER BY rowid LIMIT {COPY_ROWS})",
-                copy_line(&columns)
-            );
+            let (columns, key) = columns(&self.pool, table).await?;
             let mut copy = pg.copy_in_raw(&format!("COPY {table} ({columns}) FROM STDIN")).await?;
+            let select = format!("SELECT {columns} FROM {table} ORDER BY {key}");
+            let mut rows = sqlx::query(&select).fetch(&self.pool);
+            let mut buffer = Vec::with_capacity(COPY_CHUNK + 4096);
             let sent = async {
-                let mut after = 0_i64;
-                loop {
-                    let (last, text): (Option<i64>, Option<String>) =
-                        sqlx::query_as(&chunk).bind(after).fetch_one(&self.pool).await?;
-                    let (Some(last), Some(text)) = (last, text) else { return Ok::<_, sqlx::Error>(()) };
-                    copy.send(text.into_bytes()).await?;
-                    after = last;
+                while let Some(row) = rows.try_next().await? {
+                    copy_line(&row, &mut buffer)?;
+                    if buffer.len() >= COPY_CHUNK {
+                        copy.send(std::mem::take(&mut buffer)).await?;
+                        buffer.reserve(COPY_CHUNK + 4096);
+                    }
                 }
+                if !buffer.is_empty() {
+                    copy.send(buffer).await?;
+                }
+                Ok::<_, sqlx::Error>(())
             }
             .await;
+            drop(rows);
             match sent {
                 Ok(()) => drop(copy.finish().await?),
                 Err(e) => {
@@ -215,19 +217,38 @@ async fn columns(pool: &SqlitePool, table: &str) -> Result<(String, String), sql
     Ok((columns.join(", "), key))
 }
 
-/// The SQLite expression for one row of `columns` in `COPY`'s text format:
-/// tab-separated, `\N` for NULL, with backslash, tab, newline and carriage return escaped.
-fn copy_line(columns: &str) -> String {
-    let cells: Vec<String> = columns
-        .split(", ")
-        .map(|column| {
-            format!(
-                "coalesce(replace(replace(replace(replace(CAST({column} AS TEXT), '\\', '\\\\'), \
-                 char(9), '\\t'), char(10), '\\n'), char(13), '\\r'), '\\N')"
-            )
-        })
-        .collect();
-    format!("{} || char(10)", cells.join(" || char(9) || "))
+/// One row in `COPY`'s text format: tab-separated, `\N` for NULL, with backslash,
+/// tab, newline and carriage return escaped.
+fn copy_line(row: &sqlx::sqlite::SqliteRow, out: &mut Vec<u8>) -> Result<(), sqlx::Error> {
+    for i in 0..row.len() {
+        if i > 0 {
+            out.push(b'\t');
+        }
+        let value = row.try_get_raw(i)?;
+        if value.is_null() {
+            out.extend_from_slice(b"\\N");
+            continue;
+        }
+        let integer = value.type_info().name() == "INTEGER";
+        let decode = |e| sqlx::Error::Decode(e);
+        if integer {
+            let n = <i64 as Decode<Sqlite>>::decode(value).map_err(decode)?;
+            out.extend_from_slice(n.to_string().as_bytes());
+        } else {
+            let text = <&str as Decode<Sqlite>>::decode(value).map_err(decode)?;
+            for byte in text.bytes() {
+                match byte {
+                    b'\\' => out.extend_from_slice(b"\\\\"),
+                    b'\t' => out.extend_from_slice(b"\\t"),
+                    b'\n' => out.extend_from_slice(b"\\n"),
+                    b'\r' => out.extend_from_slice(b"\\r"),
+                    b => out.push(b),
+                }
+            }
+        }
+    }
+    out.push(b'\n');
+    Ok(())
 }
 
 /// Where scratch databases go: beside the live SQLite file, else the temporary directory.
@@ -251,12 +272,15 @@ mod tests {
     #[tokio::test]
     async fn copy_lines_escape_what_copy_would_misread() {
         let pool = SqlitePoolOptions::new().max_connections(1).connect("sqlite::memory:").await.unwrap();
-        let sql = format!(
-            "SELECT {} FROM (SELECT 42 AS a, NULL AS b, 'tab\there' AS c, 'line\nbreak\r' AS d, \
-             'back\\slash \\N' AS e, '{{\"a\":\"b\"}}' AS f, '' AS g)",
-            copy_line("a, b, c, d, e, f, g")
+        let row = sqlx::query("SELECT 42, NULL, 'tab\there', 'line\nbreak\r', 'back\\slash \\N', '{\"a\":\"b\"}', ''")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        let mut out = Vec::new();
+        copy_line(&row, &mut out).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "42\t\\N\ttab\\there\tline\\nbreak\\r\tback\\\\slash \\\\N\t{\"a\":\"b\"}\t\n"
         );
-        let line: String = sqlx::query_scalar(&sql).fetch_one(&pool).await.unwrap();
-        assert_eq!(line, "42\t\\N\ttab\\there\tline\\nbreak\\r\tback\\\\slash \\\\N\t{\"a\":\"b\"}\t\n");
     }
 }

@@ -78,13 +78,13 @@ pub trait Projection: Send + Sync {
 /// Drives one projection.
 pub struct Runner<P> {
     db: Db,
-    projection: P,
+    projection: Arc<P>,
 }
 
-impl<P: Projection> Runner<P> {
+impl<P: Projection + 'static> Runner<P> {
     /// A runner of `projection` over `db`.
     pub fn new(db: Db, projection: P) -> Self {
-        Self { db, projection }
+        Self { db, projection: Arc::new(projection) }
     }
 
     /// The projection's checkpoint: the last position applied (0 before any).
@@ -97,7 +97,7 @@ impl<P: Projection> Runner<P> {
     /// Empties the view and its checkpoint, then builds it again from the whole log
     /// ([`rebuild`]); returns the new checkpoint.
     pub async fn rebuild(&self) -> Result<i64, ProjectionError> {
-        rebuild(&self.db, &[&self.projection]).await
+        rebuild(&self.db, &[self.projection.clone() as Arc<dyn Projection>]).await
     }
 
     /// Applies everything below the log's high-water mark; returns the new checkpoint.
@@ -191,13 +191,13 @@ impl<P: Projection> Runner<P> {
 ///   again, once, at the end (several times cheaper than keeping them up to date row by
 ///   row); a rebuild cut off in between leaves the record from which the projection's
 ///   next start restores them ([`restore_indexes`]).
-pub async fn rebuild(db: &Db, projections: &[&dyn Projection]) -> Result<i64, ProjectionError> {
+pub async fn rebuild(db: &Db, projections: &[Arc<dyn Projection>]) -> Result<i64, ProjectionError> {
     let started = std::time::Instant::now();
     let names: Vec<&str> = projections.iter().map(|p| p.name()).collect();
     let mut scratches = Vec::with_capacity(projections.len());
     for projection in projections {
         if projection.rebuilds_aside() {
-            scratches.push(Some(crate::aside::Scratch::create(db, *projection).await?));
+            scratches.push(Some(crate::aside::Scratch::create(db, projection.as_ref()).await?));
             continue;
         }
         let mut tx = begin(db).await?;
@@ -209,29 +209,33 @@ pub async fn rebuild(db: &Db, projections: &[&dyn Projection]) -> Result<i64, Pr
     }
     let mark = feed::high_water_mark(db).await?;
     let mut senders = Vec::new();
-    let mut appliers = Vec::new();
-    for (&projection, scratch) in projections.iter().zip(&scratches) {
+    let mut appliers = Tasks(Vec::new());
+    for (projection, scratch) in projections.iter().zip(&scratches) {
         // Two batches in hand per projection: the reader stays ahead, memory stays bounded.
         let (send, batches) = tokio::sync::mpsc::channel(2);
         senders.push(send);
         let target = scratch.as_ref().map_or_else(|| db.clone(), |s| s.db());
-        // A projection rebuilt aside has a connection (on SQLite, a worker thread) of its
-        // own, so the database work of the projections runs side by side.
-        appliers.push(async move { apply_all(&target, projection, batches).await });
+        // Each on a task of its own, so on a thread of its own where there is one: the
+        // projections' own work (and, rebuilt aside, their databases') runs side by side.
+        let projection = Arc::clone(projection);
+        appliers.0.push(tokio::spawn(async move { apply_all(&target, projection.as_ref(), batches).await }));
     }
     // The reader decodes on a task of its own, so on a thread of its own if there is one.
-    let reader = tokio::spawn(read_all(db.clone(), mark, senders));
-    let applied = futures::future::join_all(appliers).await;
-    let read = reader.await.unwrap_or_else(|e| Err(ProjectionError::Rebuild(format!("reading the log: {e}"))));
+    let mut reader = Tasks(vec![tokio::spawn(read_all(db.clone(), mark, senders))]);
+    let mut applied = Vec::with_capacity(appliers.0.len());
+    for applier in &mut appliers.0 {
+        applied.push(applier.await.unwrap_or_else(|e| Err(ProjectionError::Rebuild(format!("applying: {e}")))));
+    }
+    let read =
+        (&mut reader.0[0]).await.unwrap_or_else(|e| Err(ProjectionError::Rebuild(format!("reading the log: {e}"))));
     let filled = started.elapsed();
     // The first failure, if any: a projection's own, the reader's, then putting in place.
     let finished = async {
         let reached = applied.into_iter().collect::<Result<Vec<i64>, _>>()?;
         read?;
-        let installs =
-            projections.iter().zip(scratches).zip(reached).filter_map(|((&projection, scratch), reached)| {
-                scratch.map(|scratch| scratch.install(db, projection, reached))
-            });
+        let installs = projections.iter().zip(scratches).zip(reached).filter_map(|((projection, scratch), reached)| {
+            scratch.map(move |scratch| scratch.install(db, projection.as_ref(), reached))
+        });
         futures::future::join_all(installs).await.into_iter().collect::<Result<(), _>>()
     }
     .await;
@@ -261,6 +265,18 @@ pub async fn rebuild(db: &Db, projections: &[&dyn Projection]) -> Result<i64, Pr
         tx.commit().await?;
     }
     Ok(mark)
+}
+
+/// A rebuild's tasks, aborted if the rebuild is dropped before they finish (cut off), as
+/// the work of a single future would stop with it.
+struct Tasks<T>(Vec<tokio::task::JoinHandle<T>>);
+
+impl<T> Drop for Tasks<T> {
+    fn drop(&mut self) {
+        for task in &self.0 {
+            task.abort();
+        }
+    }
 }
 
 /// Reads the log up to `mark` once, handing every batch to every projection.

@@ -2,6 +2,7 @@
 //! for a position (read-your-writes). The views themselves are read in
 //! `kurslogg_projections::views`.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use kurslogg_projections::audit::{self, Audit};
@@ -43,8 +44,8 @@ pub async fn status(db: &Db) -> Result<Vec<ProjectionStatus>, ProjectionError> {
 /// checkpoint, so on PostgreSQL each works on a connection of its own.
 pub async fn rebuild(db: &Db, name: Option<&str>) -> Result<Vec<ProjectionStatus>, ProjectionError> {
     // Rebuilding the notices keeps the outbox: its letters are found again, not resent.
-    let all: [&dyn Projection; 3] = [&Enrolment, &Audit, &Notices];
-    let chosen: Vec<&dyn Projection> = all.into_iter().filter(|p| name.is_none_or(|n| n == p.name())).collect();
+    let all: [Arc<dyn Projection>; 3] = [Arc::new(Enrolment), Arc::new(Audit), Arc::new(Notices)];
+    let chosen: Vec<Arc<dyn Projection>> = all.into_iter().filter(|p| name.is_none_or(|n| n == p.name())).collect();
     runner::rebuild(db, &chosen).await?;
     status(db).await
 }

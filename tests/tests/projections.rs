@@ -625,7 +625,7 @@ async fn a_rebuild_builds_the_indexes_it_dropped_again_even_when_cut_off(backend
     let started = Arc::new(tokio::sync::Notify::new());
     let rebuild = tokio::spawn({
         let (db, stuck) = (db.clone(), Stuck(started.clone()));
-        async move { kurslogg_projections::runner::rebuild(&db, &[&stuck]).await }
+        async move { kurslogg_projections::runner::rebuild(&db, &[Arc::new(stuck)]).await }
     });
     tokio::time::timeout(Duration::from_secs(30), started.notified())
         .await
@@ -720,7 +720,7 @@ async fn a_rebuild_aside_cut_off_leaves_the_live_views_as_they_were(backend: Bac
     let started = Arc::new(tokio::sync::Notify::new());
     let rebuild = tokio::spawn({
         let (db, stuck) = (db.clone(), StuckAside(started.clone()));
-        async move { kurslogg_projections::runner::rebuild(&db, &[&stuck]).await }
+        async move { kurslogg_projections::runner::rebuild(&db, &[Arc::new(stuck)]).await }
     });
     tokio::time::timeout(Duration::from_secs(30), started.notified())
         .await
