@@ -17,7 +17,6 @@
 use std::path::{Path, PathBuf};
 
 use futures::TryStreamExt;
-
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Decode, Row, Sqlite, TypeInfo, ValueRef};
 
@@ -90,6 +89,10 @@ impl Scratch {
         projection: &dyn Projection,
         reached: i64,
     ) -> Result<(), ProjectionError> {
+        // For operators sizing the disk the scratch files go on.
+        let bytes = std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0);
+        let (name, scratch) = (projection.name(), self.path.display());
+        tracing::info!(projection = name, %scratch, bytes, "putting a rebuilt view in place");
         let installed = match live {
             Db::Sqlite { write, .. } => self.install_sqlite(live, write, projection, reached).await,
             Db::Postgres(_) => self.install_postgres(live, projection, reached).await,
