@@ -94,8 +94,8 @@ impl<P: Projection + 'static> Runner<P> {
         Ok(self.db.read_int(sql, &[Param::from(self.projection.name())]).await?.unwrap_or(0))
     }
 
-    /// Empties the view and its checkpoint, then builds it again from the whole log
-    /// ([`rebuild`]); returns the new checkpoint.
+    /// Builds the view again from the whole log ([`rebuild`]: aside or in place, as the
+    /// projection says); returns the new checkpoint.
     pub async fn rebuild(&self) -> Result<i64, ProjectionError> {
         rebuild(&self.db, &[self.projection.clone() as Arc<dyn Projection>]).await
     }
