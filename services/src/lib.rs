@@ -18,6 +18,8 @@ pub mod views;
 /// links this crate (benchmarks, tests), so they measure what runs. The projections move
 /// many short-lived strings and large row buffers between threads (tokio's workers and
 /// sqlx's SQLite thread); glibc's arenas spent about a fifth of a rebuild's CPU merging
-/// and splitting free chunks (`perf`, BENCHMARKS.md).
+/// and splitting free chunks (`perf`, BENCHMARKS.md). With mimalloc's `override`
+/// feature (services/Cargo.toml) C code in the process allocates from it too: SQLite
+/// itself, whose `malloc`/`free` through glibc were still ~8 % of its threads' time.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
