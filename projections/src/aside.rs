@@ -232,13 +232,11 @@ fn copy_line(row: &sqlx::sqlite::SqliteRow, out: &mut Vec<u8>) -> Result<(), sql
             out.extend_from_slice(b"\\N");
             continue;
         }
-        let integer = value.type_info().name() == "INTEGER";
-        let decode = |e| sqlx::Error::Decode(e);
-        if integer {
-            let n = <i64 as Decode<Sqlite>>::decode(value).map_err(decode)?;
+        if value.type_info().name() == "INTEGER" {
+            let n = <i64 as Decode<Sqlite>>::decode(value).map_err(sqlx::Error::Decode)?;
             out.extend_from_slice(n.to_string().as_bytes());
         } else {
-            let text = <&str as Decode<Sqlite>>::decode(value).map_err(decode)?;
+            let text = <&str as Decode<Sqlite>>::decode(value).map_err(sqlx::Error::Decode)?;
             for byte in text.bytes() {
                 match byte {
                     b'\\' => out.extend_from_slice(b"\\\\"),

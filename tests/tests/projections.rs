@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use kurslogg::app::RegistrationLine;
+use kurslogg::app::{Kurslogg, RegistrationLine};
 use kurslogg::store::{append_postgres_events, NewEvent};
 use kurslogg_domain::offering::OfferingCommand;
 use kurslogg_domain::package::PackageCommand;
@@ -571,9 +571,14 @@ async fn dropped_indexes(db: &Db) -> i64 {
     db.read_int("SELECT count(*) FROM projection_dropped_indexes", &[]).await.unwrap().unwrap_or(0)
 }
 
-/// The audit projection, stuck for good in its first batch: a rebuild of it stops after
-/// emptying the view and dropping its indexes, as a process killed there would.
-struct Stuck(Arc<tokio::sync::Notify>);
+/// The audit projection, stuck for good in its first batch, rebuilt in place or aside (as
+/// the real one is): a rebuild of it stops there, as a process killed there would; in
+/// place after emptying the view and dropping its indexes, aside while its scratch
+/// database is being filled.
+struct Stuck {
+    started: Arc<tokio::sync::Notify>,
+    aside: bool,
+}
 
 #[async_trait]
 impl Projection for Stuck {
@@ -585,10 +590,28 @@ impl Projection for Stuck {
         Audit.tables()
     }
 
+    fn rebuilds_aside(&self) -> bool {
+        self.aside
+    }
+
     async fn apply(&self, _tx: &mut ViewTx, _event: &LoggedEvent) -> Result<(), ProjectionError> {
-        self.0.notify_one();
+        self.started.notify_one();
         std::future::pending().await
     }
+}
+
+/// A fresh app on `backend` where two municipalities have registered three people each:
+/// rows in every view.
+async fn two_collective_registrations(backend: Backend) -> (Kurslogg, Guard) {
+    let clock = TestClock::at(spring_2027());
+    let (app, guard) = fresh_app(backend, &clock).await;
+    let f = Fyrbodal::build(&app, 4).await;
+    publish(&app, f.package).await;
+    for municipality in [&f.uddevalla, &f.trollhattan] {
+        let lines = (1..4).map(|n| line(f.member(municipality, n), f.lvu_grund)).collect();
+        app.register_collectively(&coordinator(municipality), municipality.clone(), lines).await.unwrap();
+    }
+    (app, guard)
 }
 
 /// A rebuild drops the secondary indexes of the tables it refills and builds them again
@@ -599,15 +622,8 @@ async fn a_rebuild_builds_the_indexes_it_dropped_again_even_when_cut_off(backend
     if backend == Backend::Postgres && postgres_skipped() {
         return;
     }
-    let clock = TestClock::at(spring_2027());
-    let (app, _guard) = fresh_app(backend, &clock).await;
+    let (app, _guard) = two_collective_registrations(backend).await;
     let db = app.log.views();
-    let f = Fyrbodal::build(&app, 4).await;
-    publish(&app, f.package).await;
-    for municipality in [&f.uddevalla, &f.trollhattan] {
-        let lines = (1..4).map(|n| line(f.member(municipality, n), f.lvu_grund)).collect();
-        app.register_collectively(&coordinator(municipality), municipality.clone(), lines).await.unwrap();
-    }
     kurslogg::views::rebuild(&db, None).await.unwrap();
     let (views, indexes_before) = (views_dump(&db).await, indexes(&db).await);
     assert!(indexes_before.iter().any(|i| i.starts_with("audit_entries_actor")), "{indexes_before:?}");
@@ -624,7 +640,7 @@ async fn a_rebuild_builds_the_indexes_it_dropped_again_even_when_cut_off(backend
     // Cut off after its start: the audit view is empty and its indexes are gone.
     let started = Arc::new(tokio::sync::Notify::new());
     let rebuild = tokio::spawn({
-        let (db, stuck) = (db.clone(), Stuck(started.clone()));
+        let (db, stuck) = (db.clone(), Stuck { started: started.clone(), aside: false });
         async move { kurslogg_projections::runner::rebuild(&db, &[Arc::new(stuck)]).await }
     });
     tokio::time::timeout(Duration::from_secs(30), started.notified())
@@ -662,31 +678,6 @@ async fn a_rebuild_builds_the_indexes_it_dropped_again_even_when_cut_off_postgre
     a_rebuild_builds_the_indexes_it_dropped_again_even_when_cut_off(Backend::Postgres).await;
 }
 
-/// The audit projection rebuilt aside (as the real one is), stuck for good in its first
-/// batch: a rebuild of it stops while its scratch database is being filled, as a process
-/// killed there would.
-struct StuckAside(Arc<tokio::sync::Notify>);
-
-#[async_trait]
-impl Projection for StuckAside {
-    fn name(&self) -> &'static str {
-        Audit.name()
-    }
-
-    fn tables(&self) -> &'static [&'static str] {
-        Audit.tables()
-    }
-
-    fn rebuilds_aside(&self) -> bool {
-        true
-    }
-
-    async fn apply(&self, _tx: &mut ViewTx, _event: &LoggedEvent) -> Result<(), ProjectionError> {
-        self.0.notify_one();
-        std::future::pending().await
-    }
-}
-
 /// Scratch databases of rebuilds left in a directory.
 fn scratch_files(dir: &std::path::Path) -> Vec<String> {
     std::fs::read_dir(dir)
@@ -703,15 +694,8 @@ async fn a_rebuild_aside_cut_off_leaves_the_live_views_as_they_were(backend: Bac
     if backend == Backend::Postgres && postgres_skipped() {
         return;
     }
-    let clock = TestClock::at(spring_2027());
-    let (app, guard) = fresh_app(backend, &clock).await;
+    let (app, guard) = two_collective_registrations(backend).await;
     let db = app.log.views();
-    let f = Fyrbodal::build(&app, 4).await;
-    publish(&app, f.package).await;
-    for municipality in [&f.uddevalla, &f.trollhattan] {
-        let lines = (1..4).map(|n| line(f.member(municipality, n), f.lvu_grund)).collect();
-        app.register_collectively(&coordinator(municipality), municipality.clone(), lines).await.unwrap();
-    }
     let mark = kurslogg_projections::feed::latest_position(&db).await.unwrap();
     assert_eq!(Runner::new(db.clone(), Audit).catch_up().await.unwrap(), mark);
     let (views, indexes_before) = (views_dump(&db).await, indexes(&db).await);
@@ -719,7 +703,7 @@ async fn a_rebuild_aside_cut_off_leaves_the_live_views_as_they_were(backend: Bac
 
     let started = Arc::new(tokio::sync::Notify::new());
     let rebuild = tokio::spawn({
-        let (db, stuck) = (db.clone(), StuckAside(started.clone()));
+        let (db, stuck) = (db.clone(), Stuck { started: started.clone(), aside: true });
         async move { kurslogg_projections::runner::rebuild(&db, &[Arc::new(stuck)]).await }
     });
     tokio::time::timeout(Duration::from_secs(30), started.notified())
