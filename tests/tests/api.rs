@@ -1184,6 +1184,69 @@ async fn health_openapi_and_request_ids_postgres() {
     health_openapi_and_request_ids(Backend::Postgres).await;
 }
 
+/// Every operation the OpenAPI document lists is served at that path and method, and
+/// every route the router serves is documented (the document and the router are written
+/// separately, so they can drift apart). Each documented operation is called as the
+/// course office with an unknown id and an empty JSON body: whatever it answers (404 for
+/// the unknown id, 422 for the empty body, ...), it must not be the router's own "no such
+/// endpoint" or "method not allowed", nor a server error.
+async fn every_documented_operation_is_served(backend: Backend) {
+    let Some(s) = TestServer::start(backend).await else { return };
+    let openapi = s.send(s.request(Method::GET, "/openapi.json")).await;
+    let paths = openapi.expect(200)["paths"].as_object().expect("paths").clone();
+    let mut documented = BTreeSet::new();
+    for (path, operations) in &paths {
+        let concrete: String = path
+            .split('/')
+            .map(|segment| if segment.starts_with('{') { "6f1c1a7e-0000-4000-8000-000000000000" } else { segment })
+            .collect::<Vec<_>>()
+            .join("/");
+        for method in operations.as_object().expect("operations").keys() {
+            documented.insert((path.clone(), method.to_uppercase()));
+            let method = Method::from_bytes(method.to_uppercase().as_bytes()).expect("an HTTP method");
+            let mut request = s.as_actor(&Actor::office(), method.clone(), &concrete).await;
+            if method == Method::POST || method == Method::PUT {
+                request = request.json(&json!({}));
+            }
+            let reply = s.send(request).await;
+            let unrouted = reply.status == 405 || (reply.status == 404 && reply.json["detail"] == "no such endpoint");
+            assert!(!unrouted, "{method} {path} is documented but not served: {} {}", reply.status, reply.text);
+        }
+    }
+    // The router's routes, from its source: `.route("/path", get(..).post(..))`.
+    let source = include_str!("../../services/src/http/mod.rs");
+    let mut routed = BTreeSet::new();
+    for line in source.lines().map(str::trim).filter(|l| l.starts_with(".route(\"")) {
+        let path = line.trim_start_matches(".route(\"").split('"').next().expect("a path").to_string();
+        for method in ["get", "post", "put", "delete", "patch"] {
+            if line.contains(&format!("{method}(")) {
+                routed.insert((path.clone(), method.to_uppercase()));
+            }
+        }
+    }
+    assert!(routed.len() > 50, "the router's routes were found in its source: {routed:?}");
+    let operational = ["/healthz", "/readyz", "/openapi.json"];
+    let undocumented: Vec<_> =
+        routed.iter().filter(|(path, _)| !operational.contains(&path.as_str()) && !paths.contains_key(path)).collect();
+    assert!(undocumented.is_empty(), "served but not in the OpenAPI document: {undocumented:?}");
+    let missing_methods: Vec<_> = routed
+        .iter()
+        .filter(|(path, _)| paths.contains_key(path))
+        .filter(|route| !documented.contains(*route))
+        .collect();
+    assert!(missing_methods.is_empty(), "methods served but not documented: {missing_methods:?}");
+}
+
+#[tokio::test]
+async fn every_documented_operation_is_served_sqlite() {
+    every_documented_operation_is_served(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn every_documented_operation_is_served_postgres() {
+    every_documented_operation_is_served(Backend::Postgres).await;
+}
+
 /// A replayed answer carries the same log position as the first, so read-your-writes
 /// works for a client that retried.
 #[tokio::test]
