@@ -1209,6 +1209,9 @@ async fn every_documented_operation_is_served(backend: Backend) {
                 request = request.json(&json!({}));
             }
             let reply = s.send(request).await;
+            // Authentication runs before routing: a 401 would hide whether the route exists
+            // (and would mean an earlier call, such as logout, ended the office's token).
+            assert_ne!(reply.status, 401, "{method} {path} refused the course office's token: {}", reply.text);
             let unrouted = reply.status == 405 || (reply.status == 404 && reply.json["detail"] == "no such endpoint");
             assert!(!unrouted, "{method} {path} is documented but not served: {} {}", reply.status, reply.text);
         }
