@@ -209,7 +209,7 @@ pub async fn rebuild(db: &Db, projections: &[Arc<dyn Projection>]) -> Result<i64
     }
     let mark = feed::high_water_mark(db).await?;
     let mut senders = Vec::new();
-    let mut appliers = Tasks(Vec::new());
+    let mut appliers = Vec::with_capacity(projections.len());
     for (projection, scratch) in projections.iter().zip(&scratches) {
         // Two batches in hand per projection: the reader stays ahead, memory stays bounded.
         let (send, batches) = tokio::sync::mpsc::channel(2);
@@ -218,16 +218,15 @@ pub async fn rebuild(db: &Db, projections: &[Arc<dyn Projection>]) -> Result<i64
         // Each on a task of its own, so on a thread of its own where there is one: the
         // projections' own work (and, rebuilt aside, their databases') runs side by side.
         let projection = Arc::clone(projection);
-        appliers.0.push(tokio::spawn(async move { apply_all(&target, projection.as_ref(), batches).await }));
+        appliers.push(Spawned::new(async move { apply_all(&target, projection.as_ref(), batches).await }));
     }
     // The reader decodes on a task of its own, so on a thread of its own if there is one.
-    let mut reader = Tasks(vec![tokio::spawn(read_all(db.clone(), mark, senders))]);
-    let mut applied = Vec::with_capacity(appliers.0.len());
-    for applier in &mut appliers.0 {
+    let reader = Spawned::new(read_all(db.clone(), mark, senders));
+    let mut applied = Vec::with_capacity(appliers.len());
+    for applier in appliers {
         applied.push(applier.await.unwrap_or_else(|e| Err(ProjectionError::Rebuild(format!("applying: {e}")))));
     }
-    let read =
-        (&mut reader.0[0]).await.unwrap_or_else(|e| Err(ProjectionError::Rebuild(format!("reading the log: {e}"))));
+    let read = reader.await.unwrap_or_else(|e| Err(ProjectionError::Rebuild(format!("reading the log: {e}"))));
     let filled = started.elapsed();
     // The first failure, if any: a projection's own, the reader's, then putting in place.
     let finished = async {
@@ -267,15 +266,28 @@ pub async fn rebuild(db: &Db, projections: &[Arc<dyn Projection>]) -> Result<i64
     Ok(mark)
 }
 
-/// A rebuild's tasks, aborted if the rebuild is dropped before they finish (cut off), as
-/// the work of a single future would stop with it.
-struct Tasks<T>(Vec<tokio::task::JoinHandle<T>>);
+/// One of a rebuild's tasks, aborted if the rebuild is dropped before it finishes (cut
+/// off), as the work of a single future would stop with it. Awaiting it gives the task's
+/// result, as its `JoinHandle` would.
+struct Spawned<T>(tokio::task::JoinHandle<T>);
 
-impl<T> Drop for Tasks<T> {
+impl<T: Send + 'static> Spawned<T> {
+    fn new(work: impl std::future::Future<Output = T> + Send + 'static) -> Self {
+        Self(tokio::spawn(work))
+    }
+}
+
+impl<T> std::future::Future for Spawned<T> {
+    type Output = Result<T, tokio::task::JoinError>;
+
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
+        std::pin::Pin::new(&mut self.0).poll(cx)
+    }
+}
+
+impl<T> Drop for Spawned<T> {
     fn drop(&mut self) {
-        for task in &self.0 {
-            task.abort();
-        }
+        self.0.abort();
     }
 }
 
