@@ -2,6 +2,9 @@
 //! request id, and which offering, municipality and staff members it concerns, so that
 //! an auditor can ask "who attended what and when" and "who changed this".
 //!
+//! The trail refers to the log rather than copying it: an entry holds what the trail is
+//! searched by (time, actor, offering, municipality, staff members) and the rest is read
+//! from the event at the same position when a page is shown (`crate::views::audit_trail`).
 //! A staff member's own events that carry personal data (name, e-mail, attendance notes,
 //! sealed with the person's key) are listed by type only; their other events (paused,
 //! removed, erased with its reason) in full.
@@ -58,14 +61,16 @@ fn offering_concerned(event: &LoggedEvent) -> Option<String> {
     event.body().get("offering").and_then(Value::as_str).map(str::to_string)
 }
 
-const INSERT_ENTRIES: &str = "INSERT INTO audit_entries (position, recorded_at, aggregate_type, aggregate_id, \
-     event_type, actor_id, actor_role, on_behalf_of, request_id, offering_id, municipality, details) {rows}";
+const INSERT_ENTRIES: &str =
+    "INSERT INTO audit_entries (position, recorded_at, actor_id, offering_id, municipality, staff_id) {rows}";
 
 /// Values per `audit_entries` row.
-const ENTRY_WIDTH: usize = 12;
+const ENTRY_WIDTH: usize = 6;
 
-/// Rows of (staff id, position); unique without a constraint to say so (see migration
-/// 000010): one row per staff member an event concerns, and no event is applied twice.
+/// Rows of (staff id, position) for the events that concern several staff members (an
+/// event that concerns one names them in its entry); unique without a constraint to say
+/// so (see migration 000010): each staff member once per event, and no event is applied
+/// twice.
 const INSERT_STAFF: &str = "INSERT INTO audit_staff (staff_id, position) {rows}";
 
 /// The municipalities staff members were registered in: rows of (staff id) give (staff id,
@@ -77,7 +82,8 @@ const REGISTERED_MUNICIPALITIES: &str = "SELECT m.staff_id, m.municipality FROM 
 const INSERT_REGISTERED: &str =
     "INSERT INTO audit_registered_municipalities (staff_id, municipality) {rows} ON CONFLICT DO NOTHING";
 
-fn on_behalf_of(event: &LoggedEvent) -> Option<String> {
+/// On whose behalf `event` was recorded, if anyone's.
+pub(crate) fn on_behalf_of(event: &LoggedEvent) -> Option<String> {
     Some(event.meta("on_behalf_of")).filter(|m| !m.is_empty()).map(str::to_string)
 }
 
@@ -103,24 +109,24 @@ fn municipality(event: &LoggedEvent, registered: Option<String>) -> Option<Strin
 /// A staff member's events that carry their (sealed) personal data.
 const STAFF_EVENTS_WITH_PERSONAL_DATA: [&str; 3] = ["StaffMemberAdded", "StaffMemberUpdated", "AttendanceNoted"];
 
-/// The `audit_entries` row of `event`, in [`INSERT_ENTRIES`]'s column order.
-fn entry(event: &LoggedEvent, municipality: Option<String>) -> [Param; ENTRY_WIDTH] {
+/// What the trail shows of `event`'s fields: all of them, except for a staff member's own
+/// events that carry personal data, which it lists by type only.
+pub(crate) fn details(event: &LoggedEvent) -> Option<Value> {
     let personal =
         event.aggregate_type == "staff" && STAFF_EVENTS_WITH_PERSONAL_DATA.contains(&event.event_type.as_str());
-    let details = (!personal).then(|| event.body().to_string());
+    (!personal).then(|| event.body().clone())
+}
+
+/// The `audit_entries` row of `event`, in [`INSERT_ENTRIES`]'s column order. `staff` is
+/// the one staff member it concerns, if exactly one.
+fn entry(event: &LoggedEvent, municipality: Option<String>, staff: Option<String>) -> [Param; ENTRY_WIDTH] {
     [
         Param::Int(event.position),
         event.recorded_at().into(),
-        event.aggregate_type.as_str().into(),
-        event.aggregate_id.as_str().into(),
-        event.event_type.as_str().into(),
         event.meta("actor_id").into(),
-        event.meta("actor_role").into(),
-        on_behalf_of(event).into(),
-        event.meta("request_id").into(),
         offering_concerned(event).into(),
         municipality.into(),
-        details.into(),
+        staff.into(),
     ]
 }
 
@@ -143,8 +149,8 @@ impl Projection for Audit {
         self.apply_batch(tx, std::slice::from_ref(event)).await
     }
 
-    /// One row per event in `audit_entries` and one per staff member concerned in
-    /// `audit_staff`, each table in one multi-row statement, after one look-up of the
+    /// One row per event in `audit_entries` and, for an event that concerns several staff
+    /// members, one per staff member in `audit_staff`, each table in one multi-row statement, after one look-up of the
     /// municipalities of staff members whose own events do not name it.
     async fn apply_batch(&self, tx: &mut ViewTx, events: &[LoggedEvent]) -> Result<(), ProjectionError> {
         // Where each staff member was registered: first as recorded before this batch,
@@ -170,8 +176,10 @@ impl Projection for Audit {
                 registered.insert(event.aggregate_id.clone(), municipality.clone());
                 registrations.extend([Param::from(event.aggregate_id.as_str()), municipality.clone().into()]);
             }
-            entries.extend(entry(event, municipality));
-            for id in staff_concerned(event) {
+            let mut concerned = staff_concerned(event);
+            let one = if concerned.len() == 1 { concerned.pop() } else { None };
+            entries.extend(entry(event, municipality, one));
+            for id in concerned {
                 staff.push(Param::from(id));
                 staff.push(Param::Int(event.position));
             }

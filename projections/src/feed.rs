@@ -136,7 +136,7 @@ pub async fn read_filtered(
         .fetch_all(pool)
         .await?
         .into_iter()
-        .map(|r| row(r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5), r.get(6)))
+        .map(|r| logged_event(r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5), r.get(6)))
         .collect(),
         Db::Sqlite { read, .. } => sqlx::query(
             "SELECT rowid, aggregate_type, aggregate_id, sequence, event_type, payload, metadata \
@@ -150,13 +150,14 @@ pub async fn read_filtered(
         .fetch_all(read)
         .await?
         .into_iter()
-        .map(|r| row(r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5), r.get(6)))
+        .map(|r| logged_event(r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5), r.get(6)))
         .collect(),
     };
     Ok(rows)
 }
 
-fn row(
+/// An event from its row in the log (payload and metadata as JSON text).
+pub(crate) fn logged_event(
     position: i64,
     aggregate_type: String,
     aggregate_id: String,

@@ -111,7 +111,9 @@ async fn staff_filter(db: &Db, staff: &str, cutoff: i64) -> Result<Filter, Proje
     }
     let offerings = db
         .fetch(
-            "SELECT DISTINCT a.offering_id FROM audit_staff s JOIN audit_entries a ON a.position = s.position \
+            // The one staff member an event concerns is in its entry; several, in audit_staff.
+            "SELECT offering_id FROM audit_entries WHERE staff_id = $1 AND position <= $2 AND offering_id IS NOT NULL \
+             UNION SELECT a.offering_id FROM audit_staff s JOIN audit_entries a ON a.position = s.position \
              WHERE s.staff_id = $1 AND s.position <= $2 AND a.offering_id IS NOT NULL",
             &[staff.into(), Param::Int(cutoff)],
         )

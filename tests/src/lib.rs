@@ -179,13 +179,18 @@ pub struct Guard {
 
 /// A fresh, migrated database on `backend` and a [`Kurslogg`] over it using `clock`.
 pub async fn fresh_app(backend: Backend, clock: &TestClock) -> (Kurslogg, Guard) {
-    let guard = match backend {
-        Backend::Sqlite => fresh_sqlite().await,
-        Backend::Postgres => fresh_postgres().await,
-    };
+    let guard = fresh_database(backend).await;
     let app = guard.open(clock).await;
     app.log.migrate().await.expect("migrations apply to a fresh database");
     (app, guard)
+}
+
+/// A fresh, empty database on `backend`, not migrated (for tests of the migrations).
+pub async fn fresh_database(backend: Backend) -> Guard {
+    match backend {
+        Backend::Sqlite => fresh_sqlite().await,
+        Backend::Postgres => fresh_postgres().await,
+    }
 }
 
 async fn fresh_sqlite() -> Guard {

@@ -1,10 +1,15 @@
 //! The audit trail: who did what, when, on whose behalf, with which request id;
 //! filtered by staff member, offering, actor, municipality and time range.
+//!
+//! Each entry is found through the audit projection's index of the log and shown from the
+//! event itself, at the same position (`crate::audit`).
 
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::audit::{details, on_behalf_of};
 use crate::db::{Db, Param};
+use crate::feed::logged_event;
 use crate::runner::ProjectionError;
 
 /// At most this many entries per page.
@@ -93,7 +98,12 @@ pub async fn audit_trail(db: &Db, filter: &AuditFilter, up_to: Option<i64>) -> R
         add("a.position <= ?", Param::Int(up_to));
     }
     if let Some(staff) = &filter.staff {
-        add("a.position IN (SELECT position FROM audit_staff WHERE staff_id = ?)", staff.as_str().into());
+        // The one staff member an event concerns is in its entry; several, in audit_staff.
+        add(
+            "a.position IN (SELECT position FROM audit_entries WHERE staff_id = ? \
+             UNION ALL SELECT position FROM audit_staff WHERE staff_id = ?)",
+            staff.as_str().into(),
+        );
     }
     if let Some(offering) = &filter.offering {
         add("a.offering_id = ?", offering.as_str().into());
@@ -113,9 +123,15 @@ pub async fn audit_trail(db: &Db, filter: &AuditFilter, up_to: Option<i64>) -> R
     let limit = filter.limit.unwrap_or(500).clamp(1, MAX_LIMIT);
     // One more than asked, to know whether there is a next page.
     params.push(Param::Int(limit + 1));
+    // The event's own row: the position is the rowid on SQLite, and JSON is read as text.
+    let (event_position, payload, metadata) = match db {
+        Db::Postgres(_) => ("e.position", "e.payload::text", "e.metadata::text"),
+        Db::Sqlite { .. } => ("e.rowid", "e.payload", "e.metadata"),
+    };
     let sql = format!(
-        "SELECT a.position, a.recorded_at, a.aggregate_type, a.aggregate_id, a.event_type, a.actor_id, a.actor_role, \
-         a.on_behalf_of, a.request_id, a.offering_id, a.municipality, a.details FROM audit_entries a \
+        "SELECT a.position, a.recorded_at, a.actor_id, a.offering_id, a.municipality, a.staff_id, \
+         e.aggregate_type, e.aggregate_id, e.sequence, e.event_type, {payload}, {metadata} \
+         FROM audit_entries a JOIN events e ON {event_position} = a.position \
          WHERE {} ORDER BY a.position LIMIT ${}",
         conditions.join(" AND "),
         params.len()
@@ -125,22 +141,26 @@ pub async fn audit_trail(db: &Db, filter: &AuditFilter, up_to: Option<i64>) -> R
     let mut entries: Vec<AuditEntry> = rows
         .iter()
         .take(limit as usize)
-        .map(|r| AuditEntry {
-            position: r.int(0),
-            recorded_at: r.text(1),
-            aggregate_type: r.text(2),
-            aggregate_id: r.text(3),
-            event_type: r.text(4),
-            actor_id: r.text(5),
-            actor_role: r.text(6),
-            on_behalf_of: r.opt_text(7),
-            request_id: r.text(8),
-            offering_id: r.opt_text(9),
-            municipality: r.opt_text(10),
-            staff: Vec::new(),
-            details: r.opt_text(11).and_then(|d| serde_json::from_str(&d).ok()),
+        .map(|r| {
+            let event = logged_event(r.int(0), r.text(6), r.text(7), r.int(8), r.text(9), r.text(10), r.text(11));
+            AuditEntry {
+                position: event.position,
+                recorded_at: r.text(1),
+                actor_id: r.text(2),
+                actor_role: event.meta("actor_role").to_string(),
+                on_behalf_of: on_behalf_of(&event),
+                request_id: event.meta("request_id").to_string(),
+                offering_id: r.opt_text(3),
+                municipality: r.opt_text(4),
+                staff: r.opt_text(5).into_iter().collect(),
+                details: details(&event),
+                aggregate_type: event.aggregate_type,
+                aggregate_id: event.aggregate_id,
+                event_type: event.event_type,
+            }
         })
         .collect();
+    // Events that concern several staff members list them in audit_staff.
     if let (Some(first), Some(last)) = (entries.first().map(|e| e.position), entries.last().map(|e| e.position)) {
         let staff = db
             .fetch(
