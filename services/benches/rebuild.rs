@@ -69,6 +69,7 @@ use kurslogg_projections::audit::Audit;
 use kurslogg_projections::enrolment::Enrolment;
 use kurslogg_projections::history::{self, AsOf, Scope};
 use kurslogg_projections::notices::Notices;
+use kurslogg_projections::views::audit_trail::{self, AuditFilter};
 use kurslogg_projections::views::statistics::{self, Dimension, StatisticsFilter};
 use kurslogg_projections::views::{participant, roster};
 use kurslogg_projections::{feed, Db, LoggedEvent, Projection, ProjectionError, Runner, ViewTx};
@@ -1529,6 +1530,17 @@ async fn measure_queries(db: &Db, note: &str) -> Vec<Latency> {
     out.push(
         measure_query("participant record (`views::participant::participant_record`)", &staff, note, |key| {
             Box::pin(async move { participant::participant_record(db, key).await.expect("record").is_some() })
+        })
+        .await,
+    );
+    // An auditor's question: everything that concerns one person, first page (500 entries,
+    // each shown from its event in the log).
+    out.push(
+        measure_query("audit trail of a staff member, first page (`views::audit_trail`)", &staff, note, |key| {
+            Box::pin(async move {
+                let filter = AuditFilter { staff: Some(key.to_string()), ..AuditFilter::default() };
+                !audit_trail::audit_trail(db, &filter, None).await.expect("audit trail").entries.is_empty()
+            })
         })
         .await,
     );

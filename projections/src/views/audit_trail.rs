@@ -160,15 +160,19 @@ pub async fn audit_trail(db: &Db, filter: &AuditFilter, up_to: Option<i64>) -> R
             }
         })
         .collect();
-    // Events that concern several staff members list them in audit_staff.
-    if let (Some(first), Some(last)) = (entries.first().map(|e| e.position), entries.last().map(|e| e.position)) {
-        let staff = db
-            .fetch(
-                "SELECT position, staff_id FROM audit_staff WHERE position >= $1 AND position <= $2 ORDER BY staff_id",
-                &[Param::Int(first), Param::Int(last)],
-            )
-            .await?;
-        for row in staff {
+    // Events that concern several staff members list them in audit_staff: looked up by
+    // the page's own positions (a range from the first to the last could span most of the
+    // table when a person's entries are years apart).
+    let several: Vec<i64> = entries.iter().filter(|e| e.staff.is_empty()).map(|e| e.position).collect();
+    if !several.is_empty() {
+        let positions = match db {
+            Db::Postgres(_) => "SELECT CAST(value AS bigint) FROM json_array_elements_text(CAST($1 AS json))",
+            Db::Sqlite { .. } => "SELECT value FROM json_each($1)",
+        };
+        let sql =
+            format!("SELECT position, staff_id FROM audit_staff WHERE position IN ({positions}) ORDER BY staff_id");
+        let list = format!("[{}]", several.iter().map(i64::to_string).collect::<Vec<_>>().join(","));
+        for row in db.fetch(&sql, &[list.into()]).await? {
             if let Ok(i) = entries.binary_search_by_key(&row.int(0), |e| e.position) {
                 entries[i].staff.push(row.text(1));
             }
