@@ -289,6 +289,26 @@ impl Db {
     }
 }
 
+impl Db {
+    /// As [`Db::fetch`], for a query whose best plan depends on its values, such as a
+    /// filter that may match a handful of rows or most of a table. On PostgreSQL it is sent
+    /// as a one-off statement, so it is planned for the values given every time: a
+    /// prepared statement would switch to a generic plan after five runs, and for "the
+    /// first page of one person's audit trail" that plan reads the whole trail in
+    /// position order (160-190 ms at a million events, against a few ms).
+    pub async fn fetch_planned_for_values(&self, sql: &str, params: &[Param]) -> Result<Vec<Record>, sqlx::Error> {
+        match self {
+            Db::Postgres(pool) => Ok(bind_all!(sqlx::query(sql).persistent(false), params)
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(record)
+                .collect()),
+            Db::Sqlite { .. } => self.fetch(sql, params).await,
+        }
+    }
+}
+
 impl ViewTx {
     /// Runs a query inside the transaction and returns its rows.
     pub async fn fetch(&mut self, sql: &str, params: &[Param]) -> Result<Vec<Record>, sqlx::Error> {

@@ -136,7 +136,7 @@ pub async fn audit_trail(db: &Db, filter: &AuditFilter, up_to: Option<i64>) -> R
         conditions.join(" AND "),
         params.len()
     );
-    let rows = db.fetch(&sql, &params).await?;
+    let rows = db.fetch_planned_for_values(&sql, &params).await?;
     let more = rows.len() as i64 > limit;
     let mut entries: Vec<AuditEntry> = rows
         .iter()
