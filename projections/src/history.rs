@@ -1,14 +1,13 @@
 //! Time travel: any view, as the log stood at an earlier instant or position.
 //!
 //! The log is append-only, so the past is a prefix of it. To answer "as of" a moment,
-//! the projections are run over that prefix into a private in-memory SQLite database,
+//! the enrolment projection is run over that prefix into a private in-memory SQLite database,
 //! and the view's ordinary query runs there. Nothing is kept: the answer is always built
 //! from the log itself, never from a stored copy that could have been edited.
 
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::SqlitePoolOptions;
 
-use crate::audit::Audit;
 use crate::db::{Db, Param};
 use crate::enrolment::{self, Enrolment};
 use crate::feed::{self, Filter};
@@ -77,7 +76,9 @@ pub async fn views_as_of(source: &Db, as_of: AsOf, scope: &Scope) -> Result<Db, 
         .await?;
     sqlx::migrate!("../migrations/sqlite").run(&pool).await.map_err(sqlx::Error::from)?;
     let past = Db::Sqlite { write: pool.clone(), read: pool };
-    let projections: [&dyn Projection; 2] = [&Enrolment, &Audit];
+    // Every view but the audit trail reads the enrolment projection's tables, so only it is
+    // replayed. The audit trail needs no replay: as of a moment it is the live trail cut
+    // at the position (`cutoff`), each entry shown from the live log.
     let filter = match scope {
         Scope::Everything => Filter::Everything,
         Scope::Offering(id) => Filter::Offerings(vec![id.clone()]),
@@ -88,17 +89,12 @@ pub async fn views_as_of(source: &Db, as_of: AsOf, scope: &Scope) -> Result<Db, 
         let events = feed::read_filtered(source, after, cutoff, BATCH, &filter).await?;
         let Some(last) = events.last().map(|e| e.position) else { break };
         let mut tx = past.begin().await?;
-        // The projections' tables are their own, so each can take the batch whole.
-        for projection in projections {
-            projection.apply_batch(&mut tx, &events).await?;
-        }
+        Enrolment.apply_batch(&mut tx, &events).await?;
         tx.commit().await?;
         after = last;
     }
     let mut tx = past.begin().await?;
-    for projection in projections {
-        save_checkpoint(&mut tx, projection.name(), cutoff).await?;
-    }
+    save_checkpoint(&mut tx, Enrolment.name(), cutoff).await?;
     tx.commit().await?;
     Ok(past)
 }

@@ -1018,20 +1018,19 @@ async fn the_audit_trail_keeps_its_entries_through_its_migration(backend: Backen
          (3, '2027-01-04T10:00:00.000Z', 'package', 'p-1', 'PackagePublished', 'u-2', 'course_office', NULL, 'r-3', NULL, NULL, '{}')",
         "INSERT INTO audit_staff (staff_id, position) VALUES ('s-1', 1), ('s-1', 2), ('s-2', 2)",
     ];
+    let mut migrator = match guard.raw() {
+        Raw::Sqlite(_) => sqlx::migrate!("../migrations/sqlite"),
+        Raw::Postgres(_) => sqlx::migrate!("../migrations/postgres"),
+    };
+    migrator.migrations = migrator.migrations.iter().filter(|m| m.version < REFERS_TO_THE_LOG).cloned().collect();
     match guard.raw() {
         Raw::Sqlite(pool) => {
-            let mut migrator = sqlx::migrate!("../migrations/sqlite");
-            migrator.migrations =
-                migrator.migrations.iter().filter(|m| m.version < REFERS_TO_THE_LOG).cloned().collect();
             migrator.run(pool).await.unwrap();
             for sql in before {
                 sqlx::query(sql).execute(pool).await.unwrap();
             }
         }
         Raw::Postgres(pool) => {
-            let mut migrator = sqlx::migrate!("../migrations/postgres");
-            migrator.migrations =
-                migrator.migrations.iter().filter(|m| m.version < REFERS_TO_THE_LOG).cloned().collect();
             migrator.run(pool).await.unwrap();
             for sql in before {
                 sqlx::query(sql).execute(pool).await.unwrap();
