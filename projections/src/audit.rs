@@ -73,6 +73,12 @@ const ENTRY_WIDTH: usize = 6;
 /// twice.
 const INSERT_STAFF: &str = "INSERT INTO audit_staff (staff_id, position) {rows}";
 
+/// The positions of the events that concern one staff member, whose id is the parameter
+/// written `?` (both places): an event that concerns only them names them in its entry,
+/// one that concerns several lists them in `audit_staff`.
+pub(crate) const POSITIONS_CONCERNING_STAFF: &str =
+    "SELECT position FROM audit_entries WHERE staff_id = ? UNION ALL SELECT position FROM audit_staff WHERE staff_id = ?";
+
 /// The municipalities staff members were registered in: rows of (staff id) give (staff id,
 /// municipality) for those whose `StaffMemberAdded` has been recorded.
 const REGISTERED_MUNICIPALITIES: &str = "SELECT m.staff_id, m.municipality FROM audit_registered_municipalities m \
@@ -150,8 +156,9 @@ impl Projection for Audit {
     }
 
     /// One row per event in `audit_entries` and, for an event that concerns several staff
-    /// members, one per staff member in `audit_staff`, each table in one multi-row statement, after one look-up of the
-    /// municipalities of staff members whose own events do not name it.
+    /// members, one per staff member in `audit_staff`, each table in one multi-row
+    /// statement, after one look-up of the municipalities of staff members whose own events
+    /// do not name it.
     async fn apply_batch(&self, tx: &mut ViewTx, events: &[LoggedEvent]) -> Result<(), ProjectionError> {
         // Where each staff member was registered: first as recorded before this batch,
         // then this batch's registrations, as it goes.

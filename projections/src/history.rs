@@ -8,6 +8,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::SqlitePoolOptions;
 
+use crate::audit::POSITIONS_CONCERNING_STAFF;
 use crate::db::{Db, Param};
 use crate::enrolment::{self, Enrolment};
 use crate::feed::{self, Filter};
@@ -105,14 +106,11 @@ async fn staff_filter(db: &Db, staff: &str, cutoff: i64) -> Result<Filter, Proje
     if crate::views::position(db, crate::audit::NAME).await? < cutoff {
         return Ok(Filter::Everything);
     }
-    let offerings = db
-        .fetch(
-            // The one staff member an event concerns is in its entry; several, in audit_staff.
-            "SELECT offering_id FROM audit_entries WHERE staff_id = $1 AND position <= $2 AND offering_id IS NOT NULL \
-             UNION SELECT a.offering_id FROM audit_staff s JOIN audit_entries a ON a.position = s.position \
-             WHERE s.staff_id = $1 AND s.position <= $2 AND a.offering_id IS NOT NULL",
-            &[staff.into(), Param::Int(cutoff)],
-        )
-        .await?;
+    let sql = format!(
+        "SELECT DISTINCT a.offering_id FROM ({}) s JOIN audit_entries a ON a.position = s.position \
+         WHERE s.position <= $2 AND a.offering_id IS NOT NULL",
+        POSITIONS_CONCERNING_STAFF.replace('?', "$1")
+    );
+    let offerings = db.fetch(&sql, &[staff.into(), Param::Int(cutoff)]).await?;
     Ok(Filter::Offerings(offerings.iter().map(|r| r.text(0)).collect()))
 }

@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::audit::{details, on_behalf_of};
+use crate::audit::{details, on_behalf_of, POSITIONS_CONCERNING_STAFF};
 use crate::db::{Db, Param};
 use crate::feed::logged_event;
 use crate::runner::ProjectionError;
@@ -98,12 +98,7 @@ pub async fn audit_trail(db: &Db, filter: &AuditFilter, up_to: Option<i64>) -> R
         add("a.position <= ?", Param::Int(up_to));
     }
     if let Some(staff) = &filter.staff {
-        // The one staff member an event concerns is in its entry; several, in audit_staff.
-        add(
-            "a.position IN (SELECT position FROM audit_entries WHERE staff_id = ? \
-             UNION ALL SELECT position FROM audit_staff WHERE staff_id = ?)",
-            staff.as_str().into(),
-        );
+        add(&format!("a.position IN ({POSITIONS_CONCERNING_STAFF})"), staff.as_str().into());
     }
     if let Some(offering) = &filter.offering {
         add("a.offering_id = ?", offering.as_str().into());
@@ -129,7 +124,7 @@ pub async fn audit_trail(db: &Db, filter: &AuditFilter, up_to: Option<i64>) -> R
         Db::Sqlite { .. } => ("e.rowid", "e.payload", "e.metadata"),
     };
     let sql = format!(
-        "SELECT a.position, a.recorded_at, a.actor_id, a.offering_id, a.municipality, a.staff_id, \
+        "SELECT a.position, a.offering_id, a.municipality, a.staff_id, \
          e.aggregate_type, e.aggregate_id, e.sequence, e.event_type, {payload}, {metadata} \
          FROM audit_entries a JOIN events e ON {event_position} = a.position \
          WHERE {} ORDER BY a.position LIMIT ${}",
@@ -142,17 +137,18 @@ pub async fn audit_trail(db: &Db, filter: &AuditFilter, up_to: Option<i64>) -> R
         .iter()
         .take(limit as usize)
         .map(|r| {
-            let event = logged_event(r.int(0), r.text(6), r.text(7), r.int(8), r.text(9), r.text(10), r.text(11));
+            // What the log says of the event, and what the audit projection concluded from it.
+            let event = logged_event(r.int(0), r.text(4), r.text(5), r.int(6), r.text(7), r.text(8), r.text(9));
             AuditEntry {
                 position: event.position,
-                recorded_at: r.text(1),
-                actor_id: r.text(2),
+                recorded_at: event.recorded_at().to_string(),
+                actor_id: event.meta("actor_id").to_string(),
                 actor_role: event.meta("actor_role").to_string(),
                 on_behalf_of: on_behalf_of(&event),
                 request_id: event.meta("request_id").to_string(),
-                offering_id: r.opt_text(3),
-                municipality: r.opt_text(4),
-                staff: r.opt_text(5).into_iter().collect(),
+                offering_id: r.opt_text(1),
+                municipality: r.opt_text(2),
+                staff: r.opt_text(3).into_iter().collect(),
                 details: details(&event),
                 aggregate_type: event.aggregate_type,
                 aggregate_id: event.aggregate_id,
