@@ -210,7 +210,7 @@ async fn roster_dump(db: &Db) -> Vec<String> {
     let queries = [
         "SELECT offering_id || '|' || package_id || '|' || course || '|' || seat_limit || '|' || sessions || '|' || state FROM roster_offerings ORDER BY offering_id",
         "SELECT offering_id || '|' || staff_id || '|' || municipality || '|' || status || '|' || charged || '|' || late || '|' || priority || '|' || coalesce(waiting_rank, -1) || '|' || coalesce(completion, '-') || '|' || coalesce(certificate, '-') || '|' || coalesce(transferred_from, '-') || '|' || coalesce(transferred_to, '-') FROM roster_entries ORDER BY offering_id, staff_id",
-        "SELECT offering_id || '|' || staff_id || '|' || session || '|' || attendance FROM roster_attendance ORDER BY offering_id, staff_id, session",
+        "SELECT offering_id || '|' || staff_id || '|' || marks FROM roster_attendance ORDER BY offering_id, staff_id",
     ];
     let mut rows = vec![];
     for sql in queries {
@@ -358,7 +358,7 @@ async fn views_dump(db: &Db) -> Vec<String> {
         ("roster_offerings", "offering_id"),
         ("roster_sessions", "offering_id, session"),
         ("roster_entries", "offering_id, staff_id"),
-        ("roster_attendance", "offering_id, staff_id, session"),
+        ("roster_attendance", "offering_id, staff_id"),
         ("roster_charges", "offering_id, staff_id, position"),
         ("enrolment_packages", "package_id"),
         ("enrolment_municipalities", "municipality_id"),

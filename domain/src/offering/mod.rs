@@ -24,6 +24,9 @@ pub use errors::OfferingError;
 pub use events::OfferingEvent;
 pub use facts::{CourseFacts, ParticipantFacts, PastParticipation, RegistrationWindow};
 
+/// The most sessions one offering can have.
+pub const MAX_SESSIONS: usize = 200;
+
 use crate::package::PackagePhase;
 use crate::{
     Attendance, Clock, CompletionThreshold, CourseCode, ExperienceBand, MunicipalityId, OfferingId, PackageId, Place,
@@ -85,8 +88,8 @@ impl OfferingDetails {
         if self.sessions.is_empty() {
             return Err(OfferingError::Invalid("an offering needs at least one session".into()));
         }
-        if self.sessions.len() > 200 {
-            return Err(OfferingError::Invalid("an offering has at most 200 sessions".into()));
+        if self.sessions.len() > MAX_SESSIONS {
+            return Err(OfferingError::Invalid(format!("an offering has at most {MAX_SESSIONS} sessions")));
         }
         if self.prerequisites.contains(course) {
             return Err(OfferingError::Invalid("a course cannot be its own prerequisite".into()));

@@ -85,14 +85,14 @@ pub(crate) async fn lines(db: &Db, who: &str, param: Param) -> Result<Vec<(Strin
     let sql = format!(
         "SELECT e.staff_id, e.offering_id, o.course, o.title, o.term, o.starts_at, o.ends_at, e.status, o.state, \
          o.sessions, \
-         (SELECT count(*) FROM roster_attendance a WHERE a.offering_id = e.offering_id AND a.staff_id = e.staff_id \
-          AND a.attendance = 'present'), \
-         (SELECT CAST(coalesce(sum(s.minutes), 0) AS bigint) FROM roster_attendance a JOIN roster_sessions s \
-          ON s.offering_id = a.offering_id AND s.session = a.session \
-          WHERE a.offering_id = e.offering_id AND a.staff_id = e.staff_id AND a.attendance = 'present'), \
+         CAST(coalesce(length(a.marks) - length(replace(a.marks, '{present}', '')), 0) AS bigint), \
+         (SELECT CAST(coalesce(sum(s.minutes), 0) AS bigint) FROM roster_sessions s \
+          WHERE s.offering_id = e.offering_id AND substr(a.marks, CAST(s.session AS integer) + 1, 1) = '{present}'), \
          e.completion, e.certificate, o.competence_areas \
          FROM roster_entries e JOIN roster_offerings o ON o.offering_id = e.offering_id \
-         WHERE {who} ORDER BY e.staff_id, o.starts_at, o.offering_id"
+         LEFT JOIN roster_attendance a ON a.offering_id = e.offering_id AND a.staff_id = e.staff_id \
+         WHERE {who} ORDER BY e.staff_id, o.starts_at, o.offering_id",
+        present = crate::enrolment::marks::PRESENT,
     );
     Ok(db.fetch(&sql, &[param]).await?.iter().map(|r| (r.text(0), line(r))).collect())
 }

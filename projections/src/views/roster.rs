@@ -104,9 +104,8 @@ pub async fn roster(db: &Db, offering: &str) -> Result<Option<RosterView>, Proje
         .iter()
         .map(|r| SessionTimes { starts_at: r.text(0), ends_at: r.text(1), minutes: r.int(2) })
         .collect();
-    let marks = db
-        .fetch("SELECT staff_id, session, attendance FROM roster_attendance WHERE offering_id = $1", &[offering.into()])
-        .await?;
+    let marks =
+        db.fetch("SELECT staff_id, marks FROM roster_attendance WHERE offering_id = $1", &[offering.into()]).await?;
     let rows = db
         .fetch(
             "SELECT staff_id, municipality, unit, supervisor, status, charged, late, waiting_rank, completion, \
@@ -141,11 +140,11 @@ pub async fn roster(db: &Db, offering: &str) -> Result<Option<RosterView>, Proje
     for (place, (_, i)) in waiting.into_iter().enumerate() {
         entries[i].waiting_place = Some(place as i64 + 1);
     }
-    for mark in marks {
-        let staff = mark.text(0);
+    for row in marks {
+        let staff = row.text(0);
         if let Some(entry) = entries.iter_mut().find(|e| e.staff_id == staff) {
-            if let Some(slot) = usize::try_from(mark.int(1)).ok().and_then(|s| entry.attendance.get_mut(s)) {
-                *slot = mark.opt_text(2);
+            for (slot, code) in entry.attendance.iter_mut().zip(row.text(1).chars()) {
+                *slot = crate::enrolment::marks::attendance(code).map(str::to_string);
             }
         }
     }
