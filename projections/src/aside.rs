@@ -70,6 +70,7 @@ impl Scratch {
         sqlx::migrate!("../migrations/sqlite").run(&scratch.pool).await.map_err(sqlx::Error::from)?;
         let mut tx = scratch.db().begin().await?;
         crate::runner::drop_indexes(&mut tx, projection.name(), projection.tables()).await?;
+        projection.prepare_aside(live, &mut tx).await?;
         tx.commit().await?;
         Ok(scratch)
     }
@@ -137,6 +138,7 @@ impl Scratch {
                 )
                 .await?;
             }
+            projection.install_aside(&self.db(), &mut tx, reached).await?;
             crate::runner::save_checkpoint(&mut tx, projection.name(), reached).await?;
             tx.commit().await?;
             Ok(())
@@ -186,6 +188,7 @@ impl Scratch {
                 }
             }
         }
+        projection.install_aside(&self.db(), &mut tx, reached).await?;
         crate::runner::save_checkpoint(&mut tx, projection.name(), reached).await?;
         tx.commit().await?;
         Ok(())

@@ -20,7 +20,7 @@
 //! events before `notices_since` (the log's end when this projection was introduced)
 //! write no letters at all.
 
-use crate::db::{Keyed, Param, ViewTx};
+use crate::db::{Db, Keyed, Param, ViewTx};
 use crate::feed::{text, LoggedEvent};
 use crate::outbox::{enqueue, notice_id, requeue, NewNotice};
 use crate::runner::{Projection, ProjectionError};
@@ -33,6 +33,11 @@ pub struct Notices;
 
 /// Its name (checkpoint, `kurslogg projections rebuild notices`).
 pub const NAME: &str = "notices";
+
+/// The last position whose letters are written: `notices_since` or the projection's
+/// checkpoint (`$1`: [`NAME`]), whichever is later.
+const HANDLED: &str = "SELECT max(p) FROM (SELECT position AS p FROM notices_since \
+     UNION ALL SELECT position FROM projection_checkpoints WHERE name = $1) AS handled";
 
 /// The kinds of letter, as stored in `outbox.kind`.
 pub mod kind {
@@ -75,14 +80,77 @@ impl Projection for Notices {
     /// the projection had got, so the replay writes no letter for an event it has handled
     /// already, even if who gets which letter has changed since.
     async fn reset(&self, tx: &mut ViewTx) -> Result<(), ProjectionError> {
-        tx.execute(
-            "UPDATE notices_since SET position = (SELECT max(p) FROM (SELECT position AS p FROM notices_since \
-             UNION ALL SELECT position FROM projection_checkpoints WHERE name = $1) AS handled)",
-            &[NAME.into()],
-        )
-        .await?;
+        tx.execute(&format!("UPDATE notices_since SET position = ({HANDLED})"), &[NAME.into()]).await?;
         for table in self.tables() {
             tx.empty(table).await?;
+        }
+        Ok(())
+    }
+
+    /// Its who-is-who is rebuilt aside; its letters are carried over at the end.
+    fn rebuilds_aside(&self) -> bool {
+        true
+    }
+
+    /// The scratch database writes letters from where the live projection had got, as a
+    /// rebuild in place would after [`Notices::reset`].
+    async fn prepare_aside(&self, live: &Db, scratch: &mut ViewTx) -> Result<(), ProjectionError> {
+        let handled = live.read_int(HANDLED, &[NAME.into()]).await?.unwrap_or(0);
+        scratch.execute("DELETE FROM notices_since", &[]).await?;
+        scratch.execute("INSERT INTO notices_since (position) VALUES ($1)", &[Param::Int(handled)]).await?;
+        Ok(())
+    }
+
+    /// Into the live outbox: the letters the rebuild wrote for events the live projection
+    /// had not handled by now (those it had are in the outbox already, as they now stand:
+    /// sent, failed, resent), then the resend requests among those events.
+    async fn install_aside(&self, scratch: &Db, live: &mut ViewTx, reached: i64) -> Result<(), ProjectionError> {
+        // `reset` has just moved it up to the live checkpoint.
+        let handled = live.fetch_int("SELECT max(position) FROM notices_since", &[]).await?.unwrap_or(0);
+        let letters = scratch
+            .fetch(
+                "SELECT notice_id, kind, recipient, offering_id, package_id, municipality, details, caused_by, \
+                 created_at FROM outbox WHERE caused_by > $1 ORDER BY caused_by, notice_id",
+                &[Param::Int(handled)],
+            )
+            .await?;
+        let mut rows = Vec::with_capacity(letters.len() * 9);
+        for letter in &letters {
+            rows.extend([
+                letter.text(0).into(),
+                letter.text(1).into(),
+                letter.text(2).into(),
+                letter.opt_text(3).into(),
+                letter.opt_text(4).into(),
+                letter.opt_text(5).into(),
+                letter.text(6).into(),
+                letter.opt_int(7).map_or(Param::NullInt, Param::Int),
+                letter.text(8).into(),
+            ]);
+        }
+        live.execute_rows(
+            "INSERT INTO outbox (notice_id, kind, recipient, offering_id, package_id, municipality, details, \
+             caused_by, created_at, status) SELECT r.*, 'pending' FROM ({rows}) AS r WHERE true ON CONFLICT (notice_id) DO NOTHING",
+            9,
+            &rows,
+        )
+        .await?;
+        let position = match live {
+            ViewTx::Postgres(_) => "position",
+            ViewTx::Sqlite(_) => "rowid",
+        };
+        let resends = live
+            .fetch(
+                &format!(
+                    "SELECT aggregate_id, max(sequence) FROM events WHERE aggregate_type = 'notice' \
+                     AND event_type = 'NoticeResendRequested' AND {position} > $1 AND {position} <= $2 \
+                     GROUP BY aggregate_id"
+                ),
+                &[Param::Int(handled), Param::Int(reached)],
+            )
+            .await?;
+        for resend in resends {
+            requeue(live, &resend.text(0), resend.int(1)).await?;
         }
         Ok(())
     }

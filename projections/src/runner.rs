@@ -56,11 +56,23 @@ pub trait Projection: Send + Sync {
     }
     /// Whether a rebuild builds this projection aside, in a scratch SQLite database of its
     /// own, and puts the finished rows in place at the end (see `crate::aside`). Only for
-    /// a projection whose statements touch nothing but its [`Projection::tables`], all of
-    /// them created by the migrations, and whose [`Projection::reset`] only empties them.
-    /// By default: no, it is rebuilt in place.
+    /// a projection whose statements touch nothing but its [`Projection::tables`] (all of
+    /// them created by the migrations), or whose [`Projection::prepare_aside`] and
+    /// [`Projection::install_aside`] carry what else they touch between the live database
+    /// and the scratch one. By default: no, it is rebuilt in place.
     fn rebuilds_aside(&self) -> bool {
         false
+    }
+    /// Rebuilt aside: what the fresh scratch database `scratch` must hold from `live`,
+    /// beyond the migrations, before the log is applied to it. By default: nothing.
+    async fn prepare_aside(&self, _live: &Db, _scratch: &mut ViewTx) -> Result<(), ProjectionError> {
+        Ok(())
+    }
+    /// Rebuilt aside: carries what the projection wrote in `scratch` outside its own tables
+    /// into `live`, the transaction that has just put those tables' rows in place (after
+    /// [`Projection::reset`]) and will set the checkpoint to `reached`. By default: nothing.
+    async fn install_aside(&self, _scratch: &Db, _live: &mut ViewTx, _reached: i64) -> Result<(), ProjectionError> {
+        Ok(())
     }
     /// Applies one event inside `tx`.
     async fn apply(&self, tx: &mut ViewTx, event: &LoggedEvent) -> Result<(), ProjectionError>;

@@ -1,8 +1,9 @@
 //! Letters by e-mail, against a real SMTP server (`tests/smtp/sink.py`, aiosmtpd): the
 //! supervisors' after-course summaries, receipts, allocation results, promotions,
 //! cancellations and deadline reminders; a mail server that is down, a mailbox that
-//! refuses, an audited resend, a rebuild that sends nothing again, and (PostgreSQL) two
-//! instances that send each letter once.
+//! refuses, an audited resend, a rebuild that sends nothing again (and one that gets
+//! further than the live projection had), and (PostgreSQL) two instances that send each
+//! letter once.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -31,6 +32,7 @@ conformance!(
     a_mail_server_that_is_down_loses_nothing_and_sends_once_when_back,
     a_refused_mailbox_fails_visibly_and_a_resend_is_audited,
     rebuilding_the_notices_sends_nothing_again,
+    a_rebuild_ahead_of_the_live_notices_writes_their_letters_and_resends_once,
 );
 
 // ----- the world of these tests -----
@@ -502,9 +504,56 @@ async fn rebuilding_the_notices_sends_nothing_again(backend: Backend) {
     assert_eq!(sink.messages().len(), first.sent);
 }
 
+/// A rebuild that gets further than the live notices projection had (its runner was
+/// behind) writes the letters of the events in between, once, and carries out the resend
+/// requests among them; the live projection then writes none of them again.
+async fn a_rebuild_ahead_of_the_live_notices_writes_their_letters_and_resends_once(backend: Backend) {
+    let (app, _guard, _world) = course_completed_unseen(backend, "Karin Persson").await;
+    assert!(all_letters(&app).await.is_empty(), "no letter before the notices projection has run");
+    kurslogg::views::rebuild(&app.log.views(), Some("notices")).await.expect("rebuild");
+    let written = all_letters(&app).await;
+    let ids: BTreeSet<&str> = written.iter().map(|l| l.notice_id.as_str()).collect();
+    assert_eq!(ids.len(), written.len(), "each letter once");
+    let kinds: BTreeSet<&str> = written.iter().map(|l| l.kind.as_str()).collect();
+    assert_eq!(kinds, BTreeSet::from(["allocation_result", "course_summary", "registration_receipt"]));
+    assert!(written.iter().all(|l| l.status == "pending" && l.generation == 0), "{written:?}");
+    let summaries = letters(&app, "course_summary").await;
+    assert_eq!(summaries.len(), 1, "one summary, to Karin: {summaries:?}");
+
+    let sink = SmtpSink::start();
+    let dispatcher = dispatcher(&app, &sink);
+    assert_eq!(dispatcher.dispatch_due().await.expect("dispatch").sent, written.len());
+    catch_up(&app).await;
+    assert_eq!(all_letters(&app).await.len(), written.len(), "the live projection writes none again");
+    assert_eq!(dispatcher.dispatch_due().await.expect("dispatch"), DispatchReport::default());
+
+    // A resend is asked for, and the views are rebuilt before the live projection sees it.
+    let summary = &summaries[0];
+    app.resend_notice(&course_office(), &summary.notice_id, text("Bilagan saknades")).await.expect("resend");
+    kurslogg::views::rebuild(&app.log.views(), Some("notices")).await.expect("rebuild");
+    let due = outbox::get(&app.log.views(), &summary.notice_id).await.expect("outbox").expect("notice");
+    assert_eq!((due.status.as_str(), due.generation), ("pending", 1));
+    assert_eq!(dispatcher.dispatch_due().await.expect("dispatch").sent, 1);
+    let resent = with_subject(&sink.messages(), "Sammanfattning");
+    assert_eq!(resent.len(), 2, "the summary, then once more");
+    assert!(resent[1].message_id.contains(&format!("{}.1@", summary.notice_id)), "{}", resent[1].message_id);
+    catch_up(&app).await;
+    kurslogg::views::rebuild(&app.log.views(), Some("notices")).await.expect("rebuild");
+    assert_eq!(dispatcher.dispatch_due().await.expect("dispatch"), DispatchReport::default());
+    assert_eq!(sink.messages().len(), written.len() + 1);
+}
+
 /// A course completed with one Uddevalla participant whose supervisor is named
 /// `supervisor_name` (an address starting "reject" is refused by the test server).
 async fn completed_course(backend: Backend, supervisor_name: &str) -> (Arc<Kurslogg>, Guard, Fyrbodal) {
+    let (app, guard, world) = course_completed_unseen(backend, supervisor_name).await;
+    catch_up(&app).await;
+    (app, guard, world)
+}
+
+/// [`completed_course`] before any projection has seen it: the events are in the log, no
+/// letter is written yet.
+async fn course_completed_unseen(backend: Backend, supervisor_name: &str) -> (Arc<Kurslogg>, Guard, Fyrbodal) {
     let clock = TestClock::at(spring_2027());
     let (app, guard) = fresh_app(backend, &clock).await;
     let app = Arc::new(app);
@@ -520,7 +569,6 @@ async fn completed_course(backend: Backend, supervisor_name: &str) -> (Arc<Kursl
     clock.set(utc(2027, 10, 13, 9, 0));
     attend(&app, world.samtal, anna, 2, 2).await;
     app.offering_command(&course_office(), world.samtal, OfferingCommand::CompleteOffering).await.expect("complete");
-    catch_up(&app).await;
     (app, guard, world)
 }
 
