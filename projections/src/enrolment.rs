@@ -70,13 +70,17 @@ const SET_STATUSES: &str = "UPDATE roster_entries SET status = r.column3, waitin
 const SET_COMPLETIONS: &str = "UPDATE roster_entries SET completion = r.column3, certificate = r.column4 \
      FROM ({rows}) AS r WHERE roster_entries.offering_id = r.column1 AND roster_entries.staff_id = r.column2";
 
-/// The attendance marks stored so far of some participants: rows of (offering, staff).
-const MARKS_OF: &str =
-    "SELECT offering_id, staff_id, marks FROM roster_attendance WHERE (offering_id, staff_id) IN ({rows})";
-
-/// Rows of (offering, staff, marks): a participant's marks on an offering, all sessions.
-const UPSERT_MARKS: &str = "INSERT INTO roster_attendance (offering_id, staff_id, marks) {rows} \
-     ON CONFLICT (offering_id, staff_id) DO UPDATE SET marks = excluded.marks";
+/// Sets one session's mark of participants: rows of (offering, staff, marks), where marks
+/// is [`marks::only`] the one session. A participant seen for the first time gets that
+/// string; one already there gets the mark set over theirs, in SQL both backends read
+/// alike: lengthened with the new string's `-`s if it is too short to hold the session,
+/// else the one character replaced. A statement sets at most one mark per participant.
+const SET_MARKS: &str = "INSERT INTO roster_attendance (offering_id, staff_id, marks) {rows} \
+     ON CONFLICT (offering_id, staff_id) DO UPDATE SET marks = CASE \
+     WHEN length(roster_attendance.marks) < length(excluded.marks) \
+     THEN roster_attendance.marks || substr(excluded.marks, length(roster_attendance.marks) + 1) \
+     ELSE substr(roster_attendance.marks, 1, length(excluded.marks) - 1) || substr(excluded.marks, length(excluded.marks)) \
+     || substr(roster_attendance.marks, length(excluded.marks) + 1) END";
 
 /// How a participant's attendance on an offering is stored (`roster_attendance.marks`):
 /// one character per session, in session order. One row per participant instead of one
@@ -111,16 +115,12 @@ pub mod marks {
         }
     }
 
-    /// Marks session `session` (from 0) `code`, lengthening `marks` as needed.
-    pub fn set(marks: &mut String, session: usize, code: char) {
-        if !marks.is_ascii() {
-            // Not written by this projection: start again rather than split a character.
-            marks.clear();
-        }
-        while marks.len() <= session {
-            marks.push(NOT_RECORDED);
-        }
-        marks.replace_range(session..=session, code.encode_utf8(&mut [0; 4]));
+    /// The marks of someone marked only at session `session` (from 0): `code` after as
+    /// many [`NOT_RECORDED`].
+    pub fn only(session: usize, code: char) -> String {
+        let mut marks = NOT_RECORDED.to_string().repeat(session);
+        marks.push(code);
+        marks
     }
 }
 
@@ -175,7 +175,7 @@ impl Projection for Enrolment {
 /// - attendance marks (the bulk of the log) only write `roster_attendance`, one row per
 ///   (offering, staff) holding every session's mark, and no other statement of this
 ///   projection reads that table: so they are kept, in order, and set over the stored
-///   marks when the batch ends (the last mark per session wins);
+///   marks when the batch ends (the last one given per session wins);
 /// - people put on offerings (registrations, late ones) and completion decisions are
 ///   gathered only while they follow each other: any other event first writes what was
 ///   gathered, so it sees the rows as one-by-one would have left them. Within a run of
@@ -288,25 +288,33 @@ impl Gathered {
         self.write_marks(tx).await
     }
 
-    /// Each participant's marks: those stored, with the gathered ones set over them.
+    /// The gathered marks, set over the stored ones: in rounds of one mark per
+    /// participant (the last one given per session), so a batch takes as many statements
+    /// as the most sessions one participant was marked at in it.
     async fn write_marks(&mut self, tx: &mut ViewTx) -> Result<(), ProjectionError> {
-        if self.marks.is_empty() {
-            return Ok(());
-        }
-        let gathered = std::mem::take(&mut self.marks);
-        let keys: Vec<Param> =
-            gathered.keys().flat_map(|(offering, staff)| [offering.as_str().into(), staff.as_str().into()]).collect();
-        let mut stored: HashMap<(String, String), String> =
-            tx.fetch_rows(MARKS_OF, 2, &keys).await?.iter().map(|r| ((r.text(0), r.text(1)), r.text(2))).collect();
-        let mut rows = Vec::with_capacity(gathered.len() * 3);
-        for (key, new) in gathered {
-            let mut marks = stored.remove(&key).unwrap_or_default();
-            for (session, code) in new {
-                marks::set(&mut marks, session, code);
+        let mut rounds: Vec<Vec<Param>> = Vec::new();
+        for ((offering, staff), given) in std::mem::take(&mut self.marks) {
+            let mut last: Vec<(usize, char)> = Vec::with_capacity(given.len());
+            for (session, code) in given {
+                match last.iter_mut().find(|(s, _)| *s == session) {
+                    Some(mark) => mark.1 = code,
+                    None => last.push((session, code)),
+                }
             }
-            rows.extend([key.0.into(), key.1.into(), marks.into()]);
+            for (round, (session, code)) in last.into_iter().enumerate() {
+                if rounds.len() == round {
+                    rounds.push(Vec::new());
+                }
+                rounds[round].extend([
+                    offering.as_str().into(),
+                    staff.as_str().into(),
+                    marks::only(session, code).into(),
+                ]);
+            }
         }
-        tx.execute_rows(UPSERT_MARKS, 3, &rows).await?;
+        for rows in rounds {
+            tx.execute_rows(SET_MARKS, 3, &rows).await?;
+        }
         Ok(())
     }
 }
@@ -592,13 +600,9 @@ mod tests {
 
     #[test]
     fn a_mark_lands_on_its_session_and_sessions_not_marked_stay_unrecorded() {
-        let mut stored = String::new();
-        marks::set(&mut stored, 2, marks::PRESENT);
-        assert_eq!(stored, "--P");
-        marks::set(&mut stored, 0, marks::ABSENT);
-        marks::set(&mut stored, 2, marks::EXCUSED);
-        assert_eq!(stored, "A-E");
-        let read: Vec<Option<&str>> = stored.chars().map(marks::attendance).collect();
+        assert_eq!(marks::only(0, marks::PRESENT), "P");
+        assert_eq!(marks::only(2, marks::EXCUSED), "--E");
+        let read: Vec<Option<&str>> = "A-E".chars().map(marks::attendance).collect();
         assert_eq!(read, [Some("absent"), None, Some("excused")]);
         assert_eq!(marks::code("present"), Some(marks::PRESENT));
         assert_eq!(marks::code("late"), None);
