@@ -22,7 +22,7 @@
 
 use crate::db::{Db, Keyed, Param, ViewTx};
 use crate::feed::{text, LoggedEvent};
-use crate::outbox::{enqueue, notice_id, requeue, NewNotice};
+use crate::outbox::{copy_letters, enqueue, notice_id, requeue, NewNotice};
 use crate::runner::{Projection, ProjectionError};
 use async_trait::async_trait;
 use serde_json::{json, Value};
@@ -107,34 +107,7 @@ impl Projection for Notices {
     async fn install_aside(&self, scratch: &Db, live: &mut ViewTx, reached: i64) -> Result<(), ProjectionError> {
         // `reset` has just moved it up to the live checkpoint.
         let handled = live.fetch_int("SELECT max(position) FROM notices_since", &[]).await?.unwrap_or(0);
-        let letters = scratch
-            .fetch(
-                "SELECT notice_id, kind, recipient, offering_id, package_id, municipality, details, caused_by, \
-                 created_at FROM outbox WHERE caused_by > $1 ORDER BY caused_by, notice_id",
-                &[Param::Int(handled)],
-            )
-            .await?;
-        let mut rows = Vec::with_capacity(letters.len() * 9);
-        for letter in &letters {
-            rows.extend([
-                letter.text(0).into(),
-                letter.text(1).into(),
-                letter.text(2).into(),
-                letter.opt_text(3).into(),
-                letter.opt_text(4).into(),
-                letter.opt_text(5).into(),
-                letter.text(6).into(),
-                letter.opt_int(7).map_or(Param::NullInt, Param::Int),
-                letter.text(8).into(),
-            ]);
-        }
-        live.execute_rows(
-            "INSERT INTO outbox (notice_id, kind, recipient, offering_id, package_id, municipality, details, \
-             caused_by, created_at, status) SELECT r.*, 'pending' FROM ({rows}) AS r WHERE true ON CONFLICT (notice_id) DO NOTHING",
-            9,
-            &rows,
-        )
-        .await?;
+        copy_letters(scratch, live, handled).await?;
         let position = match live {
             ViewTx::Postgres(_) => "position",
             ViewTx::Sqlite(_) => "rowid",

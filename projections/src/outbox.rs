@@ -48,9 +48,10 @@ pub struct NewNotice {
 pub async fn enqueue(tx: &mut ViewTx, notice: &NewNotice) -> Result<bool, sqlx::Error> {
     let written = tx
         .execute(
-            "INSERT INTO outbox (notice_id, kind, recipient, offering_id, package_id, municipality, details, \
-             caused_by, created_at, status) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending') ON CONFLICT (notice_id) DO NOTHING",
+            &format!(
+                "INSERT INTO outbox ({NEW_LETTER}, status) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending') \
+                 ON CONFLICT (notice_id) DO NOTHING"
+            ),
             &[
                 notice.notice_id.clone().into(),
                 notice.kind.into(),
@@ -65,6 +66,44 @@ pub async fn enqueue(tx: &mut ViewTx, notice: &NewNotice) -> Result<bool, sqlx::
         )
         .await?;
     Ok(written > 0)
+}
+
+/// What a letter is written with, in [`enqueue`]'s order; the rest of its row is its
+/// delivery.
+const NEW_LETTER: &str =
+    "notice_id, kind, recipient, offering_id, package_id, municipality, details, caused_by, created_at";
+
+/// Copies into `into` the letters of `from` (a rebuild's scratch database) caused by
+/// events after position `after`, as [`enqueue`] would write them: letters `into` has
+/// already stay as they are.
+pub(crate) async fn copy_letters(from: &Db, into: &mut ViewTx, after: i64) -> Result<(), sqlx::Error> {
+    let letters = from
+        .fetch(
+            &format!("SELECT {NEW_LETTER} FROM outbox WHERE caused_by > $1 ORDER BY caused_by, notice_id"),
+            &[Param::Int(after)],
+        )
+        .await?;
+    let mut rows = Vec::with_capacity(letters.len() * 9);
+    for letter in &letters {
+        rows.extend([
+            letter.text(0).into(),
+            letter.text(1).into(),
+            letter.text(2).into(),
+            letter.opt_text(3).into(),
+            letter.opt_text(4).into(),
+            letter.opt_text(5).into(),
+            letter.text(6).into(),
+            letter.opt_int(7).map_or(Param::NullInt, Param::Int),
+            letter.text(8).into(),
+        ]);
+    }
+    // `WHERE true`: so that SQLite does not read the `ON CONFLICT` as a join's.
+    let sql = format!(
+        "INSERT INTO outbox ({NEW_LETTER}, status) SELECT r.*, 'pending' FROM ({{rows}}) AS r WHERE true \
+         ON CONFLICT (notice_id) DO NOTHING"
+    );
+    into.execute_rows(&sql, 9, &rows).await?;
+    Ok(())
 }
 
 /// One letter in the outbox.
