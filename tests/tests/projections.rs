@@ -1102,6 +1102,83 @@ async fn the_audit_trail_keeps_its_entries_through_its_migration(backend: Backen
     }
 }
 
+/// Migration 000013 (attendance per participant) on a database whose enrolment views were
+/// built with one row per mark: it empties them and forgets the projection's checkpoint,
+/// and the runner builds them again from the log, the marks in the new form.
+async fn attendance_per_participant_is_rebuilt_from_the_log_after_its_migration(backend: Backend) {
+    if backend == Backend::Postgres && postgres_skipped() {
+        return;
+    }
+    const PER_PARTICIPANT: i64 = 20261124000013;
+    let guard = fresh_database(backend).await;
+    let mut migrator = match guard.raw() {
+        Raw::Sqlite(_) => sqlx::migrate!("../migrations/sqlite"),
+        Raw::Postgres(_) => sqlx::migrate!("../migrations/postgres"),
+    };
+    migrator.migrations = migrator.migrations.iter().filter(|m| m.version < PER_PARTICIPANT).cloned().collect();
+    match guard.raw() {
+        Raw::Sqlite(pool) => migrator.run(pool).await.unwrap(),
+        Raw::Postgres(pool) => migrator.run(pool).await.unwrap(),
+    }
+    // A term as the service wrote it before the migration: events in the log.
+    let clock = TestClock::at(spring_2027());
+    let app = guard.open(&clock).await;
+    let f = Fyrbodal::build(&app, 2).await;
+    publish(&app, f.package).await;
+    let anna = f.member(&f.uddevalla, 1);
+    app.register_collectively(&coordinator(&f.uddevalla), f.uddevalla.clone(), vec![line(anna, f.samtal)])
+        .await
+        .unwrap();
+    clock.set(after_ht2027_deadline());
+    app.close_registration(&course_office(), f.package).await.unwrap();
+    clock.set(utc(2027, 10, 13, 9, 0));
+    app.record_attendance(&trainer(), f.samtal, anna, 1, Attendance::Absent, None).await.unwrap();
+    app.record_attendance(&trainer(), f.samtal, anna, 0, Attendance::Present, None).await.unwrap();
+    // ... and the views as the old projection left them: a mark per row, the checkpoint at
+    // the log's end (one mark stands in for all of them).
+    let mark = kurslogg_projections::feed::high_water_mark(&app.log.views()).await.unwrap();
+    let before = [
+        format!(
+            "INSERT INTO roster_attendance (offering_id, staff_id, session, attendance) \
+             VALUES ('{}', '{anna}', 1, 'absent')",
+            f.samtal
+        ),
+        format!("INSERT INTO projection_checkpoints (name, position) VALUES ('enrolment', {mark})"),
+    ];
+    match guard.raw() {
+        Raw::Sqlite(pool) => {
+            for sql in &before {
+                sqlx::query(sql).execute(pool).await.unwrap();
+            }
+        }
+        Raw::Postgres(pool) => {
+            for sql in &before {
+                sqlx::query(sql).execute(pool).await.unwrap();
+            }
+        }
+    }
+
+    app.log.migrate().await.expect("the attendance migration applies to a database with marks");
+    let db = app.log.views();
+    assert_eq!(Runner::new(db.clone(), Enrolment).checkpoint().await.unwrap(), 0, "the projection starts again");
+    catch_up(&app).await;
+    let roster = kurslogg_projections::views::roster::roster(&db, &f.samtal.to_string()).await.unwrap().unwrap();
+    let entry = roster.entries.iter().find(|e| e.staff_id == anna.to_string()).expect("Anna on the roster");
+    assert_eq!(entry.attendance[..2], [Some("present".to_string()), Some("absent".to_string())]);
+    let stored = db.fetch("SELECT marks FROM roster_attendance", &[]).await.unwrap();
+    assert_eq!(stored.iter().map(|r| r.text(0)).collect::<Vec<_>>(), ["PA"]);
+}
+
+#[tokio::test]
+async fn attendance_per_participant_is_rebuilt_from_the_log_after_its_migration_sqlite() {
+    attendance_per_participant_is_rebuilt_from_the_log_after_its_migration(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn attendance_per_participant_is_rebuilt_from_the_log_after_its_migration_postgres() {
+    attendance_per_participant_is_rebuilt_from_the_log_after_its_migration(Backend::Postgres).await;
+}
+
 #[tokio::test]
 async fn the_audit_trail_keeps_its_entries_through_its_migration_sqlite() {
     the_audit_trail_keeps_its_entries_through_its_migration(Backend::Sqlite).await;
