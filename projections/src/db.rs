@@ -12,6 +12,10 @@ pub const ROWS: &str = "{rows}";
 /// Most rows [`ViewTx::execute_rows`] puts in one SQLite statement.
 pub const MAX_ROWS_PER_STATEMENT: usize = 1_024;
 
+/// Below this many rows [`ViewTx::execute_rows`] puts them in one SQLite statement of
+/// exactly that size.
+const EXACT_ROWS: usize = 64;
+
 /// Bound parameters per statement SQLite accepts.
 const SQLITE_MAX_PARAMETERS: usize = 32_766;
 
@@ -235,10 +239,16 @@ fn row_statements(tx: &ViewTx, sql: &str, width: usize, params: &[Param]) -> Vec
             let mut statements = vec![];
             let mut start = 0;
             while start < rows {
-                // The largest power of four that fits: few distinct statements to prepare.
-                let mut chunk = 1;
-                while chunk * 4 <= (rows - start).min(most) {
-                    chunk *= 4;
+                let left = (rows - start).min(most);
+                // Up to EXACT_ROWS, the rows left as they are: one statement (each a round
+                // trip to SQLite's worker thread) for the many small calls. Beyond, the
+                // largest power of four that fits: few distinct large statements to prepare.
+                let mut chunk = left;
+                if left >= EXACT_ROWS {
+                    chunk = 1;
+                    while chunk * 4 <= left {
+                        chunk *= 4;
+                    }
                 }
                 let source = format!("VALUES {}", vec![row.as_str(); chunk].join(", "));
                 let binds = params[start * width..(start + chunk) * width].iter().cloned().map(Bind::One).collect();
@@ -340,9 +350,10 @@ impl ViewTx {
     /// On PostgreSQL the rows are one `UNNEST` of one array per column: a single statement
     /// whatever the number of rows, prepared once per connection. On SQLite they are a
     /// `VALUES` list of anonymous `?` parameters (SQLite looks `$N` parameters up by name,
-    /// which costs time quadratic in their number on every execution), in chunks of a
-    /// power of four rows up to [`MAX_ROWS_PER_STATEMENT`], so only a handful of distinct
-    /// statements are prepared. The rows of one call must not depend on each other's
+    /// which costs time quadratic in their number on every execution): fewer than 64 rows
+    /// in one statement, more in chunks of a power of four rows up to
+    /// [`MAX_ROWS_PER_STATEMENT`] and the rest in one, so large statements come in only a
+    /// handful of sizes to prepare. The rows of one call must not depend on each other's
     /// order: an `ON CONFLICT … DO UPDATE` or `UPDATE … FROM` must not see one key twice.
     pub async fn execute_rows(&mut self, sql: &str, width: usize, params: &[Param]) -> Result<u64, sqlx::Error> {
         let mut affected = 0;
@@ -439,5 +450,32 @@ impl<K: std::hash::Hash + Eq> Keyed<K> {
     pub(crate) fn take(&mut self) -> Vec<Param> {
         self.at.clear();
         std::mem::take(&mut self.params)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every row goes in, in as few statements as the sizes allow: one below
+    /// [`EXACT_ROWS`], chunks of a power of four and one for the rest above.
+    #[tokio::test]
+    async fn execute_rows_writes_every_row_in_few_statements() {
+        let pool = sqlx::sqlite::SqlitePoolOptions::new().max_connections(1).connect("sqlite::memory:").await.unwrap();
+        sqlx::query("CREATE TABLE t (a integer PRIMARY KEY, b text)").execute(&pool).await.unwrap();
+        let db = Db::Sqlite { write: pool.clone(), read: pool };
+        for (rows, statements) in [(1, 1), (63, 1), (64, 1), (65, 2), (1_000, 7), (5_000, 10)] {
+            let params: Vec<Param> = (0..rows).flat_map(|i| [Param::Int(i), Param::from(format!("row {i}"))]).collect();
+            let mut tx = db.begin().await.unwrap();
+            tx.execute("DELETE FROM t", &[]).await.unwrap();
+            let sql = "INSERT INTO t (a, b) {rows}";
+            assert_eq!(row_statements(&tx, sql, 2, &params).len(), statements, "statements for {rows} rows");
+            assert_eq!(tx.execute_rows(sql, 2, &params).await.unwrap(), rows as u64);
+            let stored = tx.fetch("SELECT count(*), sum(a), min(b), max(a) FROM t", &[]).await.unwrap();
+            tx.commit().await.unwrap();
+            let sum = rows * (rows - 1) / 2;
+            assert_eq!((stored[0].int(0), stored[0].int(1), stored[0].int(3)), (rows, sum, rows - 1), "{rows} rows");
+            assert_eq!(stored[0].text(2), "row 0");
+        }
     }
 }
