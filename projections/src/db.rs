@@ -243,13 +243,7 @@ fn row_statements(tx: &ViewTx, sql: &str, width: usize, params: &[Param]) -> Vec
                 // Up to EXACT_ROWS, the rows left as they are: one statement (each a round
                 // trip to SQLite's worker thread) for the many small calls. Beyond, the
                 // largest power of four that fits: few distinct large statements to prepare.
-                let mut chunk = left;
-                if left >= EXACT_ROWS {
-                    chunk = 1;
-                    while chunk * 4 <= left {
-                        chunk *= 4;
-                    }
-                }
+                let chunk = if left < EXACT_ROWS { left } else { 4_usize.pow(left.ilog(4)) };
                 let source = format!("VALUES {}", vec![row.as_str(); chunk].join(", "));
                 let binds = params[start * width..(start + chunk) * width].iter().cloned().map(Bind::One).collect();
                 statements.push((sql.replacen(ROWS, &source, 1), binds));
@@ -319,7 +313,29 @@ impl Db {
     }
 }
 
+/// How SQL names an event's position in the log (the `events` table): its `position`
+/// column on PostgreSQL; on SQLite the rowid, which is what the position is there.
+fn log_position(postgres: bool) -> &'static str {
+    if postgres {
+        "position"
+    } else {
+        "rowid"
+    }
+}
+
+impl Db {
+    /// How SQL names an event's position in the log here (see [`log_position`]).
+    pub fn log_position(&self) -> &'static str {
+        log_position(matches!(self, Db::Postgres(_)))
+    }
+}
+
 impl ViewTx {
+    /// How SQL names an event's position in the log here (see [`log_position`]).
+    pub fn log_position(&self) -> &'static str {
+        log_position(matches!(self, ViewTx::Postgres(_)))
+    }
+
     /// Runs a query inside the transaction and returns its rows.
     pub async fn fetch(&mut self, sql: &str, params: &[Param]) -> Result<Vec<Record>, sqlx::Error> {
         Ok(match self {

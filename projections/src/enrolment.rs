@@ -175,7 +175,7 @@ impl Projection for Enrolment {
 /// - attendance marks (the bulk of the log) only write `roster_attendance`, one row per
 ///   (offering, staff) holding every session's mark, and no other statement of this
 ///   projection reads that table: so they are kept, in order, and set over the stored
-///   marks when the batch ends (the last one given per session wins);
+///   marks in that order when the batch ends;
 /// - people put on offerings (registrations, late ones) and completion decisions are
 ///   gathered only while they follow each other: any other event first writes what was
 ///   gathered, so it sees the rows as one-by-one would have left them. Within a run of
@@ -289,19 +289,12 @@ impl Gathered {
     }
 
     /// The gathered marks, set over the stored ones: in rounds of one mark per
-    /// participant (the last one given per session), so a batch takes as many statements
-    /// as the most sessions one participant was marked at in it.
+    /// participant, in the order given (so a session's later mark is set after its earlier
+    /// one), as many statements as the most marks one participant got in the batch.
     async fn write_marks(&mut self, tx: &mut ViewTx) -> Result<(), ProjectionError> {
         let mut rounds: Vec<Vec<Param>> = Vec::new();
         for ((offering, staff), given) in std::mem::take(&mut self.marks) {
-            let mut last: Vec<(usize, char)> = Vec::with_capacity(given.len());
-            for (session, code) in given {
-                match last.iter_mut().find(|(s, _)| *s == session) {
-                    Some(mark) => mark.1 = code,
-                    None => last.push((session, code)),
-                }
-            }
-            for (round, (session, code)) in last.into_iter().enumerate() {
+            for (round, (session, code)) in given.into_iter().enumerate() {
                 if rounds.len() == round {
                     rounds.push(Vec::new());
                 }

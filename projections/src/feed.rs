@@ -85,11 +85,8 @@ pub async fn high_water_mark(db: &Db) -> Result<i64, sqlx::Error> {
 /// The latest position appended so far, without waiting on the fence: for showing lag,
 /// never for deciding how far to read (an append in flight may still fill a gap below).
 pub async fn latest_position(db: &Db) -> Result<i64, sqlx::Error> {
-    let sql = match db {
-        Db::Postgres(_) => "SELECT max(position) FROM events",
-        Db::Sqlite { .. } => "SELECT max(rowid) FROM events",
-    };
-    Ok(db.read_int(sql, &[]).await?.unwrap_or(0))
+    let sql = format!("SELECT max({}) FROM events", db.log_position());
+    Ok(db.read_int(&sql, &[]).await?.unwrap_or(0))
 }
 
 /// Which events to read.

@@ -108,10 +108,7 @@ impl Projection for Notices {
         // `reset` has just moved it up to the live checkpoint.
         let handled = live.fetch_int("SELECT max(position) FROM notices_since", &[]).await?.unwrap_or(0);
         copy_letters(scratch, live, handled).await?;
-        let position = match live {
-            ViewTx::Postgres(_) => "position",
-            ViewTx::Sqlite(_) => "rowid",
-        };
+        let position = live.log_position();
         let resends = live
             .fetch(
                 &format!(

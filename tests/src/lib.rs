@@ -305,6 +305,30 @@ impl Guard {
         &self.raw
     }
 
+    /// Applies the service's migrations older than `version` only: the database as a
+    /// release before that migration left it.
+    pub async fn migrate_before(&self, version: i64) {
+        let mut migrator = match &self.raw {
+            Raw::Sqlite(_) => sqlx::migrate!("../migrations/sqlite"),
+            Raw::Postgres(_) => sqlx::migrate!("../migrations/postgres"),
+        };
+        migrator.migrations = migrator.migrations.iter().filter(|m| m.version < version).cloned().collect();
+        match &self.raw {
+            Raw::Sqlite(pool) => migrator.run(pool).await,
+            Raw::Postgres(pool) => migrator.run(pool).await,
+        }
+        .unwrap_or_else(|e| panic!("migrations before {version}: {e}"));
+    }
+
+    /// Runs a statement of a test's own set-up on the raw pool.
+    pub async fn execute(&self, sql: &str) {
+        match &self.raw {
+            Raw::Sqlite(pool) => sqlx::query(sql).execute(pool).await.map(drop),
+            Raw::Postgres(pool) => sqlx::query(sql).execute(pool).await.map(drop),
+        }
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+
     /// How many events the log holds.
     pub async fn event_count(&self) -> i64 {
         let sql = "SELECT count(*) FROM events";

@@ -1025,24 +1025,9 @@ async fn the_audit_trail_keeps_its_entries_through_its_migration(backend: Backen
          (3, '2027-01-04T10:00:00.000Z', 'package', 'p-1', 'PackagePublished', 'u-2', 'course_office', NULL, 'r-3', NULL, NULL, '{}')",
         "INSERT INTO audit_staff (staff_id, position) VALUES ('s-1', 1), ('s-1', 2), ('s-2', 2)",
     ];
-    let mut migrator = match guard.raw() {
-        Raw::Sqlite(_) => sqlx::migrate!("../migrations/sqlite"),
-        Raw::Postgres(_) => sqlx::migrate!("../migrations/postgres"),
-    };
-    migrator.migrations = migrator.migrations.iter().filter(|m| m.version < REFERS_TO_THE_LOG).cloned().collect();
-    match guard.raw() {
-        Raw::Sqlite(pool) => {
-            migrator.run(pool).await.unwrap();
-            for sql in before {
-                sqlx::query(sql).execute(pool).await.unwrap();
-            }
-        }
-        Raw::Postgres(pool) => {
-            migrator.run(pool).await.unwrap();
-            for sql in before {
-                sqlx::query(sql).execute(pool).await.unwrap();
-            }
-        }
+    guard.migrate_before(REFERS_TO_THE_LOG).await;
+    for sql in before {
+        guard.execute(sql).await;
     }
     let app = guard.open(&TestClock::at(spring_2027())).await;
     app.log.migrate().await.expect("the audit trail's migration applies to a database with entries");
@@ -1111,15 +1096,7 @@ async fn attendance_per_participant_is_rebuilt_from_the_log_after_its_migration(
     }
     const PER_PARTICIPANT: i64 = 20261124000013;
     let guard = fresh_database(backend).await;
-    let mut migrator = match guard.raw() {
-        Raw::Sqlite(_) => sqlx::migrate!("../migrations/sqlite"),
-        Raw::Postgres(_) => sqlx::migrate!("../migrations/postgres"),
-    };
-    migrator.migrations = migrator.migrations.iter().filter(|m| m.version < PER_PARTICIPANT).cloned().collect();
-    match guard.raw() {
-        Raw::Sqlite(pool) => migrator.run(pool).await.unwrap(),
-        Raw::Postgres(pool) => migrator.run(pool).await.unwrap(),
-    }
+    guard.migrate_before(PER_PARTICIPANT).await;
     // A term as the service wrote it before the migration: events in the log.
     let clock = TestClock::at(spring_2027());
     let app = guard.open(&clock).await;
@@ -1145,17 +1122,8 @@ async fn attendance_per_participant_is_rebuilt_from_the_log_after_its_migration(
         ),
         format!("INSERT INTO projection_checkpoints (name, position) VALUES ('enrolment', {mark})"),
     ];
-    match guard.raw() {
-        Raw::Sqlite(pool) => {
-            for sql in &before {
-                sqlx::query(sql).execute(pool).await.unwrap();
-            }
-        }
-        Raw::Postgres(pool) => {
-            for sql in &before {
-                sqlx::query(sql).execute(pool).await.unwrap();
-            }
-        }
+    for sql in &before {
+        guard.execute(sql).await;
     }
 
     app.log.migrate().await.expect("the attendance migration applies to a database with marks");

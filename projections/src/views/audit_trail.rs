@@ -118,15 +118,16 @@ pub async fn audit_trail(db: &Db, filter: &AuditFilter, up_to: Option<i64>) -> R
     let limit = filter.limit.unwrap_or(500).clamp(1, MAX_LIMIT);
     // One more than asked, to know whether there is a next page.
     params.push(Param::Int(limit + 1));
-    // The event's own row: the position is the rowid on SQLite, and JSON is read as text.
-    let (event_position, payload, metadata) = match db {
-        Db::Postgres(_) => ("e.position", "e.payload::text", "e.metadata::text"),
-        Db::Sqlite { .. } => ("e.rowid", "e.payload", "e.metadata"),
+    // The event's own row, its JSON read as text.
+    let event_position = db.log_position();
+    let (payload, metadata) = match db {
+        Db::Postgres(_) => ("e.payload::text", "e.metadata::text"),
+        Db::Sqlite { .. } => ("e.payload", "e.metadata"),
     };
     let sql = format!(
         "SELECT a.position, a.offering_id, a.municipality, a.staff_id, \
          e.aggregate_type, e.aggregate_id, e.sequence, e.event_type, {payload}, {metadata} \
-         FROM audit_entries a JOIN events e ON {event_position} = a.position \
+         FROM audit_entries a JOIN events e ON e.{event_position} = a.position \
          WHERE {} ORDER BY a.position LIMIT ${}",
         conditions.join(" AND "),
         params.len()

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kurslogg_projections::feed::high_water_mark;
-use kurslogg_projections::{Db, Param};
+use kurslogg_projections::Param;
 
 use super::Kurslogg;
 
@@ -34,7 +34,7 @@ impl Kurslogg {
     pub async fn follow_once(&self, after: i64) -> Result<i64, sqlx::Error> {
         let db = &self.log.views();
         let mark = high_water_mark(db).await?;
-        let position = if matches!(db, Db::Postgres(_)) { "position" } else { "rowid" };
+        let position = db.log_position();
         let sql = format!(
             "SELECT aggregate_type, aggregate_id, max(sequence) FROM events WHERE {position} > $1 \
              GROUP BY aggregate_type, aggregate_id"
