@@ -1147,6 +1147,120 @@ async fn attendance_per_participant_is_rebuilt_from_the_log_after_its_migration_
     attendance_per_participant_is_rebuilt_from_the_log_after_its_migration(Backend::Postgres).await;
 }
 
+/// Human-language text columns, which keep the database's collation (migration 000014).
+const HUMAN_TEXT: [(&str, &str); 10] = [
+    ("enrolment_municipalities", "name"),
+    ("enrolment_municipalities", "federation"),
+    ("enrolment_packages", "title"),
+    ("roster_offerings", "title"),
+    ("roster_offerings", "trainer"),
+    ("roster_offerings", "place"),
+    ("roster_entries", "unit"),
+    ("enrolment_staff", "unit"),
+    ("users", "display_name"),
+    ("api_tokens", "label"),
+];
+
+/// On PostgreSQL every id, code and time compares byte by byte, as on SQLite, and only
+/// names and titles follow the database's locale. A new column that forgets `COLLATE "C"`
+/// fails here: compared with an id column elsewhere, PostgreSQL would refuse the query.
+#[tokio::test]
+async fn every_key_column_compares_bytewise_postgres() {
+    if postgres_skipped() {
+        return;
+    }
+    let guard = fresh_database(Backend::Postgres).await;
+    guard.migrate_before(i64::MAX).await;
+    let Raw::Postgres(pool) = guard.raw() else { unreachable!("a PostgreSQL guard") };
+    let columns = sqlx::query(
+        "SELECT c.table_name::text, c.column_name::text, c.collation_name::text FROM information_schema.columns c \
+         JOIN information_schema.tables t ON t.table_schema = c.table_schema AND t.table_name = c.table_name \
+         WHERE c.table_schema = current_schema() AND t.table_type = 'BASE TABLE' AND c.data_type = 'text' \
+         AND c.table_name <> '_sqlx_migrations' ORDER BY 1, 2",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    let columns: Vec<(String, String, Option<String>)> =
+        columns.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect();
+    assert!(columns.len() > 100, "the whole schema: {} text columns", columns.len());
+    let human = |table: &str, column: &str| HUMAN_TEXT.contains(&(table, column));
+    let wrong: Vec<_> = columns
+        .iter()
+        .filter(|(table, column, collation)| {
+            let expected = if human(table, column) { None } else { Some("C") };
+            collation.as_deref() != expected
+        })
+        .collect();
+    assert!(wrong.is_empty(), "columns with the wrong collation (table, column, collation): {wrong:#?}");
+    for (table, column) in HUMAN_TEXT {
+        assert!(
+            columns.iter().any(|(t, c, _)| t == table && c == column),
+            "{table}.{column} is gone: update HUMAN_TEXT"
+        );
+    }
+}
+
+/// Migration 000014 (ids compare byte by byte) on a database in use: the views answer as
+/// before, commands go on, and a rebuild gives the same views.
+#[tokio::test]
+async fn the_views_answer_the_same_after_keys_compare_bytewise_postgres() {
+    if postgres_skipped() {
+        return;
+    }
+    const BYTEWISE: i64 = 20261124000014;
+    let guard = fresh_database(Backend::Postgres).await;
+    guard.migrate_before(BYTEWISE).await;
+    let clock = TestClock::at(spring_2027());
+    let app = guard.open(&clock).await;
+    let f = Fyrbodal::build(&app, 2).await;
+    publish(&app, f.package).await;
+    let (anna, bo) = (f.member(&f.uddevalla, 1), f.member(&f.trollhattan, 1));
+    app.register_collectively(&coordinator(&f.uddevalla), f.uddevalla.clone(), vec![line(anna, f.samtal)])
+        .await
+        .unwrap();
+    app.register_collectively(&coordinator(&f.trollhattan), f.trollhattan.clone(), vec![line(bo, f.samtal)])
+        .await
+        .unwrap();
+    clock.set(after_ht2027_deadline());
+    app.close_registration(&course_office(), f.package).await.unwrap();
+    clock.set(utc(2027, 10, 13, 9, 0));
+    app.record_attendance(&trainer(), f.samtal, anna, 0, Attendance::Present, None).await.unwrap();
+    app.record_attendance(&trainer(), f.samtal, bo, 0, Attendance::Absent, None).await.unwrap();
+    catch_up(&app).await;
+    let db = app.log.views();
+    let before = views_dump(&db).await;
+    let trail = |db: Db| async move {
+        let filter = AuditFilter { staff: Some(anna.to_string()), ..AuditFilter::default() };
+        let page = audit_trail(&db, &filter, None).await.unwrap();
+        page.entries.iter().map(|e| (e.position, e.event_type.clone())).collect::<Vec<_>>()
+    };
+    let trail_before = trail(db.clone()).await;
+    assert!(trail_before.len() >= 3, "Anna's trail: {trail_before:?}");
+    let collation = "SELECT coalesce(collation_name::text, 'default') FROM information_schema.columns \
+                     WHERE table_name = 'audit_entries' AND column_name = 'staff_id'";
+    let Raw::Postgres(pool) = guard.raw() else { unreachable!("a PostgreSQL guard") };
+    let staff_collation = || async { sqlx::query_scalar::<_, String>(collation).fetch_one(pool).await.unwrap() };
+    assert_eq!(staff_collation().await, "default", "before the migration");
+
+    app.log.migrate().await.expect("the collation migration applies to a database in use");
+    assert_eq!(staff_collation().await, "C", "after the migration");
+    let app = guard.open(&clock).await;
+    let db = app.log.views();
+    assert_eq!(views_dump(&db).await, before, "the views after the migration");
+    assert_eq!(trail(db.clone()).await, trail_before, "Anna's trail after the migration");
+    let roster = kurslogg_projections::views::roster::roster(&db, &f.samtal.to_string()).await.unwrap().unwrap();
+    assert_eq!(roster.entries.len(), 2, "both on the roster");
+
+    // Commands go on, the views follow, and a rebuild agrees with them.
+    app.record_attendance(&trainer(), f.samtal, bo, 0, Attendance::Present, None).await.unwrap();
+    catch_up(&app).await;
+    let live = views_dump(&db).await;
+    assert_ne!(live, before, "the correction reached the views");
+    kurslogg::views::rebuild(&db, None).await.unwrap();
+    assert_eq!(views_dump(&db).await, live, "a rebuild after the migration");
+}
+
 #[tokio::test]
 async fn the_audit_trail_keeps_its_entries_through_its_migration_sqlite() {
     the_audit_trail_keeps_its_entries_through_its_migration(Backend::Sqlite).await;
