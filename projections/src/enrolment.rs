@@ -70,17 +70,18 @@ const SET_STATUSES: &str = "UPDATE roster_entries SET status = r.column3, waitin
 const SET_COMPLETIONS: &str = "UPDATE roster_entries SET completion = r.column3, certificate = r.column4 \
      FROM ({rows}) AS r WHERE roster_entries.offering_id = r.column1 AND roster_entries.staff_id = r.column2";
 
-/// Sets one session's mark of participants: rows of (offering, staff, marks), where marks
-/// is [`marks::only`] the one session. A participant seen for the first time gets that
-/// string; one already there gets the mark set over theirs, in SQL both backends read
-/// alike: lengthened with the new string's `-`s if it is too short to hold the session,
-/// else the one character replaced. A statement sets at most one mark per participant.
+/// Sets runs of marks of participants: rows of (offering, staff, marks), where marks is
+/// [`marks::run`]: `-` up to the run's first session, then its marks. A participant seen
+/// for the first time gets that string; one already there gets the run set over theirs, in
+/// SQL both backends read alike: their marks before the run (lengthened with the new
+/// string's `-`s if too short to reach it), the run, and their marks after it. A statement
+/// sets at most one run per participant.
 const SET_MARKS: &str = "INSERT INTO roster_attendance (offering_id, staff_id, marks) {rows} \
-     ON CONFLICT (offering_id, staff_id) DO UPDATE SET marks = CASE \
-     WHEN length(roster_attendance.marks) < length(excluded.marks) \
-     THEN roster_attendance.marks || substr(excluded.marks, length(roster_attendance.marks) + 1) \
-     ELSE substr(roster_attendance.marks, 1, length(excluded.marks) - 1) || substr(excluded.marks, length(excluded.marks)) \
-     || substr(roster_attendance.marks, length(excluded.marks) + 1) END";
+     ON CONFLICT (offering_id, staff_id) DO UPDATE SET marks = \
+     substr(roster_attendance.marks || substr(excluded.marks, length(roster_attendance.marks) + 1), 1, \
+     length(excluded.marks) - length(ltrim(excluded.marks, '-'))) \
+     || ltrim(excluded.marks, '-') \
+     || substr(roster_attendance.marks, length(excluded.marks) + 1)";
 
 /// How a participant's attendance on an offering is stored (`roster_attendance.marks`):
 /// one character per session, in session order. One row per participant instead of one
@@ -115,12 +116,27 @@ pub mod marks {
         }
     }
 
-    /// The marks of someone marked only at session `session` (from 0): `code` after as
-    /// many [`NOT_RECORDED`].
-    pub fn only(session: usize, code: char) -> String {
-        let mut marks = NOT_RECORDED.to_string().repeat(session);
-        marks.push(code);
+    /// The marks of someone marked only at sessions `first`, `first + 1`, …: `codes` after
+    /// as many [`NOT_RECORDED`] as `first`.
+    pub fn run(first: usize, codes: impl IntoIterator<Item = char>) -> String {
+        let mut marks = NOT_RECORDED.to_string().repeat(first);
+        marks.extend(codes);
         marks
+    }
+
+    /// Marks given one after another, `(session, code)`, as runs of consecutive sessions
+    /// ([`run`]), each session's last mark standing: what setting the runs in any order
+    /// leaves is what setting the marks in the order given leaves.
+    pub fn runs(given: impl IntoIterator<Item = (usize, char)>) -> Vec<String> {
+        let last: std::collections::BTreeMap<usize, char> = given.into_iter().collect();
+        let mut runs: Vec<(usize, Vec<char>)> = Vec::new();
+        for (session, code) in last {
+            match runs.last_mut() {
+                Some((first, codes)) if *first + codes.len() == session => codes.push(code),
+                _ => runs.push((session, vec![code])),
+            }
+        }
+        runs.into_iter().map(|(first, codes)| run(first, codes)).collect()
     }
 }
 
@@ -288,21 +304,18 @@ impl Gathered {
         self.write_marks(tx).await
     }
 
-    /// The gathered marks, set over the stored ones: in rounds of one mark per
-    /// participant, in the order given (so a session's later mark is set after its earlier
-    /// one), as many statements as the most marks one participant got in the batch.
+    /// The gathered marks, set over the stored ones: each participant's as runs of
+    /// consecutive sessions ([`marks::runs`]; in a rebuild's large batches, usually one run
+    /// per participant however many marks), in rounds of one run per participant, as many
+    /// statements as the most runs one participant has in the batch.
     async fn write_marks(&mut self, tx: &mut ViewTx) -> Result<(), ProjectionError> {
         let mut rounds: Vec<Vec<Param>> = Vec::new();
         for ((offering, staff), given) in std::mem::take(&mut self.marks) {
-            for (round, (session, code)) in given.into_iter().enumerate() {
+            for (round, run) in marks::runs(given).into_iter().enumerate() {
                 if rounds.len() == round {
                     rounds.push(Vec::new());
                 }
-                rounds[round].extend([
-                    offering.as_str().into(),
-                    staff.as_str().into(),
-                    marks::only(session, code).into(),
-                ]);
+                rounds[round].extend([offering.as_str().into(), staff.as_str().into(), run.into()]);
             }
         }
         for rows in rounds {
@@ -593,11 +606,20 @@ mod tests {
 
     #[test]
     fn a_mark_lands_on_its_session_and_sessions_not_marked_stay_unrecorded() {
-        assert_eq!(marks::only(0, marks::PRESENT), "P");
-        assert_eq!(marks::only(2, marks::EXCUSED), "--E");
+        assert_eq!(marks::run(0, [marks::PRESENT]), "P");
+        assert_eq!(marks::run(2, [marks::EXCUSED]), "--E");
+        assert_eq!(marks::run(1, ['P', 'A']), "-PA");
         let read: Vec<Option<&str>> = "A-E".chars().map(marks::attendance).collect();
         assert_eq!(read, [Some("absent"), None, Some("excused")]);
         assert_eq!(marks::code("present"), Some(marks::PRESENT));
         assert_eq!(marks::code("late"), None);
+    }
+
+    #[test]
+    fn marks_given_one_after_another_become_runs_of_consecutive_sessions_the_last_mark_standing() {
+        assert_eq!(marks::runs([(3, 'P'), (3, 'A'), (3, 'E')]), ["---E"]);
+        assert_eq!(marks::runs([(5, 'E'), (1, 'P'), (2, 'A'), (1, 'A')]), ["-AA", "-----E"]);
+        assert_eq!(marks::runs([(0, 'P'), (1, 'P'), (2, 'A')]), ["PPA"]);
+        assert!(marks::runs([]).is_empty());
     }
 }

@@ -15,9 +15,12 @@ const BATCH: i64 = 1_000;
 
 /// Events read and applied per transaction while rebuilding: larger, so that a projection's
 /// multi-row statements and the per-transaction work (checkpoint, commit) are spread over
-/// more events. On SQLite a transaction holds the one writer, so appends wait for at most
-/// one batch.
-const REBUILD_BATCH: i64 = 5_000;
+/// more events, and a participant's attendance marks in a batch are mostly one run of
+/// sessions, set by one row (`enrolment::marks::runs`; at 5,000 most participants had one
+/// mark per batch). Four batches are in memory at most (two waiting per projection, one
+/// being read): about 100 MB. On SQLite a rebuild in place holds the one writer for a
+/// batch at a time, so appends wait for at most one batch.
+const REBUILD_BATCH: i64 = 20_000;
 
 /// Why a projection stopped.
 #[derive(Debug, thiserror::Error)]

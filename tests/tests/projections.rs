@@ -945,6 +945,16 @@ async fn batches_equal_one_event_at_a_time(backend: Backend) {
             format!(r#"{{"AttendanceRecorded":{{"staff":"{stranger}","session":3,"attendance":"{attendance}"}}}}"#);
         odd.push(by_hand("offering", &ghost, i as i64 + 1, "AttendanceRecorded", payload));
     }
+    // Another's sessions out of order, with gaps: runs of them set over each other.
+    let other = uuid::Uuid::new_v4().to_string();
+    for (i, (session, attendance)) in
+        [(5, "excused"), (1, "absent"), (2, "absent"), (1, "present"), (0, "absent")].into_iter().enumerate()
+    {
+        let payload = format!(
+            r#"{{"AttendanceRecorded":{{"staff":"{other}","session":{session},"attendance":"{attendance}"}}}}"#
+        );
+        odd.push(by_hand("offering", &ghost, i as i64 + 5, "AttendanceRecorded", payload));
+    }
     app.log.append(&odd, &[]).await.unwrap();
 
     let db = app.log.views();
@@ -965,13 +975,16 @@ async fn batches_equal_one_event_at_a_time(backend: Backend) {
     }
 
     let one_by_one = project(&db, &events, None).await;
-    // The ghost's one session, marked four times: the last mark stands, sessions before it
-    // unrecorded; the trainer's marks: session 0 excused after the corrections, the rest present.
+    // On the ghost, the stranger's one session, marked four times: the last mark stands,
+    // sessions before it unrecorded; the other's, in any order, each session's last mark;
+    // the trainer's marks: session 0 excused after the corrections, the rest present.
     let marks_of = |who: &str| -> Vec<&String> {
         one_by_one.iter().filter(|r| r.starts_with("roster_attendance") && r.contains(who)).collect()
     };
-    assert_eq!(marks_of(&ghost).len(), 1);
-    assert!(marks_of(&ghost)[0].contains("\"---E\""), "{:?}", marks_of(&ghost));
+    assert_eq!(marks_of(&stranger).len(), 1);
+    assert!(marks_of(&stranger)[0].contains("\"---E\""), "{:?}", marks_of(&stranger));
+    assert_eq!(marks_of(&other).len(), 1);
+    assert!(marks_of(&other)[0].contains("\"APA--E\""), "{:?}", marks_of(&other));
     assert!(one_by_one.iter().any(|r| r.starts_with("roster_attendance") && r.contains("\"EP")), "{one_by_one:?}");
     for table in ["outbox", "notice_places", "notice_participants"] {
         assert!(one_by_one.iter().any(|r| r.starts_with(table)), "the scenario fills {table}");
