@@ -16,26 +16,26 @@
 
 use std::path::{Path, PathBuf};
 
-use futures::TryStreamExt;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Decode, Row, Sqlite, TypeInfo, ValueRef};
-
-use crate::db::{Db, Param, ViewTx};
+use crate::db::{private_error, Db, Param, Private, ViewTx};
 use crate::runner::{Projection, ProjectionError};
 
 /// Bytes of `COPY` data sent to PostgreSQL at a time.
 const COPY_CHUNK: usize = 1 << 20;
 
+/// Pages of 4 kB a scratch database keeps in memory (256 MiB): a million-event rebuild's
+/// working set.
+const SCRATCH_CACHE_PAGES: i64 = 65_536;
+
 /// A projection's scratch database, deleted when dropped.
 pub(crate) struct Scratch {
     path: PathBuf,
-    pool: SqlitePool,
+    db: Private,
 }
 
 impl Drop for Scratch {
     fn drop(&mut self) {
         // A rebuild cut off at any point leaves nothing behind (the file is unlinked even
-        // while the pool still has it open).
+        // while a connection still has it open).
         let _ = std::fs::remove_file(&self.path);
     }
 }
@@ -50,24 +50,15 @@ impl Scratch {
     pub(crate) async fn create(live: &Db, projection: &dyn Projection) -> Result<Self, ProjectionError> {
         let dir = scratch_dir(live).await?;
         let path = dir.join(format!(".kurslogg-rebuild-{}-{}.db", projection.name(), uuid::Uuid::new_v4().simple()));
-        let options = SqliteConnectOptions::new()
-            .filename(&path)
-            .create_if_missing(true)
-            // Nothing here has to survive a crash: a rebuild cut off starts again.
-            .journal_mode(SqliteJournalMode::Memory)
-            .synchronous(SqliteSynchronous::Off)
-            // 256 MiB of pages: a million-event rebuild's working set stays in memory.
-            .pragma("cache_size", "-262144")
-            .pragma("temp_store", "memory");
-        let pool = SqlitePoolOptions::new()
-            .max_connections(1)
-            .min_connections(1)
-            .idle_timeout(None)
-            .max_lifetime(None)
-            .connect_with(options)
-            .await?;
-        let scratch = Self { path, pool };
-        sqlx::migrate!("../migrations/sqlite").run(&scratch.pool).await.map_err(sqlx::Error::from)?;
+        let db = match Private::create(Some(&path), SCRATCH_CACHE_PAGES) {
+            Ok(db) => db,
+            Err(e) => {
+                // Made, if only in part: nothing is left behind.
+                let _ = std::fs::remove_file(&path);
+                return Err(e.into());
+            }
+        };
+        let scratch = Self { path, db };
         let mut tx = scratch.db().begin().await?;
         crate::runner::drop_indexes(&mut tx, projection.name(), projection.tables()).await?;
         projection.prepare_aside(live, &mut tx).await?;
@@ -77,7 +68,7 @@ impl Scratch {
 
     /// The scratch database, for the projection's runner to write to.
     pub(crate) fn db(&self) -> Db {
-        Db::Sqlite { write: self.pool.clone(), read: self.pool.clone() }
+        Db::Private(self.db.clone())
     }
 
     /// Puts the scratch rows of `projection` in place of its live ones, in one transaction
@@ -94,18 +85,17 @@ impl Scratch {
         let bytes = std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0);
         let (name, scratch) = (projection.name(), self.path.display());
         tracing::info!(projection = name, %scratch, bytes, "putting a rebuilt view in place");
-        let installed = match live {
+        match live {
             Db::Sqlite { write, .. } => self.install_sqlite(live, write, projection, reached).await,
             Db::Postgres(_) => self.install_postgres(live, projection, reached).await,
-        };
-        self.pool.close().await;
-        installed
+            Db::Private(_) => Err(ProjectionError::Rebuild("a private database is not rebuilt aside".into())),
+        }
     }
 
     async fn install_sqlite(
         &self,
         live: &Db,
-        write: &SqlitePool,
+        write: &sqlx::SqlitePool,
         projection: &dyn Projection,
         reached: i64,
     ) -> Result<(), ProjectionError> {
@@ -114,7 +104,7 @@ impl Scratch {
         let alias = format!("rebuilt_{}", projection.name());
         let mut layouts = Vec::new();
         for table in projection.tables() {
-            layouts.push((table, columns(&self.pool, table).await?));
+            layouts.push((table, columns(&self.db, table)?));
         }
         sqlx::query(&format!("ATTACH DATABASE $1 AS {alias}"))
             .bind(self.path.to_string_lossy().into_owned())
@@ -151,6 +141,8 @@ impl Scratch {
         Ok(())
     }
 
+    /// Each table's rows go to PostgreSQL by `COPY`, read from the scratch file on a
+    /// thread of its own while PostgreSQL takes the previous chunk.
     async fn install_postgres(
         &self,
         live: &Db,
@@ -160,31 +152,28 @@ impl Scratch {
         let mut tx = replace_begin(live, projection).await?;
         let ViewTx::Postgres(pg) = &mut tx else { unreachable!("a PostgreSQL database gives PostgreSQL transactions") };
         for table in projection.tables() {
-            let (columns, key) = columns(&self.pool, table).await?;
+            let (columns, key) = columns(&self.db, table)?;
             let mut copy = pg.copy_in_raw(&format!("COPY {table} ({columns}) FROM STDIN")).await?;
-            let select = format!("SELECT {columns} FROM {table} ORDER BY {key}");
-            let mut rows = sqlx::query(&select).fetch(&self.pool);
-            let mut buffer = Vec::with_capacity(COPY_CHUNK + 4096);
-            let sent = async {
-                while let Some(row) = rows.try_next().await? {
-                    copy_line(&row, &mut buffer)?;
-                    if buffer.len() >= COPY_CHUNK {
-                        copy.send(std::mem::take(&mut buffer)).await?;
-                        buffer.reserve(COPY_CHUNK + 4096);
-                    }
+            let (chunks, mut received) = tokio::sync::mpsc::channel::<Vec<u8>>(2);
+            let (db, select) = (self.db.clone(), format!("SELECT {columns} FROM {table} ORDER BY {key}"));
+            let reader = tokio::task::spawn_blocking(move || {
+                copy_text(&db, &select, |chunk| chunks.blocking_send(chunk).is_ok())
+            });
+            let mut sent = Ok(());
+            while let Some(chunk) = received.recv().await {
+                if let Err(e) = copy.send(chunk).await {
+                    sent = Err(ProjectionError::from(e));
+                    break;
                 }
-                if !buffer.is_empty() {
-                    copy.send(buffer).await?;
-                }
-                Ok::<_, sqlx::Error>(())
             }
-            .await;
-            drop(rows);
-            match sent {
+            // The reader stops at its next chunk if PostgreSQL stopped taking them.
+            drop(received);
+            let read = reader.await.unwrap_or_else(|e| Err(ProjectionError::Rebuild(format!("reading {table}: {e}"))));
+            match sent.and(read) {
                 Ok(()) => drop(copy.finish().await?),
                 Err(e) => {
                     let _ = copy.abort("the scratch database could not be read").await;
-                    return Err(e.into());
+                    return Err(e);
                 }
             }
         }
@@ -208,12 +197,10 @@ async fn replace_begin(live: &Db, projection: &dyn Projection) -> Result<ViewTx,
 
 /// A table's columns (comma-separated) and its key (what to order the copy by, so the
 /// live key index is filled from one end; the row order where there is no key).
-async fn columns(pool: &SqlitePool, table: &str) -> Result<(String, String), sqlx::Error> {
-    let rows =
-        sqlx::query("SELECT name, pk FROM pragma_table_info($1) ORDER BY cid").bind(table).fetch_all(pool).await?;
-    let columns: Vec<String> = rows.iter().map(|r| r.get::<String, _>(0)).collect();
-    let mut key: Vec<(i64, String)> =
-        rows.iter().filter(|r| r.get::<i64, _>(1) > 0).map(|r| (r.get::<i64, _>(1), r.get::<String, _>(0))).collect();
+fn columns(db: &Private, table: &str) -> Result<(String, String), sqlx::Error> {
+    let rows = db.fetch("SELECT name, pk FROM pragma_table_info($1) ORDER BY cid", &[Param::from(table)])?;
+    let columns: Vec<String> = rows.iter().map(|r| r.text(0)).collect();
+    let mut key: Vec<(i64, String)> = rows.iter().filter(|r| r.int(1) > 0).map(|r| (r.int(1), r.text(0))).collect();
     key.sort();
     let key = if key.is_empty() {
         "rowid".to_string()
@@ -223,30 +210,45 @@ async fn columns(pool: &SqlitePool, table: &str) -> Result<(String, String), sql
     Ok((columns.join(", "), key))
 }
 
+/// The rows of `select` as `COPY` text, handed to `send` in chunks of about
+/// [`COPY_CHUNK`] bytes; stops when `send` says the chunks are no longer taken.
+fn copy_text(db: &Private, select: &str, mut send: impl FnMut(Vec<u8>) -> bool) -> Result<(), ProjectionError> {
+    let mut buffer = Vec::with_capacity(COPY_CHUNK + 4096);
+    let mut taken = true;
+    db.for_each_row(select, |row| {
+        copy_line(row, &mut buffer).map_err(private_error)?;
+        if buffer.len() >= COPY_CHUNK {
+            taken = send(std::mem::replace(&mut buffer, Vec::with_capacity(COPY_CHUNK + 4096)));
+        }
+        Ok(taken)
+    })?;
+    if taken && !buffer.is_empty() {
+        send(buffer);
+    }
+    Ok(())
+}
+
 /// One row in `COPY`'s text format: tab-separated, `\N` for NULL, with backslash,
 /// tab, newline and carriage return escaped.
-fn copy_line(row: &sqlx::sqlite::SqliteRow, out: &mut Vec<u8>) -> Result<(), sqlx::Error> {
-    for i in 0..row.len() {
+fn copy_line(row: &rusqlite::Row<'_>, out: &mut Vec<u8>) -> Result<(), rusqlite::Error> {
+    use rusqlite::types::ValueRef;
+    for i in 0..row.as_ref().column_count() {
         if i > 0 {
             out.push(b'\t');
         }
-        let value = row.try_get_raw(i)?;
-        if value.is_null() {
-            out.extend_from_slice(b"\\N");
-            continue;
-        }
-        if value.type_info().name() == "INTEGER" {
-            let n = <i64 as Decode<Sqlite>>::decode(value).map_err(sqlx::Error::Decode)?;
-            out.extend_from_slice(n.to_string().as_bytes());
-        } else {
-            let text = <&str as Decode<Sqlite>>::decode(value).map_err(sqlx::Error::Decode)?;
-            for byte in text.bytes() {
-                match byte {
-                    b'\\' => out.extend_from_slice(b"\\\\"),
-                    b'\t' => out.extend_from_slice(b"\\t"),
-                    b'\n' => out.extend_from_slice(b"\\n"),
-                    b'\r' => out.extend_from_slice(b"\\r"),
-                    b => out.push(b),
+        match row.get_ref(i)? {
+            ValueRef::Null => out.extend_from_slice(b"\\N"),
+            ValueRef::Integer(n) => out.extend_from_slice(n.to_string().as_bytes()),
+            ValueRef::Real(x) => out.extend_from_slice(x.to_string().as_bytes()),
+            ValueRef::Text(text) | ValueRef::Blob(text) => {
+                for &byte in text {
+                    match byte {
+                        b'\\' => out.extend_from_slice(b"\\\\"),
+                        b'\t' => out.extend_from_slice(b"\\t"),
+                        b'\n' => out.extend_from_slice(b"\\n"),
+                        b'\r' => out.extend_from_slice(b"\\r"),
+                        b => out.push(b),
+                    }
                 }
             }
         }
@@ -273,17 +275,18 @@ mod tests {
     use super::*;
 
     /// What PostgreSQL's `COPY … FROM STDIN` (text format) will read back as the values.
-    #[tokio::test]
-    async fn copy_lines_escape_what_copy_would_misread() {
-        let pool = SqlitePoolOptions::new().max_connections(1).connect("sqlite::memory:").await.unwrap();
-        let row = sqlx::query("SELECT 42, NULL, 'tab\there', 'line\nbreak\r', 'back\\slash \\N', '{\"a\":\"b\"}', ''")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
-        let mut out = Vec::new();
-        copy_line(&row, &mut out).unwrap();
+    #[test]
+    fn copy_lines_escape_what_copy_would_misread() {
+        let db = Private::create(None, 16).unwrap();
+        let select = "SELECT 42, NULL, 'tab\there', 'line\nbreak\r', 'back\\slash \\N', '{\"a\":\"b\"}', ''";
+        let mut chunks = Vec::new();
+        copy_text(&db, select, |chunk| {
+            chunks.push(chunk);
+            true
+        })
+        .unwrap();
         assert_eq!(
-            String::from_utf8(out).unwrap(),
+            String::from_utf8(chunks.concat()).unwrap(),
             "42\t\\N\ttab\\there\tline\\nbreak\\r\tback\\\\slash \\\\N\t{\"a\":\"b\"}\t\n"
         );
     }

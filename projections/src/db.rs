@@ -1,8 +1,13 @@
 //! The database the views live in (the event log's), and a transaction that speaks to
 //! either backend with the same SQL: `$1, $2, …` placeholders, first used in ascending
 //! order (SQLite numbers `$N` parameters by first appearance), integers and text only.
+//!
+//! Besides the log's database, a [`Db`] can be a private SQLite database of the process's
+//! own ([`Private`]): a rebuild's scratch file, or the views as they stood at a moment.
 
 use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use sqlx::{PgPool, Postgres, Row, Sqlite, SqlitePool, Transaction};
 
@@ -31,6 +36,8 @@ pub enum Db {
         /// Readers.
         read: SqlitePool,
     },
+    /// A private SQLite database: a rebuild's scratch file or the views as of a moment.
+    Private(Private),
 }
 
 /// A bound parameter.
@@ -151,6 +158,8 @@ pub enum ViewTx {
     Postgres(Transaction<'static, Postgres>),
     /// SQLite.
     Sqlite(Transaction<'static, Sqlite>),
+    /// A private SQLite database.
+    Private(PrivateTx),
 }
 
 macro_rules! bind_all {
@@ -233,7 +242,7 @@ fn row_statements(tx: &ViewTx, sql: &str, width: usize, params: &[Param]) -> Vec
             let source = format!("SELECT * FROM UNNEST({}) AS r({})", arrays.join(", "), names.join(", "));
             vec![(sql.replacen(ROWS, &source, 1), columns)]
         }
-        ViewTx::Sqlite(_) => {
+        ViewTx::Sqlite(_) | ViewTx::Private(_) => {
             let most = (SQLITE_MAX_PARAMETERS / width).clamp(1, MAX_ROWS_PER_STATEMENT);
             let row = format!("({})", vec!["?"; width].join(", "));
             let mut statements = vec![];
@@ -260,6 +269,7 @@ impl Db {
         Ok(match self {
             Db::Postgres(pool) => ViewTx::Postgres(pool.begin().await?),
             Db::Sqlite { write, .. } => ViewTx::Sqlite(write.begin().await?),
+            Db::Private(db) => ViewTx::Private(db.begin()?),
         })
     }
 }
@@ -275,6 +285,7 @@ impl Db {
             Db::Sqlite { read, .. } => {
                 bind_all!(sqlx::query_scalar::<_, Option<i64>>(sql), params).fetch_optional(read).await?.flatten()
             }
+            Db::Private(db) => db.fetch(sql, params)?.first().and_then(|r| r.opt_int(0)),
         })
     }
 }
@@ -289,6 +300,7 @@ impl Db {
             Db::Sqlite { read, .. } => {
                 bind_all!(sqlx::query(sql), params).fetch_all(read).await?.iter().map(record).collect()
             }
+            Db::Private(db) => db.fetch(sql, params)?,
         })
     }
 }
@@ -308,7 +320,7 @@ impl Db {
                 .iter()
                 .map(record)
                 .collect()),
-            Db::Sqlite { .. } => self.fetch(sql, params).await,
+            Db::Sqlite { .. } | Db::Private(_) => self.fetch(sql, params).await,
         }
     }
 }
@@ -345,6 +357,7 @@ impl ViewTx {
             ViewTx::Sqlite(tx) => {
                 bind_all!(sqlx::query(sql), params).fetch_all(&mut **tx).await?.iter().map(record).collect()
             }
+            ViewTx::Private(tx) => tx.db.fetch(sql, params)?,
         })
     }
 
@@ -353,6 +366,7 @@ impl ViewTx {
         Ok(match self {
             ViewTx::Postgres(tx) => bind_all!(sqlx::query(sql), params).execute(&mut **tx).await?.rows_affected(),
             ViewTx::Sqlite(tx) => bind_all!(sqlx::query(sql), params).execute(&mut **tx).await?.rows_affected(),
+            ViewTx::Private(tx) => tx.db.execute(sql, params)?,
         })
     }
 
@@ -379,6 +393,7 @@ impl ViewTx {
                     bind_rows!(sqlx::query(&sql), binds, arrays).execute(&mut **tx).await?.rows_affected()
                 }
                 ViewTx::Sqlite(tx) => bind_rows!(sqlx::query(&sql), binds).execute(&mut **tx).await?.rows_affected(),
+                ViewTx::Private(tx) => tx.db.execute(&sql, &single_values(binds))?,
             };
         }
         Ok(affected)
@@ -397,6 +412,7 @@ impl ViewTx {
                 ViewTx::Sqlite(tx) => {
                     records.extend(bind_rows!(sqlx::query(&sql), binds).fetch_all(&mut **tx).await?.iter().map(record));
                 }
+                ViewTx::Private(tx) => records.extend(tx.db.fetch(&sql, &single_values(binds))?),
             }
         }
         Ok(records)
@@ -411,6 +427,7 @@ impl ViewTx {
             ViewTx::Sqlite(tx) => {
                 bind_all!(sqlx::query_scalar::<_, Option<i64>>(sql), params).fetch_optional(&mut **tx).await?.flatten()
             }
+            ViewTx::Private(tx) => tx.db.fetch(sql, params)?.first().and_then(|r| r.opt_int(0)),
         })
     }
 
@@ -419,7 +436,7 @@ impl ViewTx {
     pub async fn empty(&mut self, table: &str) -> Result<(), sqlx::Error> {
         let sql = match self {
             ViewTx::Postgres(_) => format!("TRUNCATE {table}"),
-            ViewTx::Sqlite(_) => format!("DELETE FROM {table}"),
+            ViewTx::Sqlite(_) | ViewTx::Private(_) => format!("DELETE FROM {table}"),
         };
         self.execute(&sql, &[]).await.map(drop)
     }
@@ -429,8 +446,170 @@ impl ViewTx {
         match self {
             ViewTx::Postgres(tx) => tx.commit().await,
             ViewTx::Sqlite(tx) => tx.commit().await,
+            ViewTx::Private(tx) => tx.commit(),
         }
     }
+}
+
+/// The values of a SQLite statement of [`row_statements`], one per placeholder.
+fn single_values(binds: Vec<Bind>) -> Vec<Param> {
+    binds
+        .into_iter()
+        .map(|bind| match bind {
+            Bind::One(param) => param,
+            Bind::Ints(_) | Bind::Texts(_) => unreachable!("arrays are bound on PostgreSQL only"),
+        })
+        .collect()
+}
+
+/// A private SQLite database: one connection of the process's own, driven in-process
+/// through rusqlite, its statements run on the calling thread.
+///
+/// Why not sqlx: sqlx runs each SQLite connection on a worker thread of its own and hands
+/// every statement over to it and every result back, two thread switches a statement. A
+/// rebuild aside runs some hundred thousand small statements against its scratch file,
+/// and those switches were most of its time. Nothing else shares a private database, so
+/// nothing is gained by the hand-over: it is used by one task at a time, and a task that
+/// applies a rebuild's batches to one runs on a thread of its own (`crate::runner`).
+#[derive(Clone)]
+pub struct Private(Arc<Mutex<rusqlite::Connection>>);
+
+/// A transaction on a [`Private`] database: rolled back if dropped before its commit.
+pub struct PrivateTx {
+    db: Private,
+    open: bool,
+}
+
+/// Statements prepared and kept per private database: every statement a projection runs,
+/// in every row count [`ViewTx::execute_rows`] gives it.
+const PRIVATE_STATEMENT_CACHE: usize = 512;
+
+impl Private {
+    /// A fresh private database with the service's schema (the SQLite migrations): in the
+    /// file `path` (created; nothing in it has to survive a crash, so it is written
+    /// without journal on disk or fsync), or in memory. `cache_pages` pages of 4 kB are
+    /// kept in memory.
+    pub fn create(path: Option<&Path>, cache_pages: i64) -> Result<Self, sqlx::Error> {
+        let conn = match path {
+            Some(path) => rusqlite::Connection::open(path),
+            None => rusqlite::Connection::open_in_memory(),
+        }
+        .map_err(private_error)?;
+        conn.set_prepared_statement_cache_capacity(PRIVATE_STATEMENT_CACHE);
+        conn.execute_batch(&format!(
+            "PRAGMA journal_mode = MEMORY; PRAGMA synchronous = OFF; PRAGMA temp_store = MEMORY; \
+             PRAGMA cache_size = -{}",
+            cache_pages * 4
+        ))
+        .map_err(private_error)?;
+        for migration in sqlx::migrate!("../migrations/sqlite").iter().filter(|m| m.migration_type.is_up_migration()) {
+            conn.execute_batch(&migration.sql).map_err(private_error)?;
+        }
+        Ok(Self(Arc::new(Mutex::new(conn))))
+    }
+
+    fn connection(&self) -> MutexGuard<'_, rusqlite::Connection> {
+        // A panic while the connection was held leaves nothing half-done that the next
+        // statement could see: SQLite's own state is consistent after every call.
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Starts a transaction.
+    pub fn begin(&self) -> Result<PrivateTx, sqlx::Error> {
+        self.connection().execute_batch("BEGIN").map_err(private_error)?;
+        Ok(PrivateTx { db: self.clone(), open: true })
+    }
+
+    /// Runs a statement (stepping through any rows it returns); the rows it changed.
+    pub fn execute(&self, sql: &str, params: &[Param]) -> Result<u64, sqlx::Error> {
+        let conn = self.connection();
+        let mut statement = prepare(&conn, sql, params)?;
+        let mut rows = statement.raw_query();
+        while rows.next().map_err(private_error)?.is_some() {}
+        Ok(conn.changes())
+    }
+
+    /// Runs a query and returns its rows.
+    pub fn fetch(&self, sql: &str, params: &[Param]) -> Result<Vec<Record>, sqlx::Error> {
+        let conn = self.connection();
+        let mut statement = prepare(&conn, sql, params)?;
+        let width = statement.column_count();
+        let mut rows = statement.raw_query();
+        let mut records = Vec::new();
+        while let Some(row) = rows.next().map_err(private_error)? {
+            let cells = (0..width).map(|i| row.get_ref(i).map(cell)).collect::<Result<_, _>>();
+            records.push(Record(cells.map_err(private_error)?));
+        }
+        Ok(records)
+    }
+
+    /// Runs a query and hands each of its rows to `each`, without gathering them; stops
+    /// early when `each` says so (returns false).
+    pub fn for_each_row(
+        &self,
+        sql: &str,
+        mut each: impl FnMut(&rusqlite::Row<'_>) -> Result<bool, sqlx::Error>,
+    ) -> Result<(), sqlx::Error> {
+        let conn = self.connection();
+        let mut statement = prepare(&conn, sql, &[])?;
+        let mut rows = statement.raw_query();
+        while let Some(row) = rows.next().map_err(private_error)? {
+            if !each(row)? {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl PrivateTx {
+    fn commit(mut self) -> Result<(), sqlx::Error> {
+        self.open = false;
+        self.db.connection().execute_batch("COMMIT").map_err(private_error)
+    }
+}
+
+impl Drop for PrivateTx {
+    fn drop(&mut self) {
+        if self.open {
+            let _ = self.db.connection().execute_batch("ROLLBACK");
+        }
+    }
+}
+
+/// `sql` prepared (from the connection's cache) with `params` bound in order.
+fn prepare<'c>(
+    conn: &'c rusqlite::Connection,
+    sql: &str,
+    params: &[Param],
+) -> Result<rusqlite::CachedStatement<'c>, sqlx::Error> {
+    let mut statement = conn.prepare_cached(sql).map_err(private_error)?;
+    for (i, param) in params.iter().enumerate() {
+        let bound = match param {
+            Param::Text(s) => statement.raw_bind_parameter(i + 1, s.as_str()),
+            Param::Int(n) => statement.raw_bind_parameter(i + 1, n),
+            Param::NullText | Param::NullInt => statement.raw_bind_parameter(i + 1, rusqlite::types::Null),
+        };
+        bound.map_err(private_error)?;
+    }
+    Ok(statement)
+}
+
+/// A value read from a private database as a [`Cell`], as sqlx's rows are read.
+fn cell(value: rusqlite::types::ValueRef<'_>) -> Cell {
+    use rusqlite::types::ValueRef;
+    match value {
+        ValueRef::Null => Cell::Null,
+        ValueRef::Integer(n) => Cell::Int(n),
+        ValueRef::Real(x) if x.fract() == 0.0 && x.abs() < 9.0e15 => Cell::Int(x as i64),
+        ValueRef::Real(x) => Cell::Text(x.to_string()),
+        ValueRef::Text(bytes) | ValueRef::Blob(bytes) => Cell::Text(String::from_utf8_lossy(bytes).into_owned()),
+    }
+}
+
+/// A private database's error, as the rest of the crate's database errors.
+pub(crate) fn private_error(error: rusqlite::Error) -> sqlx::Error {
+    sqlx::Error::AnyDriverError(Box::new(error))
 }
 
 /// Rows for a multi-row statement ([`ViewTx::execute_rows`]), gathered while applying

@@ -79,7 +79,13 @@ pub async fn high_water_mark(db: &Db) -> Result<i64, sqlx::Error> {
             let mark: Option<i64> = sqlx::query_scalar("SELECT max(rowid) FROM events").fetch_one(read).await?;
             Ok(mark.unwrap_or(0))
         }
+        Db::Private(_) => Err(no_log()),
     }
+}
+
+/// A private database (`crate::db::Private`) holds views, never the log.
+fn no_log() -> sqlx::Error {
+    sqlx::Error::Protocol("the event log was read from a private database, which holds none".into())
 }
 
 /// The latest position appended so far, without waiting on the fence: for showing lag,
@@ -149,6 +155,7 @@ pub async fn read_filtered(
         .into_iter()
         .map(|r| logged_event(r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5), r.get(6)))
         .collect(),
+        Db::Private(_) => return Err(no_log()),
     };
     Ok(rows)
 }

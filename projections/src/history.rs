@@ -53,7 +53,7 @@ pub async fn cutoff(db: &Db, as_of: AsOf) -> Result<i64, ProjectionError> {
     let audited = db.read_int("SELECT max(position) FROM audit_entries", &[]).await?.unwrap_or(0);
     let sql = match db {
         Db::Postgres(_) => "SELECT max(position) FROM events WHERE position > $1 AND metadata->>'recorded_at' <= $2",
-        Db::Sqlite { .. } => {
+        Db::Sqlite { .. } | Db::Private(_) => {
             "SELECT max(rowid) FROM events WHERE rowid > $1 AND json_extract(metadata, '$.recorded_at') <= $2"
         }
     };

@@ -229,11 +229,23 @@ pub async fn rebuild(db: &Db, projections: &[Arc<dyn Projection>]) -> Result<i64
         // Two batches in hand per projection: the reader stays ahead, memory stays bounded.
         let (send, batches) = tokio::sync::mpsc::channel(2);
         senders.push(send);
-        let target = scratch.as_ref().map_or_else(|| db.clone(), |s| s.db());
         // Each on a task of its own, so on a thread of its own where there is one: the
         // projections' own work (and, rebuilt aside, their databases') runs side by side.
+        // A scratch database runs its statements on the caller's thread: there the task
+        // is a thread of its own, off the runtime's few.
         let projection = Arc::clone(projection);
-        appliers.push(Spawned::new(async move { apply_all(&target, projection.as_ref(), batches).await }));
+        appliers.push(match scratch {
+            Some(scratch) => {
+                let target = scratch.db();
+                let cut_off =
+                    Err(ProjectionError::Rebuild(format!("the rebuild of {} was cut off", projection.name())));
+                Spawned::blocking(async move { apply_all(&target, projection.as_ref(), batches).await }, cut_off)
+            }
+            None => {
+                let target = db.clone();
+                Spawned::new(async move { apply_all(&target, projection.as_ref(), batches).await })
+            }
+        });
     }
     // The reader decodes on a task of its own, so on a thread of its own if there is one.
     let reader = Spawned::new(read_all(db.clone(), mark, senders));
@@ -284,11 +296,32 @@ pub async fn rebuild(db: &Db, projections: &[Arc<dyn Projection>]) -> Result<i64
 /// One of a rebuild's tasks, aborted if the rebuild is dropped before it finishes (cut
 /// off), as the work of a single future would stop with it. Awaiting it gives the task's
 /// result, as its `JoinHandle` would.
-struct Spawned<T>(tokio::task::JoinHandle<T>);
+struct Spawned<T> {
+    task: tokio::task::JoinHandle<T>,
+    /// Dropped with the handle: tells work on a thread of its own, which aborting cannot
+    /// stop, that it is cut off.
+    cut_off: Option<tokio::sync::oneshot::Sender<()>>,
+}
 
 impl<T: Send + 'static> Spawned<T> {
     fn new(work: impl std::future::Future<Output = T> + Send + 'static) -> Self {
-        Self(tokio::spawn(work))
+        Self { task: tokio::spawn(work), cut_off: None }
+    }
+
+    /// `work`, whose statements block its thread, on a thread of its own; cut off, it gives
+    /// up at its next await (a statement under way finishes first) and gives `cut_off`.
+    fn blocking(work: impl std::future::Future<Output = T> + Send + 'static, cut_off: T) -> Self {
+        let (signal, cut) = tokio::sync::oneshot::channel::<()>();
+        let runtime = tokio::runtime::Handle::current();
+        let task = tokio::task::spawn_blocking(move || {
+            runtime.block_on(async move {
+                tokio::select! {
+                    done = work => done,
+                    _ = cut => cut_off,
+                }
+            })
+        });
+        Self { task, cut_off: Some(signal) }
     }
 }
 
@@ -296,13 +329,14 @@ impl<T> std::future::Future for Spawned<T> {
     type Output = Result<T, tokio::task::JoinError>;
 
     fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
-        std::pin::Pin::new(&mut self.0).poll(cx)
+        std::pin::Pin::new(&mut self.task).poll(cx)
     }
 }
 
 impl<T> Drop for Spawned<T> {
     fn drop(&mut self) {
-        self.0.abort();
+        self.task.abort();
+        self.cut_off.take();
     }
 }
 
@@ -367,7 +401,7 @@ pub(crate) async fn drop_indexes(tx: &mut ViewTx, projection: &str, tables: &[&s
              WHERE i.indrelid = $1::regclass AND NOT i.indisunique ORDER BY c.relname"
         }
         // An index made for a key or UNIQUE constraint has no SQL of its own.
-        ViewTx::Sqlite(_) => {
+        ViewTx::Sqlite(_) | ViewTx::Private(_) => {
             "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = $1 AND sql IS NOT NULL \
              AND upper(sql) NOT LIKE 'CREATE UNIQUE%' ORDER BY name"
         }

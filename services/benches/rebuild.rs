@@ -1427,6 +1427,7 @@ async fn sequential_read(db: &Db) -> (usize, i64) {
                 ));
             }
         }
+        Db::Private(_) => unreachable!("the benchmark's log is in the service's database"),
     }
     (count, check)
 }
@@ -1655,6 +1656,7 @@ async fn measure(which: Which, db: &Db, log: &EventLog, config: &Config) -> Back
                 .await
                 .ok()
         }
+        Db::Private(_) => unreachable!("the benchmark's log is in the service's database"),
     };
     let n = filled.events;
     let mut passes = vec![];

@@ -214,11 +214,7 @@ async fn roster_dump(db: &Db) -> Vec<String> {
     ];
     let mut rows = vec![];
     for sql in queries {
-        let found: Vec<String> = match db {
-            Db::Postgres(pool) => sqlx::query_scalar(sql).fetch_all(pool).await.unwrap(),
-            Db::Sqlite { read, .. } => sqlx::query_scalar(sql).fetch_all(read).await.unwrap(),
-        };
-        rows.extend(found);
+        rows.extend(db.fetch(sql, &[]).await.unwrap().iter().map(|r| r.text(0)));
     }
     rows
 }
@@ -559,7 +555,9 @@ async fn indexes(db: &Db) -> Vec<String> {
         Db::Postgres(_) => {
             "SELECT indexname || ': ' || indexdef FROM pg_indexes WHERE schemaname = current_schema() ORDER BY indexname"
         }
-        Db::Sqlite { .. } => "SELECT name || ': ' || coalesce(sql, '') FROM sqlite_master WHERE type = 'index' ORDER BY name",
+        Db::Sqlite { .. } | Db::Private(_) => {
+            "SELECT name || ': ' || coalesce(sql, '') FROM sqlite_master WHERE type = 'index' ORDER BY name"
+        }
     };
     db.fetch(sql, &[]).await.unwrap().iter().map(|r| r.text(0)).collect()
 }
@@ -1081,20 +1079,12 @@ async fn the_audit_trail_keeps_its_entries_through_its_migration(backend: Backen
     );
     assert_eq!(page.entries[0].on_behalf_of.as_deref(), Some("tanum"));
     assert_eq!(page.entries[0].details, Some(serde_json::json!({ "reason": "leave" })));
-    let indexes = match &db {
-        Db::Sqlite { read, .. } => sqlx::query_scalar::<_, String>(
-            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'audit_entries' AND sql IS NOT NULL",
-        )
-        .fetch_all(read)
-        .await
-        .unwrap(),
-        Db::Postgres(pool) => {
-            sqlx::query_scalar::<_, String>("SELECT indexname::text FROM pg_indexes WHERE tablename = 'audit_entries'")
-                .fetch_all(pool)
-                .await
-                .unwrap()
-        }
+    let sql = if matches!(db, Db::Postgres(_)) {
+        "SELECT indexname::text FROM pg_indexes WHERE tablename = 'audit_entries'"
+    } else {
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'audit_entries' AND sql IS NOT NULL"
     };
+    let indexes: Vec<String> = db.fetch(sql, &[]).await.unwrap().iter().map(|r| r.text(0)).collect();
     for index in ["audit_entries_time", "audit_entries_actor", "audit_entries_offering", "audit_entries_staff"] {
         assert!(indexes.iter().any(|i| i == index), "{index} missing: {indexes:?}");
     }

@@ -122,7 +122,7 @@ pub async fn audit_trail(db: &Db, filter: &AuditFilter, up_to: Option<i64>) -> R
     let event_position = db.log_position();
     let (payload, metadata) = match db {
         Db::Postgres(_) => ("e.payload::text", "e.metadata::text"),
-        Db::Sqlite { .. } => ("e.payload", "e.metadata"),
+        Db::Sqlite { .. } | Db::Private(_) => ("e.payload", "e.metadata"),
     };
     let sql = format!(
         "SELECT a.position, a.offering_id, a.municipality, a.staff_id, \
@@ -164,7 +164,7 @@ pub async fn audit_trail(db: &Db, filter: &AuditFilter, up_to: Option<i64>) -> R
     if !several.is_empty() {
         let positions = match db {
             Db::Postgres(_) => "SELECT CAST(value AS bigint) FROM json_array_elements_text(CAST($1 AS json))",
-            Db::Sqlite { .. } => "SELECT value FROM json_each($1)",
+            Db::Sqlite { .. } | Db::Private(_) => "SELECT value FROM json_each($1)",
         };
         let sql =
             format!("SELECT position, staff_id FROM audit_staff WHERE position IN ({positions}) ORDER BY staff_id");
