@@ -285,7 +285,7 @@ impl Db {
             Db::Sqlite { read, .. } => {
                 bind_all!(sqlx::query_scalar::<_, Option<i64>>(sql), params).fetch_optional(read).await?.flatten()
             }
-            Db::Private(db) => db.fetch(sql, params)?.first().and_then(|r| r.opt_int(0)),
+            Db::Private(_) => self.fetch(sql, params).await?.first().and_then(|r| r.opt_int(0)),
         })
     }
 }
@@ -300,7 +300,7 @@ impl Db {
             Db::Sqlite { read, .. } => {
                 bind_all!(sqlx::query(sql), params).fetch_all(read).await?.iter().map(record).collect()
             }
-            Db::Private(db) => db.fetch(sql, params)?,
+            Db::Private(db) => db.fetch_off_the_runtime(sql, params).await?,
         })
     }
 }
@@ -543,6 +543,16 @@ impl Private {
         Ok(records)
     }
 
+    /// [`Private::fetch`] on a thread of its own, for a caller on the runtime's threads
+    /// (a view asked as of a moment, from an HTTP handler), which a long query would
+    /// otherwise hold up.
+    async fn fetch_off_the_runtime(&self, sql: &str, params: &[Param]) -> Result<Vec<Record>, sqlx::Error> {
+        let (db, sql, params) = (self.clone(), sql.to_string(), params.to_vec());
+        tokio::task::spawn_blocking(move || db.fetch(&sql, &params))
+            .await
+            .unwrap_or_else(|e| Err(sqlx::Error::AnyDriverError(Box::new(e))))
+    }
+
     /// Runs a query and hands each of its rows to `each`, without gathering them; stops
     /// early when `each` says so (returns false).
     pub fn for_each_row(
@@ -672,5 +682,35 @@ mod tests {
             assert_eq!((stored[0].int(0), stored[0].int(1), stored[0].int(3)), (rows, sum, rows - 1), "{rows} rows");
             assert_eq!(stored[0].text(2), "row 0");
         }
+    }
+
+    /// A private database's transaction keeps what it committed and nothing of what it
+    /// dropped, and its rows read back as they were written, over the same SQL and
+    /// multi-row statements as the service's databases.
+    #[tokio::test]
+    async fn a_private_transaction_keeps_what_it_committed_only() {
+        let db = Db::Private(Private::create(None, 16).unwrap());
+        let mut tx = db.begin().await.unwrap();
+        tx.execute("CREATE TABLE t (a integer PRIMARY KEY, b text)", &[]).await.unwrap();
+        let rows: Vec<Param> = (0..100).flat_map(|i| [Param::Int(i), Param::from(format!("row {i}"))]).collect();
+        assert_eq!(tx.execute_rows("INSERT INTO t (a, b) {rows}", 2, &rows).await.unwrap(), 100);
+        tx.commit().await.unwrap();
+
+        let mut tx = db.begin().await.unwrap();
+        tx.execute("INSERT INTO t (a, b) VALUES ($1, $2)", &[Param::Int(1_000), Param::NullText]).await.unwrap();
+        assert_eq!(tx.fetch_int("SELECT count(*) FROM t", &[]).await.unwrap(), Some(101), "seen inside");
+        drop(tx);
+
+        let stored = db.fetch("SELECT count(*), sum(a), min(b), max(b) FROM t", &[]).await.unwrap();
+        assert_eq!(
+            stored[0].0,
+            vec![Cell::Int(100), Cell::Int(4_950), Cell::Text("row 0".into()), Cell::Text("row 99".into())]
+        );
+        let picked = "SELECT a, b FROM t WHERE (a, b) IN ({rows}) ORDER BY a";
+        let mut tx = db.begin().await.unwrap();
+        let found =
+            tx.fetch_rows(picked, 2, &[Param::Int(7), "row 7".into(), Param::Int(8), "row 9".into()]).await.unwrap();
+        assert_eq!(found, vec![Record(vec![Cell::Int(7), Cell::Text("row 7".into())])]);
+        assert_eq!(db.read_int("SELECT max(a) FROM t WHERE a < $1", &[Param::Int(50)]).await.unwrap(), Some(49));
     }
 }

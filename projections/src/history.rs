@@ -6,13 +6,13 @@
 //! from the log itself, never from a stored copy that could have been edited.
 
 use chrono::{DateTime, Utc};
-use sqlx::sqlite::SqlitePoolOptions;
 
 use crate::audit::POSITIONS_CONCERNING_STAFF;
-use crate::db::{Db, Param};
+use crate::db::{Db, Param, Private};
 use crate::enrolment::{self, Enrolment};
 use crate::feed::{self, Filter};
 use crate::runner::{save_checkpoint, Projection, ProjectionError};
+use crate::tasks::Spawned;
 
 /// A moment in the log's history.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +38,10 @@ pub enum Scope {
 
 /// Events read and applied per transaction while replaying.
 const BATCH: i64 = 5_000;
+
+/// Pages of 4 kB a replay keeps in memory at most (64 MiB): the whole of a replay to a
+/// million events, with room to spare.
+const PAST_CACHE_PAGES: i64 = 16_384;
 
 /// The last log position that was part of the log at `as_of`.
 ///
@@ -66,17 +70,11 @@ pub async fn cutoff(db: &Db, as_of: AsOf) -> Result<i64, ProjectionError> {
 
 /// The views as they stood at `as_of`, built in a private in-memory database that lives
 /// as long as the returned `Db`. Its checkpoints are the cutoff position.
+///
+/// The replay runs on a thread of its own (a private database's statements block their
+/// thread), and stops at its next batch if the caller gives up on it.
 pub async fn views_as_of(source: &Db, as_of: AsOf, scope: &Scope) -> Result<Db, ProjectionError> {
     let cutoff = cutoff(source, as_of).await?;
-    let pool = SqlitePoolOptions::new()
-        .max_connections(1)
-        .min_connections(1)
-        .idle_timeout(None)
-        .max_lifetime(None)
-        .connect("sqlite::memory:")
-        .await?;
-    sqlx::migrate!("../migrations/sqlite").run(&pool).await.map_err(sqlx::Error::from)?;
-    let past = Db::Sqlite { write: pool.clone(), read: pool };
     // Every view but the audit trail reads the enrolment projection's tables, so only it is
     // replayed. The audit trail needs no replay: as of a moment it is the live trail cut
     // at the position (`cutoff`), each entry shown from the live log.
@@ -85,16 +83,29 @@ pub async fn views_as_of(source: &Db, as_of: AsOf, scope: &Scope) -> Result<Db, 
         Scope::Offering(id) => Filter::Offerings(vec![id.clone()]),
         Scope::Staff(id) => staff_filter(source, id, cutoff).await?,
     };
+    let source = source.clone();
+    let replay = Spawned::blocking(
+        async move { replay(&source, cutoff, &filter).await },
+        Err(ProjectionError::Rebuild("the replay was cut off".into())),
+    );
+    let past = replay.await.unwrap_or_else(|e| Err(ProjectionError::Rebuild(format!("replaying the log: {e}"))))?;
+    Ok(Db::Private(past))
+}
+
+/// The enrolment projection over the log up to `cutoff`, as far as `filter` lets through,
+/// in a fresh private in-memory database.
+async fn replay(source: &Db, cutoff: i64, filter: &Filter) -> Result<Private, ProjectionError> {
+    let past = Private::create(None, PAST_CACHE_PAGES)?;
     let mut after = 0;
     loop {
-        let events = feed::read_filtered(source, after, cutoff, BATCH, &filter).await?;
+        let events = feed::read_filtered(source, after, cutoff, BATCH, filter).await?;
         let Some(last) = events.last().map(|e| e.position) else { break };
-        let mut tx = past.begin().await?;
+        let mut tx = Db::Private(past.clone()).begin().await?;
         Enrolment.apply_batch(&mut tx, &events).await?;
         tx.commit().await?;
         after = last;
     }
-    let mut tx = past.begin().await?;
+    let mut tx = Db::Private(past.clone()).begin().await?;
     save_checkpoint(&mut tx, Enrolment.name(), cutoff).await?;
     tx.commit().await?;
     Ok(past)

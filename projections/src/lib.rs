@@ -13,6 +13,7 @@ pub mod leader;
 pub mod notices;
 pub mod outbox;
 pub mod runner;
+mod tasks;
 pub mod views;
 
 pub use db::{Db, Param, ViewTx};

@@ -9,6 +9,7 @@ use async_trait::async_trait;
 
 use crate::db::{Db, Param, ViewTx};
 use crate::feed::{self, LoggedEvent};
+use crate::tasks::Spawned;
 
 /// Events read and applied per transaction while catching up.
 const BATCH: i64 = 1_000;
@@ -291,53 +292,6 @@ pub async fn rebuild(db: &Db, projections: &[Arc<dyn Projection>]) -> Result<i64
         tx.commit().await?;
     }
     Ok(mark)
-}
-
-/// One of a rebuild's tasks, aborted if the rebuild is dropped before it finishes (cut
-/// off), as the work of a single future would stop with it. Awaiting it gives the task's
-/// result, as its `JoinHandle` would.
-struct Spawned<T> {
-    task: tokio::task::JoinHandle<T>,
-    /// Dropped with the handle: tells work on a thread of its own, which aborting cannot
-    /// stop, that it is cut off.
-    cut_off: Option<tokio::sync::oneshot::Sender<()>>,
-}
-
-impl<T: Send + 'static> Spawned<T> {
-    fn new(work: impl std::future::Future<Output = T> + Send + 'static) -> Self {
-        Self { task: tokio::spawn(work), cut_off: None }
-    }
-
-    /// `work`, whose statements block its thread, on a thread of its own; cut off, it gives
-    /// up at its next await (a statement under way finishes first) and gives `cut_off`.
-    fn blocking(work: impl std::future::Future<Output = T> + Send + 'static, cut_off: T) -> Self {
-        let (signal, cut) = tokio::sync::oneshot::channel::<()>();
-        let runtime = tokio::runtime::Handle::current();
-        let task = tokio::task::spawn_blocking(move || {
-            runtime.block_on(async move {
-                tokio::select! {
-                    done = work => done,
-                    _ = cut => cut_off,
-                }
-            })
-        });
-        Self { task, cut_off: Some(signal) }
-    }
-}
-
-impl<T> std::future::Future for Spawned<T> {
-    type Output = Result<T, tokio::task::JoinError>;
-
-    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
-        std::pin::Pin::new(&mut self.task).poll(cx)
-    }
-}
-
-impl<T> Drop for Spawned<T> {
-    fn drop(&mut self) {
-        self.task.abort();
-        self.cut_off.take();
-    }
 }
 
 /// Reads the log up to `mark` once, handing every batch to every projection.
