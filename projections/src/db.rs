@@ -24,7 +24,8 @@ const EXACT_ROWS: usize = 64;
 /// Bound parameters per statement SQLite accepts.
 const SQLITE_MAX_PARAMETERS: usize = 32_766;
 
-/// The event log's database.
+/// A database views live in: the event log's (PostgreSQL or SQLite), or a private one
+/// that holds views only.
 #[derive(Clone)]
 pub enum Db {
     /// PostgreSQL.
