@@ -39,8 +39,9 @@ pub enum Scope {
 /// Events read and applied per transaction while replaying.
 const BATCH: i64 = 5_000;
 
-/// Pages of 4 kB a replay keeps in memory at most (64 MiB): the whole of a replay to a
-/// million events, with room to spare.
+/// Page cache of a replay's database, in pages of 4 kB (64 MiB). It lives in memory
+/// whatever its size; this only sizes SQLite's cache of it (a replay to a million events
+/// is about 45 MB).
 const PAST_CACHE_PAGES: i64 = 16_384;
 
 /// The last log position that was part of the log at `as_of`.
