@@ -575,8 +575,10 @@ impl Private {
 
 impl PrivateTx {
     fn commit(mut self) -> Result<(), sqlx::Error> {
+        self.db.connection().execute_batch("COMMIT").map_err(private_error)?;
+        // Only now: a COMMIT that failed may leave the transaction open, for drop to end.
         self.open = false;
-        self.db.connection().execute_batch("COMMIT").map_err(private_error)
+        Ok(())
     }
 }
 
@@ -588,13 +590,21 @@ impl Drop for PrivateTx {
     }
 }
 
-/// `sql` prepared (from the connection's cache) with `params` bound in order.
+/// `sql`, one statement (anything after the first is not run), prepared from the
+/// connection's cache with `params` bound in order: as many as it has placeholders.
 fn prepare<'c>(
     conn: &'c rusqlite::Connection,
     sql: &str,
     params: &[Param],
 ) -> Result<rusqlite::CachedStatement<'c>, sqlx::Error> {
     let mut statement = conn.prepare_cached(sql).map_err(private_error)?;
+    if statement.parameter_count() != params.len() {
+        return Err(sqlx::Error::InvalidArgument(format!(
+            "{} values given for the {} placeholders of: {sql}",
+            params.len(),
+            statement.parameter_count()
+        )));
+    }
     for (i, param) in params.iter().enumerate() {
         let bound = match param {
             Param::Text(s) => statement.raw_bind_parameter(i + 1, s.as_str()),
