@@ -215,7 +215,7 @@ fn columns(db: &Private, table: &str) -> Result<(String, String), sqlx::Error> {
 fn copy_text(db: &Private, select: &str, mut send: impl FnMut(Vec<u8>) -> bool) -> Result<(), ProjectionError> {
     let mut buffer = Vec::with_capacity(COPY_CHUNK + 4096);
     let mut taken = true;
-    db.for_each_row(select, |row| {
+    db.for_each_row(select, &[], |row| {
         copy_line(row, &mut buffer).map_err(private_error)?;
         if buffer.len() >= COPY_CHUNK {
             taken = send(std::mem::replace(&mut buffer, Vec::with_capacity(COPY_CHUNK + 4096)));

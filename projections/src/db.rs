@@ -532,15 +532,12 @@ impl Private {
 
     /// Runs a query and returns its rows.
     pub fn fetch(&self, sql: &str, params: &[Param]) -> Result<Vec<Record>, sqlx::Error> {
-        let conn = self.connection();
-        let mut statement = prepare(&conn, sql, params)?;
-        let width = statement.column_count();
-        let mut rows = statement.raw_query();
         let mut records = Vec::new();
-        while let Some(row) = rows.next().map_err(private_error)? {
-            let cells = (0..width).map(|i| row.get_ref(i).map(cell)).collect::<Result<_, _>>();
+        self.for_each_row(sql, params, |row| {
+            let cells = (0..row.as_ref().column_count()).map(|i| row.get_ref(i).map(cell)).collect::<Result<_, _>>();
             records.push(Record(cells.map_err(private_error)?));
-        }
+            Ok(true)
+        })?;
         Ok(records)
     }
 
@@ -559,10 +556,11 @@ impl Private {
     pub fn for_each_row(
         &self,
         sql: &str,
+        params: &[Param],
         mut each: impl FnMut(&rusqlite::Row<'_>) -> Result<bool, sqlx::Error>,
     ) -> Result<(), sqlx::Error> {
         let conn = self.connection();
-        let mut statement = prepare(&conn, sql, &[])?;
+        let mut statement = prepare(&conn, sql, params)?;
         let mut rows = statement.raw_query();
         while let Some(row) = rows.next().map_err(private_error)? {
             if !each(row)? {

@@ -89,24 +89,23 @@ pub async fn views_as_of(source: &Db, as_of: AsOf, scope: &Scope) -> Result<Db, 
         async move { replay(&source, cutoff, &filter).await },
         Err(ProjectionError::Rebuild("the replay was cut off".into())),
     );
-    let past = replay.await.unwrap_or_else(|e| Err(ProjectionError::Rebuild(format!("replaying the log: {e}"))))?;
-    Ok(Db::Private(past))
+    replay.await.unwrap_or_else(|e| Err(ProjectionError::Rebuild(format!("replaying the log: {e}"))))
 }
 
 /// The enrolment projection over the log up to `cutoff`, as far as `filter` lets through,
 /// in a fresh private in-memory database.
-async fn replay(source: &Db, cutoff: i64, filter: &Filter) -> Result<Private, ProjectionError> {
-    let past = Private::create(None, PAST_CACHE_PAGES)?;
+async fn replay(source: &Db, cutoff: i64, filter: &Filter) -> Result<Db, ProjectionError> {
+    let past = Db::Private(Private::create(None, PAST_CACHE_PAGES)?);
     let mut after = 0;
     loop {
         let events = feed::read_filtered(source, after, cutoff, BATCH, filter).await?;
         let Some(last) = events.last().map(|e| e.position) else { break };
-        let mut tx = Db::Private(past.clone()).begin().await?;
+        let mut tx = past.begin().await?;
         Enrolment.apply_batch(&mut tx, &events).await?;
         tx.commit().await?;
         after = last;
     }
-    let mut tx = Db::Private(past.clone()).begin().await?;
+    let mut tx = past.begin().await?;
     save_checkpoint(&mut tx, Enrolment.name(), cutoff).await?;
     tx.commit().await?;
     Ok(past)

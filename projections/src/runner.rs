@@ -230,23 +230,16 @@ pub async fn rebuild(db: &Db, projections: &[Arc<dyn Projection>]) -> Result<i64
         // Two batches in hand per projection: the reader stays ahead, memory stays bounded.
         let (send, batches) = tokio::sync::mpsc::channel(2);
         senders.push(send);
+        let target = scratch.as_ref().map_or_else(|| db.clone(), |s| s.db());
         // Each on a task of its own, so on a thread of its own where there is one: the
         // projections' own work (and, rebuilt aside, their databases') runs side by side.
-        // A scratch database runs its statements on the caller's thread: there the task
-        // is a thread of its own, off the runtime's few.
+        // A private (scratch) database runs its statements on the caller's thread: there
+        // the task is a thread of its own, off the runtime's few.
         let projection = Arc::clone(projection);
-        appliers.push(match scratch {
-            Some(scratch) => {
-                let target = scratch.db();
-                let cut_off =
-                    Err(ProjectionError::Rebuild(format!("the rebuild of {} was cut off", projection.name())));
-                Spawned::blocking(async move { apply_all(&target, projection.as_ref(), batches).await }, cut_off)
-            }
-            None => {
-                let target = db.clone();
-                Spawned::new(async move { apply_all(&target, projection.as_ref(), batches).await })
-            }
-        });
+        let cut_off = Err(ProjectionError::Rebuild(format!("the rebuild of {} was cut off", projection.name())));
+        let private = matches!(target, Db::Private(_));
+        let work = async move { apply_all(&target, projection.as_ref(), batches).await };
+        appliers.push(if private { Spawned::blocking(work, cut_off) } else { Spawned::new(work) });
     }
     // The reader decodes on a task of its own, so on a thread of its own if there is one.
     let reader = Spawned::new(read_all(db.clone(), mark, senders));
