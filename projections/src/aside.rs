@@ -143,6 +143,13 @@ impl Scratch {
 
     /// Each table's rows go to PostgreSQL by `COPY`, read from the scratch file on a
     /// thread of its own while PostgreSQL takes the previous chunk.
+    ///
+    /// `FREEZE`: the rows are written as visible to every transaction, the pages marked
+    /// so. The table was emptied by `TRUNCATE` in this same transaction (a projection's
+    /// reset; PostgreSQL refuses `FREEZE` otherwise), so no one can see the difference:
+    /// the table stays locked until the commit. What it saves comes after: the index
+    /// builds and every later read check each row's visibility without looking up its
+    /// transaction, and autovacuum finds nothing to do on the new pages.
     async fn install_postgres(
         &self,
         live: &Db,
@@ -153,7 +160,7 @@ impl Scratch {
         let ViewTx::Postgres(pg) = &mut tx else { unreachable!("a PostgreSQL database gives PostgreSQL transactions") };
         for table in projection.tables() {
             let (columns, key) = columns(&self.db, table)?;
-            let mut copy = pg.copy_in_raw(&format!("COPY {table} ({columns}) FROM STDIN")).await?;
+            let mut copy = pg.copy_in_raw(&format!("COPY {table} ({columns}) FROM STDIN WITH (FREEZE)")).await?;
             let (chunks, mut received) = tokio::sync::mpsc::channel::<Vec<u8>>(2);
             let (db, select) = (self.db.clone(), format!("SELECT {columns} FROM {table} ORDER BY {key}"));
             let reader = tokio::task::spawn_blocking(move || {

@@ -250,41 +250,67 @@ pub async fn rebuild(db: &Db, projections: &[Arc<dyn Projection>]) -> Result<i64
     let read = reader.await.unwrap_or_else(|e| Err(ProjectionError::Rebuild(format!("reading the log: {e}"))));
     let filled = started.elapsed();
     // The first failure, if any: a projection's own, the reader's, then putting in place.
-    let finished = async {
-        let reached = applied.into_iter().collect::<Result<Vec<i64>, _>>()?;
-        read?;
-        let installs = projections.iter().zip(scratches).zip(reached).filter_map(|((projection, scratch), reached)| {
-            scratch.map(move |scratch| scratch.install(db, projection.as_ref(), reached))
-        });
-        futures::future::join_all(installs).await.into_iter().collect::<Result<(), _>>()
-    }
-    .await;
-    let in_place = started.elapsed();
-    // Always: a view half built still needs its indexes, for its readers and its runner.
-    let restored = futures::future::join_all(projections.iter().map(|p| restore_indexes(db, p.name()))).await;
+    let reached = applied.into_iter().collect::<Result<Vec<i64>, _>>().and_then(|reached| read.map(|()| reached));
+    // Each projection goes on by itself from here (see `finish`), side by side.
+    let finishing = projections.iter().zip(scratches).enumerate().map(|(i, (projection, scratch))| {
+        let reached = reached.as_ref().ok().map(|reached| reached[i]);
+        finish(db, projection.as_ref(), scratch, reached, started)
+    });
+    let finished = futures::future::join_all(finishing).await;
     tracing::info!(
         projections = ?names,
         mark,
         filled_s = filled.as_secs_f64(),
-        put_in_place_s = (in_place - filled).as_secs_f64(),
-        indexes_s = (started.elapsed() - in_place).as_secs_f64(),
+        finished_s = (started.elapsed() - filled).as_secs_f64(),
         "rebuilt"
     );
-    finished?;
-    for result in restored {
+    reached?;
+    for result in finished {
         result?;
     }
-    if matches!(db, Db::Postgres(_)) {
+    Ok(mark)
+}
+
+/// The end of one projection's rebuild, once its fill is done: its rows put in place
+/// (`reached` is `None` when the fill failed: nothing is), its indexes built again and,
+/// on PostgreSQL, its tables analysed. Each projection does this by itself, so a small
+/// view's index builds keep the other core busy while the largest view is still copied.
+async fn finish(
+    db: &Db,
+    projection: &dyn Projection,
+    scratch: Option<crate::aside::Scratch>,
+    reached: Option<i64>,
+    started: std::time::Instant,
+) -> Result<(), ProjectionError> {
+    let name = projection.name();
+    let began = started.elapsed();
+    let installed = match (scratch, reached) {
+        (Some(scratch), Some(reached)) => scratch.install(db, projection, reached).await,
+        // Nothing to put in place, or a failure to report: the scratch file goes.
+        _ => Ok(()),
+    };
+    let in_place = started.elapsed();
+    // Always: a view half built still needs its indexes, for its readers and its runner.
+    let restored = restore_indexes(db, name).await;
+    tracing::info!(
+        projection = name,
+        put_in_place_s = (in_place - began).as_secs_f64(),
+        indexes_s = (started.elapsed() - in_place).as_secs_f64(),
+        "finished"
+    );
+    installed?;
+    restored?;
+    if matches!(db, Db::Postgres(_)) && reached.is_some() {
         // Fresh statistics for the planner: the tables changed wholesale, and autovacuum
         // may be slow to notice (or off). Without them, reads of a rebuilt view can take a
         // poor plan for minutes.
         let mut tx = db.begin().await?;
-        for table in projections.iter().flat_map(|p| p.tables()) {
+        for table in projection.tables() {
             tx.execute(&format!("ANALYZE {table}"), &[]).await?;
         }
         tx.commit().await?;
     }
-    Ok(mark)
+    Ok(())
 }
 
 /// Reads the log up to `mark` once, handing every batch to every projection.

@@ -1088,6 +1088,26 @@ async fn the_audit_trail_keeps_its_entries_through_its_migration(backend: Backen
     for index in ["audit_entries_time", "audit_entries_actor", "audit_entries_offering", "audit_entries_staff"] {
         assert!(indexes.iter().any(|i| i == index), "{index} missing: {indexes:?}");
     }
+    // A search by time finds the entries of that stretch only (on PostgreSQL through the
+    // block-range index of migration 000015).
+    let filter = AuditFilter {
+        from: Some("2027-01-03T00:00:00.000Z".into()),
+        to: Some("2027-01-04T00:00:00.000Z".into()),
+        ..AuditFilter::default()
+    };
+    let page = audit_trail(&db, &filter, None).await.unwrap();
+    let shown: Vec<_> = page.entries.iter().map(|e| (e.position, e.event_type.as_str())).collect();
+    assert_eq!(shown, vec![(2, "SeatsAllocated")]);
+    if matches!(db, Db::Postgres(_)) {
+        let method = db
+            .fetch(
+                "SELECT am.amname::text FROM pg_class c JOIN pg_am am ON am.oid = c.relam WHERE c.relname = 'audit_entries_time'",
+                &[],
+            )
+            .await
+            .unwrap();
+        assert_eq!(method.first().map(|r| r.text(0)).as_deref(), Some("brin"));
+    }
 }
 
 /// Migration 000013 (attendance per participant) on a database whose enrolment views were
