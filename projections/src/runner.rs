@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+use crate::aside::Scratch;
 use crate::db::{Db, Param, ViewTx};
 use crate::feed::{self, LoggedEvent};
 use crate::tasks::Spawned;
@@ -278,7 +279,7 @@ pub async fn rebuild(db: &Db, projections: &[Arc<dyn Projection>]) -> Result<i64
 async fn finish(
     db: &Db,
     projection: &dyn Projection,
-    scratch: Option<crate::aside::Scratch>,
+    scratch: Option<Scratch>,
     reached: Option<i64>,
     started: std::time::Instant,
 ) -> Result<(), ProjectionError> {

@@ -1988,6 +1988,8 @@ fn render_json(config: &Config, backends: &[Backend]) -> String {
 
 #[tokio::main]
 async fn main() {
+    // As the service's binary does.
+    kurslogg::without_transparent_huge_pages();
     // `RUST_LOG=kurslogg_projections=info` shows the phases of each rebuild.
     if std::env::var_os("RUST_LOG").is_some() {
         tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).init();

@@ -1405,6 +1405,8 @@ fn machine_facts() -> Vec<String> {
 
 #[tokio::main]
 async fn main() {
+    // As the service's binary does.
+    kurslogg::without_transparent_huge_pages();
     let config = parse_args();
     let tick_us = 1e6 / clock_ticks_per_second();
     let started = Instant::now();

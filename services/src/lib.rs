@@ -23,3 +23,20 @@ pub mod views;
 /// itself, whose `malloc`/`free` through glibc were still ~8 % of its threads' time.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Asks Linux not to back this process's memory with transparent huge pages, for the
+/// service binary and the benchmarks (call it first thing in `main`).
+///
+/// Where the kernel's setting is `always`, every first touch of a fresh 64 KiB page of
+/// the allocator faults in and zeroes a whole 2 MiB page, and memory the allocator gave
+/// back and takes again is zeroed that way once more. A rebuild goes through several
+/// hundred megabytes of short-lived rows and JSON in batches, and a `perf` profile of one
+/// (one million events) spent a tenth of the process's CPU zeroing pages. With ordinary
+/// pages its system time fell from 1.7-2.3 s to 1.2 s (BENCHMARKS.md, fourteenth
+/// session). Nothing in the service gains from huge pages: its large memory is SQLite's
+/// page cache and row buffers, walked, not searched at random.
+pub fn without_transparent_huge_pages() {
+    // Best effort: a kernel without the setting leaves the process as it was.
+    #[cfg(target_os = "linux")]
+    let _ = rustix::thread::disable_transparent_huge_pages(true);
+}
