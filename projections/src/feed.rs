@@ -139,7 +139,7 @@ pub async fn read_filtered(
         .fetch_all(pool)
         .await?
         .into_iter()
-        .map(|r| logged_event(r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5), r.get(6)))
+        .map(|r| logged_event(r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get::<&str, _>(5), r.get::<&str, _>(6)))
         .collect(),
         Db::Sqlite { read, .. } => sqlx::query(
             "SELECT rowid, aggregate_type, aggregate_id, sequence, event_type, payload, metadata \
@@ -153,22 +153,23 @@ pub async fn read_filtered(
         .fetch_all(read)
         .await?
         .into_iter()
-        .map(|r| logged_event(r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5), r.get(6)))
+        .map(|r| logged_event(r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get::<&str, _>(5), r.get::<&str, _>(6)))
         .collect(),
         Db::Private(_) => return Err(no_log()),
     };
     Ok(rows)
 }
 
-/// An event from its row in the log (payload and metadata as JSON text).
+/// An event from its row in the log (payload and metadata as JSON text, parsed where
+/// they lie in the row, not copied first).
 pub(crate) fn logged_event(
     position: i64,
     aggregate_type: String,
     aggregate_id: String,
     sequence: i64,
     event_type: String,
-    payload: String,
-    metadata: String,
+    payload: &str,
+    metadata: &str,
 ) -> LoggedEvent {
     LoggedEvent {
         position,
@@ -176,7 +177,7 @@ pub(crate) fn logged_event(
         aggregate_id,
         sequence,
         event_type,
-        payload: serde_json::from_str(&payload).unwrap_or(Value::Null),
-        metadata: serde_json::from_str(&metadata).unwrap_or(Value::Null),
+        payload: serde_json::from_str(payload).unwrap_or(Value::Null),
+        metadata: serde_json::from_str(metadata).unwrap_or(Value::Null),
     }
 }

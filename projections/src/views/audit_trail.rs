@@ -139,7 +139,7 @@ pub async fn audit_trail(db: &Db, filter: &AuditFilter, up_to: Option<i64>) -> R
         .take(limit as usize)
         .map(|r| {
             // What the log says of the event, and what the audit projection concluded from it.
-            let event = logged_event(r.int(0), r.text(4), r.text(5), r.int(6), r.text(7), r.text(8), r.text(9));
+            let event = logged_event(r.int(0), r.text(4), r.text(5), r.int(6), r.text(7), &r.text(8), &r.text(9));
             AuditEntry {
                 position: event.position,
                 recorded_at: event.recorded_at().to_string(),
