@@ -33,19 +33,18 @@ fn staff_concerned(event: &LoggedEvent) -> Vec<String> {
     if event.aggregate_type == "staff" {
         return vec![event.aggregate_id.clone()];
     }
-    let body = event.body();
     let mut staff = Vec::new();
-    for field in ["staff", "from", "to"] {
-        if let Some(id) = body.get(field).and_then(Value::as_str) {
+    // One pass over the fields (most events have three or four) rather than a look-up of
+    // each name that may hold staff: this runs for every event of the log.
+    for (field, value) in event.body().as_object().into_iter().flatten() {
+        match (field.as_str(), value) {
+            ("staff", Value::String(id)) => staff.push(id.clone()),
             // `from`/`to` are also timestamps on DeadlineChanged: keep only ids of staff.
-            if event.aggregate_type == "offering" || field == "staff" {
-                staff.push(id.to_string());
+            ("from" | "to", Value::String(id)) if event.aggregate_type == "offering" => staff.push(id.clone()),
+            ("confirmed" | "waitlisted", Value::Array(ids)) => {
+                staff.extend(ids.iter().filter_map(Value::as_str).map(str::to_string));
             }
-        }
-    }
-    for field in ["confirmed", "waitlisted"] {
-        if let Some(ids) = body.get(field).and_then(Value::as_array) {
-            staff.extend(ids.iter().filter_map(Value::as_str).map(str::to_string));
+            _ => {}
         }
     }
     staff.sort();

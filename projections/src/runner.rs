@@ -396,10 +396,12 @@ pub(crate) async fn drop_indexes(tx: &mut ViewTx, projection: &str, tables: &[&s
 
 /// Builds again the indexes a rebuild of `projection` dropped, each in a transaction
 /// that also deletes its record, so that two instances never build one twice. On
-/// PostgreSQL two at a time, on connections of their own (each is a sort that keeps a
-/// core busy); SQLite has one writer.
+/// PostgreSQL three at a time, on connections of their own: each is a sort that keeps a
+/// core busy, then waits for its writes to reach the disk, and a third build keeps the
+/// cores busy meanwhile (the audit trail's five at a million entries: 2.1-2.2 s against
+/// 2.3-2.4 s two at a time, BENCHMARKS.md, fourteenth session). SQLite has one writer.
 pub async fn restore_indexes(db: &Db, projection: &str) -> Result<(), sqlx::Error> {
-    let builders = if matches!(db, Db::Postgres(_)) { 2 } else { 1 };
+    let builders = if matches!(db, Db::Postgres(_)) { 3 } else { 1 };
     futures::future::try_join_all((0..builders).map(|_| restore_indexes_one_by_one(db, projection))).await.map(drop)
 }
 
