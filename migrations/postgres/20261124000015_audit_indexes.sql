@@ -32,7 +32,10 @@ DO $$
 DECLARE
     dropped record;
 BEGIN
-    FOR dropped IN SELECT index_name, definition FROM projection_dropped_indexes WHERE projection = 'audit' LOOP
+    -- FOR UPDATE: an instance of the version before may be building one of them now; this
+    -- waits for it, and then finds its record gone.
+    FOR dropped IN SELECT index_name, definition FROM projection_dropped_indexes WHERE projection = 'audit'
+                   FOR UPDATE LOOP
         EXECUTE dropped.definition;
         DELETE FROM projection_dropped_indexes WHERE index_name = dropped.index_name;
     END LOOP;

@@ -212,7 +212,9 @@ impl Scratch {
 }
 
 /// A table's unique keys on PostgreSQL (its primary key, unique constraints and unique
-/// indexes), each as the statement that drops it and the one that makes it again.
+/// indexes), each as the statement that drops it and the one that makes it again, with
+/// its index's storage settings and tablespace (which a constraint's definition leaves
+/// out).
 ///
 /// Putting rows in place drops them for the `COPY` and makes them again before the
 /// commit, so no one ever sees the table without them. Kept, each row of the copy went
@@ -225,7 +227,11 @@ async fn unique_keys(tx: &mut ViewTx, table: &str) -> Result<Vec<(String, String
         .fetch(
             "SELECT format('ALTER TABLE %I DROP CONSTRAINT %I', $1::text, c.conname), \
                     format('ALTER TABLE %I ADD CONSTRAINT %I %s', $1::text, c.conname, pg_get_constraintdef(c.oid)) \
-             FROM pg_constraint c WHERE c.conrelid = $1::regclass AND c.contype IN ('p', 'u') \
+                    || coalesce(' WITH (' || array_to_string(i.reloptions, ', ') || ')', '') \
+                    || coalesce(' USING INDEX TABLESPACE ' || quote_ident(t.spcname), '') \
+             FROM pg_constraint c JOIN pg_class i ON i.oid = c.conindid \
+             LEFT JOIN pg_tablespace t ON t.oid = i.reltablespace \
+             WHERE c.conrelid = $1::regclass AND c.contype IN ('p', 'u') \
              UNION ALL \
              SELECT format('DROP INDEX %s', i.indexrelid::regclass), pg_get_indexdef(i.indexrelid) \
              FROM pg_index i WHERE i.indrelid = $1::regclass AND i.indisunique \

@@ -252,10 +252,12 @@ pub async fn rebuild(db: &Db, projections: &[Arc<dyn Projection>]) -> Result<i64
     let filled = started.elapsed();
     // The first failure, if any: a projection's own, the reader's, then putting in place.
     let reached = applied.into_iter().collect::<Result<Vec<i64>, _>>().and_then(|reached| read.map(|()| reached));
-    // Each projection goes on by itself from here (see `finish`), side by side.
+    // Each projection goes on by itself from here (see `finish`), side by side, taking
+    // turns to build indexes.
+    let index_turns = tokio::sync::Semaphore::new(index_builders(db));
     let finishing = projections.iter().zip(scratches).enumerate().map(|(i, (projection, scratch))| {
         let reached = reached.as_ref().ok().map(|reached| reached[i]);
-        finish(db, projection.as_ref(), scratch, reached, started)
+        finish(db, projection.as_ref(), scratch, reached, started, &index_turns)
     });
     let finished = futures::future::join_all(finishing).await;
     tracing::info!(
@@ -282,6 +284,7 @@ async fn finish(
     scratch: Option<Scratch>,
     reached: Option<i64>,
     started: std::time::Instant,
+    index_turns: &tokio::sync::Semaphore,
 ) -> Result<(), ProjectionError> {
     let name = projection.name();
     let began = started.elapsed();
@@ -292,7 +295,7 @@ async fn finish(
     };
     let in_place = started.elapsed();
     // Always: a view half built still needs its indexes, for its readers and its runner.
-    let restored = restore_indexes(db, name).await;
+    let restored = restore_indexes_sharing(db, name, index_turns).await;
     tracing::info!(
         projection = name,
         put_in_place_s = (in_place - began).as_secs_f64(),
@@ -401,12 +404,35 @@ pub(crate) async fn drop_indexes(tx: &mut ViewTx, projection: &str, tables: &[&s
 /// cores busy meanwhile (the audit trail's five at a million entries: 2.1-2.2 s against
 /// 2.3-2.4 s two at a time, BENCHMARKS.md, fourteenth session). SQLite has one writer.
 pub async fn restore_indexes(db: &Db, projection: &str) -> Result<(), sqlx::Error> {
-    let builders = if matches!(db, Db::Postgres(_)) { 3 } else { 1 };
-    futures::future::try_join_all((0..builders).map(|_| restore_indexes_one_by_one(db, projection))).await.map(drop)
+    restore_indexes_sharing(db, projection, &tokio::sync::Semaphore::new(index_builders(db))).await
 }
 
-async fn restore_indexes_one_by_one(db: &Db, projection: &str) -> Result<(), sqlx::Error> {
+/// How many indexes are built at a time (see [`restore_indexes`]).
+fn index_builders(db: &Db) -> usize {
+    if matches!(db, Db::Postgres(_)) {
+        3
+    } else {
+        1
+    }
+}
+
+/// [`restore_indexes`], with the `turns` to build (as many as [`index_builders`]) shared
+/// by all the projections a rebuild finishes at once: however many there are, no more
+/// builds run at a time (nor hold a connection of the pool, nor up to 256 MB of sort
+/// memory each) than for one.
+async fn restore_indexes_sharing(db: &Db, projection: &str, turns: &tokio::sync::Semaphore) -> Result<(), sqlx::Error> {
+    let builders = (0..index_builders(db)).map(|_| restore_indexes_one_by_one(db, projection, turns));
+    futures::future::try_join_all(builders).await.map(drop)
+}
+
+async fn restore_indexes_one_by_one(
+    db: &Db,
+    projection: &str,
+    turns: &tokio::sync::Semaphore,
+) -> Result<(), sqlx::Error> {
     loop {
+        // Held until this index is built and its record deleted (never closed).
+        let _turn = turns.acquire().await;
         let mut tx = db.begin().await?;
         // On PostgreSQL an index another builder has taken is passed over, not waited for.
         let skip_taken = if matches!(tx, ViewTx::Postgres(_)) { " FOR UPDATE SKIP LOCKED" } else { "" };
