@@ -71,11 +71,6 @@ impl Scratch {
         Db::Private(self.db.clone())
     }
 
-    /// The size of the scratch file: how much there is to put in place.
-    pub(crate) fn bytes(&self) -> u64 {
-        std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0)
-    }
-
     /// Puts the scratch rows of `projection` in place of its live ones, in one transaction
     /// that also sets its checkpoint to `reached`. The live tables' secondary indexes are
     /// dropped (and recorded) for the copy, as a rebuild in place does: the caller builds
@@ -87,7 +82,7 @@ impl Scratch {
         reached: i64,
     ) -> Result<(), ProjectionError> {
         // For operators sizing the disk the scratch files go on.
-        let bytes = self.bytes();
+        let bytes = std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0);
         let (name, scratch) = (projection.name(), self.path.display());
         tracing::info!(projection = name, %scratch, bytes, "putting a rebuilt view in place");
         match live {
@@ -171,11 +166,11 @@ impl Scratch {
             for (drop_key, _) in &keys {
                 tx.execute(drop_key, &[]).await?;
             }
+            let kinds = column_kinds(&mut tx, table, &columns).await?;
+            let columns = columns.join(", ");
             let ViewTx::Postgres(pg) = &mut tx else {
                 unreachable!("a PostgreSQL database gives PostgreSQL transactions")
             };
-            let kinds = column_kinds(pg, table, &columns).await?;
-            let columns = columns.join(", ");
             let mut copy =
                 pg.copy_in_raw(&format!("COPY {table} ({columns}) FROM STDIN WITH (FORMAT binary, FREEZE)")).await?;
             let (chunks, mut received) = tokio::sync::mpsc::channel::<Vec<u8>>(2);
@@ -286,23 +281,19 @@ enum Kind {
 
 /// The kinds of `columns` of the live `table`, or which column has a type the copy
 /// cannot write yet.
-async fn column_kinds(
-    pg: &mut sqlx::Transaction<'static, sqlx::Postgres>,
-    table: &str,
-    columns: &[String],
-) -> Result<Vec<Kind>, ProjectionError> {
-    let types: Vec<(String, String)> = sqlx::query_as(
-        "SELECT a.attname::text, a.atttypid::regtype::text FROM pg_attribute a \
-         WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped",
-    )
-    .bind(table)
-    .fetch_all(&mut **pg)
-    .await?;
+async fn column_kinds(tx: &mut ViewTx, table: &str, columns: &[String]) -> Result<Vec<Kind>, ProjectionError> {
+    let types = tx
+        .fetch(
+            "SELECT a.attname::text, a.atttypid::regtype::text FROM pg_attribute a \
+             WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped",
+            &[Param::from(table)],
+        )
+        .await?;
     columns
         .iter()
         .map(|column| {
-            let found = types.iter().find(|(name, _)| name == column).map(|(_, kind)| kind.as_str());
-            match found {
+            let found = types.iter().find(|t| t.text(0) == *column).map(|t| t.text(1));
+            match found.as_deref() {
                 Some("bigint") => Ok(Kind::Int8),
                 Some("integer") => Ok(Kind::Int4),
                 Some("boolean") => Ok(Kind::Bool),
@@ -335,9 +326,11 @@ fn copy_binary(
     buffer.extend_from_slice(b"PGCOPY\n\xff\r\n\0");
     buffer.extend_from_slice(&0_i32.to_be_bytes());
     buffer.extend_from_slice(&0_i32.to_be_bytes());
+    let fields = i16::try_from(kinds.len()).map_err(|_| copy_error(format!("{} columns", kinds.len())))?;
     let mut taken = true;
     db.for_each_row(select, &[], |row| {
-        copy_tuple(row, kinds, &mut buffer)?;
+        buffer.extend_from_slice(&fields.to_be_bytes());
+        copy_fields(row, kinds, &mut buffer)?;
         if buffer.len() >= COPY_CHUNK {
             taken = send(std::mem::replace(&mut buffer, Vec::with_capacity(COPY_CHUNK + 4096)));
         }
@@ -351,43 +344,39 @@ fn copy_binary(
     Ok(())
 }
 
-/// One row in `COPY`'s binary format: the number of fields, then each as its length
-/// (-1 for NULL) and its bytes. SQLite keeps what a column was given; a value of another
-/// kind than the live column's is converted where that is exact (an integer written into
-/// a text column goes as its digits), else refused.
-fn copy_tuple(row: &rusqlite::Row<'_>, kinds: &[Kind], out: &mut Vec<u8>) -> Result<(), sqlx::Error> {
+/// One row's fields in `COPY`'s binary format (after the field count): each as its
+/// length (-1 for NULL) and its bytes. SQLite keeps what a column was given; a value of
+/// another kind than the live column's is converted where that is exact (an integer
+/// written into a text column goes as its digits), else refused.
+fn copy_fields(row: &rusqlite::Row<'_>, kinds: &[Kind], out: &mut Vec<u8>) -> Result<(), sqlx::Error> {
     use rusqlite::types::ValueRef;
-    let fields = i16::try_from(kinds.len()).map_err(|_| copy_error(format!("{} columns", kinds.len())))?;
-    out.extend_from_slice(&fields.to_be_bytes());
     for (i, kind) in kinds.iter().enumerate() {
-        let value = row.get_ref(i).map_err(private_error)?;
-        let field = |out: &mut Vec<u8>, bytes: &[u8]| {
-            out.extend_from_slice(&(bytes.len() as i32).to_be_bytes());
-            out.extend_from_slice(bytes);
-        };
-        match (kind, value) {
+        match (kind, row.get_ref(i).map_err(private_error)?) {
             (_, ValueRef::Null) => out.extend_from_slice(&(-1_i32).to_be_bytes()),
-            (Kind::Int8, ValueRef::Integer(n)) => field(out, &n.to_be_bytes()),
+            (Kind::Int8, ValueRef::Integer(n)) => field(out, &n.to_be_bytes())?,
             (Kind::Int4, ValueRef::Integer(n)) => {
                 let n = i32::try_from(n).map_err(|_| copy_error(format!("{n} does not fit an integer column")))?;
-                field(out, &n.to_be_bytes());
+                field(out, &n.to_be_bytes())?;
             }
-            (Kind::Bool, ValueRef::Integer(n)) => field(out, &[u8::from(n != 0)]),
-            (Kind::Float8, ValueRef::Real(x)) => field(out, &x.to_bits().to_be_bytes()),
-            #[allow(clippy::cast_precision_loss)]
-            (Kind::Float8, ValueRef::Integer(n)) => field(out, &(n as f64).to_bits().to_be_bytes()),
-            (Kind::Text, ValueRef::Text(text) | ValueRef::Blob(text)) => {
-                let length = i32::try_from(text.len()).map_err(|_| copy_error("a text of over 2 GB".into()))?;
-                out.extend_from_slice(&length.to_be_bytes());
-                out.extend_from_slice(text);
-            }
-            (Kind::Text, ValueRef::Integer(n)) => field(out, n.to_string().as_bytes()),
-            (Kind::Text, ValueRef::Real(x)) => field(out, x.to_string().as_bytes()),
+            (Kind::Bool, ValueRef::Integer(n)) => field(out, &[u8::from(n != 0)])?,
+            (Kind::Float8, ValueRef::Real(x)) => field(out, &x.to_bits().to_be_bytes())?,
+            (Kind::Float8, ValueRef::Integer(n)) => field(out, &(n as f64).to_bits().to_be_bytes())?,
+            (Kind::Text, ValueRef::Text(text) | ValueRef::Blob(text)) => field(out, text)?,
+            (Kind::Text, ValueRef::Integer(n)) => field(out, n.to_string().as_bytes())?,
+            (Kind::Text, ValueRef::Real(x)) => field(out, x.to_string().as_bytes())?,
             (kind, value) => {
                 return Err(copy_error(format!("a {:?} value for a {kind:?} column", value.data_type())));
             }
         }
     }
+    Ok(())
+}
+
+/// One field: its length, then its bytes.
+fn field(out: &mut Vec<u8>, bytes: &[u8]) -> Result<(), sqlx::Error> {
+    let length = i32::try_from(bytes.len()).map_err(|_| copy_error("a value of over 2 GB".into()))?;
+    out.extend_from_slice(&length.to_be_bytes());
+    out.extend_from_slice(bytes);
     Ok(())
 }
 

@@ -524,9 +524,7 @@ impl Private {
     /// Runs a statement (stepping through any rows it returns); the rows it changed.
     pub fn execute(&self, sql: &str, params: &[Param]) -> Result<u64, sqlx::Error> {
         let conn = self.connection();
-        let mut statement = prepare(&conn, sql, params)?;
-        let mut rows = statement.raw_query();
-        while rows.next().map_err(private_error)?.is_some() {}
+        each_row(&conn, sql, params, |_| Ok(true))?;
         Ok(conn.changes())
     }
 
@@ -557,18 +555,28 @@ impl Private {
         &self,
         sql: &str,
         params: &[Param],
-        mut each: impl FnMut(&rusqlite::Row<'_>) -> Result<bool, sqlx::Error>,
+        each: impl FnMut(&rusqlite::Row<'_>) -> Result<bool, sqlx::Error>,
     ) -> Result<(), sqlx::Error> {
-        let conn = self.connection();
-        let mut statement = prepare(&conn, sql, params)?;
-        let mut rows = statement.raw_query();
-        while let Some(row) = rows.next().map_err(private_error)? {
-            if !each(row)? {
-                break;
-            }
-        }
-        Ok(())
+        each_row(&self.connection(), sql, params, each)
     }
+}
+
+/// Runs `sql` on `conn` with `params` and hands each row to `each` until it says stop
+/// (returns false).
+fn each_row(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    params: &[Param],
+    mut each: impl FnMut(&rusqlite::Row<'_>) -> Result<bool, sqlx::Error>,
+) -> Result<(), sqlx::Error> {
+    let mut statement = prepare(conn, sql, params)?;
+    let mut rows = statement.raw_query();
+    while let Some(row) = rows.next().map_err(private_error)? {
+        if !each(row)? {
+            break;
+        }
+    }
+    Ok(())
 }
 
 impl PrivateTx {
