@@ -150,6 +150,12 @@ impl Projection for Audit {
         true
     }
 
+    /// An entry per event, at its position, written once: copied to PostgreSQL as a
+    /// rebuild goes.
+    fn appended_table(&self) -> Option<&'static str> {
+        Some("audit_entries")
+    }
+
     async fn apply(&self, tx: &mut ViewTx, event: &LoggedEvent) -> Result<(), ProjectionError> {
         self.apply_batch(tx, std::slice::from_ref(event)).await
     }

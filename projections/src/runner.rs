@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::aside::Scratch;
+use crate::aside::{Scratch, Tail};
 use crate::db::{Db, Param, ViewTx};
 use crate::feed::{self, LoggedEvent};
 use crate::tasks::Spawned;
@@ -67,6 +67,15 @@ pub trait Projection: Send + Sync {
     /// and the scratch one. By default: no, it is rebuilt in place.
     fn rebuilds_aside(&self) -> bool {
         false
+    }
+    /// A table of [`Projection::tables`] that the projection only ever adds rows to, each
+    /// with a greater key (its one integer primary key) than any before, and never reads,
+    /// changes or removes (but for [`Projection::reset`]). Rebuilt aside on PostgreSQL, its
+    /// rows are copied to the live database as the rebuild goes, not after it (see
+    /// `crate::aside::streamed`); a rebuild that finds the promise broken fails. By
+    /// default: none.
+    fn appended_table(&self) -> Option<&'static str> {
+        None
     }
     /// Rebuilt aside: what the fresh scratch database `scratch` must hold from `live`,
     /// beyond the migrations, before the log is applied to it. By default: nothing.
@@ -227,7 +236,7 @@ pub async fn rebuild(db: &Db, projections: &[Arc<dyn Projection>]) -> Result<i64
     let mark = feed::high_water_mark(db).await?;
     let mut senders = Vec::new();
     let mut appliers = Vec::with_capacity(projections.len());
-    for (projection, scratch) in projections.iter().zip(&scratches) {
+    for (projection, scratch) in projections.iter().zip(&mut scratches) {
         // Two batches in hand per projection: the reader stays ahead, memory stays bounded.
         let (send, batches) = tokio::sync::mpsc::channel(2);
         senders.push(send);
@@ -239,7 +248,8 @@ pub async fn rebuild(db: &Db, projections: &[Arc<dyn Projection>]) -> Result<i64
         let projection = Arc::clone(projection);
         let cut_off = Err(ProjectionError::Rebuild(format!("the rebuild of {} was cut off", projection.name())));
         let private = matches!(target, Db::Private(_));
-        let work = async move { apply_all(&target, projection.as_ref(), batches).await };
+        let tail = scratch.as_mut().and_then(Scratch::take_tail);
+        let work = async move { apply_all(&target, projection.as_ref(), batches, tail).await };
         appliers.push(if private { Spawned::blocking(work, cut_off) } else { Spawned::new(work) });
     }
     // The reader decodes on a task of its own, so on a thread of its own if there is one.
@@ -340,11 +350,13 @@ async fn read_all(
 }
 
 /// Applies the batches a rebuild's reader hands over, from an emptied view; returns the
-/// checkpoint reached.
+/// checkpoint reached. With a `tail`, each batch's new rows of the projection's appended
+/// table are sent on once it is committed (see `crate::aside::streamed`).
 async fn apply_all(
     db: &Db,
     projection: &dyn Projection,
     mut batches: tokio::sync::mpsc::Receiver<Arc<Vec<LoggedEvent>>>,
+    mut tail: Option<Tail>,
 ) -> Result<i64, ProjectionError> {
     let name = projection.name();
     let mut checkpoint = 0;
@@ -365,6 +377,12 @@ async fn apply_all(
         }
         tx.commit().await?;
         checkpoint = last.max(stored);
+        if let Some(tail) = tail.as_mut() {
+            tail.send_new_rows().await?;
+        }
+    }
+    if let Some(tail) = tail {
+        tail.finish().await?;
     }
     Ok(checkpoint)
 }

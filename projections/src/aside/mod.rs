@@ -14,7 +14,11 @@
 //! they were (and their runner keeps them current), and a rebuild cut off before then
 //! leaves them exactly as they were; the scratch file is deleted either way.
 
+mod streamed;
+
 use std::path::{Path, PathBuf};
+
+pub(crate) use streamed::Tail;
 
 use crate::db::{private_error, Db, Param, Private, ViewTx};
 use crate::runner::{Projection, ProjectionError};
@@ -30,6 +34,8 @@ const SCRATCH_CACHE_PAGES: i64 = 65_536;
 pub(crate) struct Scratch {
     path: PathBuf,
     db: Private,
+    /// The projection's [`Projection::appended_table`], copied to PostgreSQL as it grows.
+    streamed: Option<streamed::Streamed>,
 }
 
 impl Drop for Scratch {
@@ -58,12 +64,21 @@ impl Scratch {
                 return Err(e.into());
             }
         };
-        let scratch = Self { path, db };
+        let mut scratch = Self { path, db, streamed: None };
         let mut tx = scratch.db().begin().await?;
         crate::runner::drop_indexes(&mut tx, projection.name(), projection.tables()).await?;
         projection.prepare_aside(live, &mut tx).await?;
         tx.commit().await?;
+        if let (Db::Postgres(_), Some(table)) = (live, projection.appended_table()) {
+            scratch.streamed = streamed::Streamed::start(live, &scratch.db, table).await?;
+        }
         Ok(scratch)
+    }
+
+    /// What the projection's applier sends the rows of its appended table with, if they
+    /// are copied as they grow: taken once.
+    pub(crate) fn take_tail(&mut self) -> Option<Tail> {
+        self.streamed.as_mut().and_then(streamed::Streamed::take_tail)
     }
 
     /// The scratch database, for the projection's runner to write to.
@@ -76,7 +91,7 @@ impl Scratch {
     /// dropped (and recorded) for the copy, as a rebuild in place does: the caller builds
     /// them again.
     pub(crate) async fn install(
-        self,
+        mut self,
         live: &Db,
         projection: &dyn Projection,
         reached: i64,
@@ -151,16 +166,31 @@ impl Scratch {
     /// the table stays locked until the commit. What it saves comes after: the index
     /// builds and every later read check each row's visibility without looking up its
     /// transaction, and autovacuum finds nothing to do on the new pages.
+    ///
+    /// A table copied as it grew ([`streamed`]) is already in a new table, made in the
+    /// transaction that copied it, which goes on here: the new table is swapped in for
+    /// the live one.
     async fn install_postgres(
-        &self,
+        &mut self,
         live: &Db,
         projection: &dyn Projection,
         reached: i64,
     ) -> Result<(), ProjectionError> {
-        let mut tx = replace_begin(live, projection).await?;
+        let (mut tx, mut swap) = match self.streamed.take() {
+            Some(streamed) => {
+                let (tx, swap) = streamed.copied().await?;
+                (tx, Some(swap))
+            }
+            None => (crate::runner::begin(live).await?, None),
+        };
+        replace(&mut tx, projection).await?;
         // The keys made again below sort a million rows in memory, not on disk.
         tx.execute("SET LOCAL maintenance_work_mem = '256MB'", &[]).await?;
         for table in projection.tables() {
+            if let Some(swap) = swap.take_if(|swap| swap.table == *table) {
+                swap.swap_in(&mut tx).await?;
+                continue;
+            }
             let (columns, key) = columns(&self.db, table)?;
             let keys = unique_keys(&mut tx, table).await?;
             for (drop_key, _) in &keys {
@@ -237,15 +267,21 @@ async fn unique_keys(tx: &mut ViewTx, table: &str) -> Result<Vec<(String, String
     Ok(keys.iter().map(|key| (key.text(0), key.text(1))).collect())
 }
 
-/// Starts the transaction that replaces `projection`'s live rows: holds its checkpoint
-/// (on PostgreSQL, a runner of it in another instance waits and then carries on from the
-/// new one), empties its tables and drops their secondary indexes, recorded.
+/// Starts the transaction that replaces `projection`'s live rows: see [`replace`].
 async fn replace_begin(live: &Db, projection: &dyn Projection) -> Result<ViewTx, ProjectionError> {
     let mut tx = crate::runner::begin(live).await?;
-    crate::runner::checkpoint_in(&mut tx, projection.name()).await?;
-    projection.reset(&mut tx).await?;
-    crate::runner::drop_indexes(&mut tx, projection.name(), projection.tables()).await?;
+    replace(&mut tx, projection).await?;
     Ok(tx)
+}
+
+/// The start of replacing `projection`'s live rows in `tx`: holds its checkpoint (on
+/// PostgreSQL, a runner of it in another instance waits and then carries on from the new
+/// one), empties its tables and drops their secondary indexes, recorded.
+async fn replace(tx: &mut ViewTx, projection: &dyn Projection) -> Result<(), ProjectionError> {
+    crate::runner::checkpoint_in(tx, projection.name()).await?;
+    projection.reset(tx).await?;
+    crate::runner::drop_indexes(tx, projection.name(), projection.tables()).await?;
+    Ok(())
 }
 
 /// A table's columns and its key (what to order the copy by, so the live key index is
@@ -322,10 +358,7 @@ fn copy_binary(
     mut send: impl FnMut(Vec<u8>) -> bool,
 ) -> Result<(), ProjectionError> {
     let mut buffer = Vec::with_capacity(COPY_CHUNK + 4096);
-    // The signature, no flags, no header extension.
-    buffer.extend_from_slice(b"PGCOPY\n\xff\r\n\0");
-    buffer.extend_from_slice(&0_i32.to_be_bytes());
-    buffer.extend_from_slice(&0_i32.to_be_bytes());
+    copy_header(&mut buffer);
     let fields = i16::try_from(kinds.len()).map_err(|_| copy_error(format!("{} columns", kinds.len())))?;
     let mut taken = true;
     db.for_each_row(select, &[], |row| {
@@ -337,11 +370,22 @@ fn copy_binary(
         Ok(taken)
     })?;
     if taken {
-        // The trailer: a tuple of -1 fields.
-        buffer.extend_from_slice(&(-1_i16).to_be_bytes());
+        copy_trailer(&mut buffer);
         send(buffer);
     }
     Ok(())
+}
+
+/// What binary `COPY` data starts with: the signature, no flags, no header extension.
+fn copy_header(out: &mut Vec<u8>) {
+    out.extend_from_slice(b"PGCOPY\n\xff\r\n\0");
+    out.extend_from_slice(&0_i32.to_be_bytes());
+    out.extend_from_slice(&0_i32.to_be_bytes());
+}
+
+/// What binary `COPY` data ends with: a tuple of -1 fields.
+fn copy_trailer(out: &mut Vec<u8>) {
+    out.extend_from_slice(&(-1_i16).to_be_bytes());
 }
 
 /// One row's fields in `COPY`'s binary format (after the field count): each as its

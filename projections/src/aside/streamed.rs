@@ -1,0 +1,267 @@
+//! A table copied to PostgreSQL while its projection is rebuilt aside, not after.
+//!
+//! Why: at a million events the audit trail's entries were most of what a rebuild put in
+//! place after its fill, one `COPY` of a million rows that ran mostly alone while the
+//! other views were done (BENCHMARKS.md, fifteenth session). A table whose rows are only
+//! ever added, each with a greater key than any before ([`crate::runner::Projection::appended_table`]),
+//! needs no final state: every row is final as soon as it is written. So after each
+//! batch the applier reads the rows the batch added to the scratch table and sends them
+//! on, while one `COPY` into a new table runs for the whole rebuild, in the transaction
+//! that will put the projection in place. At the end that transaction swaps the new
+//! table in for the live one (and makes its keys); the live table's secondary indexes are
+//! recorded and built again on it afterwards, as for every other table.
+//!
+//! What users notice: nothing, beside a faster rebuild. The new table exists only inside
+//! that transaction until it commits, so the live table answers as before, and a rebuild
+//! cut off at any point leaves nothing behind (PostgreSQL rolls the transaction back).
+//! A live table that a swap would change in any other way (privileges, triggers, views
+//! on it, ...: [`OBSTACLES`]) is not streamed: its rows are put in place after the fill
+//! like the other tables'.
+
+use super::{column_kinds, columns, copy_error, copy_fields, Kind, COPY_CHUNK};
+use crate::db::{Param, Private, ViewTx};
+use crate::runner::ProjectionError;
+use crate::tasks::Spawned;
+
+/// What makes swapping a new table in for the live `$1` (the new one is `$2`) change
+/// more than its rows: one line each. The new table is made `LIKE` the live one,
+/// `INCLUDING ALL` but its indexes (which are made again on it), so columns, defaults,
+/// constraints, column comments, storage and extended statistics carry over; the rest
+/// is checked here.
+const OBSTACLES: &str = "\
+    SELECT 'it is not a plain table' WHERE (SELECT relkind FROM pg_class WHERE oid = $1::regclass) <> 'r' \
+    UNION ALL SELECT 'it has triggers' \
+        WHERE EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = $1::regclass AND NOT tgisinternal) \
+    UNION ALL SELECT 'it has row security' WHERE (SELECT relrowsecurity FROM pg_class WHERE oid = $1::regclass) \
+        OR EXISTS (SELECT 1 FROM pg_policy WHERE polrelid = $1::regclass) \
+    UNION ALL SELECT 'views or rules depend on it' \
+        WHERE EXISTS (SELECT 1 FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid \
+                      WHERE d.classid = 'pg_rewrite'::regclass AND d.refobjid = $1::regclass) \
+    UNION ALL SELECT 'foreign keys refer to it' WHERE EXISTS (SELECT 1 FROM pg_constraint WHERE confrelid = $1::regclass) \
+    UNION ALL SELECT 'it is published by name' WHERE EXISTS (SELECT 1 FROM pg_publication_rel WHERE prrelid = $1::regclass) \
+    UNION ALL SELECT 'it inherits or is inherited' \
+        WHERE EXISTS (SELECT 1 FROM pg_inherits WHERE inhrelid = $1::regclass OR inhparent = $1::regclass) \
+    UNION ALL SELECT 'a sequence belongs to it' \
+        WHERE EXISTS (SELECT 1 FROM pg_depend d JOIN pg_class s ON s.oid = d.objid \
+                      WHERE d.classid = 'pg_class'::regclass AND d.refobjid = $1::regclass AND s.relkind = 'S') \
+    UNION ALL SELECT 'it has a comment' WHERE obj_description($1::regclass, 'pg_class') IS NOT NULL \
+    UNION ALL SELECT 'its owner, privileges or settings are not a new table''s' \
+        WHERE EXISTS (SELECT 1 FROM pg_class l, pg_class n WHERE l.oid = $1::regclass AND n.oid = $2::regclass \
+                      AND (l.relowner <> n.relowner OR l.relacl IS DISTINCT FROM n.relacl \
+                           OR l.reloptions IS DISTINCT FROM n.reloptions OR l.relreplident <> n.relreplident \
+                           OR l.reltablespace <> n.reltablespace)) \
+    UNION ALL SELECT 'its columns have privileges, settings or statistics targets of their own' \
+        WHERE EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 \
+                      AND (attacl IS NOT NULL OR attoptions IS NOT NULL OR coalesce(attstattarget, -1) <> -1))";
+
+/// The rows of a table on their way to PostgreSQL during a rebuild aside: the `COPY`
+/// into the new table, on a task of its own holding the transaction that will put the
+/// projection in place.
+pub(super) struct Streamed {
+    /// The live table.
+    pub(super) table: &'static str,
+    /// The new table, until it takes the live one's name.
+    new_table: String,
+    /// The `COPY`: gives the transaction back once the applier has sent the last row.
+    copying: Spawned<Result<ViewTx, ProjectionError>>,
+    /// What the applier sends the rows with, until it is taken.
+    tail: Option<Tail>,
+}
+
+/// The applier's end: reads what each batch added to the scratch table and sends it.
+pub(crate) struct Tail {
+    table: &'static str,
+    scratch: Private,
+    /// The rows after a key, in key order.
+    select: String,
+    kinds: Vec<Kind>,
+    /// Where the key is among the columns.
+    key: usize,
+    /// The greatest key sent.
+    last: i64,
+    rows: i64,
+    /// Rows not sent yet.
+    buffer: Vec<u8>,
+    pieces: tokio::sync::mpsc::Sender<Piece>,
+}
+
+/// What the applier sends the `COPY`.
+enum Piece {
+    Data(Vec<u8>),
+    /// Every row is sent: the `COPY` ends, and the transaction goes on.
+    End,
+}
+
+impl Streamed {
+    /// Starts copying `table` of the scratch database `scratch` to the live PostgreSQL
+    /// database `live`, as it grows: the transaction, the new table and its `COPY`. `None`
+    /// when the live table cannot be swapped for a new one without changing more than its
+    /// rows (the reasons are logged): its rows are then put in place after the fill.
+    pub(super) async fn start(
+        live: &crate::db::Db,
+        scratch: &Private,
+        table: &'static str,
+    ) -> Result<Option<Self>, ProjectionError> {
+        let (columns, key) = columns(scratch, table)?;
+        let Some(key_at) = columns.iter().position(|c| *c == key) else {
+            return Err(ProjectionError::Rebuild(format!("{table} grows by its key, so it needs one integer key")));
+        };
+        let mut tx = crate::runner::begin(live).await?;
+        let new_table = format!("{table}_rebuilt_{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+        tx.execute(&format!("CREATE TABLE {new_table} (LIKE {table} INCLUDING ALL EXCLUDING INDEXES)"), &[]).await?;
+        let obstacles = obstacles(&mut tx, table, &new_table).await?;
+        if !obstacles.is_empty() {
+            tracing::info!(table, ?obstacles, "rows put in place after the rebuild, not as it goes");
+            return Ok(None);
+        }
+        let kinds = column_kinds(&mut tx, table, &columns).await?;
+        if kinds[key_at] != Kind::Int8 {
+            return Err(ProjectionError::Rebuild(format!("{table} grows by its key, so it needs one integer key")));
+        }
+        let (pieces, received) = tokio::sync::mpsc::channel(2);
+        let copy = format!("COPY {new_table} ({}) FROM STDIN WITH (FORMAT binary, FREEZE)", columns.join(", "));
+        let copying = Spawned::new(async move {
+            let copied = copy_as_sent(tx, &copy, received).await;
+            if let Err(e) = &copied {
+                tracing::warn!(table, error = %e, "copying a table as it was rebuilt");
+            }
+            copied
+        });
+        let mut buffer = Vec::with_capacity(COPY_CHUNK + 4096);
+        super::copy_header(&mut buffer);
+        let tail = Tail {
+            table,
+            scratch: scratch.clone(),
+            select: format!("SELECT {} FROM {table} WHERE {key} > $1 ORDER BY {key}", columns.join(", ")),
+            kinds,
+            key: key_at,
+            last: i64::MIN,
+            rows: 0,
+            buffer,
+            pieces,
+        };
+        Ok(Some(Self { table, new_table, copying, tail: Some(tail) }))
+    }
+
+    /// The applier's end, once.
+    pub(super) fn take_tail(&mut self) -> Option<Tail> {
+        self.tail.take()
+    }
+
+    /// The transaction that copied the rows, once the applier has sent the last
+    /// ([`Tail::finish`]): it goes on to put the projection in place.
+    pub(super) async fn copied(self) -> Result<(ViewTx, Swap), ProjectionError> {
+        let tx = self.copying.await.unwrap_or_else(|e| Err(ProjectionError::Rebuild(format!("copying: {e}"))))?;
+        Ok((tx, Swap { table: self.table, new_table: self.new_table }))
+    }
+}
+
+/// The new table, copied, to be swapped in for the live one.
+pub(super) struct Swap {
+    pub(super) table: &'static str,
+    new_table: String,
+}
+
+impl Swap {
+    /// Inside the transaction that puts the projection in place, after its reset and the
+    /// recording of the live table's secondary indexes: the live table goes, the new one
+    /// takes its name and its unique keys are made (with the live ones' names and
+    /// settings), so no one ever sees it without them.
+    pub(super) async fn swap_in(self, tx: &mut ViewTx) -> Result<(), ProjectionError> {
+        let (table, new_table) = (self.table, &self.new_table);
+        // Checked again under the lock the reset took: the live table may have changed.
+        let obstacles = obstacles(tx, table, new_table).await?;
+        if !obstacles.is_empty() {
+            return Err(ProjectionError::Rebuild(format!(
+                "{table} changed during the rebuild ({}): run the rebuild again",
+                obstacles.join(", ")
+            )));
+        }
+        let keys = super::unique_keys(tx, table).await?;
+        tx.execute(&format!("DROP TABLE {table}"), &[]).await?;
+        tx.execute(&format!("ALTER TABLE {new_table} RENAME TO {table}"), &[]).await?;
+        for (_, make_key) in &keys {
+            tx.execute(make_key, &[]).await?;
+        }
+        Ok(())
+    }
+}
+
+/// The `COPY` of `tx` (into a table made in it, so `FREEZE` is allowed: see
+/// `Scratch::install_postgres`), fed what the applier sends; `tx` back once it ends.
+async fn copy_as_sent(
+    mut tx: ViewTx,
+    copy: &str,
+    mut received: tokio::sync::mpsc::Receiver<Piece>,
+) -> Result<ViewTx, ProjectionError> {
+    let ViewTx::Postgres(pg) = &mut tx else { unreachable!("a PostgreSQL database gives PostgreSQL transactions") };
+    let mut copy = pg.copy_in_raw(copy).await?;
+    loop {
+        match received.recv().await {
+            Some(Piece::Data(chunk)) => drop(copy.send(chunk).await?),
+            Some(Piece::End) => break,
+            None => {
+                let _ = copy.abort("the rebuild was cut off").await;
+                return Err(ProjectionError::Rebuild("the rebuild was cut off".into()));
+            }
+        }
+    }
+    copy.finish().await?;
+    Ok(tx)
+}
+
+/// Why the live `table` cannot be swapped for `new_table`, if it cannot.
+async fn obstacles(tx: &mut ViewTx, table: &str, new_table: &str) -> Result<Vec<String>, sqlx::Error> {
+    let found = tx.fetch(OBSTACLES, &[Param::from(table), Param::from(new_table)]).await?;
+    Ok(found.iter().map(|r| r.text(0)).collect())
+}
+
+impl Tail {
+    /// Sends the rows added to the scratch table since the last call (after a batch is
+    /// committed there), in whole chunks; the rest waits for the next batch.
+    pub(crate) async fn send_new_rows(&mut self) -> Result<(), ProjectionError> {
+        let mut full = Vec::new();
+        let (kinds, key, buffer) = (&self.kinds, self.key, &mut self.buffer);
+        let (mut last, mut rows) = (self.last, 0);
+        let fields = i16::try_from(kinds.len()).map_err(|_| copy_error(format!("{} columns", kinds.len())))?;
+        self.scratch.for_each_row(&self.select, &[Param::Int(self.last)], |row| {
+            last = row.get(key).map_err(crate::db::private_error)?;
+            rows += 1;
+            buffer.extend_from_slice(&fields.to_be_bytes());
+            copy_fields(row, kinds, buffer)?;
+            if buffer.len() >= COPY_CHUNK {
+                full.push(std::mem::replace(buffer, Vec::with_capacity(COPY_CHUNK + 4096)));
+            }
+            Ok(true)
+        })?;
+        (self.last, self.rows) = (last, self.rows + rows);
+        for chunk in full {
+            self.send(Piece::Data(chunk)).await?;
+        }
+        Ok(())
+    }
+
+    /// After the last batch: sends what is left and ends the `COPY`. Every row of the
+    /// scratch table must have been sent: a projection that changed a row, or added one
+    /// below the greatest key, broke its promise ([`crate::runner::Projection::appended_table`]).
+    pub(crate) async fn finish(mut self) -> Result<(), ProjectionError> {
+        self.send_new_rows().await?;
+        let held = self.scratch.fetch(&format!("SELECT count(*) FROM {}", self.table), &[])?;
+        if held.first().map(|r| r.int(0)) != Some(self.rows) {
+            return Err(ProjectionError::Rebuild(format!(
+                "{} was not only added to, in key order: it cannot be copied as it grows",
+                self.table
+            )));
+        }
+        let mut rest = std::mem::take(&mut self.buffer);
+        super::copy_trailer(&mut rest);
+        self.send(Piece::Data(rest)).await?;
+        self.send(Piece::End).await
+    }
+
+    async fn send(&self, piece: Piece) -> Result<(), ProjectionError> {
+        self.pieces.send(piece).await.map_err(|_| {
+            ProjectionError::Rebuild(format!("PostgreSQL stopped taking the rows of {} (see its log)", self.table))
+        })
+    }
+}
