@@ -590,6 +590,10 @@ impl Projection for Stuck {
         self.aside
     }
 
+    fn appended_table(&self) -> Option<&'static str> {
+        Audit.appended_table()
+    }
+
     async fn apply(&self, _tx: &mut ViewTx, _event: &LoggedEvent) -> Result<(), ProjectionError> {
         self.started.notify_one();
         std::future::pending().await
@@ -715,8 +719,10 @@ async fn a_rebuild_aside_cut_off_leaves_the_live_views_as_they_were(backend: Bac
     tokio::time::timeout(Duration::from_secs(30), started.notified())
         .await
         .expect("the rebuild reaches its first batch");
-    // Mid-rebuild: the live audit trail answers as before.
+    // Mid-rebuild: the live audit trail answers as before, and the table its entries are
+    // copied into on PostgreSQL as the rebuild goes is not to be seen.
     assert_eq!(views_dump(&db).await, views, "views while rebuilding aside");
+    assert_eq!(rebuilt_tables(&db).await, Vec::<String>::new(), "no one sees the table being filled");
     let dir = std::path::Path::new(&guard.location).parent().map(std::path::Path::to_path_buf);
     if let Some(dir) = dir.as_ref().filter(|_| backend == Backend::Sqlite) {
         assert_eq!(scratch_files(dir).len(), 1, "the scratch database lives beside the live one");
@@ -728,6 +734,7 @@ async fn a_rebuild_aside_cut_off_leaves_the_live_views_as_they_were(backend: Bac
     assert_eq!(indexes(&db).await, indexes_before, "indexes after the cut-off rebuild");
     assert_eq!(dropped_indexes(&db).await, 0, "nothing to restore");
     assert_eq!(Runner::new(db.clone(), Audit).checkpoint().await.unwrap(), mark, "the checkpoint stays");
+    assert_eq!(rebuilt_tables(&db).await, Vec::<String>::new(), "no table left behind");
     if let Some(dir) = dir.as_ref().filter(|_| backend == Backend::Sqlite) {
         assert_eq!(scratch_files(dir), Vec::<String>::new(), "no scratch database left behind");
     }
@@ -740,6 +747,49 @@ async fn a_rebuild_aside_cut_off_leaves_the_live_views_as_they_were(backend: Bac
     if let Some(dir) = dir.as_ref().filter(|_| backend == Backend::Sqlite) {
         assert_eq!(scratch_files(dir), Vec::<String>::new(), "no scratch database left behind");
     }
+}
+
+/// Tables a rebuild copied a view's rows into as it went, to take the live ones' place.
+async fn rebuilt_tables(db: &Db) -> Vec<String> {
+    let sql = match db {
+        Db::Postgres(_) => "SELECT relname::text FROM pg_class WHERE relname LIKE '%\\_rebuilt\\_%'",
+        _ => "SELECT name FROM sqlite_master WHERE name LIKE '%\\_rebuilt\\_%' ESCAPE '\\'",
+    };
+    db.fetch(sql, &[]).await.unwrap().iter().map(|r| r.text(0)).collect()
+}
+
+/// On PostgreSQL a rebuild copies the audit trail's entries as it goes, into a new table
+/// that then takes the live one's place: the same rows and indexes, another table. A live
+/// table that the swap would change in another way (here a privilege granted on it) is
+/// not swapped: its privilege stays, and its rows are put in place after the fill.
+#[tokio::test]
+async fn a_rebuild_swaps_in_the_audit_entries_it_copied_as_it_went_unless_that_loses_a_grant_postgres() {
+    if postgres_skipped() {
+        return;
+    }
+    let (app, _guard) = two_collective_registrations(Backend::Postgres).await;
+    let db = app.log.views();
+    kurslogg::views::rebuild(&db, None).await.unwrap();
+    let (views, indexes_before) = (views_dump(&db).await, indexes(&db).await);
+    let table = "SELECT 'audit_entries'::regclass::oid::bigint";
+    let before = db.read_int(table, &[]).await.unwrap();
+
+    kurslogg::views::rebuild(&db, Some("audit")).await.unwrap();
+    assert_eq!(views_dump(&db).await, views, "views after a rebuild");
+    assert_eq!(indexes(&db).await, indexes_before, "indexes after a rebuild");
+    let swapped = db.read_int(table, &[]).await.unwrap();
+    assert_ne!(swapped, before, "the entries were copied into a new table");
+    assert_eq!(rebuilt_tables(&db).await, Vec::<String>::new(), "which took the live one's name");
+
+    let mut tx = db.begin().await.unwrap();
+    tx.execute("GRANT SELECT ON audit_entries TO pg_monitor", &[]).await.unwrap();
+    tx.commit().await.unwrap();
+    kurslogg::views::rebuild(&db, Some("audit")).await.unwrap();
+    assert_eq!(views_dump(&db).await, views, "views after a rebuild");
+    assert_eq!(indexes(&db).await, indexes_before, "indexes after a rebuild");
+    assert_eq!(db.read_int(table, &[]).await.unwrap(), swapped, "the table with a grant was not swapped");
+    let granted = "SELECT has_table_privilege('pg_monitor', 'audit_entries', 'SELECT')::int::int8";
+    assert_eq!(db.read_int(granted, &[]).await.unwrap(), Some(1), "the grant stays");
 }
 
 #[tokio::test]

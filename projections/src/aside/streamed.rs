@@ -27,7 +27,8 @@ use crate::tasks::Spawned;
 /// more than its rows: one line each. The new table is made `LIKE` the live one,
 /// `INCLUDING ALL` but its indexes (which are made again on it), so columns, defaults,
 /// constraints, column comments, storage and extended statistics carry over; the rest
-/// is checked here.
+/// is checked here. (Of a column's options only `n_distinct` is compared: some builds of
+/// PostgreSQL give every column an option of their own.)
 const OBSTACLES: &str = "\
     SELECT 'it is not a plain table' WHERE (SELECT relkind FROM pg_class WHERE oid = $1::regclass) <> 'r' \
     UNION ALL SELECT 'it has triggers' \
@@ -52,7 +53,8 @@ const OBSTACLES: &str = "\
                            OR l.reltablespace <> n.reltablespace)) \
     UNION ALL SELECT 'its columns have privileges, settings or statistics targets of their own' \
         WHERE EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 \
-                      AND (attacl IS NOT NULL OR attoptions IS NOT NULL OR coalesce(attstattarget, -1) <> -1))";
+                      AND (attacl IS NOT NULL OR coalesce(attstattarget, -1) <> -1 \
+                           OR EXISTS (SELECT 1 FROM unnest(attoptions) o WHERE o LIKE 'n_distinct%')))";
 
 /// The rows of a table on their way to PostgreSQL during a rebuild aside: the `COPY`
 /// into the new table, on a task of its own holding the transaction that will put the
