@@ -304,8 +304,22 @@ async fn finish(
         _ => Ok(()),
     };
     let in_place = started.elapsed();
+    // Fresh statistics for the planner, on PostgreSQL: the tables changed wholesale, and
+    // autovacuum may be slow to notice (or off). Without them, reads of a rebuilt view can
+    // take a poor plan for minutes. `ANALYZE` samples the table's rows, not its indexes, and
+    // may run while they are built (their locks do not conflict), so it does.
+    let analysed = async {
+        if !(matches!(db, Db::Postgres(_)) && reached.is_some() && installed.is_ok()) {
+            return Ok(());
+        }
+        let mut tx = db.begin().await?;
+        for table in projection.tables() {
+            tx.execute(&format!("ANALYZE {table}"), &[]).await?;
+        }
+        tx.commit().await
+    };
     // Always: a view half built still needs its indexes, for its readers and its runner.
-    let restored = restore_indexes_sharing(db, name, index_turns).await;
+    let (restored, analysed) = tokio::join!(restore_indexes_sharing(db, name, index_turns), analysed);
     tracing::info!(
         projection = name,
         put_in_place_s = (in_place - began).as_secs_f64(),
@@ -314,16 +328,7 @@ async fn finish(
     );
     installed?;
     restored?;
-    if matches!(db, Db::Postgres(_)) && reached.is_some() {
-        // Fresh statistics for the planner: the tables changed wholesale, and autovacuum
-        // may be slow to notice (or off). Without them, reads of a rebuilt view can take a
-        // poor plan for minutes.
-        let mut tx = db.begin().await?;
-        for table in projection.tables() {
-            tx.execute(&format!("ANALYZE {table}"), &[]).await?;
-        }
-        tx.commit().await?;
-    }
+    analysed?;
     Ok(())
 }
 
