@@ -26,12 +26,14 @@
 //!    projections rebuild` does (`kurslogg::views::rebuild`), in events of the log per
 //!    second of wall time; with `--one-by-one`, also with the `Projection` trait's default
 //!    `apply_batch` (one event at a time), for comparison;
+//!    all three are rebuilt a second time after the queries (4.), and judged by the faster
+//!    of the two, as the yardstick is the fastest of the reads;
 //! 4. (c) p50/p99 latency of the roster and the participant-record queries on the rebuilt
 //!    views (random offerings and staff members), before and after `ANALYZE` on
 //!    PostgreSQL (autovacuum is off on this machine, so nothing analyses the new rows).
 //!
-//! Then the streaming read is measured once more. Target: every rebuild at no less than a
-//! fifth of the fastest read.
+//! Then the streaming read is measured once more. Target: every rebuild (at its fastest) at
+//! no less than a fifth of the fastest read.
 //!
 //! PostgreSQL: a fresh database `kurslogg_bench_rebuild_<pid>` on
 //! `postgres://postgres@127.0.0.1:5432/postgres` (override with
@@ -1687,11 +1689,7 @@ async fn measure(which: Which, db: &Db, log: &EventLog, config: &Config) -> Back
     })
     .await;
     passes.push(pass);
-    let (pass, _) = timed("(b) rebuild all (`kurslogg::views::rebuild(db, None)`)", n, async {
-        kurslogg::views::rebuild(db, None).await.expect("rebuild all")
-    })
-    .await;
-    passes.push(pass);
+    passes.push(rebuild_all(db, n, "first").await);
     let tables = table_counts(db).await;
 
     println!("  queries");
@@ -1720,6 +1718,10 @@ async fn measure(which: Which, db: &Db, log: &EventLog, config: &Config) -> Back
         assert_eq!(after, tables, "one by one gives the same row counts as in batches");
     }
 
+    println!("  rebuild all, again");
+    passes.push(rebuild_all(db, n, "second, after the queries").await);
+    assert_eq!(table_counts(db).await, tables, "the second rebuild gives the same row counts");
+
     println!("  reads again");
     let (mut pass, (count, check)) = timed("(a) sequential read, second", n, sequential_read(db)).await;
     assert_eq!(count, n, "the sequential read saw every event");
@@ -1727,6 +1729,22 @@ async fn measure(which: Which, db: &Db, log: &EventLog, config: &Config) -> Back
     passes.push(pass);
     Backend { which, filled, database_bytes, passes, queries, tables, notes }
 }
+
+/// All three projections rebuilt as `kurslogg projections rebuild` does: measured twice
+/// per run (`which` says when), and judged by the faster, as the yardstick is the fastest
+/// of four reads. This machine's speed moves by a fifth or more from one minute to the
+/// next (BENCHMARKS.md, fifteenth session: one run's two streaming reads took 2.0 and
+/// 2.8 s), and a single sample of the longest pass compared with the best of four reads
+/// measured the noise as much as the rebuild.
+async fn rebuild_all(db: &Db, events: usize, which: &str) -> Pass {
+    let (mut pass, _) =
+        timed(REBUILD_ALL, events, async { kurslogg::views::rebuild(db, None).await.expect("rebuild all") }).await;
+    pass.note = which.to_string();
+    pass
+}
+
+/// The name of the pass that rebuilds all three projections.
+const REBUILD_ALL: &str = "(b) rebuild all (`kurslogg::views::rebuild(db, None)`)";
 
 // ---------------------------------------------------------------------------------------
 // Backends
@@ -1832,10 +1850,17 @@ fn machine_facts() -> Vec<String> {
 
 fn verdicts(backend: &Backend) -> Vec<String> {
     let read = backend.sequential();
-    backend
-        .passes
-        .iter()
-        .filter(|p| p.what.starts_with("(b)"))
+    // Each kind of rebuild once, at its fastest (all three are measured twice).
+    let mut fastest: Vec<&Pass> = Vec::new();
+    for pass in backend.passes.iter().filter(|p| p.what.starts_with("(b)")) {
+        match fastest.iter_mut().find(|f| f.what == pass.what) {
+            Some(f) if pass.rate() > f.rate() => *f = pass,
+            Some(_) => {}
+            None => fastest.push(pass),
+        }
+    }
+    fastest
+        .into_iter()
         .map(|p| {
             let share = p.rate() / read.max(1e-9);
             format!(
@@ -1928,7 +1953,7 @@ fn render(config: &Config, facts: &[String], backends: &[Backend], started: Date
     }
     let _ = writeln!(
         md,
-        "\n### Verdicts (target: rebuild ≥ {TARGET_SHARE} × the sequential read rate, taken as the fastest of the run's plain reads (a))\n"
+        "\n### Verdicts (target: rebuild ≥ {TARGET_SHARE} × the sequential read rate, taken as the fastest of the run's plain reads (a); a rebuild measured twice is taken at its faster)\n"
     );
     if config.quick {
         let _ = writeln!(md, "(A quick run is a smoke test: at its size the verdicts mean little.)\n");
