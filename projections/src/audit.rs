@@ -60,8 +60,9 @@ fn offering_concerned(event: &LoggedEvent) -> Option<String> {
     event.body().get("offering").and_then(Value::as_str).map(str::to_string)
 }
 
-const INSERT_ENTRIES: &str =
-    "INSERT INTO audit_entries (position, recorded_at, actor_id, offering_id, municipality, staff_id) {rows}";
+/// The columns of an `audit_entries` row, as [`entry`] gives them.
+const ENTRY_COLUMNS: [&str; ENTRY_WIDTH] =
+    ["position", "recorded_at", "actor_id", "offering_id", "municipality", "staff_id"];
 
 /// Values per `audit_entries` row.
 const ENTRY_WIDTH: usize = 6;
@@ -122,7 +123,7 @@ pub(crate) fn details(event: &LoggedEvent) -> Option<Value> {
     (!personal).then(|| event.body().clone())
 }
 
-/// The `audit_entries` row of `event`, in [`INSERT_ENTRIES`]'s column order. `staff` is
+/// The `audit_entries` row of `event`, in [`ENTRY_COLUMNS`]' order. `staff` is
 /// the one staff member it concerns, if exactly one.
 fn entry(event: &LoggedEvent, municipality: Option<String>, staff: Option<String>) -> [Param; ENTRY_WIDTH] {
     [
@@ -196,7 +197,7 @@ impl Projection for Audit {
                 staff.push(Param::Int(event.position));
             }
         }
-        tx.execute_rows(INSERT_ENTRIES, ENTRY_WIDTH, &entries).await?;
+        tx.append_rows("audit_entries", &ENTRY_COLUMNS, &entries).await?;
         tx.execute_rows(INSERT_STAFF, 2, &staff).await?;
         tx.execute_rows(INSERT_REGISTERED, 2, &registrations).await?;
         Ok(())

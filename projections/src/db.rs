@@ -400,6 +400,30 @@ impl ViewTx {
         Ok(affected)
     }
 
+    /// Adds rows of `columns.len()` values each to `table`, a projection's appended table
+    /// ([`crate::runner::Projection::appended_table`]), as one or more multi-row `INSERT`s;
+    /// in a scratch database whose appended table is copied to PostgreSQL as a rebuild
+    /// goes, straight to that copy instead (`crate::aside::streamed`). The rows it added.
+    pub async fn append_rows(
+        &mut self,
+        table: &'static str,
+        columns: &'static [&'static str],
+        params: &[Param],
+    ) -> Result<u64, sqlx::Error> {
+        let width = columns.len();
+        if let ViewTx::Private(tx) = self {
+            if let Some(rows) = tx.db.diverted(table) {
+                let added = (params.len() / width.max(1)) as u64;
+                if added > 0 {
+                    let sent = rows.send(Diverted::Rows { columns, params: params.to_vec() }).await;
+                    sent.map_err(|_| sqlx::Error::Protocol(format!("the copy of {table} to PostgreSQL stopped")))?;
+                }
+                return Ok(added);
+            }
+        }
+        self.execute_rows(&format!("INSERT INTO {table} ({}) {{rows}}", columns.join(", ")), width, params).await
+    }
+
     /// [`ViewTx::execute_rows`] for a query: the rows of every statement, one after another.
     pub async fn fetch_rows(&mut self, sql: &str, width: usize, params: &[Param]) -> Result<Vec<Record>, sqlx::Error> {
         let mut records = Vec::new();
@@ -473,7 +497,26 @@ fn single_values(binds: Vec<Bind>) -> Vec<Param> {
 /// nothing is gained by the hand-over: it is used by one task at a time, and a task that
 /// applies a rebuild's batches to one runs on a thread of its own (`crate::runner`).
 #[derive(Clone)]
-pub struct Private(Arc<Mutex<rusqlite::Connection>>);
+pub struct Private {
+    connection: Arc<Mutex<rusqlite::Connection>>,
+    /// The table whose rows [`ViewTx::append_rows`] sends elsewhere instead, if any.
+    diversion: Arc<Mutex<Option<Diversion>>>,
+}
+
+/// Where the rows of one table of a private database go instead of into it: a rebuild
+/// copying that table to PostgreSQL as it goes (`crate::aside::streamed`).
+struct Diversion {
+    table: &'static str,
+    rows: tokio::sync::mpsc::Sender<Diverted>,
+}
+
+/// What a diversion carries.
+pub(crate) enum Diverted {
+    /// Rows of `columns.len()` values each, in the order of `columns`.
+    Rows { columns: &'static [&'static str], params: Vec<Param> },
+    /// Every row has been sent (sent by the one who set the diversion up).
+    End,
+}
 
 /// A transaction on a [`Private`] database: rolled back if dropped before its commit.
 pub struct PrivateTx {
@@ -506,13 +549,25 @@ impl Private {
         for migration in sqlx::migrate!("../migrations/sqlite").iter().filter(|m| m.migration_type.is_up_migration()) {
             conn.execute_batch(&migration.sql).map_err(private_error)?;
         }
-        Ok(Self(Arc::new(Mutex::new(conn))))
+        Ok(Self { connection: Arc::new(Mutex::new(conn)), diversion: Arc::default() })
     }
 
     fn connection(&self) -> MutexGuard<'_, rusqlite::Connection> {
         // A panic while the connection was held leaves nothing half-done that the next
         // statement could see: SQLite's own state is consistent after every call.
-        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.connection.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// From now on, rows that [`ViewTx::append_rows`] adds to `table` go to `rows` instead
+    /// of into this database.
+    pub(crate) fn divert(&self, table: &'static str, rows: tokio::sync::mpsc::Sender<Diverted>) {
+        *self.diversion.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Diversion { table, rows });
+    }
+
+    /// Where rows added to `table` go instead, if elsewhere.
+    fn diverted(&self, table: &str) -> Option<tokio::sync::mpsc::Sender<Diverted>> {
+        let diversion = self.diversion.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        diversion.as_ref().filter(|d| d.table == table).map(|d| d.rows.clone())
     }
 
     /// Starts a transaction.

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::aside::{Scratch, Tail};
+use crate::aside::Scratch;
 use crate::db::{Db, Param, ViewTx};
 use crate::feed::{self, LoggedEvent};
 use crate::tasks::Spawned;
@@ -248,8 +248,15 @@ pub async fn rebuild(db: &Db, projections: &[Arc<dyn Projection>]) -> Result<i64
         let projection = Arc::clone(projection);
         let cut_off = Err(ProjectionError::Rebuild(format!("the rebuild of {} was cut off", projection.name())));
         let private = matches!(target, Db::Private(_));
+        // The end of its appended table's copy, if that is copied as it grows.
         let tail = scratch.as_mut().and_then(Scratch::take_tail);
-        let work = async move { apply_all(&target, projection.as_ref(), batches, tail).await };
+        let work = async move {
+            let reached = apply_all(&target, projection.as_ref(), batches).await?;
+            if let Some(tail) = tail {
+                tail.finish().await?;
+            }
+            Ok(reached)
+        };
         appliers.push(if private { Spawned::blocking(work, cut_off) } else { Spawned::new(work) });
     }
     // The reader decodes on a task of its own, so on a thread of its own if there is one.
@@ -355,13 +362,11 @@ async fn read_all(
 }
 
 /// Applies the batches a rebuild's reader hands over, from an emptied view; returns the
-/// checkpoint reached. With a `tail`, each batch's new rows of the projection's appended
-/// table are sent on once it is committed (see `crate::aside::streamed`).
+/// checkpoint reached.
 async fn apply_all(
     db: &Db,
     projection: &dyn Projection,
     mut batches: tokio::sync::mpsc::Receiver<Arc<Vec<LoggedEvent>>>,
-    mut tail: Option<Tail>,
 ) -> Result<i64, ProjectionError> {
     let name = projection.name();
     let mut checkpoint = 0;
@@ -382,12 +387,6 @@ async fn apply_all(
         }
         tx.commit().await?;
         checkpoint = last.max(stored);
-        if let Some(tail) = tail.as_mut() {
-            tail.send_new_rows().await?;
-        }
-    }
-    if let Some(tail) = tail {
-        tail.finish().await?;
     }
     Ok(checkpoint)
 }

@@ -393,24 +393,30 @@ fn copy_trailer(out: &mut Vec<u8>) {
 /// another kind than the live column's is converted where that is exact (an integer
 /// written into a text column goes as its digits), else refused.
 fn copy_fields(row: &rusqlite::Row<'_>, kinds: &[Kind], out: &mut Vec<u8>) -> Result<(), sqlx::Error> {
-    use rusqlite::types::ValueRef;
     for (i, kind) in kinds.iter().enumerate() {
-        match (kind, row.get_ref(i).map_err(private_error)?) {
-            (_, ValueRef::Null) => out.extend_from_slice(&(-1_i32).to_be_bytes()),
-            (Kind::Int8, ValueRef::Integer(n)) => field(out, &n.to_be_bytes())?,
-            (Kind::Int4, ValueRef::Integer(n)) => {
-                let n = i32::try_from(n).map_err(|_| copy_error(format!("{n} does not fit an integer column")))?;
-                field(out, &n.to_be_bytes())?;
-            }
-            (Kind::Bool, ValueRef::Integer(n)) => field(out, &[u8::from(n != 0)])?,
-            (Kind::Float8, ValueRef::Real(x)) => field(out, &x.to_bits().to_be_bytes())?,
-            (Kind::Float8, ValueRef::Integer(n)) => field(out, &(n as f64).to_bits().to_be_bytes())?,
-            (Kind::Text, ValueRef::Text(text) | ValueRef::Blob(text)) => field(out, text)?,
-            (Kind::Text, ValueRef::Integer(n)) => field(out, n.to_string().as_bytes())?,
-            (Kind::Text, ValueRef::Real(x)) => field(out, x.to_string().as_bytes())?,
-            (kind, value) => {
-                return Err(copy_error(format!("a {:?} value for a {kind:?} column", value.data_type())));
-            }
+        copy_value(*kind, row.get_ref(i).map_err(private_error)?, out)?;
+    }
+    Ok(())
+}
+
+/// One field of a row in `COPY`'s binary format (see [`copy_fields`]).
+fn copy_value(kind: Kind, value: rusqlite::types::ValueRef<'_>, out: &mut Vec<u8>) -> Result<(), sqlx::Error> {
+    use rusqlite::types::ValueRef;
+    match (kind, value) {
+        (_, ValueRef::Null) => out.extend_from_slice(&(-1_i32).to_be_bytes()),
+        (Kind::Int8, ValueRef::Integer(n)) => field(out, &n.to_be_bytes())?,
+        (Kind::Int4, ValueRef::Integer(n)) => {
+            let n = i32::try_from(n).map_err(|_| copy_error(format!("{n} does not fit an integer column")))?;
+            field(out, &n.to_be_bytes())?;
+        }
+        (Kind::Bool, ValueRef::Integer(n)) => field(out, &[u8::from(n != 0)])?,
+        (Kind::Float8, ValueRef::Real(x)) => field(out, &x.to_bits().to_be_bytes())?,
+        (Kind::Float8, ValueRef::Integer(n)) => field(out, &(n as f64).to_bits().to_be_bytes())?,
+        (Kind::Text, ValueRef::Text(text) | ValueRef::Blob(text)) => field(out, text)?,
+        (Kind::Text, ValueRef::Integer(n)) => field(out, n.to_string().as_bytes())?,
+        (Kind::Text, ValueRef::Real(x)) => field(out, x.to_string().as_bytes())?,
+        (kind, value) => {
+            return Err(copy_error(format!("a {:?} value for a {kind:?} column", value.data_type())));
         }
     }
     Ok(())

@@ -3,23 +3,25 @@
 //! Why: at a million events the audit trail's entries were most of what a rebuild put in
 //! place after its fill, one `COPY` of a million rows that ran mostly alone while the
 //! other views were done (BENCHMARKS.md, fifteenth session). A table whose rows are only
-//! ever added, each with a greater key than any before ([`crate::runner::Projection::appended_table`]),
-//! needs no final state: every row is final as soon as it is written. So after each
-//! batch the applier reads the rows the batch added to the scratch table and sends them
-//! on, while one `COPY` into a new table runs for the whole rebuild, in the transaction
-//! that will put the projection in place. At the end that transaction swaps the new
-//! table in for the live one (and makes its keys); the live table's secondary indexes are
-//! recorded and built again on it afterwards, as for every other table.
+//! ever added ([`crate::runner::Projection::appended_table`]) needs no final state: every
+//! row is final as soon as it is written. So its rows skip the scratch database: the
+//! projection adds them with [`ViewTx::append_rows`], which hands them to one `COPY` into
+//! a new table that runs for the whole rebuild, in the transaction that will put the
+//! projection in place. At the end that transaction swaps the new table in for the live
+//! one (and makes its keys); the live table's secondary indexes are recorded and built
+//! again on it afterwards, as for every other table.
 //!
 //! What users notice: nothing, beside a faster rebuild. The new table exists only inside
 //! that transaction until it commits, so the live table answers as before, and a rebuild
 //! cut off at any point leaves nothing behind (PostgreSQL rolls the transaction back).
 //! A live table that a swap would change in any other way (privileges, triggers, views
-//! on it, ...: [`OBSTACLES`]) is not streamed: its rows are put in place after the fill
-//! like the other tables'.
+//! on it, ...: [`OBSTACLES`]) is not streamed: its rows go into the scratch database and
+//! are put in place after the fill like the other tables'.
 
-use super::{column_kinds, columns, copy_error, copy_fields, Kind, COPY_CHUNK};
-use crate::db::{Param, Private, ViewTx};
+use std::collections::HashMap;
+
+use super::{column_kinds, columns, copy_error, copy_value, Kind, COPY_CHUNK};
+use crate::db::{Diverted, Param, Private, ViewTx};
 use crate::runner::ProjectionError;
 use crate::tasks::Spawned;
 
@@ -66,32 +68,15 @@ pub(super) struct Streamed {
     new_table: String,
     /// The `COPY`: gives the transaction back once the applier has sent the last row.
     copying: Spawned<Result<ViewTx, ProjectionError>>,
-    /// What the applier sends the rows with, until it is taken.
+    /// What the applier ends the `COPY` with, until it is taken.
     tail: Option<Tail>,
 }
 
-/// The applier's end: reads what each batch added to the scratch table and sends it.
+/// The applier's end of the copy: tells it that every row has been sent.
 pub(crate) struct Tail {
     table: &'static str,
     scratch: Private,
-    /// The rows after a key, in key order.
-    select: String,
-    kinds: Vec<Kind>,
-    /// Where the key is among the columns.
-    key: usize,
-    /// The greatest key sent.
-    last: i64,
-    rows: i64,
-    /// Rows not sent yet.
-    buffer: Vec<u8>,
-    pieces: tokio::sync::mpsc::Sender<Piece>,
-}
-
-/// What the applier sends the `COPY`.
-enum Piece {
-    Data(Vec<u8>),
-    /// Every row is sent: the `COPY` ends, and the transaction goes on.
-    End,
+    rows: tokio::sync::mpsc::Sender<Diverted>,
 }
 
 impl Streamed {
@@ -104,10 +89,7 @@ impl Streamed {
         scratch: &Private,
         table: &'static str,
     ) -> Result<Option<Self>, ProjectionError> {
-        let (columns, key) = columns(scratch, table)?;
-        let Some(key_at) = columns.iter().position(|c| *c == key) else {
-            return Err(ProjectionError::Rebuild(format!("{table} grows by its key, so it needs one integer key")));
-        };
+        let (columns, _) = columns(scratch, table)?;
         let mut tx = crate::runner::begin(live).await?;
         let new_table = format!("{table}_rebuilt_{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
         tx.execute(&format!("CREATE TABLE {new_table} (LIKE {table} INCLUDING ALL EXCLUDING INDEXES)"), &[]).await?;
@@ -116,32 +98,20 @@ impl Streamed {
             tracing::info!(table, ?obstacles, "rows put in place after the rebuild, not as it goes");
             return Ok(None);
         }
-        let kinds = column_kinds(&mut tx, table, &columns).await?;
-        if kinds[key_at] != Kind::Int8 {
-            return Err(ProjectionError::Rebuild(format!("{table} grows by its key, so it needs one integer key")));
-        }
-        let (pieces, received) = tokio::sync::mpsc::channel(2);
-        let copy = format!("COPY {new_table} ({}) FROM STDIN WITH (FORMAT binary, FREEZE)", columns.join(", "));
+        // Every column's kind now: a type the copy cannot write stops the rebuild at once.
+        let kinds: HashMap<String, Kind> =
+            columns.iter().cloned().zip(column_kinds(&mut tx, table, &columns).await?).collect();
+        let (rows, received) = tokio::sync::mpsc::channel(2);
+        scratch.divert(table, rows.clone());
+        let into = new_table.clone();
         let copying = Spawned::new(async move {
-            let copied = copy_as_sent(tx, &copy, received).await;
+            let copied = copy_as_sent(tx, &into, &kinds, received).await;
             if let Err(e) = &copied {
                 tracing::warn!(table, error = %e, "copying a table as it was rebuilt");
             }
             copied
         });
-        let mut buffer = Vec::with_capacity(COPY_CHUNK + 4096);
-        super::copy_header(&mut buffer);
-        let tail = Tail {
-            table,
-            scratch: scratch.clone(),
-            select: format!("SELECT {} FROM {table} WHERE {key} > $1 ORDER BY {key}", columns.join(", ")),
-            kinds,
-            key: key_at,
-            last: i64::MIN,
-            rows: 0,
-            buffer,
-            pieces,
-        };
+        let tail = Tail { table, scratch: scratch.clone(), rows };
         Ok(Some(Self { table, new_table, copying, tail: Some(tail) }))
     }
 
@@ -189,27 +159,79 @@ impl Swap {
     }
 }
 
-/// The `COPY` of `tx` (into a table made in it, so `FREEZE` is allowed: see
-/// `Scratch::install_postgres`), fed what the applier sends; `tx` back once it ends.
+/// The `COPY` of `tx` into `new_table` (made in it, so `FREEZE` is allowed: see
+/// `Scratch::install_postgres`) of the rows the projection appends, in the binary format
+/// (`kinds` by column); `tx` back once the applier says every row has been sent.
 async fn copy_as_sent(
     mut tx: ViewTx,
-    copy: &str,
-    mut received: tokio::sync::mpsc::Receiver<Piece>,
+    new_table: &str,
+    kinds: &HashMap<String, Kind>,
+    received: tokio::sync::mpsc::Receiver<Diverted>,
 ) -> Result<ViewTx, ProjectionError> {
     let ViewTx::Postgres(pg) = &mut tx else { unreachable!("a PostgreSQL database gives PostgreSQL transactions") };
-    let mut copy = pg.copy_in_raw(copy).await?;
+    copy_rows(pg, new_table, kinds, received).await?;
+    Ok(tx)
+}
+
+async fn copy_rows(
+    pg: &mut sqlx::PgConnection,
+    new_table: &str,
+    kinds: &HashMap<String, Kind>,
+    mut received: tokio::sync::mpsc::Receiver<Diverted>,
+) -> Result<(), ProjectionError> {
+    let cut_off = || ProjectionError::Rebuild("the rebuild was cut off".into());
+    // The first rows name the columns; a projection that appended none leaves the table empty.
+    let (named, mut params) = match received.recv().await {
+        Some(Diverted::Rows { columns, params }) => (columns, params),
+        Some(Diverted::End) => return Ok(()),
+        None => return Err(cut_off()),
+    };
+    let kinds = named
+        .iter()
+        .map(|c| kinds.get(*c).copied().ok_or_else(|| copy_error(format!("no column {c} in {new_table}"))))
+        .collect::<Result<Vec<Kind>, _>>()?;
+    let fields = i16::try_from(kinds.len()).map_err(|_| copy_error(format!("{} columns", kinds.len())))?;
+    let sql = format!("COPY {new_table} ({}) FROM STDIN WITH (FORMAT binary, FREEZE)", named.join(", "));
+    let mut copy = pg.copy_in_raw(&sql).await?;
+    let mut buffer = Vec::with_capacity(COPY_CHUNK + 4096);
+    super::copy_header(&mut buffer);
     loop {
-        match received.recv().await {
-            Some(Piece::Data(chunk)) => drop(copy.send(chunk).await?),
-            Some(Piece::End) => break,
-            None => {
-                let _ = copy.abort("the rebuild was cut off").await;
-                return Err(ProjectionError::Rebuild("the rebuild was cut off".into()));
+        for row in params.chunks_exact(kinds.len()) {
+            buffer.extend_from_slice(&fields.to_be_bytes());
+            for (kind, value) in kinds.iter().zip(row) {
+                copy_value(*kind, value_of(value), &mut buffer)?;
             }
         }
+        if buffer.len() >= COPY_CHUNK {
+            copy.send(std::mem::replace(&mut buffer, Vec::with_capacity(COPY_CHUNK + 4096))).await?;
+        }
+        params = match received.recv().await {
+            Some(Diverted::Rows { columns, params }) if columns == named => params,
+            Some(Diverted::Rows { columns, .. }) => {
+                let _ = copy.abort("rows with other columns").await;
+                return Err(copy_error(format!("rows of {new_table} with other columns: {columns:?}")).into());
+            }
+            Some(Diverted::End) => break,
+            None => {
+                let _ = copy.abort("the rebuild was cut off").await;
+                return Err(cut_off());
+            }
+        };
     }
+    super::copy_trailer(&mut buffer);
+    copy.send(buffer).await?;
     copy.finish().await?;
-    Ok(tx)
+    Ok(())
+}
+
+/// A parameter as SQLite would have stored it.
+fn value_of(param: &Param) -> rusqlite::types::ValueRef<'_> {
+    use rusqlite::types::ValueRef;
+    match param {
+        Param::Text(text) => ValueRef::Text(text.as_bytes()),
+        Param::Int(n) => ValueRef::Integer(*n),
+        Param::NullText | Param::NullInt => ValueRef::Null,
+    }
 }
 
 /// Why the live `table` cannot be swapped for `new_table`, if it cannot.
@@ -219,51 +241,19 @@ async fn obstacles(tx: &mut ViewTx, table: &str, new_table: &str) -> Result<Vec<
 }
 
 impl Tail {
-    /// Sends the rows added to the scratch table since the last call (after a batch is
-    /// committed there), in whole chunks; the rest waits for the next batch.
-    pub(crate) async fn send_new_rows(&mut self) -> Result<(), ProjectionError> {
-        let mut full = Vec::new();
-        let (kinds, key, buffer) = (&self.kinds, self.key, &mut self.buffer);
-        let (mut last, mut rows) = (self.last, 0);
-        let fields = i16::try_from(kinds.len()).map_err(|_| copy_error(format!("{} columns", kinds.len())))?;
-        self.scratch.for_each_row(&self.select, &[Param::Int(self.last)], |row| {
-            last = row.get(key).map_err(crate::db::private_error)?;
-            rows += 1;
-            buffer.extend_from_slice(&fields.to_be_bytes());
-            copy_fields(row, kinds, buffer)?;
-            if buffer.len() >= COPY_CHUNK {
-                full.push(std::mem::replace(buffer, Vec::with_capacity(COPY_CHUNK + 4096)));
-            }
-            Ok(true)
-        })?;
-        (self.last, self.rows) = (last, self.rows + rows);
-        for chunk in full {
-            self.send(Piece::Data(chunk)).await?;
-        }
-        Ok(())
-    }
-
-    /// After the last batch: sends what is left and ends the `COPY`. Every row of the
-    /// scratch table must have been sent: a projection that changed a row, or added one
-    /// below the greatest key, broke its promise ([`crate::runner::Projection::appended_table`]).
-    pub(crate) async fn finish(mut self) -> Result<(), ProjectionError> {
-        self.send_new_rows().await?;
+    /// After the last batch: ends the `COPY`. No row may have gone into the scratch table
+    /// itself: a projection that wrote it otherwise than by [`ViewTx::append_rows`] broke
+    /// its promise ([`crate::runner::Projection::appended_table`]).
+    pub(crate) async fn finish(self) -> Result<(), ProjectionError> {
         let held = self.scratch.fetch(&format!("SELECT count(*) FROM {}", self.table), &[])?;
-        if held.first().map(|r| r.int(0)) != Some(self.rows) {
+        if held.first().map(|r| r.int(0)) != Some(0) {
             return Err(ProjectionError::Rebuild(format!(
-                "{} was not only added to, in key order: it cannot be copied as it grows",
+                "{} was written otherwise than by appending: it cannot be copied as it grows",
                 self.table
             )));
         }
-        let mut rest = std::mem::take(&mut self.buffer);
-        super::copy_trailer(&mut rest);
-        self.send(Piece::Data(rest)).await?;
-        self.send(Piece::End).await
-    }
-
-    async fn send(&self, piece: Piece) -> Result<(), ProjectionError> {
-        self.pieces.send(piece).await.map_err(|_| {
-            ProjectionError::Rebuild(format!("PostgreSQL stopped taking the rows of {} (see its log)", self.table))
+        self.rows.send(Diverted::End).await.map_err(|_| {
+            ProjectionError::Rebuild(format!("PostgreSQL stopped taking the rows of {} (see the log)", self.table))
         })
     }
 }
