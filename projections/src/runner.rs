@@ -313,17 +313,21 @@ async fn finish(
     let in_place = started.elapsed();
     // Fresh statistics for the planner, on PostgreSQL: the tables changed wholesale, and
     // autovacuum may be slow to notice (or off). Without them, reads of a rebuilt view can
-    // take a poor plan for minutes. `ANALYZE` samples the table's rows, not its indexes, and
-    // may run while they are built (their locks do not conflict), so it does.
+    // take a poor plan for minutes. Taken while the indexes are built: `ANALYZE` and
+    // `CREATE INDEX` on one table take turns (their locks conflict), but on different
+    // tables they run side by side, so the smaller views are analysed while the audit
+    // trail's indexes are built. Each table in a transaction of its own, so that its lock
+    // is held only while it is analysed.
     let analysed = async {
         if !(matches!(db, Db::Postgres(_)) && reached.is_some() && installed.is_ok()) {
             return Ok(());
         }
-        let mut tx = db.begin().await?;
         for table in projection.tables() {
+            let mut tx = db.begin().await?;
             tx.execute(&format!("ANALYZE {table}"), &[]).await?;
+            tx.commit().await?;
         }
-        tx.commit().await
+        Ok::<(), sqlx::Error>(())
     };
     // Always: a view half built still needs its indexes, for its readers and its runner.
     let (restored, analysed) = tokio::join!(restore_indexes_sharing(db, name, index_turns), analysed);

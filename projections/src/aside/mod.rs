@@ -69,8 +69,15 @@ impl Scratch {
         crate::runner::drop_indexes(&mut tx, projection.name(), projection.tables()).await?;
         projection.prepare_aside(live, &mut tx).await?;
         tx.commit().await?;
-        if let (Db::Postgres(_), Some(table)) = (live, projection.appended_table()) {
-            scratch.streamed = streamed::Streamed::start(live, &scratch.db, table).await?;
+        if let Some(table) = projection.appended_table() {
+            if !projection.tables().contains(&table) {
+                return Err(ProjectionError::Rebuild(format!("{table} is not one of {}'s tables", projection.name())));
+            }
+            // The copy holds a connection for the whole fill: with only one, the log's
+            // reader would wait for it.
+            if matches!(live, Db::Postgres(pool) if pool.options().get_max_connections() >= 2) {
+                scratch.streamed = streamed::Streamed::start(live, &scratch.db, table).await?;
+            }
         }
         Ok(scratch)
     }

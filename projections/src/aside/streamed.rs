@@ -25,38 +25,65 @@ use crate::db::{Diverted, Param, Private, ViewTx};
 use crate::runner::ProjectionError;
 use crate::tasks::Spawned;
 
-/// What makes swapping a new table in for the live `$1` (the new one is `$2`) change
-/// more than its rows: one line each. The new table is made `LIKE` the live one,
-/// `INCLUDING ALL` but its indexes (which are made again on it), so columns, defaults,
-/// constraints, column comments, storage and extended statistics carry over; the rest
-/// is checked here. (Of a column's options only `n_distinct` is compared: some builds of
-/// PostgreSQL give every column an option of their own.)
+/// The statements that make a new table `$2` like the live `$1`, without its indexes
+/// (which are made again on it): its columns with their types, collations, `NOT NULL`
+/// and defaults, then its `CHECK` constraints. Read from the catalog rather than by
+/// `CREATE TABLE … (LIKE …)`, which would lock the live table against changes (a
+/// migration, another rebuild putting it in place) for as long as the copy runs: the
+/// whole fill. What this leaves out makes the live table an obstacle ([`OBSTACLES`]).
+const NEW_TABLE: &str = "\
+    SELECT format('CREATE TABLE %I (%s)', $2::text, string_agg(format('%I %s%s%s%s', a.attname, \
+               format_type(a.atttypid, a.atttypmod), \
+               CASE WHEN a.attcollation <> t.typcollation THEN format(' COLLATE %I.%I', cn.nspname, c.collname) \
+                    ELSE '' END, \
+               CASE WHEN a.attnotnull THEN ' NOT NULL' ELSE '' END, \
+               coalesce(' DEFAULT ' || pg_get_expr(d.adbin, d.adrelid), '')), ', ' ORDER BY a.attnum)) \
+    FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid \
+    LEFT JOIN pg_collation c ON c.oid = a.attcollation LEFT JOIN pg_namespace cn ON cn.oid = c.collnamespace \
+    LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
+    WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped \
+    UNION ALL SELECT format('ALTER TABLE %I ADD CONSTRAINT %I %s', $2::text, conname, pg_get_constraintdef(oid)) \
+    FROM pg_constraint WHERE conrelid = $1::regclass AND contype = 'c'";
+
+/// What makes swapping a new table `$2` (made by [`NEW_TABLE`]) in for the live `$1`
+/// change more than its rows: one line each. (Of a column's options only `n_distinct` is
+/// compared: some builds of PostgreSQL give every column an option of their own.)
 const OBSTACLES: &str = "\
-    SELECT 'it is not a plain table' WHERE (SELECT relkind FROM pg_class WHERE oid = $1::regclass) <> 'r' \
+    SELECT 'it is not a plain, logged heap table' FROM pg_class \
+        WHERE oid = $1::regclass AND (relkind <> 'r' OR relpersistence <> 'p' \
+                                      OR relam <> (SELECT oid FROM pg_am WHERE amname = 'heap')) \
     UNION ALL SELECT 'it has triggers' \
         WHERE EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = $1::regclass AND NOT tgisinternal) \
     UNION ALL SELECT 'it has row security' WHERE (SELECT relrowsecurity FROM pg_class WHERE oid = $1::regclass) \
         OR EXISTS (SELECT 1 FROM pg_policy WHERE polrelid = $1::regclass) \
-    UNION ALL SELECT 'views or rules depend on it' \
-        WHERE EXISTS (SELECT 1 FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid \
-                      WHERE d.classid = 'pg_rewrite'::regclass AND d.refobjid = $1::regclass) \
-    UNION ALL SELECT 'foreign keys refer to it' WHERE EXISTS (SELECT 1 FROM pg_constraint WHERE confrelid = $1::regclass) \
+    UNION ALL SELECT 'other objects (views, foreign keys, ...) depend on it' \
+        WHERE EXISTS (SELECT 1 FROM pg_depend WHERE refclassid = 'pg_class'::regclass AND refobjid = $1::regclass \
+                      AND deptype = 'n') \
+    UNION ALL SELECT 'it has foreign keys or exclusion constraints' \
+        WHERE EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = $1::regclass AND contype NOT IN ('p', 'u', 'c', 'n')) \
     UNION ALL SELECT 'it is published by name' WHERE EXISTS (SELECT 1 FROM pg_publication_rel WHERE prrelid = $1::regclass) \
     UNION ALL SELECT 'it inherits or is inherited' \
         WHERE EXISTS (SELECT 1 FROM pg_inherits WHERE inhrelid = $1::regclass OR inhparent = $1::regclass) \
     UNION ALL SELECT 'a sequence belongs to it' \
         WHERE EXISTS (SELECT 1 FROM pg_depend d JOIN pg_class s ON s.oid = d.objid \
-                      WHERE d.classid = 'pg_class'::regclass AND d.refobjid = $1::regclass AND s.relkind = 'S') \
-    UNION ALL SELECT 'it has a comment' WHERE obj_description($1::regclass, 'pg_class') IS NOT NULL \
+                      WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass \
+                      AND d.refobjid = $1::regclass AND s.relkind = 'S') \
+    UNION ALL SELECT 'it has extended statistics' \
+        WHERE EXISTS (SELECT 1 FROM pg_statistic_ext WHERE stxrelid = $1::regclass) \
+    UNION ALL SELECT 'it or its columns have comments' \
+        WHERE EXISTS (SELECT 1 FROM pg_description WHERE classoid = 'pg_class'::regclass AND objoid = $1::regclass) \
     UNION ALL SELECT 'its owner, privileges or settings are not a new table''s' \
         WHERE EXISTS (SELECT 1 FROM pg_class l, pg_class n WHERE l.oid = $1::regclass AND n.oid = $2::regclass \
                       AND (l.relowner <> n.relowner OR l.relacl IS DISTINCT FROM n.relacl \
                            OR l.reloptions IS DISTINCT FROM n.reloptions OR l.relreplident <> n.relreplident \
                            OR l.reltablespace <> n.reltablespace)) \
-    UNION ALL SELECT 'its columns have privileges, settings or statistics targets of their own' \
-        WHERE EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 \
-                      AND (attacl IS NOT NULL OR coalesce(attstattarget, -1) <> -1 \
-                           OR EXISTS (SELECT 1 FROM unnest(attoptions) o WHERE o LIKE 'n_distinct%')))";
+    UNION ALL SELECT 'its columns have privileges, settings, statistics targets, storage or identities of their own' \
+        WHERE EXISTS (SELECT 1 FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid \
+                      WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped \
+                      AND (a.attacl IS NOT NULL OR coalesce(a.attstattarget, -1) <> -1 \
+                           OR a.attidentity <> '' OR a.attgenerated <> '' OR a.attstorage <> t.typstorage \
+                           OR a.attcompression <> '' \
+                           OR EXISTS (SELECT 1 FROM unnest(a.attoptions) o WHERE o LIKE 'n_distinct%')))";
 
 /// The rows of a table on their way to PostgreSQL during a rebuild aside: the `COPY`
 /// into the new table, on a task of its own holding the transaction that will put the
@@ -91,8 +118,15 @@ impl Streamed {
     ) -> Result<Option<Self>, ProjectionError> {
         let (columns, _) = columns(scratch, table)?;
         let mut tx = crate::runner::begin(live).await?;
+        // One statement runs for the whole fill, and the transaction may then wait for the
+        // other projections: no timeout an operator set for the service's role applies.
+        tx.execute("SET LOCAL statement_timeout = 0", &[]).await?;
+        tx.execute("SET LOCAL idle_in_transaction_session_timeout = 0", &[]).await?;
         let new_table = format!("{table}_rebuilt_{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
-        tx.execute(&format!("CREATE TABLE {new_table} (LIKE {table} INCLUDING ALL EXCLUDING INDEXES)"), &[]).await?;
+        let made = [Param::from(table), Param::from(new_table.as_str())];
+        for statement in tx.fetch(NEW_TABLE, &made).await? {
+            tx.execute(&statement.text(0), &[]).await?;
+        }
         let obstacles = obstacles(&mut tx, table, &new_table).await?;
         if !obstacles.is_empty() {
             tracing::info!(table, ?obstacles, "rows put in place after the rebuild, not as it goes");
@@ -106,8 +140,10 @@ impl Streamed {
         let into = new_table.clone();
         let copying = Spawned::new(async move {
             let copied = copy_as_sent(tx, &into, &kinds, received).await;
-            if let Err(e) = &copied {
-                tracing::warn!(table, error = %e, "copying a table as it was rebuilt");
+            match &copied {
+                Err(ProjectionError::Rebuild(_)) | Ok(_) => {}
+                // The applier only learns that PostgreSQL stopped taking the rows.
+                Err(e) => tracing::warn!(table, error = %e, "copying a table as it was rebuilt"),
             }
             copied
         });
