@@ -858,6 +858,14 @@ async fn a_rebuild_swaps_in_the_audit_entries_it_copied_as_it_went_unless_that_l
     assert_eq!(db.read_int(table, &[]).await.unwrap(), swapped, "the table with a grant was not swapped");
     let granted = "SELECT has_table_privilege('pg_monitor', 'audit_entries', 'SELECT')::int::int8";
     assert_eq!(db.read_int(granted, &[]).await.unwrap(), Some(1), "the grant stays");
+
+    // Revoked again, the privileges are a new table's (though written out): swapped again.
+    let mut tx = db.begin().await.unwrap();
+    tx.execute("REVOKE SELECT ON audit_entries FROM pg_monitor", &[]).await.unwrap();
+    tx.commit().await.unwrap();
+    kurslogg::views::rebuild(&db, Some("audit")).await.unwrap();
+    assert_eq!(views_dump(&db).await, views, "views after a rebuild");
+    assert_ne!(db.read_int(table, &[]).await.unwrap(), swapped, "swapped again once the grant was revoked");
 }
 
 #[tokio::test]

@@ -46,8 +46,10 @@ const NEW_TABLE: &str = "\
     FROM pg_constraint WHERE conrelid = $1::regclass AND contype = 'c'";
 
 /// What makes swapping a new table `$2` (made by [`NEW_TABLE`]) in for the live `$1`
-/// change more than its rows: one line each. (Of a column's options only `n_distinct` is
-/// compared: some builds of PostgreSQL give every column an option of their own.)
+/// change more than its rows: one line each. (Privileges are compared as they are in
+/// effect: a table whose grants were revoked again has the default ones written out. Of a
+/// column's options only `n_distinct` is compared: some builds of PostgreSQL give every
+/// column an option of their own.)
 const OBSTACLES: &str = "\
     SELECT 'it is not a plain, logged heap table' FROM pg_class \
         WHERE oid = $1::regclass AND (relkind <> 'r' OR relpersistence <> 'p' \
@@ -74,7 +76,9 @@ const OBSTACLES: &str = "\
         WHERE EXISTS (SELECT 1 FROM pg_description WHERE classoid = 'pg_class'::regclass AND objoid = $1::regclass) \
     UNION ALL SELECT 'its owner, privileges or settings are not a new table''s' \
         WHERE EXISTS (SELECT 1 FROM pg_class l, pg_class n WHERE l.oid = $1::regclass AND n.oid = $2::regclass \
-                      AND (l.relowner <> n.relowner OR l.relacl IS DISTINCT FROM n.relacl \
+                      AND (l.relowner <> n.relowner \
+                           OR coalesce(l.relacl, acldefault('r', l.relowner)) \
+                              IS DISTINCT FROM coalesce(n.relacl, acldefault('r', n.relowner)) \
                            OR l.reloptions IS DISTINCT FROM n.reloptions OR l.relreplident <> n.relreplident \
                            OR l.reltablespace <> n.reltablespace)) \
     UNION ALL SELECT 'its columns have privileges, settings, statistics targets, storage or identities of their own' \
