@@ -21,20 +21,13 @@
 -- index in position order; without the position, each page would read and sort all of
 -- that account's later entries.
 --
--- A rebuild cut off before it built them again left their definitions recorded: they are
--- built here first (as the projection's next start would), as in migration 000015.
-DO $$
-DECLARE
-    dropped record;
-BEGIN
-    FOR dropped IN SELECT index_name, definition FROM projection_dropped_indexes WHERE projection = 'audit'
-                   FOR UPDATE LOOP
-        EXECUTE dropped.definition;
-        DELETE FROM projection_dropped_indexes WHERE index_name = dropped.index_name;
-    END LOOP;
-END
-$$;
-DROP INDEX audit_entries_offering;
+-- A rebuild cut off before it built them again left their definitions recorded: the
+-- records of these two go (the DELETE waits for an instance of the version before that
+-- is building one of them now), and they are made here in their new form. Any other
+-- audit index recorded stays for the projection's next start to build, as after any
+-- cut-off rebuild.
+DELETE FROM projection_dropped_indexes WHERE index_name IN ('audit_entries_offering', 'audit_entries_staff');
+DROP INDEX IF EXISTS audit_entries_offering;
 CREATE INDEX audit_entries_offering ON audit_entries (offering_id);
-DROP INDEX audit_entries_staff;
+DROP INDEX IF EXISTS audit_entries_staff;
 CREATE INDEX audit_entries_staff ON audit_entries (staff_id) INCLUDE (position);

@@ -364,23 +364,61 @@ fn copy_binary(
     kinds: &[Kind],
     mut send: impl FnMut(Vec<u8>) -> bool,
 ) -> Result<(), ProjectionError> {
-    let mut buffer = Vec::with_capacity(COPY_CHUNK + 4096);
-    copy_header(&mut buffer);
-    let fields = i16::try_from(kinds.len()).map_err(|_| copy_error(format!("{} columns", kinds.len())))?;
+    let mut data = CopyData::new(kinds.to_vec())?;
     let mut taken = true;
     db.for_each_row(select, &[], |row| {
-        buffer.extend_from_slice(&fields.to_be_bytes());
-        copy_fields(row, kinds, &mut buffer)?;
-        if buffer.len() >= COPY_CHUNK {
-            taken = send(std::mem::replace(&mut buffer, Vec::with_capacity(COPY_CHUNK + 4096)));
+        if let Some(chunk) = data.row(|i| row.get_ref(i).map_err(private_error))? {
+            taken = send(chunk);
         }
         Ok(taken)
     })?;
     if taken {
-        copy_trailer(&mut buffer);
-        send(buffer);
+        send(data.end());
     }
     Ok(())
+}
+
+/// Rows in `COPY`'s binary format, their columns written as `kinds`, handed out in chunks
+/// of about [`COPY_CHUNK`] bytes: the header, each row's field count and fields, the
+/// trailer.
+struct CopyData {
+    kinds: Vec<Kind>,
+    /// The field count every row starts with.
+    fields: i16,
+    buffer: Vec<u8>,
+}
+
+impl CopyData {
+    fn new(kinds: Vec<Kind>) -> Result<Self, sqlx::Error> {
+        let fields = i16::try_from(kinds.len()).map_err(|_| copy_error(format!("{} columns", kinds.len())))?;
+        let mut buffer = Vec::with_capacity(COPY_CHUNK + 4096);
+        copy_header(&mut buffer);
+        Ok(Self { kinds, fields, buffer })
+    }
+
+    /// Values per row.
+    fn width(&self) -> usize {
+        self.kinds.len()
+    }
+
+    /// Adds a row, its `i`th value given by `value(i)`; a full chunk, once there is one.
+    fn row<'r>(
+        &mut self,
+        mut value: impl FnMut(usize) -> Result<rusqlite::types::ValueRef<'r>, sqlx::Error>,
+    ) -> Result<Option<Vec<u8>>, sqlx::Error> {
+        self.buffer.extend_from_slice(&self.fields.to_be_bytes());
+        for (i, kind) in self.kinds.iter().enumerate() {
+            copy_value(*kind, value(i)?, &mut self.buffer)?;
+        }
+        Ok((self.buffer.len() >= COPY_CHUNK)
+            .then(|| std::mem::replace(&mut self.buffer, Vec::with_capacity(COPY_CHUNK + 4096))))
+    }
+
+    /// The last chunk, with the trailer.
+    fn end(mut self) -> Vec<u8> {
+        copy_trailer(&mut self.buffer);
+        self.buffer
+    }
 }
 
 /// What binary `COPY` data starts with: the signature, no flags, no header extension.
@@ -395,18 +433,10 @@ fn copy_trailer(out: &mut Vec<u8>) {
     out.extend_from_slice(&(-1_i16).to_be_bytes());
 }
 
-/// One row's fields in `COPY`'s binary format (after the field count): each as its
-/// length (-1 for NULL) and its bytes. SQLite keeps what a column was given; a value of
-/// another kind than the live column's is converted where that is exact (an integer
-/// written into a text column goes as its digits), else refused.
-fn copy_fields(row: &rusqlite::Row<'_>, kinds: &[Kind], out: &mut Vec<u8>) -> Result<(), sqlx::Error> {
-    for (i, kind) in kinds.iter().enumerate() {
-        copy_value(*kind, row.get_ref(i).map_err(private_error)?, out)?;
-    }
-    Ok(())
-}
-
-/// One field of a row in `COPY`'s binary format (see [`copy_fields`]).
+/// One field of a row in `COPY`'s binary format: its length (-1 for NULL) and its bytes.
+/// SQLite keeps what a column was given; a value of another kind than the live column's
+/// is converted where that is exact (an integer written into a text column goes as its
+/// digits), else refused.
 fn copy_value(kind: Kind, value: rusqlite::types::ValueRef<'_>, out: &mut Vec<u8>) -> Result<(), sqlx::Error> {
     use rusqlite::types::ValueRef;
     match (kind, value) {

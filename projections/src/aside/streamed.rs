@@ -20,7 +20,7 @@
 
 use std::collections::HashMap;
 
-use super::{column_kinds, columns, copy_error, copy_value, Kind, COPY_CHUNK};
+use super::{column_kinds, columns, copy_error, CopyData, Kind};
 use crate::db::{Diverted, Param, Private, ViewTx};
 use crate::runner::ProjectionError;
 use crate::tasks::Spawned;
@@ -230,20 +230,14 @@ async fn copy_rows(
         .iter()
         .map(|c| kinds.get(*c).copied().ok_or_else(|| copy_error(format!("no column {c} in {new_table}"))))
         .collect::<Result<Vec<Kind>, _>>()?;
-    let fields = i16::try_from(kinds.len()).map_err(|_| copy_error(format!("{} columns", kinds.len())))?;
+    let mut data = CopyData::new(kinds)?;
     let sql = format!("COPY {new_table} ({}) FROM STDIN WITH (FORMAT binary, FREEZE)", named.join(", "));
     let mut copy = pg.copy_in_raw(&sql).await?;
-    let mut buffer = Vec::with_capacity(COPY_CHUNK + 4096);
-    super::copy_header(&mut buffer);
     loop {
-        for row in params.chunks_exact(kinds.len()) {
-            buffer.extend_from_slice(&fields.to_be_bytes());
-            for (kind, value) in kinds.iter().zip(row) {
-                copy_value(*kind, value_of(value), &mut buffer)?;
+        for row in params.chunks_exact(data.width()) {
+            if let Some(chunk) = data.row(|i| Ok(value_of(&row[i])))? {
+                copy.send(chunk).await?;
             }
-        }
-        if buffer.len() >= COPY_CHUNK {
-            copy.send(std::mem::replace(&mut buffer, Vec::with_capacity(COPY_CHUNK + 4096))).await?;
         }
         params = match received.recv().await {
             Some(Diverted::Rows { columns, params }) if columns == named => params,
@@ -258,8 +252,7 @@ async fn copy_rows(
             }
         };
     }
-    super::copy_trailer(&mut buffer);
-    copy.send(buffer).await?;
+    copy.send(data.end()).await?;
     copy.finish().await?;
     Ok(())
 }
