@@ -13,6 +13,7 @@ pub mod scheduler;
 pub mod store;
 pub mod telemetry;
 pub mod views;
+pub mod web;
 
 /// mimalloc instead of glibc's malloc, for the service binary and for everything that
 /// links this crate (benchmarks, tests), so they measure what runs. The projections move

@@ -34,6 +34,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 use sqlx::{Connection, PgConnection, PgPool, Row, SqlitePool};
 
+pub mod browser;
 pub mod oidc;
 pub mod smtp;
 

@@ -27,7 +27,7 @@ use kurslogg_domain::Clock;
 
 pub use access::Reach;
 pub use context::{Actor, CommandContext, Idempotency, Role};
-pub use errors::AppError;
+pub use errors::{AppError, Kind};
 pub use notices::Addressed;
 pub use reads::*;
 pub use writes::*;

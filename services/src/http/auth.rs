@@ -37,7 +37,7 @@ pub(super) fn problem(status: StatusCode, code: &str, detail: impl Into<String>)
 }
 
 /// The client's address and the request id, for the security log.
-fn origin_of(request: &Request) -> Origin {
+pub(crate) fn origin_of(request: &Request) -> Origin {
     let client = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
@@ -57,7 +57,7 @@ fn session_cookie(headers: &HeaderMap) -> Option<String> {
 }
 
 /// The value of the request's cookie `name`.
-pub(super) fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
+pub(crate) fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -69,7 +69,7 @@ pub(super) fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
 }
 
 /// A `Set-Cookie` value for an HttpOnly cookie (Secure unless `secure_cookies` is off).
-pub(super) fn http_only_cookie(
+pub(crate) fn http_only_cookie(
     app: &Kurslogg,
     (name, value): (&'static str, String),
     same_site: SameSite,

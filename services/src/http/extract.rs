@@ -38,7 +38,7 @@ pub fn actor(parts: &Parts) -> Result<Actor, ApiError> {
 }
 
 /// The request id the client sent, or "unknown".
-pub(super) fn request_id(headers: &HeaderMap) -> String {
+pub(crate) fn request_id(headers: &HeaderMap) -> String {
     headers.get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("unknown").to_string()
 }
 

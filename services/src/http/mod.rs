@@ -174,7 +174,14 @@ pub fn router(app: Arc<Kurslogg>, settings: &HttpSettings) -> Router {
         .route("/offerings/{id}/registrations/{staff_id}/transfer", post(routes::transfer_seat))
         .route("/offerings/{id}/attendance", post(routes::record_attendance))
         .route("/offerings/{id}/certificates/{staff_id}/withdraw", post(routes::withdraw_certificate))
-        .fallback(|| async { ApiError::not_found("no such endpoint") })
+        .fallback(|headers: axum::http::HeaderMap| async move {
+            // A person who typed a wrong address gets a page; a program, a problem document.
+            if crate::web::wants_page(&headers) {
+                crate::web::not_found_page()
+            } else {
+                ApiError::not_found("no such endpoint").into_response()
+            }
+        })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -183,7 +190,8 @@ pub fn router(app: Arc<Kurslogg>, settings: &HttpSettings) -> Router {
             )
         })
         .layer(axum::middleware::from_fn_with_state(app.clone(), auth::authenticate))
-        .with_state(app)
+        .with_state(app.clone())
+        .merge(crate::web::router(app))
         .layer(DefaultBodyLimit::max(settings.max_body_bytes))
         .layer(
             tower::ServiceBuilder::new()

@@ -55,6 +55,12 @@ pub fn date(at: DateTime<Utc>) -> String {
     local_date(&local(at))
 }
 
+/// The Stockholm date of `at` without the weekday, for lists and tables: "7 september 2027".
+pub fn short_date(at: DateTime<Utc>) -> String {
+    let at = local(at);
+    format!("{} {} {}", at.day(), month_name(&at), at.year())
+}
+
 /// Day and month of `at` in Stockholm, for short phrases such as subject lines: "15 juni".
 pub fn day_and_month(at: DateTime<Utc>) -> String {
     let at = local(at);

@@ -1,0 +1,64 @@
+//! The web pages ("Stationen", seed 001): server-rendered HTML in Swedish for the people
+//! who use Kurslogg, served by the same binary beside the JSON API and over the same
+//! application layer (`crate::app`): a page handler parses the request, calls a use case
+//! or a read, and picks a template. Every page works without JavaScript; htmx (vendored
+//! in `static/`) only swaps fragments where that saves a reload.
+//!
+//! Paths are Swedish and readable (`/personal`, `/kurspaket/{id}`); the API keeps its
+//! English paths, so the two never collide.
+
+mod assets;
+mod error;
+mod page;
+mod pages;
+pub mod session;
+mod templates;
+pub mod text;
+
+use std::sync::Arc;
+
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+pub use error::PageError;
+
+use crate::app::Kurslogg;
+
+/// The pages' content security policy: our own scripts, styles and images only, forms
+/// only to ourselves, never framed. No inline script or style anywhere in the templates.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+     connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// Every page and the static files they use.
+pub fn router(app: Arc<Kurslogg>) -> Router {
+    Router::new()
+        .route("/", get(session::front_door))
+        .route("/logga-in", post(session::log_in))
+        .route("/logga-ut", post(session::log_out))
+        .route("/start", get(pages::start::start))
+        .route("/static/{file}", get(assets::serve))
+        .with_state(app)
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        ))
+}
+
+/// Whether a request comes from a browser that wants a page rather than JSON: what the
+/// API's fallback and single sign-on's callback use to answer people with pages.
+pub fn wants_page(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.split(',').any(|t| t.trim().starts_with("text/html")))
+}
+
+/// The page for an address that is neither a page nor an API endpoint.
+pub fn not_found_page() -> Response {
+    let mut response = PageError::not_found().into_response();
+    response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY));
+    response
+}

@@ -1,0 +1,3 @@
+//! The pages, one module per part of Stationen.
+
+pub mod start;

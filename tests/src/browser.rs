@@ -1,0 +1,353 @@
+//! A real headless Chromium for the page tests, driven over WebDriver (ChromeDriver), and
+//! the ways a person finds things on a page: a field by its label, a button or a link by
+//! its text, a heading. Tests never reach for CSS classes, so a page that a screen reader
+//! cannot use is also a page the tests cannot use.
+//!
+//! Every browser gets its own ChromeDriver, Chromium and empty profile, and is closed
+//! when dropped. `scripts/test` installs Debian's `chromium` and `chromium-driver` and the
+//! npm package `axe-core` (in `tests/browser/`) that [`Browser::assert_accessible`]
+//! injects into each page. Screenshots go to `target/browser-artefacts/<test>/`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{json, Value};
+use tokio::sync::{Semaphore, SemaphorePermit};
+
+/// Browsers open at once in one test binary: each is a Chromium with a renderer and a GPU
+/// process, and the machines that run the tests have two cores.
+static OPEN_BROWSERS: Semaphore = Semaphore::const_new(2);
+
+/// The Chromium binary (`KURSLOGG_TEST_CHROMIUM`, default Debian's).
+fn chromium_binary() -> String {
+    std::env::var("KURSLOGG_TEST_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into())
+}
+
+/// The ChromeDriver binary (`KURSLOGG_TEST_CHROMEDRIVER`, default Debian's).
+fn chromedriver_binary() -> String {
+    std::env::var("KURSLOGG_TEST_CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into())
+}
+
+/// The workspace's root, where `target/` and `tests/browser/` are.
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
+}
+
+/// Phone and desktop window sizes.
+#[derive(Debug, Clone, Copy)]
+pub enum Window {
+    /// 1280 × 900.
+    Desktop,
+    /// 390 × 844, a common phone held upright.
+    Phone,
+}
+
+impl Window {
+    fn size(self) -> (u32, u32) {
+        match self {
+            Window::Desktop => (1280, 900),
+            Window::Phone => (390, 844),
+        }
+    }
+}
+
+/// A headless Chromium, its ChromeDriver, and where its screenshots go.
+pub struct Browser {
+    client: Option<Client>,
+    driver: Child,
+    profile: PathBuf,
+    artefacts: PathBuf,
+    /// The base URL of the service under test.
+    pub base: String,
+    _permit: SemaphorePermit<'static>,
+}
+
+impl Browser {
+    /// A fresh browser on the service at `base`, saving screenshots under `test`'s name.
+    pub async fn open(base: &str, test: &str, window: Window) -> Browser {
+        let permit = OPEN_BROWSERS.acquire().await.expect("the semaphore is never closed");
+        let port = free_port();
+        let driver = Command::new(chromedriver_binary())
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("ChromeDriver ({}) could not start: {e}; scripts/test installs it", chromedriver_binary())
+            });
+        let url = format!("http://127.0.0.1:{port}");
+        wait_until_listening(port).await;
+        let profile = std::env::temp_dir().join(format!("kl-chromium-{}", uuid::Uuid::new_v4().simple()));
+        let (width, height) = window.size();
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert(
+            "goog:chromeOptions".into(),
+            json!({
+                "binary": chromium_binary(),
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--disable-quic", "--no-first-run", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync", "--lang=sv-SE",
+                    format!("--window-size={width},{height}"),
+                    format!("--user-data-dir={}", profile.display()),
+                ],
+            }),
+        );
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        let client = ClientBuilder::new(connector)
+            .capabilities(capabilities)
+            .connect(&url)
+            .await
+            .unwrap_or_else(|e| panic!("Chromium ({}) did not start under ChromeDriver: {e}", chromium_binary()));
+        let artefacts = workspace_root().join("target").join("browser-artefacts").join(test);
+        std::fs::create_dir_all(&artefacts).expect("artefacts folder");
+        Browser { client: Some(client), driver, profile, artefacts, base: base.to_string(), _permit: permit }
+    }
+
+    fn client(&self) -> &Client {
+        self.client.as_ref().expect("open until dropped")
+    }
+
+    /// Opens `path` of the service.
+    pub async fn visit(&self, path: &str) {
+        self.client().goto(&format!("{}{path}", self.base)).await.unwrap_or_else(|e| panic!("open {path}: {e}"));
+    }
+
+    /// The path (and query) of the page shown.
+    pub async fn path(&self) -> String {
+        let url = self.client().current_url().await.expect("current URL");
+        match url.query() {
+            Some(query) => format!("{}?{query}", url.path()),
+            None => url.path().to_string(),
+        }
+    }
+
+    /// The page's `<h1>`.
+    pub async fn heading(&self) -> String {
+        self.client().find(Locator::Css("h1")).await.expect("the page has an h1").text().await.expect("h1 text")
+    }
+
+    /// The visible text of the page's main content.
+    pub async fn main_text(&self) -> String {
+        self.client().find(Locator::Css("main")).await.expect("the page has a main").text().await.expect("text")
+    }
+
+    /// The page's title.
+    pub async fn title(&self) -> String {
+        self.client().title().await.expect("title")
+    }
+
+    /// The form control labelled `label` (the `<label>`'s whole text, or its start before
+    /// a hint inside it).
+    pub async fn field(&self, label: &str) -> Element {
+        let xpath = format!(
+            "//label[normalize-space()={0} or starts-with(normalize-space(), {0})]",
+            xpath_literal(label)
+        );
+        let label_element = self
+            .client()
+            .find(Locator::XPath(&xpath))
+            .await
+            .unwrap_or_else(|_| panic!("no field labelled {label:?} on {}", self.base));
+        match label_element.attr("for").await.expect("label attribute") {
+            Some(id) => self
+                .client()
+                .find(Locator::Id(&id))
+                .await
+                .unwrap_or_else(|_| panic!("the label {label:?} points at #{id}, which is missing")),
+            // A label wrapped around its control.
+            None => label_element.find(Locator::Css("input, select, textarea")).await.expect("a wrapped control"),
+        }
+    }
+
+    /// Types `value` into the field labelled `label`, replacing what was there.
+    pub async fn fill(&self, label: &str, value: &str) {
+        let field = self.field(label).await;
+        field.clear().await.expect("clear the field");
+        field.send_keys(value).await.expect("type into the field");
+    }
+
+    /// What the field labelled `label` holds.
+    pub async fn value_of(&self, label: &str) -> String {
+        self.field(label).await.prop("value").await.expect("value").unwrap_or_default()
+    }
+
+    /// Ticks (or unticks) the checkbox labelled `label`.
+    pub async fn check(&self, label: &str, checked: bool) {
+        let field = self.field(label).await;
+        let now = field.prop("checked").await.expect("checked").as_deref() == Some("true");
+        if now != checked {
+            field.click().await.expect("click the checkbox");
+        }
+    }
+
+    /// Chooses the option shown as `option` in the list labelled `label`.
+    pub async fn choose(&self, label: &str, option: &str) {
+        let field = self.field(label).await;
+        field.select_by_label(option).await.unwrap_or_else(|e| panic!("choose {option:?} in {label:?}: {e}"));
+    }
+
+    /// The element at `xpath`, or a failed test that says which page lacked `what`.
+    async fn find(&self, xpath: &str, what: &str) -> Element {
+        match self.client().find(Locator::XPath(xpath)).await {
+            Ok(element) => element,
+            Err(_) => panic!("no {what} on {}", self.path().await),
+        }
+    }
+
+    /// Clicks the button that says `text` (the first, if several).
+    pub async fn press(&self, text: &str) {
+        let xpath = format!(
+            "//button[normalize-space()={0}] | //input[(@type='submit' or @type='button') and @value={0}] \
+             | //a[@role='button' and normalize-space()={0}]",
+            xpath_literal(text)
+        );
+        let button = self.find(&xpath, &format!("button {text:?}")).await;
+        button.click().await.unwrap_or_else(|e| panic!("press {text:?}: {e}"));
+    }
+
+    /// Clicks the link that says `text` (the first, if several).
+    pub async fn follow(&self, text: &str) {
+        let xpath = format!("//a[normalize-space()={0}]", xpath_literal(text));
+        let link = self.find(&xpath, &format!("link {text:?}")).await;
+        link.click().await.unwrap_or_else(|e| panic!("follow {text:?}: {e}"));
+    }
+
+    /// Whether a link that says `text` is on the page.
+    pub async fn has_link(&self, text: &str) -> bool {
+        let xpath = format!("//a[normalize-space()={0}]", xpath_literal(text));
+        !self.client().find_all(Locator::XPath(&xpath)).await.expect("find links").is_empty()
+    }
+
+    /// The rows of the table captioned `caption` (or whose heading before it says so), each
+    /// as its cells' text; the header row first.
+    pub async fn table(&self, caption: &str) -> Vec<Vec<String>> {
+        let xpath = format!("//table[caption[starts-with(normalize-space(), {0})]]", xpath_literal(caption));
+        let table = self.find(&xpath, &format!("table captioned {caption:?}")).await;
+        let mut rows = vec![];
+        for row in table.find_all(Locator::Css("tr")).await.expect("rows") {
+            let mut cells = vec![];
+            for cell in row.find_all(Locator::Css("th, td")).await.expect("cells") {
+                cells.push(cell.text().await.expect("cell text").trim().to_string());
+            }
+            rows.push(cells);
+        }
+        rows
+    }
+
+    /// The messages of the error summary at the top of a refused form (empty if none).
+    pub async fn errors(&self) -> Vec<String> {
+        let mut messages = vec![];
+        for link in self.client().find_all(Locator::Css("[role=alert] li")).await.expect("error summary") {
+            messages.push(link.text().await.expect("text"));
+        }
+        messages
+    }
+
+    /// The element that has keyboard focus, as its tag and text (for keyboard tests).
+    pub async fn focused(&self) -> String {
+        let element = self.client().active_element().await.expect("active element");
+        let tag = element.tag_name().await.expect("tag");
+        let text = element.text().await.unwrap_or_default();
+        format!("{tag}: {}", text.trim())
+    }
+
+    /// Presses Tab `times` times.
+    pub async fn tab(&self, times: usize) {
+        for _ in 0..times {
+            let focused = self.client().active_element().await.expect("active element");
+            focused.send_keys("\u{e004}").await.expect("press Tab");
+        }
+    }
+
+    /// Presses Enter on the focused element.
+    pub async fn enter(&self) {
+        let focused = self.client().active_element().await.expect("active element");
+        focused.send_keys("\u{e007}").await.expect("press Enter");
+    }
+
+    /// Saves a screenshot of the window as `<name>.png` among the test's artefacts.
+    pub async fn screenshot(&self, name: &str) -> PathBuf {
+        let png = self.client().screenshot().await.expect("screenshot");
+        let path = self.artefacts.join(format!("{name}.png"));
+        std::fs::write(&path, png).expect("write the screenshot");
+        path
+    }
+
+    /// Runs axe-core (WCAG 2.1 A and AA rules) on the page and fails the test on any
+    /// serious or critical violation, listing them.
+    pub async fn assert_accessible(&self) {
+        let script = axe_script();
+        self.client().execute(&script, vec![]).await.expect("inject axe-core");
+        let run = r#"
+            const done = arguments[arguments.length - 1];
+            axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } })
+               .then(r => done(r.violations.map(v => ({ id: v.id, impact: v.impact, help: v.help,
+                    nodes: v.nodes.slice(0, 5).map(n => n.target.join(" ")) }))))
+               .catch(e => done([{ id: "axe-error", impact: "critical", help: String(e), nodes: [] }]));
+        "#;
+        let violations = self.client().execute_async(run, vec![]).await.expect("run axe-core");
+        let serious: Vec<&Value> = violations
+            .as_array()
+            .expect("a list of violations")
+            .iter()
+            .filter(|v| matches!(v["impact"].as_str(), Some("serious" | "critical")))
+            .collect();
+        assert!(
+            serious.is_empty(),
+            "axe-core found serious or critical violations on {}:\n{}",
+            self.path().await,
+            serde_json::to_string_pretty(&serious).unwrap_or_default()
+        );
+    }
+
+    /// Runs `script` in the page (for what a person cannot do by hand, e.g. print media).
+    pub async fn run_script(&self, script: &str) -> Value {
+        self.client().execute(script, vec![]).await.expect("run the script")
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        // The WebDriver session ends with the driver; Chromium exits with it.
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}
+
+/// axe-core's script, from `tests/browser/node_modules` (installed by `scripts/test`).
+fn axe_script() -> String {
+    let path = workspace_root().join("tests/browser/node_modules/axe-core/axe.min.js");
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("axe-core is missing at {} ({e}): run scripts/test, or npm ci in tests/browser", path.display()))
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().expect("address").port()
+}
+
+async fn wait_until_listening(port: u16) {
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("ChromeDriver did not start listening on port {port}");
+}
+
+/// `text` as an XPath string literal, whatever quotes it holds.
+fn xpath_literal(text: &str) -> String {
+    if !text.contains('\'') {
+        format!("'{text}'")
+    } else if !text.contains('"') {
+        format!("\"{text}\"")
+    } else {
+        let parts: Vec<String> = text.split('\'').map(|p| format!("'{p}'")).collect();
+        format!("concat({})", parts.join(", \"'\", "))
+    }
+}
