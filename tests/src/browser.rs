@@ -143,10 +143,8 @@ impl Browser {
     /// The form control labelled `label` (the `<label>`'s whole text, or its start before
     /// a hint inside it).
     pub async fn field(&self, label: &str) -> Element {
-        let xpath = format!(
-            "//label[normalize-space()={0} or starts-with(normalize-space(), {0})]",
-            xpath_literal(label)
-        );
+        let xpath =
+            format!("//label[normalize-space()={0} or starts-with(normalize-space(), {0})]", xpath_literal(label));
         let label_element = self
             .client()
             .find(Locator::XPath(&xpath))
@@ -322,8 +320,9 @@ impl Drop for Browser {
 /// axe-core's script, from `tests/browser/node_modules` (installed by `scripts/test`).
 fn axe_script() -> String {
     let path = workspace_root().join("tests/browser/node_modules/axe-core/axe.min.js");
-    std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("axe-core is missing at {} ({e}): run scripts/test, or npm ci in tests/browser", path.display()))
+    std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!("axe-core is missing at {} ({e}): run scripts/test, or npm ci in tests/browser", path.display())
+    })
 }
 
 fn free_port() -> u16 {

@@ -60,6 +60,14 @@ impl Browser {
     async fn get(&mut self, s: &TestServer, url: &Url) -> Reply {
         self.go(s, Method::GET, url, None).await
     }
+
+    /// A GET as a browser's navigation sends it: asking for a page.
+    async fn navigate(&mut self, s: &TestServer, url: &Url) -> Reply {
+        let jar = self.cookies.entry(site(url)).or_default();
+        let header = jar.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
+        let request = self.client.get(url.clone()).header("Cookie", header).header("Accept", "text/html,*/*;q=0.8");
+        s.send_unchecked(request).await
+    }
 }
 
 fn location(reply: &Reply, base: &Url) -> Url {
@@ -222,6 +230,40 @@ async fn single_sign_on_sqlite() {
 #[tokio::test]
 async fn single_sign_on_postgres() {
     single_sign_on(Backend::Postgres).await;
+}
+
+/// From the login page, a person comes back from the provider to their start page with
+/// the pages' cookies; one the provider or Kurslogg refuses gets a Swedish page saying why.
+#[tokio::test]
+async fn single_sign_on_from_the_login_page_ends_on_the_start_page() {
+    let Some((s, _provider)) = server_with_provider(Backend::Sqlite, LoginClaim::Email).await else { return };
+    s.add_municipality("uddevalla", "Uddevalla").await;
+    let body = json!({ "login": COORDINATOR, "display_name": "Samordnaren", "role": "coordinator", "municipality": "uddevalla" });
+    s.post(&Actor::office(), "/users", body).await.expect(201);
+
+    let mut browser = Browser::new();
+    let callback = at_the_provider(&mut browser, &s, Some(COORDINATOR)).await;
+    let back = browser.navigate(&s, &callback).await;
+    assert_eq!(back.status, 303, "{}", back.text);
+    assert_eq!(back.headers["location"], "/start");
+    let cookies: Vec<String> =
+        back.headers.get_all("set-cookie").iter().map(|c| c.to_str().unwrap().to_string()).collect();
+    for name in ["kurslogg_session=", "kurslogg_csrf="] {
+        assert!(cookies.iter().any(|c| c.starts_with(name) && c.contains("SameSite=Strict")), "{name} in {cookies:?}");
+    }
+    let session = cookies.iter().find(|c| c.starts_with("kurslogg_session=")).unwrap();
+    let start = s.request(Method::GET, "/start").header("Cookie", session.split(';').next().unwrap());
+    let page = s.send_unchecked(start).await;
+    assert_eq!(page.status, 200);
+    assert!(page.text.contains("Samordnaren"), "the start page of the user who logged in: {}", page.text);
+
+    let mut stranger = Browser::new();
+    let callback = at_the_provider(&mut stranger, &s, Some("okand@uddevalla.se")).await;
+    let refused = stranger.navigate(&s, &callback).await;
+    assert_eq!(refused.status, 401);
+    assert!(refused.headers["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(refused.text.contains("Inloggningen gick inte igenom"), "{}", refused.text);
+    assert!(refused.text.contains("finns du inte som användare i Kurslogg"), "{}", refused.text);
 }
 
 /// The provider's `sub` as the login name: for directories whose e-mail addresses change.

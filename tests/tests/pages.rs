@@ -45,16 +45,16 @@ async fn the_front_door_is_a_swedish_login_page_that_says_what_went_wrong() {
 
     // Nothing typed: both fields are named in the summary and beside the field.
     browser.press("Logga in").await;
-    assert_eq!(
-        browser.errors().await,
-        vec!["Fyll i din e-postadress eller ditt användarnamn", "Fyll i ditt lösenord"]
-    );
+    assert_eq!(browser.errors().await, vec!["Fyll i din e-postadress eller ditt användarnamn", "Fyll i ditt lösenord"]);
     assert!(browser.title().await.starts_with("Fel: "), "the title says the page has errors");
     browser.assert_accessible().await;
 
     // A wrong password: refused, the login name kept, the password not.
     log_in(&browser, "anna@fyrbodal.se", "fel lösenord").await;
-    assert_eq!(browser.errors().await, vec!["E-postadressen eller lösenordet stämmer inte. Kontrollera och försök igen."]);
+    assert_eq!(
+        browser.errors().await,
+        vec!["E-postadressen eller lösenordet stämmer inte. Kontrollera och försök igen."]
+    );
     assert_eq!(browser.value_of("E-postadress eller användarnamn").await, "anna@fyrbodal.se");
     assert_eq!(browser.value_of("Lösenord").await, "");
     browser.screenshot("login-refused").await;

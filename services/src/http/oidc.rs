@@ -15,7 +15,7 @@ use super::auth::{cookie_value, http_only_cookie, problem, session_begun};
 use super::error::{ApiError, Problem};
 use super::extract::Seen;
 use crate::app::Kurslogg;
-use crate::auth::AuthError;
+use crate::auth::{AuthError, NewSession, User};
 use crate::oidc::OidcError;
 
 type AppState = State<Arc<Kurslogg>>;
@@ -96,7 +96,14 @@ pub async fn callback(
     Query(answer): Query<CallbackQuery>,
 ) -> Response {
     let Some(oidc) = &app.oidc else { return not_configured() };
-    let mut response = finish(&app, oidc, origin, &headers, answer).await;
+    // A person in a browser gets pages: their start page, or a page that says why not.
+    let page = crate::web::wants_page(&headers);
+    let mut response = match finish(&app, oidc, origin, &headers, answer).await {
+        Ok((_, session)) if page => crate::web::session::signed_in(&app, session, None),
+        Ok((user, session)) => session_begun(&app, user, session),
+        Err(refused) if page => crate::web::session::single_sign_on_refused(refused.status()),
+        Err(refused) => refused,
+    };
     // The state is spent either way.
     if let Some(expired) = state_cookie(&app, String::new(), cookie::time::Duration::ZERO) {
         response.headers_mut().append(header::SET_COOKIE, expired);
@@ -110,21 +117,21 @@ async fn finish(
     origin: crate::auth::Origin,
     headers: &HeaderMap,
     answer: CallbackQuery,
-) -> Response {
+) -> Result<(User, NewSession), Response> {
     let Some(state) = answer.state.filter(|s| !s.is_empty()) else {
-        return problem(StatusCode::BAD_REQUEST, "oidc_bad_return", "the identity provider's answer has no state");
+        return Err(problem(StatusCode::BAD_REQUEST, "oidc_bad_return", "the identity provider's answer has no state"));
     };
     if cookie_value(headers, STATE_COOKIE).as_deref() != Some(state.as_str()) {
-        return problem(
+        return Err(problem(
             StatusCode::BAD_REQUEST,
             "oidc_bad_return",
             "this login was not begun in this browser; begin again at /auth/oidc/login",
-        );
+        ));
     }
     let outcome = match (answer.code.filter(|c| !c.is_empty()), answer.error) {
         (_, Some(error)) => {
             if let Err(e) = oidc.abandon(&state).await {
-                return failure(e);
+                return Err(failure(e));
             }
             let said = answer.error_description.map(|d| format!(": {d}")).unwrap_or_default();
             Err(OidcError::Refused(format!("the identity provider refused ({error}){said}")))
@@ -138,14 +145,11 @@ async fn finish(
             if matches!(e, OidcError::Refused(_)) {
                 if let Err(e) = app.auth.record_failed_login(&origin, None, None, &format!("openid connect: {e}")).await
                 {
-                    return ApiError::from(e).into_response();
+                    return Err(ApiError::from(e).into_response());
                 }
             }
-            return failure(e);
+            return Err(failure(e));
         }
     };
-    match app.auth.login_with_identity(&login, &origin).await {
-        Ok((user, session)) => session_begun(app, user, session),
-        Err(e) => ApiError::from(e).into_response(),
-    }
+    app.auth.login_with_identity(&login, &origin).await.map_err(|e| ApiError::from(e).into_response())
 }

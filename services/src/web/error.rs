@@ -111,9 +111,18 @@ impl IntoResponse for PageError {
                 see_other(&target)
             }
             PageError::Shown { status, title, message } => {
-                let page = templates::render("error.html.j2", context! { title => title.clone(), message => message.clone(), status => status.as_u16() });
+                let page = templates::render(
+                    "error.html.j2",
+                    context! { title => title.clone(), message => message.clone(), status => status.as_u16() },
+                );
                 match page {
-                    Ok(html) => (status, Html(html)).into_response(),
+                    // The pages' policy, also when the API's routes answer a person with a page.
+                    Ok(html) => (
+                        status,
+                        [(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(super::CONTENT_SECURITY_POLICY))],
+                        Html(html),
+                    )
+                        .into_response(),
                     // The error page itself failed: say so in plain text rather than loop.
                     Err(e) => {
                         tracing::error!(error = %e, "the error page failed");

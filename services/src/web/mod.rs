@@ -58,7 +58,5 @@ pub fn wants_page(headers: &HeaderMap) -> bool {
 
 /// The page for an address that is neither a page nor an API endpoint.
 pub fn not_found_page() -> Response {
-    let mut response = PageError::not_found().into_response();
-    response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY));
-    response
+    PageError::not_found().into_response()
 }

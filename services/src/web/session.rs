@@ -255,7 +255,10 @@ pub async fn log_in(State(app): AppState, request: Request) -> Response {
     let origin = crate::http::auth::origin_of(&request);
     let bytes = match axum::body::to_bytes(request.into_body(), 64 * 1024).await {
         Ok(bytes) => bytes,
-        Err(_) => return PageError::shown(StatusCode::PAYLOAD_TOO_LARGE, "Formuläret är för stort", "Försök igen.").into_response(),
+        Err(_) => {
+            return PageError::shown(StatusCode::PAYLOAD_TOO_LARGE, "Formuläret är för stort", "Försök igen.")
+                .into_response()
+        }
     };
     let form: LoginForm = serde_html_form::from_bytes(&bytes).unwrap_or_default();
     let query = LoginQuery::default();
@@ -338,4 +341,23 @@ pub async fn log_out(State(app): AppState, request: Request) -> Response {
         }
     }
     response
+}
+
+/// The page for a single sign-on that did not end in a session, by the status the API
+/// would have answered with (its problem document is for programs, not people).
+pub fn single_sign_on_refused(status: StatusCode) -> Response {
+    let message = match status {
+        StatusCode::UNAUTHORIZED => {
+            "Kommunens inloggning godkände dig inte, eller så finns du inte som användare i Kurslogg. \
+             Kontakta kursadministrationen i ditt kommunalförbund om du behöver ett konto."
+        }
+        StatusCode::BAD_REQUEST => {
+            "Inloggningen påbörjades inte i den här webbläsaren, eller så tog den för lång tid. \
+             Gå till inloggningssidan och börja om."
+        }
+        StatusCode::TOO_MANY_REQUESTS => "För många misslyckade inloggningar. Vänta en stund och försök igen.",
+        _ => "Kommunens inloggningstjänst svarade inte som väntat. Försök igen om en stund.",
+    };
+    let status = if status.is_success() { StatusCode::BAD_GATEWAY } else { status };
+    PageError::shown(status, "Inloggningen gick inte igenom", message).into_response()
 }
