@@ -302,6 +302,8 @@ struct Person {
     id: StaffId,
     municipality: MunicipalityId,
     band: ExperienceBand,
+    supervisor: Option<StaffId>,
+    coordinator: bool,
 }
 
 /// Runs the demo against `log` and prints what happened.
@@ -367,7 +369,13 @@ pub async fn run(log: EventLog, transport: Transport, mail: MailSettings) -> Res
                 let ctx = demo.office();
                 demo.app.set_role(&ctx, id.clone(), staff, MunicipalRole::Coordinator, true).await.map_err(e)?;
             }
-            people.push(Person { id: staff, municipality: id.clone(), band });
+            people.push(Person {
+                id: staff,
+                municipality: id.clone(),
+                band,
+                supervisor: if is_supervisor { None } else { supervisors.last().copied() },
+                coordinator: n == 1,
+            });
         }
     }
     println!("Municipalities: {} with {} staff members", MUNICIPALITIES.len(), people.len());
@@ -607,8 +615,168 @@ pub async fn run(log: EventLog, transport: Transport, mail: MailSettings) -> Res
         "\nLetters: {} {place} ({summaries} after-course summaries to supervisors), {} to retry, {} failed",
         sent.sent, sent.deferred, sent.failed
     );
+    let spring = spring_package(&mut demo).await?;
     println!("\nPackage id {package}. Browse it with: GET /packages/{package} (kurslogg serve).");
+    println!("Next term: package id {spring} (VT2028), published and open for registration.");
+    let logins = logins(&demo.app, &people, &offerings).await?;
+    println!("\nLogins for the pages (kurslogg serve, then open http://127.0.0.1:8080/ in a browser):");
+    for login in &logins {
+        println!("  {:<28} {:<44} password: {}", login.who, login.login, login.password);
+    }
     Ok(())
+}
+
+/// The next term's package, published and open for registration, so a coordinator has a
+/// collective registration to make: a few of the recurring courses in the spring of 2028.
+async fn spring_package(demo: &mut Demo) -> Result<PackageId, String> {
+    let e = |e: AppError| e.to_string();
+    demo.set_time(stockholm(2027, 10, 4, 9));
+    let ctx = demo.office();
+    let term = Term::parse("VT2028").expect("valid");
+    let title = t("Kompetensutveckling barn och unga VT2028");
+    let package: PackageId = demo
+        .app
+        .create_package(&ctx, term, title, t("Fyrbodals kommunalförbund"), None)
+        .await
+        .map_err(e)?
+        .id
+        .parse()
+        .expect("uuid");
+    for (i, course) in COURSES.iter().filter(|c| SPRING_COURSES.contains(&c.code)).enumerate() {
+        let first_day = stockholm(2028, 2, 7, 9) + Duration::days(7 * i as i64);
+        let spacing = if course.sessions.0 > 5 { 14 } else { 1 };
+        let sessions = (0..course.sessions.0)
+            .map(|s| {
+                let start = first_day + Duration::days((s * spacing) as i64);
+                let hours = course.sessions.1;
+                Session::new(start, start + Duration::hours(i64::from(hours) + 1), hours * 60).expect("valid session")
+            })
+            .collect();
+        let details = OfferingDetails {
+            description: t(course.description),
+            target_groups: TargetGroups { experience_bands: course.bands.to_vec(), staff_groups: vec![] },
+            competence_areas: course.areas.iter().map(|a| t(a)).collect(),
+            trainer: t("Utbildare från FoU Fyrbodal"),
+            place: Place::Venue(t("Fyrbodals kommunalförbund, Uddevalla")),
+            sessions,
+            price: Sek(course.price),
+            completion_threshold: CompletionThreshold::default(),
+            prerequisites: vec![],
+            follow_up: None,
+        };
+        let ctx = demo.office();
+        let code = CourseCode::parse(course.code).expect("valid");
+        let seats = SeatLimit::new(course.seats).expect("valid");
+        demo.app.plan_offering(&ctx, package, code, details, None, seats).await.map_err(e)?;
+    }
+    let ctx = demo.office();
+    demo.app.package_command(&ctx, package, PackageCommand::Publish).await.map_err(e)?;
+    Ok(package)
+}
+
+/// The recurring courses offered again in the spring package.
+const SPRING_COURSES: [&str; 5] = ["INTRO", "LVU-GRUND", "LVU-FORTS", "TRAUMA-GRUND", "SAMTAL-MED-BARN"];
+
+/// One of the demo's logins, printed at the end.
+struct Login {
+    who: &'static str,
+    login: String,
+    password: String,
+}
+
+/// A login with a password for each role, so the pages can be tried right after the demo:
+/// the course office, Uddevalla's coordinator, a supervisor in Uddevalla whose staff took
+/// part in the autumn's courses, one of those staff as a participant, the trainer and an
+/// auditor. Each run gives each a new random password (a demo database is a trial, but
+/// a fixed password would be a door left open if one were ever put on a network).
+async fn logins(
+    app: &Kurslogg,
+    people: &[Person],
+    offerings: &[(OfferingId, &CourseSpec)],
+) -> Result<Vec<Login>, String> {
+    let uddevalla = MunicipalityId::parse("uddevalla").expect("valid");
+    let coordinator = people.iter().find(|p| p.municipality == uddevalla && p.coordinator).map(|p| p.id);
+    // A participant with a certificate whose supervisor is in Uddevalla: the supervisor then
+    // has a summary to read, and the participant a certificate.
+    let mut participant = None;
+    'search: for (offering, _) in offerings {
+        let view = app.offering(*offering).await.map_err(|e| e.to_string())?;
+        for registration in view.registrations.iter().filter(|r| r.certificate.is_some()) {
+            let person = people.iter().find(|p| p.id.to_string() == registration.staff_id);
+            if let Some(person) = person.filter(|p| p.municipality == uddevalla && p.supervisor.is_some()) {
+                participant = Some(person);
+                break 'search;
+            }
+        }
+    }
+    let participant = participant.ok_or("no participant in Uddevalla completed a course")?;
+    let wanted: [(&'static str, &str, &str, Role, Option<StaffId>, Option<&MunicipalityId>); 6] = [
+        ("Kursadministratör", "kansliet@fyrbodal.example", "Kansliet Fyrbodal", Role::CourseOffice, None, None),
+        (
+            "Samordnare, Uddevalla",
+            "samordnare@uddevalla.example",
+            "Samordnare Uddevalla",
+            Role::Coordinator,
+            coordinator,
+            Some(&uddevalla),
+        ),
+        (
+            "Arbetsledare, Uddevalla",
+            "arbetsledare@uddevalla.example",
+            "Arbetsledare Uddevalla",
+            Role::Supervisor,
+            participant.supervisor,
+            None,
+        ),
+        (
+            "Deltagare, Uddevalla",
+            "deltagare@uddevalla.example",
+            "Deltagare Uddevalla",
+            Role::Participant,
+            Some(participant.id),
+            None,
+        ),
+        ("Utbildare", "utbildare@fou-fyrbodal.example", "Utbildare från FoU Fyrbodal", Role::Trainer, None, None),
+        ("Revisor", "revisor@fyrbodal.example", "Revisor Fyrbodal", Role::Auditor, None, None),
+    ];
+    let system = Actor::system();
+    let origin = Origin::default();
+    let e = |e: AppError| e.to_string();
+    let mut logins = vec![];
+    for (who, login, name, role, staff, municipality) in wanted {
+        let password = demo_password();
+        let user = match app.auth.user_by_login(login).await.map_err(|e| e.to_string())? {
+            Some(user) => user,
+            None => {
+                // A staff member's account shows their own name.
+                let own_name = match staff {
+                    Some(staff) => app.staff_names(&[staff]).await.map_err(e)?.remove(&staff),
+                    None => None,
+                };
+                let request = NewUser {
+                    login: login.into(),
+                    display_name: own_name.unwrap_or_else(|| name.into()),
+                    role,
+                    municipality: municipality.cloned(),
+                    staff,
+                    password: None,
+                };
+                app.create_user(&system, &origin, request).await.map_err(|e| e.to_string())?
+            }
+        };
+        app.auth.set_password(&system, &origin, &user.user_id, password.clone()).await.map_err(|e| e.to_string())?;
+        logins.push(Login { who, login: login.into(), password });
+    }
+    Ok(logins)
+}
+
+/// A random password: four groups of four letters and digits, easy to read and type.
+fn demo_password() -> String {
+    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyz23456789";
+    let mut rng = rand::rng();
+    let groups: Vec<String> =
+        (0..4).map(|_| (0..4).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()).collect();
+    groups.join("-")
 }
 
 fn summarise(codes: &[&str]) -> String {

@@ -486,6 +486,73 @@ fn killing_the_service_mid_projection_leaves_views_equal_to_a_rebuild() {
     assert_eq!(caught_up, rebuilt, "the views after kill -9 and restarts differ from a rebuild");
 }
 
+/// The demo prints a login for each role; each opens that role's start page in the pages.
+#[test]
+fn the_demo_prints_a_login_for_each_role_that_opens_the_pages() {
+    let tmp = TempDir::new();
+    let data = tmp.path().join("data");
+    let mut demo = kurslogg(tmp.path());
+    demo.arg("demo").env("KURSLOGG_DATA_DIR", &data);
+    let (status, stdout, stderr) = run(demo);
+    assert!(status.success(), "demo failed: {stderr}");
+    let logins: Vec<(String, String)> = stdout
+        .lines()
+        .filter_map(|line| {
+            let (before, password) = line.split_once("password: ")?;
+            let login = before.split_whitespace().last()?;
+            Some((login.to_string(), password.trim().to_string()))
+        })
+        .collect();
+    assert_eq!(logins.len(), 6, "course office, coordinator, supervisor, participant, trainer, auditor:\n{stdout}");
+
+    let address = format!("127.0.0.1:{}", free_port());
+    let mut command = kurslogg(tmp.path());
+    command.arg("serve").env("KURSLOGG_LISTEN", &address).env("KURSLOGG_DATA_DIR", &data);
+    let served = Served::start(command, address.clone(), tmp.path().join("serve.log"));
+    for (login, password) in &logins {
+        let form = format!(
+            "login={}&password={}",
+            form_urlencoded::byte_serialize(login.as_bytes()).collect::<String>(),
+            form_urlencoded::byte_serialize(password.as_bytes()).collect::<String>()
+        );
+        let answer = raw_http(
+            &address,
+            &format!(
+                "POST /logga-in HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\
+                 Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}",
+                form.len()
+            ),
+        );
+        assert!(answer.starts_with("HTTP/1.1 303"), "{login} logs in: {answer}");
+        assert!(answer.contains("location: /start"), "{answer}");
+        let cookie = answer
+            .lines()
+            .find_map(|l| l.strip_prefix("set-cookie: kurslogg_session="))
+            .and_then(|rest| rest.split(';').next())
+            .expect("a session cookie");
+        let start = raw_http(
+            &address,
+            &format!(
+                "GET /start HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nCookie: kurslogg_session={cookie}\r\n\r\n"
+            ),
+        );
+        assert!(start.starts_with("HTTP/1.1 200"), "{login}'s start page: {start}");
+        assert!(start.contains("lang=\"sv\""), "{start}");
+    }
+    assert_eq!(served.terminate().code(), Some(0));
+}
+
+/// The whole answer (status line, headers, body) to a request written out by hand.
+fn raw_http(address: &str, request: &str) -> String {
+    let mut stream =
+        TcpStream::connect_timeout(&address.parse().expect("socket address"), Duration::from_secs(2)).expect("connect");
+    stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    stream.write_all(request.as_bytes()).expect("send");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("answer");
+    answer
+}
+
 // ----- letters -----
 
 /// The tests' SMTP server (`tests/smtp/sink.py`, Python's aiosmtpd), slowed down so that
