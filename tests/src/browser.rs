@@ -8,6 +8,7 @@
 //! npm package `axe-core` (in `tests/browser/`) that [`Browser::assert_accessible`]
 //! injects into each page. Screenshots go to `target/browser-artefacts/<test>/`.
 
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -58,6 +59,8 @@ impl Window {
 pub struct Browser {
     client: Option<Client>,
     driver: Child,
+    driver_port: u16,
+    session: Option<String>,
     profile: PathBuf,
     artefacts: PathBuf,
     /// The base URL of the service under test.
@@ -72,6 +75,9 @@ impl Browser {
         let port = free_port();
         let driver = Command::new(chromedriver_binary())
             .arg(format!("--port={port}"))
+            // A group of its own, with the Chromium it starts: dropped, the browser ends
+            // the whole group, and no Chromium outlives its test.
+            .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -90,7 +96,8 @@ impl Browser {
                 "args": [
                     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                     "--disable-quic", "--no-first-run", "--disable-background-networking",
-                    "--disable-component-update", "--disable-sync", "--lang=sv-SE",
+                    "--disable-component-update", "--disable-sync", "--disable-crash-reporter",
+                    "--disable-breakpad", "--lang=sv-SE",
                     format!("--window-size={width},{height}"),
                     format!("--user-data-dir={}", profile.display()),
                 ],
@@ -102,9 +109,19 @@ impl Browser {
             .connect(&url)
             .await
             .unwrap_or_else(|e| panic!("Chromium ({}) did not start under ChromeDriver: {e}", chromium_binary()));
+        let session = client.session_id().await.ok().flatten();
         let artefacts = workspace_root().join("target").join("browser-artefacts").join(test);
         std::fs::create_dir_all(&artefacts).expect("artefacts folder");
-        Browser { client: Some(client), driver, profile, artefacts, base: base.to_string(), _permit: permit }
+        Browser {
+            client: Some(client),
+            driver,
+            driver_port: port,
+            session,
+            profile,
+            artefacts,
+            base: base.to_string(),
+            _permit: permit,
+        }
     }
 
     fn client(&self) -> &Client {
@@ -204,14 +221,14 @@ impl Browser {
             xpath_literal(text)
         );
         let button = self.find(&xpath, &format!("button {text:?}")).await;
-        button.click().await.unwrap_or_else(|e| panic!("press {text:?}: {e}"));
+        self.navigating(|| async { button.click().await.unwrap_or_else(|e| panic!("press {text:?}: {e}")) }).await;
     }
 
     /// Clicks the link that says `text` (the first, if several).
     pub async fn follow(&self, text: &str) {
         let xpath = format!("//a[normalize-space()={0}]", xpath_literal(text));
         let link = self.find(&xpath, &format!("link {text:?}")).await;
-        link.click().await.unwrap_or_else(|e| panic!("follow {text:?}: {e}"));
+        self.navigating(|| async { link.click().await.unwrap_or_else(|e| panic!("follow {text:?}: {e}")) }).await;
     }
 
     /// Whether a link that says `text` is on the page.
@@ -261,10 +278,41 @@ impl Browser {
         }
     }
 
-    /// Presses Enter on the focused element.
+    /// Presses Enter on the focused element (which may send a form or follow a link).
     pub async fn enter(&self) {
         let focused = self.client().active_element().await.expect("active element");
         focused.send_keys("\u{e007}").await.expect("press Enter");
+    }
+
+    /// Presses Enter on the focused element, which loads another page (sends a form,
+    /// follows a link), and waits for it.
+    pub async fn enter_and_load(&self) {
+        let focused = self.client().active_element().await.expect("active element");
+        self.navigating(|| async { focused.send_keys("\u{e007}").await.expect("press Enter") }).await;
+    }
+
+    /// Does `act`, which makes the browser load another page, and waits until that page
+    /// has loaded: the old document is marked first, so a page that loaded is a page
+    /// without the mark. (ChromeDriver's own wait after a click does not cover a form's
+    /// POST and the redirect after it on a busy machine.)
+    async fn navigating<F, Fut>(&self, act: F)
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
+        self.client().execute("window.__klOldPage = true;", vec![]).await.expect("mark the page");
+        act().await;
+        for _ in 0..200 {
+            let state = self
+                .client()
+                .execute("return window.__klOldPage === true ? 'old' : document.readyState;", vec![])
+                .await;
+            if matches!(state.as_ref().ok().and_then(Value::as_str), Some("complete")) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("no new page loaded within 10 s on {}", self.path().await);
     }
 
     /// Saves a screenshot of the window as `<name>.png` among the test's artefacts.
@@ -310,10 +358,29 @@ impl Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        // The WebDriver session ends with the driver; Chromium exits with it.
+        // Ending the WebDriver session makes ChromeDriver quit Chromium; a drop cannot wait
+        // for the async client, so the request is written by hand. Then the process group
+        // goes, whatever is left of it.
+        if let Some(session) = &self.session {
+            end_session(self.driver_port, session);
+        }
+        let group = format!("-{}", self.driver.id());
+        let _ = Command::new("kill").args(["-s", "KILL", "--", &group]).stderr(Stdio::null()).status();
         let _ = self.driver.kill();
         let _ = self.driver.wait();
         let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}
+
+/// `DELETE /session/{id}` to ChromeDriver, waiting for its answer (Chromium has quit then).
+fn end_session(port: u16, session: &str) {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else { return };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    let request = format!("DELETE /session/{session} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
+    if stream.write_all(request.as_bytes()).is_ok() {
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer);
     }
 }
 

@@ -128,6 +128,6 @@ async fn the_login_page_works_from_the_keyboard_alone() {
     browser.field("E-postadress eller användarnamn").await.send_keys("anna@fyrbodal.se").await.expect("type");
     browser.tab(1).await;
     browser.field("Lösenord").await.send_keys(PASSWORD).await.expect("type");
-    browser.enter().await;
+    browser.enter_and_load().await;
     assert_eq!(browser.path().await, "/start");
 }
