@@ -1,9 +1,10 @@
 //! Enrolment: every offering (its details and sessions), everyone on it (status,
 //! attendance per session, completion and certificate, the waiting list in order,
-//! cancellations free or charged, transfers), the packages and their deadlines, the
-//! municipalities, and staff as the work needs them. The roster, participant record,
-//! supervisor overview, deadline overview, statistics and cost basis all read these
-//! tables (see `crate::views`).
+//! cancellations free or charged, transfers), the trainers assigned to it, the packages
+//! and their deadlines, the course catalogue, the municipalities, and staff as the work
+//! needs them. The roster, participant record, supervisor overview, deadline overview,
+//! statistics, cost basis and the lists the pages page through all read these tables
+//! (see `crate::views`).
 //!
 //! People appear by id only: names and e-mail addresses stay in the staff member's own
 //! stream. A person's unit, supervisor, staff group, experience band and degree are
@@ -140,8 +141,9 @@ pub mod marks {
     }
 }
 
-const TABLES: [&str; 8] = [
+const TABLES: [&str; 10] = [
     "roster_attendance",
+    "roster_trainers",
     "roster_charges",
     "roster_sessions",
     "roster_entries",
@@ -149,6 +151,7 @@ const TABLES: [&str; 8] = [
     "enrolment_packages",
     "enrolment_municipalities",
     "enrolment_staff",
+    "enrolment_courses",
 ];
 
 #[async_trait]
@@ -275,6 +278,7 @@ impl Gathered {
             "staff" => apply_staff(tx, event).await,
             "package" => apply_package(tx, event).await,
             "municipality" => apply_municipality(tx, event).await,
+            "course" => apply_course(tx, event).await,
             _ => Ok(()),
         }
     }
@@ -339,9 +343,11 @@ async fn write_details(tx: &mut ViewTx, offering: &Param, details: &OfferingDeta
     };
     let areas: Vec<String> = details.competence_areas.iter().map(ToString::to_string).collect();
     let minutes: i64 = details.sessions.iter().map(|s| i64::from(s.minutes)).sum();
+    let json = |value: serde_json::Result<String>| Param::from(value.unwrap_or_else(|_| "[]".into()));
     tx.execute(
         "UPDATE roster_offerings SET sessions = $1, price = $2, minutes = $3, trainer = $4, place = $5, \
-         starts_at = $6, ends_at = $7, completion_threshold = $8, competence_areas = $9 WHERE offering_id = $10",
+         starts_at = $6, ends_at = $7, completion_threshold = $8, competence_areas = $9, description = $10, \
+         experience_bands = $11, staff_groups = $12, prerequisites = $13 WHERE offering_id = $14",
         &[
             Param::Int(details.sessions.len() as i64),
             Param::Int(i64::from(details.price.0)),
@@ -352,6 +358,10 @@ async fn write_details(tx: &mut ViewTx, offering: &Param, details: &OfferingDeta
             timestamp(details.ends_at()).into(),
             Param::Int(i64::from(u8::from(details.completion_threshold))),
             serde_json::to_string(&areas).unwrap_or_else(|_| "[]".into()).into(),
+            details.description.to_string().into(),
+            json(serde_json::to_string(&details.target_groups.experience_bands)),
+            json(serde_json::to_string(&details.target_groups.staff_groups)),
+            json(serde_json::to_string(&details.prerequisites)),
             offering.clone(),
         ],
     )
@@ -488,6 +498,20 @@ async fn apply_offering(tx: &mut ViewTx, event: &LoggedEvent) -> Result<(), Proj
         "OfferingCancelled" => {
             tx.execute("UPDATE roster_offerings SET state = 'cancelled' WHERE offering_id = $1", &[offering]).await?;
         }
+        "TrainerAssigned" => {
+            tx.execute(
+                "INSERT INTO roster_trainers (offering_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                &[offering, text(body, "user", event)?.into()],
+            )
+            .await?;
+        }
+        "TrainerUnassigned" => {
+            tx.execute(
+                "DELETE FROM roster_trainers WHERE offering_id = $1 AND user_id = $2",
+                &[offering, text(body, "user", event)?.into()],
+            )
+            .await?;
+        }
         _ => {}
     }
     Ok(())
@@ -560,13 +584,14 @@ async fn apply_package(tx: &mut ViewTx, event: &LoggedEvent) -> Result<(), Proje
     };
     let (sql, params) = match event.event_type.as_str() {
         "PackageCreated" => (
-            "INSERT INTO enrolment_packages (package_id, term, title, deadline, phase) VALUES ($1, $2, $3, $4, 'draft') \
-             ON CONFLICT (package_id) DO NOTHING",
+            "INSERT INTO enrolment_packages (package_id, term, title, deadline, phase, organiser) \
+             VALUES ($1, $2, $3, $4, 'draft', $5) ON CONFLICT (package_id) DO NOTHING",
             vec![
                 package.clone(),
                 text(body, "term", event)?.into(),
                 text(body, "title", event)?.into(),
                 time_field(body, "deadline"),
+                text(body, "organiser", event)?.into(),
             ],
         ),
         "DeadlineChanged" => (
@@ -594,6 +619,28 @@ async fn apply_municipality(tx: &mut ViewTx, event: &LoggedEvent) -> Result<(), 
             event.aggregate_id.as_str().into(),
             text(body, "name", event)?.into(),
             text(body, "federation", event)?.into(),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The catalogue: a course as added, then as last revised (its code is its stream's id).
+async fn apply_course(tx: &mut ViewTx, event: &LoggedEvent) -> Result<(), ProjectionError> {
+    if !matches!(event.event_type.as_str(), "CourseAdded" | "CourseRevised") {
+        return Ok(());
+    }
+    let body = event.body();
+    let prerequisites = body.get("prerequisites").cloned().unwrap_or(Value::Array(Vec::new()));
+    tx.execute(
+        "INSERT INTO enrolment_courses (code, title, description, prerequisites) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (code) DO UPDATE SET title = excluded.title, description = excluded.description, \
+         prerequisites = excluded.prerequisites",
+        &[
+            event.aggregate_id.as_str().into(),
+            text(body, "title", event)?.into(),
+            text(body, "description", event)?.into(),
+            prerequisites.to_string().into(),
         ],
     )
     .await?;

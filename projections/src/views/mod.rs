@@ -3,14 +3,21 @@
 //! [`crate::history`] to answer "as of" an earlier moment.
 
 pub mod audit_trail;
+pub mod catalogue;
 pub mod costs;
 pub mod deadline;
+pub mod packages;
 pub mod participant;
+pub mod registrations;
 pub mod roster;
+pub mod staff;
 pub mod statistics;
 pub mod supervisor;
 
-use crate::db::Db;
+use chrono::{DateTime, SecondsFormat, Utc};
+use chrono_tz::Europe::Stockholm;
+
+use crate::db::{Db, Param};
 use crate::runner::ProjectionError;
 
 /// The position a view reflects: the named projection's checkpoint.
@@ -22,4 +29,47 @@ pub async fn position(db: &Db, projection: &str) -> Result<i64, ProjectionError>
 /// A JSON array of text stored in a column, as a list.
 pub(crate) fn text_list(json: &str) -> Vec<String> {
     serde_json::from_str(json).unwrap_or_default()
+}
+
+/// A stored timestamp (RFC 3339), as an instant.
+pub(crate) fn instant(stored: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(stored).ok().map(|t| t.with_timezone(&Utc))
+}
+
+/// A stored timestamp in Swedish wall-clock time (Europe/Stockholm, summer time included),
+/// as RFC 3339 with its offset, e.g. `2027-09-01T08:00:00+02:00`; "" if it is not one.
+pub fn stockholm(stored: &str) -> String {
+    instant(stored).map(|t| t.with_timezone(&Stockholm).to_rfc3339_opts(SecondsFormat::Secs, false)).unwrap_or_default()
+}
+
+/// Calendar days from `from`'s day to `to`'s day, both in Swedish time: 0 on the same
+/// day, negative when `to` is on an earlier day.
+pub fn stockholm_days_between(from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
+    let day = |t: DateTime<Utc>| t.with_timezone(&Stockholm).date_naive();
+    (day(to) - day(from)).num_days()
+}
+
+/// The conditions of a list's `WHERE`, with their parameters numbered in order.
+#[derive(Debug, Default)]
+pub(crate) struct Conditions {
+    sql: Vec<String>,
+    /// The parameters, `$1` first.
+    pub params: Vec<Param>,
+}
+
+impl Conditions {
+    /// Adds `condition`, whose `{}` stands for `value`.
+    pub fn push(&mut self, condition: &str, value: impl Into<Param>) {
+        self.params.push(value.into());
+        self.sql.push(condition.replace("{}", &format!("${}", self.params.len())));
+    }
+
+    /// ` WHERE a AND b`, or nothing when there is no condition.
+    pub fn where_clause(&self) -> String {
+        if self.sql.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", self.sql.join(" AND "))
+        }
+    }
 }
