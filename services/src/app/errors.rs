@@ -31,6 +31,10 @@ pub enum AppError {
     /// Another request with the same Idempotency-Key is being processed.
     #[error("a request with this Idempotency-Key is being processed; retry shortly")]
     IdempotencyKeyInFlight,
+    /// The views have not reached the log position a read asked for (`min_position`)
+    /// within the time it waits.
+    #[error("the views have not reached position {0} yet; try again shortly")]
+    ViewsBehind(i64),
     /// Retries on a contended record ran out.
     #[error("the record is busy; try again")]
     Contention,

@@ -7,6 +7,7 @@ mod access;
 mod context;
 mod errors;
 mod freshness;
+pub mod lists;
 mod notices;
 mod participation;
 mod personal;

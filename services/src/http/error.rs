@@ -66,6 +66,7 @@ impl From<AppError> for ApiError {
                 Self::new(StatusCode::CONFLICT, "idempotency_key_in_flight", e.to_string())
             }
             e @ AppError::Contention => Self::new(StatusCode::CONFLICT, "contention", e.to_string()),
+            e @ AppError::ViewsBehind(_) => Self::new(StatusCode::SERVICE_UNAVAILABLE, "views_behind", e.to_string()),
             AppError::Store(e) => {
                 tracing::error!(error = %e, "storage failure");
                 Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "storage is unavailable; try again shortly")
