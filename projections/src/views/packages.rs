@@ -32,7 +32,7 @@ pub struct PackageItem {
     /// Calendar days from today to the deadline's day, both in Swedish time: 0 on the
     /// deadline's day, negative once it is past.
     pub days_left: i64,
-    /// The deadline has passed.
+    /// The deadline has passed (a registration now is late).
     pub deadline_passed: bool,
 }
 
@@ -77,7 +77,7 @@ pub async fn packages(db: &Db, filter: &PackageFilter, now: DateTime<Utc>) -> Re
                 organiser: r.text(3),
                 deadline_local: stockholm(&deadline),
                 days_left: at.map_or(0, |at| stockholm_days_between(now, at)),
-                deadline_passed: at.is_some_and(|at| now >= at),
+                deadline_passed: at.is_some_and(|at| now > at),
                 deadline,
                 phase: r.text(5),
                 offerings: r.int(6),
