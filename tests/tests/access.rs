@@ -197,6 +197,14 @@ fn reads(w: &World) -> Vec<Read> {
     let read = |path: String, rule: fn(Who) -> Expect| Read { path, rule };
     vec![
         read("/courses/LVU-GRUND".into(), everyone),
+        read("/courses".into(), everyone),
+        read("/packages?term=HT2027".into(), everyone),
+        read(format!("/packages/{p}/offerings"), everyone),
+        read("/municipalities/uddevalla/staff".into(), uddevalla_pages),
+        read("/municipalities/uddevalla/staff?status=active&as_of=2030-01-01T00:00:00Z".into(), uddevalla_pages),
+        read(format!("/municipalities/uddevalla/registrations?package={p}"), uddevalla_pages),
+        read(format!("/staff/{stina}/supervised-staff"), supervisor_overview),
+        read(format!("/staff/{stina}/supervised-staff?status=active"), supervisor_overview),
         read(format!("/packages/{p}"), everyone),
         read(format!("/offerings/{g}"), everyone),
         read(format!("/offerings/{g}/calendar.ics"), everyone),

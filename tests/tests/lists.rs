@@ -302,3 +302,294 @@ async fn packages_and_the_catalogue_sqlite() {
 async fn packages_and_the_catalogue_postgres() {
     packages_and_the_catalogue(Backend::Postgres).await;
 }
+
+/// A municipality's people: Stina supervises Anna, Åke and Örjan. Swedish order puts Å
+/// before Ä (byte order does not).
+struct People {
+    stina: String,
+    anna: String,
+    orjan: String,
+    bo: String,
+    cecilia: String,
+    ake: String,
+    arna: String,
+    eva: String,
+    erik: String,
+}
+
+async fn people(s: &TestServer) -> People {
+    s.add_municipality("uddevalla", "Uddevalla").await;
+    s.add_municipality("tanum", "Tanum").await;
+    let (m, my, ut) = ("uddevalla", "myndighetsutovning", "utforare");
+    let stina = add_person(s, m, "Stina Chef", None, "supervisors", my).await;
+    People {
+        anna: add_person(s, m, "Anna Andersson", Some(&stina), "new0_to2", my).await,
+        orjan: add_person(s, m, "Örjan Öberg", Some(&stina), "years3_to5", my).await,
+        bo: add_person(s, m, "Bo Ek", None, "new0_to2", ut).await,
+        cecilia: add_person(s, m, "Cecilia Dahl", None, "over5", my).await,
+        ake: add_person(s, m, "Åke Ågren", Some(&stina), "over5", my).await,
+        arna: add_person(s, m, "Ärna Lind", None, "new0_to2", my).await,
+        eva: add_person(s, m, "Eva Ström", None, "new0_to2", my).await,
+        erik: add_person(s, "tanum", "Erik Berg", None, "new0_to2", my).await,
+        stina,
+    }
+}
+
+async fn staff_and_registrations(backend: Backend) {
+    let Some(s) = TestServer::start(backend).await else { return };
+    let office = Actor::office();
+    let coordinator = Actor::coordinator("uddevalla");
+    let p = people(&s).await;
+    s.add_course("LVU-GRUND", "LVU grund", &[]).await;
+    s.add_course("SAMTAL", "Samtal med barn", &[]).await;
+    let package = s.create_package("HT2027").await;
+    let grund = s.plan_offering(&package, offering_body("LVU-GRUND", 2, &[utc(2027, 9, 1, 6, 0), utc(2027, 9, 2, 6, 0)])).await;
+    let samtal = s.plan_offering(&package, offering_body("SAMTAL", 5, &[utc(2027, 10, 5, 6, 0)])).await;
+    s.post(&office, &format!("/packages/{package}/publish"), json!({})).await.expect(200);
+
+    // Uddevalla's collective registration, in its priority order; Tanum registers Erik.
+    let lines = json!({ "lines": [
+        { "staff_id": p.anna, "offering_id": grund },
+        { "staff_id": p.orjan, "offering_id": grund },
+        { "staff_id": p.bo, "offering_id": grund },
+        { "staff_id": p.anna, "offering_id": samtal },
+        { "staff_id": p.bo, "offering_id": samtal },
+    ] });
+    let receipt = s.post(&coordinator, "/municipalities/uddevalla/registrations", lines).await;
+    assert_eq!(receipt.expect(200)["requested"], 5, "{}", receipt.text);
+    let erik = json!({ "lines": [{ "staff_id": p.erik, "offering_id": grund }] });
+    s.post(&Actor::coordinator("tanum"), "/municipalities/tanum/registrations", erik).await.expect(200);
+    // Withdrawn before the deadline: free.
+    let withdrawn = s.post(&coordinator, &format!("/offerings/{samtal}/registrations/{}/cancel", p.bo), json!({})).await;
+    withdrawn.expect(200);
+    let fresh = format!("min_position={}", position(&withdrawn));
+
+    let registrations = |q: &str| format!("/municipalities/uddevalla/registrations?package={package}&{fresh}&{q}");
+    let page = s.get(&coordinator, &registrations("")).await;
+    let page = page.expect(200);
+    let rows = |page: &Value| -> Vec<(String, String, String, Value)> {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| {
+                let (o, st, status) = (l["offering_id"].as_str(), l["staff_id"].as_str(), l["status"].as_str());
+                (o.unwrap().to_string(), st.unwrap().to_string(), status.unwrap().to_string(), l["priority"].clone())
+            })
+            .collect()
+    };
+    let line = |o: &str, st: &str, status: &str, priority: Value| (o.to_string(), st.to_string(), status.to_string(), priority);
+    assert_eq!(
+        rows(page),
+        vec![
+            line(&grund, &p.anna, "requested", json!(1)),
+            line(&grund, &p.orjan, "requested", json!(2)),
+            line(&grund, &p.bo, "requested", json!(3)),
+            line(&samtal, &p.anna, "requested", json!(1)),
+            line(&samtal, &p.bo, "cancelled", Value::Null),
+        ],
+        "by offering, in the municipality's priority order: {page}"
+    );
+    let first = &page["items"][0];
+    assert_eq!((first["name"].as_str(), first["course"].as_str(), first["title"].as_str()), (Some("Anna Andersson"), Some("LVU-GRUND"), Some("LVU grund")));
+    assert_eq!((first["late"].as_bool(), first["waiting_place"].clone()), (Some(false), Value::Null));
+    assert!(first["registered_at"].as_str().is_some_and(|t| t.starts_with("20")), "{first}");
+    let free = &page["items"][4];
+    assert_eq!((free["charged"].as_bool(), free["name"].as_str()), (Some(false), Some("Bo Ek")));
+    assert!(free["cancelled_at"].is_string(), "{free}");
+    assert!(!page.to_string().contains(&p.erik), "only Uddevalla's lines: {page}");
+
+    // The deadline passes: seats are allocated fairly (one each for two seats), the rest wait.
+    s.clock.set(utc(2027, 6, 16, 8, 0));
+    s.post(&office, &format!("/packages/{package}/close-registration"), json!({})).await.expect(200);
+    let charged = s.post(&coordinator, &format!("/offerings/{samtal}/registrations/{}/cancel", p.anna), json!({})).await;
+    charged.expect(200);
+    let transfer = json!({ "to_staff_id": p.stina });
+    let transferred = s.post(&coordinator, &format!("/offerings/{grund}/registrations/{}/transfer", p.anna), transfer).await;
+    transferred.expect(200);
+    let fresh = format!("min_position={}", position(&transferred));
+    let registrations = |q: &str| format!("/municipalities/uddevalla/registrations?package={package}&{fresh}&{q}");
+
+    let page = s.read(&registrations("")).await;
+    let on_grund: Vec<_> = rows(&page).into_iter().filter(|l| l.0 == grund).collect();
+    assert_eq!(on_grund.len(), 4, "{page}");
+    let mut handed = [on_grund[0].clone(), on_grund[1].clone()];
+    handed.sort_by_key(|l| l.2.clone());
+    assert_eq!(
+        handed,
+        [line(&grund, &p.stina, "confirmed", json!(1)), line(&grund, &p.anna, "transferred_away", Value::Null)],
+        "Stina took Anna's seat and place in the order: {page}"
+    );
+    assert_eq!(on_grund[2..], [line(&grund, &p.orjan, "waiting", json!(2)), line(&grund, &p.bo, "waiting", json!(3))]);
+    let stina = page["items"].as_array().unwrap().iter().find(|l| l["staff_id"] == p.stina.as_str()).unwrap();
+    assert_eq!((stina["transferred_from"].as_str(), stina["name"].as_str()), (Some(p.anna.as_str()), Some("Stina Chef")));
+    let waiting = s.read(&registrations("status=waiting")).await;
+    assert_eq!(texts(&waiting, "staff_id"), [p.orjan.clone(), p.bo.clone()]);
+    assert_eq!(column(&waiting, "waiting_place"), [json!(1), json!(2)]);
+    let cancelled = s.read(&registrations(&format!("status=cancelled&offering={samtal}"))).await;
+    assert_eq!(texts(&cancelled, "staff_id"), [p.anna.clone(), p.bo.clone()]);
+    assert_eq!(column(&cancelled, "charged"), [json!(true), json!(false)], "after the deadline charged, before free");
+    let paged = s.read(&registrations("limit=2&offset=4")).await;
+    assert_eq!((paged["total"].as_i64(), paged["next"].clone(), texts(&paged, "staff_id").len()), (Some(6), Value::Null, 2));
+    assert_eq!(s.read(&registrations("limit=4")).await["next"], 4);
+
+    // ----- the staff register -----
+    s.post(&coordinator, &format!("/staff/{}/pause", p.cecilia), json!({})).await.expect(200);
+    s.post(&coordinator, &format!("/staff/{}/remove", p.ake), json!({})).await.expect(200);
+    let erased = s.post(&office, &format!("/staff/{}/erase", p.eva), json!({ "reason": "Begäran om radering." })).await;
+    erased.expect(200);
+    let fresh = format!("min_position={}", position(&erased));
+    let staff = |q: &str| format!("/municipalities/uddevalla/staff?{fresh}&{q}");
+    let page = s.get(&coordinator, &staff("")).await;
+    let page = page.expect(200);
+    assert_eq!(
+        column(page, "name"),
+        [
+            json!("Anna Andersson"),
+            json!("Bo Ek"),
+            json!("Cecilia Dahl"),
+            json!("Stina Chef"),
+            json!("Åke Ågren"),
+            json!("Ärna Lind"),
+            json!("Örjan Öberg"),
+            Value::Null,
+        ],
+        "by name the Swedish way, the erased last: {page}"
+    );
+    assert_eq!(page["total"], 8);
+    let eva = item(page, "staff_id", &p.eva);
+    assert_eq!((eva["status"].as_str(), eva["name"].clone()), (Some("erased"), Value::Null));
+    assert!(!page.to_string().contains("Eva Ström"), "no trace of an erased name: {page}");
+    assert!(!page.to_string().contains(&p.erik), "only Uddevalla's staff: {page}");
+    let anna = item(page, "staff_id", &p.anna);
+    assert_eq!(anna["supervisor"], p.stina.as_str());
+    assert_eq!((anna["unit"].as_str(), anna["municipality"].as_str()), (Some("Barn och unga"), Some("uddevalla")));
+    assert_eq!((anna["experience_band"].as_str(), anna["staff_group"].as_str()), (Some("new0_to2"), Some("myndighetsutovning")));
+    let counts = |page: &Value, who: &str| {
+        let i = item(page, "staff_id", who);
+        [&i["courses_taken"], &i["courses_registered"], &i["courses_waiting"]].map(|v| v.as_i64().unwrap())
+    };
+    assert_eq!(counts(page, &p.anna), [0, 0, 0], "a seat handed on and a cancellation: nothing ahead");
+    assert_eq!(counts(page, &p.stina), [0, 1, 0]);
+    assert_eq!(counts(page, &p.orjan), [0, 0, 1]);
+    assert_eq!(counts(page, &p.bo), [0, 0, 1]);
+
+    let names = |page: &Value| texts(page, "staff_id");
+    assert_eq!(names(&s.read(&staff("status=paused")).await), [p.cecilia.clone()]);
+    assert_eq!(names(&s.read(&staff("status=removed")).await), [p.ake.clone()]);
+    assert_eq!(names(&s.read(&staff("status=erased")).await), [p.eva.clone()]);
+    assert_eq!(
+        names(&s.read(&staff(&format!("supervisor={}", p.stina))).await),
+        [p.anna.clone(), p.ake.clone(), p.orjan.clone()]
+    );
+    assert_eq!(names(&s.read(&staff("experience_band=over5")).await), [p.cecilia.clone(), p.ake.clone()]);
+    assert_eq!(names(&s.read(&staff("staff_group=utforare")).await), [p.bo.clone()]);
+    assert_eq!(
+        names(&s.read(&staff(&format!("status=active&experience_band=new0_to2&supervisor={}", p.stina))).await),
+        [p.anna.clone()]
+    );
+    let second = s.read(&staff("limit=3&offset=3")).await;
+    assert_eq!((names(&second), second["next"].as_i64()), (vec![p.stina.clone(), p.ake.clone(), p.arna.clone()], Some(6)));
+
+    // Reading a staff list is a read of each person shown, in the security log.
+    let log = s.read(&format!("/security-log?kind=person_read&staff_id={}&limit=1000", p.arna)).await;
+    let lists: Vec<&str> = log.as_array().unwrap().iter().map(|e| e["detail"].as_str().unwrap()).collect();
+    assert!(lists.contains(&"staff list"), "{log}");
+
+    // ----- a supervisor's staff -----
+    let supervisor = Actor::supervisor("uddevalla", &p.stina);
+    let supervised = |q: &str| format!("/staff/{}/supervised-staff?{fresh}&{q}", p.stina);
+    let page = s.get(&supervisor, &supervised("")).await;
+    let page = page.expect(200);
+    assert_eq!(column(page, "name"), [json!("Anna Andersson"), json!("Åke Ågren"), json!("Örjan Öberg")], "{page}");
+    assert_eq!(counts(page, &p.orjan), [0, 0, 1]);
+    assert_eq!(item(page, "staff_id", &p.ake)["status"], "removed");
+    assert_eq!(names(&s.get(&supervisor, &supervised("status=active")).await.json), [p.anna.clone(), p.orjan.clone()]);
+    assert_eq!(names(&s.get(&coordinator, &supervised("experience_band=over5")).await.json), [p.ake.clone()]);
+    let log = s.read(&format!("/security-log?kind=person_read&staff_id={}&limit=1000", p.orjan)).await;
+    assert!(log.as_array().unwrap().iter().any(|e| e["detail"] == "supervised staff list"), "{log}");
+
+    // LVU grund is given and completed: Stina attended both sessions.
+    s.clock.set(utc(2027, 9, 2, 13, 0));
+    for session in [0, 1] {
+        let body = json!({ "staff_id": p.stina, "session": session, "attendance": "present" });
+        s.post(&office, &format!("/offerings/{grund}/attendance"), body).await.expect(200);
+    }
+    let completed = s.post(&office, &format!("/offerings/{grund}/complete"), json!({})).await;
+    completed.expect(200);
+    let page = s.read(&format!("/municipalities/uddevalla/staff?min_position={}", position(&completed))).await;
+    let stina = item(&page, "staff_id", &p.stina);
+    assert_eq!(counts(&page, &p.stina), [1, 0, 0]);
+    assert_eq!(stina["hours_attended"].as_f64(), Some(12.0));
+    let certificates = stina["certificates"].as_array().unwrap();
+    assert!(certificates.len() == 1 && certificates[0].as_str().unwrap().starts_with("LVU-GRUND-HT2027-"), "{stina}");
+    assert_eq!(counts(&page, &p.orjan), [0, 0, 0], "no longer waiting for a course that was given");
+
+    // Read-your-writes: a person just added is on the list at once.
+    let mut body = staff_body("Ny Person");
+    body["supervisor_id"] = json!(p.stina);
+    let added = s.post(&coordinator, "/municipalities/uddevalla/staff", body).await;
+    added.expect(201);
+    let page = s.read(&format!("/municipalities/uddevalla/staff?min_position={}&limit=500", position(&added))).await;
+    assert_eq!(page["total"], 9);
+    assert!(texts(&page, "staff_id").contains(&added.str("id")));
+
+    // Not found, and filters that do not parse.
+    let nobody = uuid::Uuid::new_v4();
+    s.get(&office, "/municipalities/ingenstans/staff").await.problem(404, "not_found");
+    s.get(&office, &format!("/staff/{nobody}/supervised-staff")).await.problem(404, "not_found");
+    s.get(&office, &format!("/municipalities/uddevalla/registrations?package={nobody}")).await.problem(404, "not_found");
+    for (path, field) in [
+        ("/municipalities/uddevalla/staff?status=sleeping".to_string(), "status"),
+        ("/municipalities/uddevalla/staff?supervisor=stina".to_string(), "supervisor"),
+        ("/municipalities/uddevalla/staff?experience_band=0-2".to_string(), "experience_band"),
+        ("/municipalities/uddevalla/staff?staff_group=alla".to_string(), "staff_group"),
+        ("/municipalities/uddevalla/staff?limit=1000".to_string(), "limit"),
+        (format!("/staff/{}/supervised-staff?supervisor={}", p.stina, p.stina), "supervisor"),
+        ("/municipalities/uddevalla/registrations".to_string(), "package"),
+        ("/municipalities/uddevalla/registrations?package=paketet".to_string(), "package"),
+        (format!("/municipalities/uddevalla/registrations?package={package}&status=gone"), "status"),
+        (format!("/municipalities/uddevalla/registrations?package={package}&offering=grund"), "offering"),
+        (format!("/municipalities/uddevalla/registrations?package={package}&as_of=1&min_position=1"), "as_of"),
+    ] {
+        let reply = s.get(&coordinator, &path).await;
+        let detail = reply.problem(422, "validation")["detail"].as_str().unwrap().to_string();
+        assert!(detail.starts_with(&format!("{field}: ")), "{path}: the field is named: {detail}");
+    }
+}
+
+#[tokio::test]
+async fn staff_and_registrations_sqlite() {
+    staff_and_registrations(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn staff_and_registrations_postgres() {
+    staff_and_registrations(Backend::Postgres).await;
+}
+
+/// The lists are in the OpenAPI document, with the paged answer's schema.
+#[tokio::test]
+async fn the_lists_are_documented() {
+    let Some(s) = TestServer::start(Backend::Sqlite).await else { return };
+    let doc = s.send(s.request(reqwest::Method::GET, "/openapi.json")).await;
+    let doc = doc.expect(200);
+    for path in [
+        "/packages",
+        "/packages/{id}/offerings",
+        "/courses",
+        "/municipalities/{id}/staff",
+        "/staff/{id}/supervised-staff",
+        "/municipalities/{id}/registrations",
+    ] {
+        let get = &doc["paths"][path]["get"];
+        assert!(get.is_object(), "GET {path} is documented");
+        let names: Vec<&str> = get["parameters"].as_array().unwrap().iter().filter_map(|p| p["name"].as_str()).collect();
+        for name in ["limit", "offset", "min_position"] {
+            assert!(names.contains(&name), "GET {path} takes {name}: {names:?}");
+        }
+        let schema = get["responses"]["200"]["content"]["application/json"]["schema"].to_string();
+        assert!(schema.contains("items") || schema.contains("Listed"), "GET {path} answers a page: {schema}");
+    }
+    assert!(doc["paths"]["/packages"]["post"].is_object(), "POST /packages is still there");
+}

@@ -359,6 +359,8 @@ async fn views_dump(db: &Db) -> Vec<String> {
         ("enrolment_packages", "package_id"),
         ("enrolment_municipalities", "municipality_id"),
         ("enrolment_staff", "staff_id"),
+        ("enrolment_courses", "code"),
+        ("roster_trainers", "offering_id, user_id"),
         ("audit_entries", "position"),
         ("audit_staff", "staff_id, position"),
         ("audit_registered_municipalities", "staff_id"),
@@ -1307,11 +1309,15 @@ async fn attendance_per_participant_is_rebuilt_from_the_log_after_its_migration_
 }
 
 /// Human-language text columns, which keep the database's collation (migration 000014).
-const HUMAN_TEXT: [(&str, &str); 10] = [
+const HUMAN_TEXT: [(&str, &str); 14] = [
     ("enrolment_municipalities", "name"),
     ("enrolment_municipalities", "federation"),
     ("enrolment_packages", "title"),
+    ("enrolment_packages", "organiser"),
+    ("enrolment_courses", "title"),
+    ("enrolment_courses", "description"),
     ("roster_offerings", "title"),
+    ("roster_offerings", "description"),
     ("roster_offerings", "trainer"),
     ("roster_offerings", "place"),
     ("roster_entries", "unit"),

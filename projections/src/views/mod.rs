@@ -73,3 +73,25 @@ impl Conditions {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+
+    use super::{stockholm, stockholm_days_between};
+
+    #[test]
+    fn days_are_counted_as_calendar_days_in_sweden_summer_and_winter() {
+        let at = |y, mo, d, h, mi| Utc.with_ymd_and_hms(y, mo, d, h, mi, 0).unwrap();
+        // 23:59 on 15 June in Stockholm (summer time, UTC+2).
+        let deadline = at(2027, 6, 15, 21, 59);
+        assert_eq!(stockholm_days_between(at(2027, 6, 14, 21, 59), deadline), 1);
+        assert_eq!(stockholm_days_between(at(2027, 6, 14, 22, 0), deadline), 0, "already 15 June in Sweden");
+        assert_eq!(stockholm_days_between(at(2027, 6, 15, 22, 0), deadline), -1, "16 June in Sweden");
+        // 00:30 on 16 December in Stockholm (winter time, UTC+1) is 15 December in UTC.
+        assert_eq!(stockholm_days_between(at(2027, 12, 15, 12, 0), at(2027, 12, 15, 23, 30)), 1);
+        assert_eq!(stockholm("2027-12-15T23:30:00.000Z"), "2027-12-16T00:30:00+01:00");
+        assert_eq!(stockholm("2027-06-15T21:59:00.000Z"), "2027-06-15T23:59:00+02:00");
+        assert_eq!(stockholm("not a time"), "");
+    }
+}
