@@ -1,6 +1,6 @@
 -- The lists the web pages and the API page through (issue 23): the course catalogue, the
 -- organiser of a package, what a catalogue shows of an offering, and the trainers assigned
--- to offerings. All are kept by the enrolment projection.
+-- to offerings. All are kept by the enrolment projection. Every statement can run twice.
 
 -- The new columns and tables are filled from the log: the enrolment projection is emptied
 -- (first, so the new indexes are built on empty tables) and forgets its checkpoint, so it
@@ -26,15 +26,15 @@ CREATE TABLE IF NOT EXISTS enrolment_courses
 );
 
 -- Who organises a package (shown in the list of packages).
-ALTER TABLE enrolment_packages ADD COLUMN organiser text NOT NULL DEFAULT '';
+ALTER TABLE enrolment_packages ADD COLUMN IF NOT EXISTS organiser text NOT NULL DEFAULT '';
 
 -- What the catalogue shows of an offering beyond what the roster needs. The three lists
 -- are JSON arrays: experience bands and staff groups (empty: everyone), prerequisite
 -- course codes.
-ALTER TABLE roster_offerings ADD COLUMN description text NOT NULL DEFAULT '';
-ALTER TABLE roster_offerings ADD COLUMN experience_bands text COLLATE "C" NOT NULL DEFAULT '[]';
-ALTER TABLE roster_offerings ADD COLUMN staff_groups text COLLATE "C" NOT NULL DEFAULT '[]';
-ALTER TABLE roster_offerings ADD COLUMN prerequisites text COLLATE "C" NOT NULL DEFAULT '[]';
+ALTER TABLE roster_offerings ADD COLUMN IF NOT EXISTS description text NOT NULL DEFAULT '';
+ALTER TABLE roster_offerings ADD COLUMN IF NOT EXISTS experience_bands text COLLATE "C" NOT NULL DEFAULT '[]';
+ALTER TABLE roster_offerings ADD COLUMN IF NOT EXISTS staff_groups text COLLATE "C" NOT NULL DEFAULT '[]';
+ALTER TABLE roster_offerings ADD COLUMN IF NOT EXISTS prerequisites text COLLATE "C" NOT NULL DEFAULT '[]';
 
 -- The user accounts assigned to an offering as its trainers (their display names are
 -- read from `users` when a list is shown).
