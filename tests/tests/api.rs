@@ -833,8 +833,8 @@ async fn unknown_ids_routes_and_methods() {
     // Wrong method: 405.
     for (method, path) in [
         (Method::DELETE, "/courses".to_string()),
-        (Method::GET, "/courses".into()),
-        (Method::GET, "/packages".into()),
+        (Method::PUT, "/courses".into()),
+        (Method::DELETE, "/packages".into()),
         (Method::DELETE, format!("/offerings/{offering}")),
         (Method::PATCH, format!("/staff/{staff}")),
         (Method::GET, format!("/packages/{package}/publish")),

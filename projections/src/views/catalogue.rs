@@ -191,8 +191,12 @@ pub async fn package_offerings(
     if known.is_empty() {
         return Ok(None);
     }
-    let titles: HashMap<String, String> =
-        db.fetch("SELECT code, title FROM enrolment_courses", &[]).await?.iter().map(|r| (r.text(0), r.text(1))).collect();
+    let titles: HashMap<String, String> = db
+        .fetch("SELECT code, title FROM enrolment_courses", &[])
+        .await?
+        .iter()
+        .map(|r| (r.text(0), r.text(1)))
+        .collect();
     let mut sessions: HashMap<String, Vec<SessionItem>> = HashMap::new();
     let sql = "SELECT s.offering_id, s.session, s.starts_at, s.ends_at, s.minutes FROM roster_sessions s \
                JOIN roster_offerings o ON o.offering_id = s.offering_id WHERE o.package_id = $1 \

@@ -47,7 +47,11 @@ pub struct PackageFilter {
 
 /// The packages `filter` lets through, newest term first (autumn before spring of the
 /// same year), then by deadline, latest first; `now` gives the days left.
-pub async fn packages(db: &Db, filter: &PackageFilter, now: DateTime<Utc>) -> Result<Vec<PackageItem>, ProjectionError> {
+pub async fn packages(
+    db: &Db,
+    filter: &PackageFilter,
+    now: DateTime<Utc>,
+) -> Result<Vec<PackageItem>, ProjectionError> {
     let mut conditions = Conditions::default();
     if let Some(term) = &filter.term {
         conditions.push("p.term = {}", term.as_str());

@@ -32,8 +32,8 @@ use kurslogg_domain::staff::StaffStatus;
 use kurslogg_domain::{ExperienceBand, MunicipalityId, OfferingId, PackageId, StaffGroup, StaffId, Term};
 use kurslogg_projections::enrolment::{self, Enrolment};
 use kurslogg_projections::history::{self, AsOf, Scope};
-use kurslogg_projections::views::{catalogue, packages, registrations, staff};
 use kurslogg_projections::views::statistics::swedish_order;
+use kurslogg_projections::views::{catalogue, packages, registrations, staff};
 use kurslogg_projections::{Db, ProjectionError};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -82,7 +82,14 @@ impl<T> Listed<T> {
         let total = all.len();
         let items: Vec<T> = all.into_iter().skip(paging.offset).take(paging.limit).collect();
         let end = paging.offset.saturating_add(paging.limit);
-        Listed { items, total, limit: paging.limit, offset: paging.offset, next: (end < total).then_some(end), position }
+        Listed {
+            items,
+            total,
+            limit: paging.limit,
+            offset: paging.offset,
+            next: (end < total).then_some(end),
+            position,
+        }
     }
 }
 
@@ -217,10 +224,9 @@ impl<'a> Params<'a> {
     /// `min_position`, `as_of` or `as_of_position` (at most one).
     fn view_at(&mut self) -> Result<ViewAt, InvalidFilter> {
         let position = |name: &'static str, raw: &str| {
-            raw.parse::<i64>()
-                .ok()
-                .filter(|p| *p >= 0)
-                .ok_or_else(|| InvalidFilter::new(name, format!("ange en position i loggen (ett heltal från 0), inte {raw:?}")))
+            raw.parse::<i64>().ok().filter(|p| *p >= 0).ok_or_else(|| {
+                InvalidFilter::new(name, format!("ange en position i loggen (ett heltal från 0), inte {raw:?}"))
+            })
         };
         let min_position = self.get("min_position")?.map(|raw| position("min_position", raw)).transpose()?;
         let as_of_position = self.get("as_of_position")?.map(|raw| position("as_of_position", raw)).transpose()?;
@@ -247,10 +253,9 @@ impl<'a> Params<'a> {
     /// Refuses any parameter not read.
     fn done(self) -> Result<(), InvalidFilter> {
         match self.pairs.iter().find(|(name, _)| !self.known.contains(&name.as_str())) {
-            Some((name, _)) => Err(InvalidFilter::new(
-                name,
-                format!("okänd parameter; här går att ange {}", self.known.join(", ")),
-            )),
+            Some((name, _)) => {
+                Err(InvalidFilter::new(name, format!("okänd parameter; här går att ange {}", self.known.join(", "))))
+            }
             None => Ok(()),
         }
     }
@@ -604,7 +609,10 @@ mod tests {
         assert_eq!(q.filter.staff_group, None);
         assert_eq!(q.paging, Paging { limit: 10, offset: 20 });
         let q = PackagesQuery::parse(&pairs("term=ht2027&phase=registration_closed&min_position=12")).unwrap();
-        assert_eq!((q.filter.term.as_deref(), q.filter.phase.as_deref()), (Some("HT2027"), Some("registration_closed")));
+        assert_eq!(
+            (q.filter.term.as_deref(), q.filter.phase.as_deref()),
+            (Some("HT2027"), Some("registration_closed"))
+        );
         assert_eq!(q.at, ViewAt::Reached(12));
     }
 

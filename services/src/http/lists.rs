@@ -108,10 +108,10 @@ pub struct RegistrationsParams {
 
 /// The course packages, newest term first, each with its deadline and the days left
 /// (Swedish calendar days) and how many offerings it has. Every user.
-#[utoipa::path(get, path = "/packages", params(PackagesParams, PagingParams, ViewQuery), tag = "packages",
+#[utoipa::path(get, operation_id = "list_packages", path = "/packages", params(PackagesParams, PagingParams, ViewQuery), tag = "packages",
     responses((status = 200, body = Listed<PackageItem>), (status = "4XX", body = Problem, content_type = "application/problem+json"),
         (status = 503, body = Problem, content_type = "application/problem+json")))]
-pub async fn list_packages(State(app): AppState, _reader: Reader, Q(pairs): Pairs) -> Answer<Listed<PackageItem>> {
+pub async fn packages(State(app): AppState, _reader: Reader, Q(pairs): Pairs) -> Answer<Listed<PackageItem>> {
     let query = PackagesQuery::parse(&pairs).map_err(refused)?;
     Ok(Json(app.list_packages(&query).await?))
 }
@@ -119,10 +119,10 @@ pub async fn list_packages(State(app): AppState, _reader: Reader, Q(pairs): Pair
 /// A package's offerings as the course catalogue shows them, by first session: dates and
 /// sessions (UTC and Swedish time), place, trainer, seats and how many are requested,
 /// confirmed and waiting, target group, prerequisites, competence areas, price. Every user.
-#[utoipa::path(get, path = "/packages/{id}/offerings", params(OfferingsParams, PagingParams, ViewQuery), tag = "offerings",
+#[utoipa::path(get, operation_id = "list_package_offerings", path = "/packages/{id}/offerings", params(OfferingsParams, PagingParams, ViewQuery), tag = "offerings",
     responses((status = 200, body = Listed<CatalogueOffering>), (status = "4XX", body = Problem, content_type = "application/problem+json"),
         (status = 503, body = Problem, content_type = "application/problem+json")))]
-pub async fn list_package_offerings(
+pub async fn package_offerings(
     State(app): AppState,
     _reader: Reader,
     Path(id): Path<String>,
@@ -135,20 +135,20 @@ pub async fn list_package_offerings(
 
 /// The courses in the catalogue, by title: prerequisites, and how often and in which
 /// terms each is given. Every user.
-#[utoipa::path(get, path = "/courses", params(PagingParams, ViewQuery), tag = "catalogue",
+#[utoipa::path(get, operation_id = "list_courses", path = "/courses", params(PagingParams, ViewQuery), tag = "catalogue",
     responses((status = 200, body = Listed<CourseItem>), (status = "4XX", body = Problem, content_type = "application/problem+json"),
         (status = 503, body = Problem, content_type = "application/problem+json")))]
-pub async fn list_courses(State(app): AppState, _reader: Reader, Q(pairs): Pairs) -> Answer<Listed<CourseItem>> {
+pub async fn courses(State(app): AppState, _reader: Reader, Q(pairs): Pairs) -> Answer<Listed<CourseItem>> {
     let query = CoursesQuery::parse(&pairs).map_err(refused)?;
     Ok(Json(app.list_courses(&query).await?))
 }
 
 /// A municipality's staff by name, with their courses taken, registered and waiting,
 /// hours attended and certificates: the course office, auditors and its own coordinators.
-#[utoipa::path(get, path = "/municipalities/{id}/staff", params(StaffParams, PagingParams, ViewQuery), tag = "municipalities",
+#[utoipa::path(get, operation_id = "list_municipality_staff", path = "/municipalities/{id}/staff", params(StaffParams, PagingParams, ViewQuery), tag = "municipalities",
     responses((status = 200, body = Listed<StaffListItem>), (status = "4XX", body = Problem, content_type = "application/problem+json"),
         (status = 503, body = Problem, content_type = "application/problem+json")))]
-pub async fn list_municipality_staff(
+pub async fn municipality_staff(
     State(app): AppState,
     Reader(actor): Reader,
     Seen(origin): Seen,
@@ -163,10 +163,10 @@ pub async fn list_municipality_staff(
 /// The staff who name this staff member as their supervisor, by name, each with courses
 /// taken, registered and waiting, hours attended and certificates: the supervisor, their
 /// municipality's coordinators, the course office and auditors.
-#[utoipa::path(get, path = "/staff/{id}/supervised-staff", params(SupervisedParams, PagingParams, ViewQuery), tag = "views",
+#[utoipa::path(get, operation_id = "list_supervised_staff", path = "/staff/{id}/supervised-staff", params(SupervisedParams, PagingParams, ViewQuery), tag = "views",
     responses((status = 200, body = Listed<StaffListItem>), (status = "4XX", body = Problem, content_type = "application/problem+json"),
         (status = 503, body = Problem, content_type = "application/problem+json")))]
-pub async fn list_supervised_staff(
+pub async fn supervised_staff(
     State(app): AppState,
     Reader(actor): Reader,
     Seen(origin): Seen,
@@ -182,10 +182,10 @@ pub async fn list_supervised_staff(
 /// the municipality's priority order: requested, confirmed, waiting (with the place in
 /// line), cancelled (charged or free) or handed to a colleague. The course office,
 /// auditors and its own coordinators.
-#[utoipa::path(get, path = "/municipalities/{id}/registrations", params(RegistrationsParams, PagingParams, ViewQuery), tag = "registrations",
+#[utoipa::path(get, operation_id = "list_municipality_registrations", path = "/municipalities/{id}/registrations", params(RegistrationsParams, PagingParams, ViewQuery), tag = "registrations",
     responses((status = 200, body = Listed<RegistrationItem>), (status = "4XX", body = Problem, content_type = "application/problem+json"),
         (status = 503, body = Problem, content_type = "application/problem+json")))]
-pub async fn list_municipality_registrations(
+pub async fn registrations(
     State(app): AppState,
     Reader(actor): Reader,
     Seen(origin): Seen,

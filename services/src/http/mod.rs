@@ -56,8 +56,8 @@ use error::ApiError;
         auth::create_user, auth::list_users, auth::get_user, auth::user_tokens, auth::issue_user_token,
         auth::disable_user, auth::set_password, auth::security_log,
         personal::erase_staff,
-        lists::list_packages, lists::list_package_offerings, lists::list_courses, lists::list_municipality_staff,
-        lists::list_supervised_staff, lists::list_municipality_registrations,
+        lists::packages, lists::package_offerings, lists::courses, lists::municipality_staff,
+        lists::supervised_staff, lists::registrations,
     ),
     modifiers(&BearerSecurity),
     security(("bearer" = []), ("session" = [])),
@@ -128,35 +128,32 @@ pub fn router(app: Arc<Kurslogg>, settings: &HttpSettings) -> Router {
         .route("/security-log", get(auth::security_log))
         .route("/offerings/{id}/trainers", post(routes::assign_trainer))
         .route("/offerings/{id}/trainers/remove", post(routes::unassign_trainer))
-        .route("/courses", get(lists::list_courses).post(routes::add_course))
+        .route("/courses", get(lists::courses).post(routes::add_course))
         .route("/courses/{code}", get(routes::get_course).put(routes::revise_course))
         .route("/municipalities", post(routes::add_municipality))
         .route("/municipalities/{id}", get(routes::get_municipality))
         .route("/municipalities/{id}/roles", post(routes::assign_role))
         .route("/municipalities/{id}/roles/revoke", post(routes::revoke_role))
-        .route("/municipalities/{id}/staff", get(lists::list_municipality_staff).post(routes::add_staff))
-        .route(
-            "/municipalities/{id}/registrations",
-            get(lists::list_municipality_registrations).post(routes::register_collectively),
-        )
+        .route("/municipalities/{id}/staff", get(lists::municipality_staff).post(routes::add_staff))
+        .route("/municipalities/{id}/registrations", get(lists::registrations).post(routes::register_collectively))
         .route("/staff/{id}", get(routes::get_staff).put(routes::update_staff))
         .route("/staff/{id}/pause", post(routes::pause_staff))
         .route("/staff/{id}/resume", post(routes::resume_staff))
         .route("/staff/{id}/remove", post(routes::remove_staff))
         .route("/staff/{id}/erase", post(personal::erase_staff))
         .route("/staff/{id}/registrations", get(routes::staff_registrations))
-        .route("/packages", get(lists::list_packages).post(routes::create_package))
+        .route("/packages", get(lists::packages).post(routes::create_package))
         .route("/packages/{id}", get(routes::get_package))
         .route("/packages/{id}/deadline", post(routes::change_deadline))
         .route("/packages/{id}/publish", post(routes::publish_package))
         .route("/packages/{id}/close-registration", post(routes::close_registration))
         .route("/packages/{id}/archive", post(routes::archive_package))
-        .route("/packages/{id}/offerings", get(lists::list_package_offerings).post(routes::plan_offering))
+        .route("/packages/{id}/offerings", get(lists::package_offerings).post(routes::plan_offering))
         .route("/offerings/{id}", get(routes::get_offering).put(routes::revise_offering))
         .route("/offerings/{id}/roster", get(views::get_roster))
         .route("/staff/{id}/record", get(views::get_participant_record))
         .route("/staff/{id}/supervised", get(views::get_supervisor_overview))
-        .route("/staff/{id}/supervised-staff", get(lists::list_supervised_staff))
+        .route("/staff/{id}/supervised-staff", get(lists::supervised_staff))
         .route("/audit", get(views::get_audit_trail))
         .route("/offerings/{id}/roster/export", get(exports::export_roster))
         .route("/audit/export", get(exports::export_audit_trail))
