@@ -73,6 +73,8 @@ impl From<AppError> for PageError {
                 tracing::error!(error = %error, "a page's read or command failed");
                 PageError::unavailable()
             }
+            // A list asked to wait for a write the views have not reached yet.
+            AppError::ViewsBehind(_) => PageError::unavailable(),
             AppError::Refused { kind, message, .. } => {
                 let status = StatusCode::from_u16(kind.status()).unwrap_or(StatusCode::CONFLICT);
                 PageError::shown(status, "Det gick inte", message)
