@@ -677,6 +677,16 @@ async fn spring_package(demo: &mut Demo) -> Result<PackageId, String> {
 /// The recurring courses offered again in the spring package.
 const SPRING_COURSES: [&str; 5] = ["INTRO", "LVU-GRUND", "LVU-FORTS", "TRAUMA-GRUND", "SAMTAL-MED-BARN"];
 
+/// An account the demo makes for trying the pages.
+struct Account {
+    who: &'static str,
+    login: &'static str,
+    name: &'static str,
+    role: Role,
+    staff: Option<StaffId>,
+    municipality: Option<MunicipalityId>,
+}
+
 /// One of the demo's logins, printed at the end.
 struct Login {
     who: &'static str,
@@ -710,17 +720,18 @@ async fn logins(
         }
     }
     let participant = participant.ok_or("no participant in Uddevalla completed a course")?;
-    let wanted: [(&'static str, &str, &str, Role, Option<StaffId>, Option<&MunicipalityId>); 6] = [
-        ("Kursadministratör", "kansliet@fyrbodal.example", "Kansliet Fyrbodal", Role::CourseOffice, None, None),
-        (
+    let account = |who, login, name, role, staff, municipality| Account { who, login, name, role, staff, municipality };
+    let wanted = [
+        account("Kursadministratör", "kansliet@fyrbodal.example", "Kansliet Fyrbodal", Role::CourseOffice, None, None),
+        account(
             "Samordnare, Uddevalla",
             "samordnare@uddevalla.example",
             "Samordnare Uddevalla",
             Role::Coordinator,
             coordinator,
-            Some(&uddevalla),
+            Some(uddevalla.clone()),
         ),
-        (
+        account(
             "Arbetsledare, Uddevalla",
             "arbetsledare@uddevalla.example",
             "Arbetsledare Uddevalla",
@@ -728,7 +739,7 @@ async fn logins(
             participant.supervisor,
             None,
         ),
-        (
+        account(
             "Deltagare, Uddevalla",
             "deltagare@uddevalla.example",
             "Deltagare Uddevalla",
@@ -736,14 +747,21 @@ async fn logins(
             Some(participant.id),
             None,
         ),
-        ("Utbildare", "utbildare@fou-fyrbodal.example", "Utbildare från FoU Fyrbodal", Role::Trainer, None, None),
-        ("Revisor", "revisor@fyrbodal.example", "Revisor Fyrbodal", Role::Auditor, None, None),
+        account(
+            "Utbildare",
+            "utbildare@fou-fyrbodal.example",
+            "Utbildare från FoU Fyrbodal",
+            Role::Trainer,
+            None,
+            None,
+        ),
+        account("Revisor", "revisor@fyrbodal.example", "Revisor Fyrbodal", Role::Auditor, None, None),
     ];
     let system = Actor::system();
     let origin = Origin::default();
     let e = |e: AppError| e.to_string();
     let mut logins = vec![];
-    for (who, login, name, role, staff, municipality) in wanted {
+    for Account { who, login, name, role, staff, municipality } in wanted {
         let password = demo_password();
         let user = match app.auth.user_by_login(login).await.map_err(|e| e.to_string())? {
             Some(user) => user,
@@ -757,7 +775,7 @@ async fn logins(
                     login: login.into(),
                     display_name: own_name.unwrap_or_else(|| name.into()),
                     role,
-                    municipality: municipality.cloned(),
+                    municipality,
                     staff,
                     password: None,
                 };
