@@ -423,7 +423,7 @@ fn registration_status(raw: &str) -> Result<String, InvalidFilter> {
 
 impl Kurslogg {
     /// The views as `at` asks, and the log position they reflect.
-    async fn views_at(&self, at: ViewAt) -> Result<(Db, i64), AppError> {
+    pub(crate) async fn views_at(&self, at: ViewAt) -> Result<(Db, i64), AppError> {
         let live = self.log.views();
         let db = match at {
             ViewAt::Now => live,

@@ -5,6 +5,7 @@
 
 mod access;
 mod context;
+mod costs;
 mod errors;
 mod freshness;
 pub mod lists;

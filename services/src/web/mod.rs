@@ -39,12 +39,37 @@ pub fn router(app: Arc<Kurslogg>) -> Router {
         .route("/logga-in", post(session::log_in))
         .route("/logga-ut", post(session::log_out))
         .route("/start", get(pages::start::start))
+        .route("/kurspaket", get(pages::catalogue::packages))
+        .route("/kurspaket/{id}", get(pages::catalogue::catalogue))
+        .route(
+            "/kurspaket/{id}/anmalan",
+            get(pages::registration::registration).post(pages::registration::change_choices),
+        )
+        .route("/kurspaket/{id}/anmalan/kontroll", post(pages::registration::check))
+        .route("/kurspaket/{id}/anmalan/skicka", post(pages::registration::send))
+        .route(
+            "/kurspaket/{id}/anmalan/{offering}/{staff}/avanmal",
+            get(pages::registration::confirm_cancel).post(pages::registration::cancel),
+        )
+        .route(
+            "/kurspaket/{id}/anmalan/{offering}/{staff}/overlat",
+            get(pages::registration::choose_colleague).post(pages::registration::transfer),
+        )
         .route("/static/{file}", get(assets::serve))
         .with_state(app)
+        .layer(axum::middleware::from_fn(seen))
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(CONTENT_SECURITY_POLICY),
         ))
+}
+
+/// Puts where a request came from (client address, request id) on it, for the security
+/// log that records every read of people's data, as the API's authentication does.
+async fn seen(mut request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let origin = crate::http::auth::origin_of(&request);
+    request.extensions_mut().insert(origin);
+    next.run(request).await
 }
 
 /// Whether a request comes from a browser that wants a page rather than JSON: what the
