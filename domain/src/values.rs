@@ -252,8 +252,21 @@ impl From<WorkEmail> for String {
 /// Read back from the log as it was stored, without the rules: an event written before
 /// them is still a fact to project and show (see [`crate::text`]).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[serde(from = "StoredText", into = "String")]
 pub struct Text(String);
+
+/// A [`Text`] as read back: private, so that only deserialising makes a `Text` without
+/// the rules.
+#[derive(Deserialize)]
+#[serde(transparent)]
+struct StoredText(String);
+
+impl From<StoredText> for Text {
+    /// The text as stored in the log, taken as it is (see the type's documentation).
+    fn from(stored: StoredText) -> Self {
+        Self(stored.0)
+    }
+}
 
 impl Text {
     /// Longest single line accepted.
@@ -275,13 +288,6 @@ impl Text {
     /// The text.
     pub fn as_str(&self) -> &str {
         &self.0
-    }
-}
-
-impl From<String> for Text {
-    /// The text as stored in the log, taken as it is (see the type's documentation).
-    fn from(stored: String) -> Self {
-        Self(stored)
     }
 }
 

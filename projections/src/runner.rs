@@ -43,6 +43,27 @@ pub enum ProjectionError {
     },
 }
 
+impl ProjectionError {
+    /// Whether the event being applied is at fault (it cannot be read, or the database
+    /// refuses what it holds) rather than the database being away or busy: the one kind
+    /// that applying it again cannot cure, and that the runner records and passes over.
+    pub fn is_the_events(&self) -> bool {
+        let Self::Database(sqlx::Error::Database(e)) = self else {
+            return matches!(self, Self::Unreadable { .. });
+        };
+        use sqlx::error::ErrorKind;
+        let code = e.code().unwrap_or_default();
+        matches!(
+            e.kind(),
+            ErrorKind::UniqueViolation | ErrorKind::ForeignKeyViolation | ErrorKind::NotNullViolation | ErrorKind::CheckViolation
+        )
+            // PostgreSQL's class 22, data exceptions: a value the column cannot take.
+            || code.starts_with("22")
+            // SQLite: a value too big, of the wrong type, or out of range.
+            || matches!(code.as_ref(), "18" | "20" | "25")
+    }
+}
+
 /// A read model built from the log.
 #[async_trait]
 pub trait Projection: Send + Sync {
@@ -162,13 +183,76 @@ impl<P: Projection + 'static> Runner<P> {
                     if let Some(next) = next {
                         next.abort();
                     }
-                    return Err(e);
+                    if !e.is_the_events() {
+                        return Err(e);
+                    }
+                    // One of these events cannot be applied (the transaction is rolled
+                    // back): apply them one at a time, so the others get through.
+                    checkpoint = self.apply_one_by_one(&events).await?;
+                    continue;
                 }
                 // A read that failed or panicked is simply done again by the next round.
                 (Ok(()), Some(next)) => prefetched = next.await.ok().and_then(Result::ok).map(|events| (last, events)),
                 (Ok(()), None) => {}
             }
             checkpoint = last;
+        }
+        Ok(checkpoint)
+    }
+
+    /// Applies `events` one per transaction; an event that cannot be applied is recorded
+    /// in `projection_failures` (with a structured ERROR line in the log) in the
+    /// transaction that moves the checkpoint past it, so the events behind it are applied
+    /// (docs/decisions/0010). Returns the checkpoint reached.
+    async fn apply_one_by_one(&self, events: &[LoggedEvent]) -> Result<i64, ProjectionError> {
+        let name = self.projection.name();
+        let mut checkpoint = 0;
+        for event in events {
+            let mut tx = begin(&self.db).await?;
+            checkpoint = checkpoint_in(&mut tx, name).await?;
+            if checkpoint >= event.position {
+                continue;
+            }
+            let applied = async {
+                self.projection.apply_batch(&mut tx, std::slice::from_ref(event)).await?;
+                save_checkpoint(&mut tx, name, event.position).await?;
+                tx.commit().await?;
+                Ok::<_, ProjectionError>(())
+            }
+            .await;
+            match applied {
+                Ok(()) => checkpoint = event.position,
+                Err(e) if e.is_the_events() => {
+                    let mut tx = begin(&self.db).await?;
+                    checkpoint = checkpoint_in(&mut tx, name).await?;
+                    if checkpoint >= event.position {
+                        continue;
+                    }
+                    tx.execute(
+                        "INSERT INTO projection_failures (projection, position, event_type, reason, failed_at) \
+                         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (projection, position) DO NOTHING",
+                        &[
+                            name.into(),
+                            Param::Int(event.position),
+                            event.event_type.as_str().into(),
+                            e.to_string().into(),
+                            chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true).into(),
+                        ],
+                    )
+                    .await?;
+                    save_checkpoint(&mut tx, name, event.position).await?;
+                    tx.commit().await?;
+                    checkpoint = event.position;
+                    tracing::error!(
+                        projection = name,
+                        position = event.position,
+                        event_type = %event.event_type,
+                        error = %e,
+                        "an event could not be applied: recorded in projection_failures, and the events after it go on"
+                    );
+                }
+                Err(e) => return Err(e),
+            }
         }
         Ok(checkpoint)
     }
@@ -288,6 +372,17 @@ pub async fn rebuild(db: &Db, projections: &[Arc<dyn Projection>]) -> Result<i64
     for result in finished {
         result?;
     }
+    // Every event up to the mark was applied this time: what was recorded as failed
+    // there is failed no more.
+    let mut tx = db.begin().await?;
+    for name in &names {
+        tx.execute(
+            "DELETE FROM projection_failures WHERE projection = $1 AND position <= $2",
+            &[(*name).into(), Param::Int(mark)],
+        )
+        .await?;
+    }
+    tx.commit().await?;
     Ok(mark)
 }
 
