@@ -42,6 +42,13 @@ pub fn check(raw: &str, shape: Shape, max: usize) -> Result<String, InvalidValue
     if length > max {
         return Err(InvalidValue(format!("får vara högst {max} tecken långt (är {length})")));
     }
+    check_chars(text, shape)?;
+    Ok(text.to_string())
+}
+
+/// Checks only the characters of `text` (as [`check`] does, without normalising, trimming
+/// or counting): for values that are looked up rather than kept, such as a filter.
+pub fn check_chars(text: &str, shape: Shape) -> Result<(), InvalidValue> {
     for (i, c) in text.chars().enumerate() {
         let at = i + 1;
         if is_invalid(c) {
@@ -83,7 +90,7 @@ pub fn check(raw: &str, shape: Shape, max: usize) -> Result<String, InvalidValue
             }
         }
     }
-    Ok(text.to_string())
+    Ok(())
 }
 
 /// What a name may hold besides letters: the marks of letters (as in "Nguyễn" before NFC

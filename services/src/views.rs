@@ -59,11 +59,13 @@ pub async fn rebuild(db: &Db, name: Option<&str>) -> Result<Vec<ProjectionStatus
 /// How often a runner looks for new events (and a standby for the lock).
 const POLL: Duration = Duration::from_millis(100);
 
-/// Keeps every projection caught up until the process ends.
-pub fn spawn_runners(db: &Db) {
-    tokio::spawn(Runner::new(db.clone(), Enrolment).run(POLL));
-    tokio::spawn(Runner::new(db.clone(), Audit).run(POLL));
-    tokio::spawn(Runner::new(db.clone(), Notices).run(POLL));
+/// Keeps every projection caught up until the process ends (or the tasks are aborted).
+pub fn spawn_runners(db: &Db) -> Vec<tokio::task::JoinHandle<()>> {
+    vec![
+        tokio::spawn(Runner::new(db.clone(), Enrolment).run(POLL)),
+        tokio::spawn(Runner::new(db.clone(), Audit).run(POLL)),
+        tokio::spawn(Runner::new(db.clone(), Notices).run(POLL)),
+    ]
 }
 
 /// Waits (up to `limit`) until `projection` has applied `position`; false if it has not.

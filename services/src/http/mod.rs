@@ -190,6 +190,7 @@ pub fn router(app: Arc<Kurslogg>, settings: &HttpSettings) -> Router {
             )
         })
         .layer(axum::middleware::from_fn_with_state(app.clone(), auth::authenticate))
+        .layer(axum::middleware::from_fn(extract::path_is_text))
         .with_state(app.clone())
         .merge(crate::web::router(app))
         .layer(DefaultBodyLimit::max(settings.max_body_bytes))

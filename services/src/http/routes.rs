@@ -34,6 +34,12 @@ fn municipality_id(raw: &str) -> Result<MunicipalityId, ApiError> {
     MunicipalityId::parse(raw).map_err(|_| ApiError::not_found(format!("no such municipality: {raw:?}")))
 }
 
+/// A user id in a body: one line of text, or 422 naming `user_id`.
+fn user_ref(raw: &str) -> Result<String, ApiError> {
+    kurslogg_domain::text::check(raw, kurslogg_domain::text::Shape::Line, 200)
+        .map_err(|e| ApiError::validation(format!("user_id: {}", e.0)))
+}
+
 // ----- catalogue -----
 
 /// Add a course to the catalogue.
@@ -463,7 +469,7 @@ pub async fn assign_trainer(
     Path(id): Path<String>,
     Cmd { ctx, body }: Cmd<TrainerBody>,
 ) -> Answer<Written> {
-    Ok(Json(app.assign_trainer(&ctx, path_id(&id, "course offering")?, &body.user_id, true).await?))
+    Ok(Json(app.assign_trainer(&ctx, path_id(&id, "course offering")?, &user_ref(&body.user_id)?, true).await?))
 }
 
 /// Take a trainer's user account off the offering.
@@ -474,7 +480,7 @@ pub async fn unassign_trainer(
     Path(id): Path<String>,
     Cmd { ctx, body }: Cmd<TrainerBody>,
 ) -> Answer<Written> {
-    Ok(Json(app.assign_trainer(&ctx, path_id(&id, "course offering")?, &body.user_id, false).await?))
+    Ok(Json(app.assign_trainer(&ctx, path_id(&id, "course offering")?, &user_ref(&body.user_id)?, false).await?))
 }
 
 /// Record or correct attendance at a session.
