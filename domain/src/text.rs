@@ -193,7 +193,8 @@ mod tests {
 
     #[test]
     fn given_names_as_people_have_them_when_checked_then_accepted() {
-        for ok in ["Anna-Karin O'Neil", "Nguyễn Thị Minh Khai", "Jean d’Arc", "P. Åström", "Мария", "林 美玲"] {
+        for ok in ["Anna-Karin O'Neil", "Nguyễn Thị Minh Khai", "Jean d’Arc", "P. Åström", "Мария", "林 美玲"]
+        {
             assert_eq!(name(ok).unwrap(), ok);
         }
     }

@@ -5,8 +5,8 @@ use std::fmt;
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use chrono_tz::Europe::Stockholm;
-use unicode_normalization::UnicodeNormalization;
 use serde::{Deserialize, Serialize};
+use unicode_normalization::UnicodeNormalization;
 
 use crate::text::Shape;
 

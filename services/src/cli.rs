@@ -234,7 +234,10 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
                 }
             };
             for s in statuses {
-                println!("{:<12} position {:>10}  lag {:>8}  failed events {:>4}", s.name, s.position, s.lag, s.failed_events);
+                println!(
+                    "{:<12} position {:>10}  lag {:>8}  failed events {:>4}",
+                    s.name, s.position, s.lag, s.failed_events
+                );
                 for failure in &s.failures {
                     println!("    position {} ({}): {}", failure.position, failure.event_type, failure.reason);
                 }

@@ -40,7 +40,13 @@ pub async fn status(db: &Db) -> Result<Vec<ProjectionStatus>, ProjectionError> {
     for name in PROJECTIONS {
         let position = kurslogg_projections::views::position(db, name).await?;
         let (failed_events, failures) = kurslogg_projections::views::failures(db, name, 10).await?;
-        all.push(ProjectionStatus { name: name.into(), position, lag: (latest - position).max(0), failed_events, failures });
+        all.push(ProjectionStatus {
+            name: name.into(),
+            position,
+            lag: (latest - position).max(0),
+            failed_events,
+            failures,
+        });
     }
     Ok(all)
 }

@@ -35,7 +35,8 @@ pub struct FailedEvent {
 
 /// How many events `projection` could not apply, and the latest `limit` of them.
 pub async fn failures(db: &Db, projection: &str, limit: i64) -> Result<(i64, Vec<FailedEvent>), ProjectionError> {
-    let count = db.read_int("SELECT count(*) FROM projection_failures WHERE projection = $1", &[projection.into()]).await?;
+    let count =
+        db.read_int("SELECT count(*) FROM projection_failures WHERE projection = $1", &[projection.into()]).await?;
     let rows = db
         .fetch(
             "SELECT position, event_type, reason, failed_at FROM projection_failures WHERE projection = $1 \

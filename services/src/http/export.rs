@@ -441,7 +441,8 @@ mod tests {
             t.rows.push(vec![hostile.into()]);
         }
         let text = String::from_utf8(to_csv(&t).unwrap()).unwrap();
-        let mut reader = csv::ReaderBuilder::new().delimiter(b';').from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+        let mut reader =
+            csv::ReaderBuilder::new().delimiter(b';').from_reader(text.trim_start_matches('\u{feff}').as_bytes());
         let cells: Vec<String> = reader.records().map(|r| r.unwrap()[0].to_string()).collect();
         assert_eq!(
             cells,

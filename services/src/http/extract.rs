@@ -129,7 +129,9 @@ fn parse_json<T: DeserializeOwned>(parts: &Parts, bytes: &Bytes) -> Result<T, Ap
     // Every body is an object: serde would otherwise take an array for a struct, field by
     // field in order (and `[]` for a command that takes no body).
     if !value.is_object() {
-        return Err(ApiError::validation("the body must be a JSON object: {…}, or {} (or nothing) for a command that takes no body"));
+        return Err(ApiError::validation(
+            "the body must be a JSON object: {…}, or {} (or nothing) for a command that takes no body",
+        ));
     }
     serde_json::from_value(value).map_err(|e| ApiError::validation(format!("the body does not fit: {e}")))
 }
@@ -219,7 +221,8 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequestParts<S> for Q<T
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         // A filter is one line of text: a NUL or a line break in one (or a byte that is not
         // UTF-8, decoded as U+FFFD) is refused by name, never handed to the database.
-        let pairs = axum::extract::Query::<Vec<(String, String)>>::try_from_uri(&parts.uri).map(|q| q.0).unwrap_or_default();
+        let pairs =
+            axum::extract::Query::<Vec<(String, String)>>::try_from_uri(&parts.uri).map(|q| q.0).unwrap_or_default();
         for (name, value) in &pairs {
             check_chars(name, Shape::Line)
                 .and_then(|()| check_chars(value, Shape::Line))
