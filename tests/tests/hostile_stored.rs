@@ -240,6 +240,14 @@ async fn an_event_no_projection_can_apply_is_recorded_and_passed_over(backend: B
     assert!(enrolment["failures"][0]["reason"].as_str().unwrap().contains("federation"), "{ready}");
     assert!(enrolment["position"].as_i64().unwrap() >= position, "{ready}");
     assert_eq!(ready["letters"]["failed"], 0, "{ready}");
+
+    // A rebuild goes past it too (it does not stop there), and it stays recorded, once.
+    let statuses = kurslogg::views::rebuild(&s.app.log.views(), Some("enrolment")).await.expect("the rebuild");
+    let enrolment = statuses.iter().find(|p| p.name == "enrolment").expect("enrolment");
+    assert_eq!(enrolment.failed_events, 1, "{statuses:?}");
+    assert_eq!(enrolment.failures[0].position, broken);
+    let record = s.read(&format!("/staff/{staff}/record")).await;
+    assert_eq!(record["staff_id"], staff, "rebuilt with the events after it: {record}");
 }
 
 #[tokio::test]
