@@ -248,6 +248,20 @@ async fn every_text_field_refuses_hostile_text_by_name(backend: Backend) {
     }
 }
 
+/// The login page says a login with a line break or a NUL is no login (422), and shows
+/// what was typed as one line; nothing is looked up.
+#[tokio::test]
+async fn the_login_page_refuses_a_login_that_is_not_one_line() {
+    let Some(s) = TestServer::start(Backend::Postgres).await else { return };
+    for login in ["anna\u{0}@fyrbodal.se", "anna@fyrbodal.se\r\nX-Injected: 1"] {
+        let form = [("login", login), ("password", "ett långt lösenord")];
+        let reply = s.send(s.request(Method::POST, "/logga-in").form(&form)).await;
+        assert_eq!(reply.status, 422, "{}", reply.text);
+        assert!(reply.text.contains("en rad utan mellanslag, radbrytningar eller andra"), "{}", reply.text);
+        assert!(!reply.text.contains('\u{0}') && !reply.text.contains("\r\nX-Injected"), "{}", reply.text);
+    }
+}
+
 #[tokio::test]
 async fn every_text_field_refuses_hostile_text_by_name_sqlite() {
     every_text_field_refuses_hostile_text_by_name(Backend::Sqlite).await;
