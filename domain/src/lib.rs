@@ -13,6 +13,7 @@ pub mod notice;
 pub mod offering;
 pub mod package;
 pub mod staff;
+pub mod text;
 pub mod values;
 
 pub use clock::{Clock, FixedClock};

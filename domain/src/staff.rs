@@ -16,8 +16,8 @@ use cqrs_es::{Aggregate, DomainEvent};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    Clock, ExperienceBand, MunicipalityId, OfferingId, Refusal, RefusalKind, Sealed, StaffGroup, StaffId, Text,
-    WorkEmail,
+    Clock, ExperienceBand, MunicipalityId, OfferingId, PersonName, Refusal, RefusalKind, Sealed, StaffGroup, StaffId,
+    Text, WorkEmail,
 };
 
 /// Whether a staff member can be registered.
@@ -41,7 +41,7 @@ pub enum StaffStatus {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StaffProfile {
     /// Full name.
-    pub name: Text,
+    pub name: PersonName,
     /// Work e-mail.
     pub work_email: WorkEmail,
     /// Unit (enhet).

@@ -6,6 +6,9 @@ use std::fmt;
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use chrono_tz::Europe::Stockholm;
 use serde::{Deserialize, Serialize};
+use unicode_normalization::UnicodeNormalization;
+
+use crate::text::Shape;
 
 /// Why a value was refused at the edge.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -204,18 +207,22 @@ pub enum StaffGroup {
 pub struct WorkEmail(String);
 
 impl WorkEmail {
-    /// Accepts `local@domain.tld` with no spaces.
+    /// Accepts `local@domain.tld`: no spaces, control characters or the characters that
+    /// delimit an address in a mail header (`<>()[],;:"\`), at most 254 characters.
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
-        let s = raw.trim();
-        let valid = s.len() <= 254
-            && !s.contains(char::is_whitespace)
+        let s: String = raw.trim().nfc().collect();
+        let delimits = |c: char| matches!(c, '<' | '>' | '(' | ')' | '[' | ']' | ',' | ';' | ':' | '"' | '\\');
+        let valid = s.chars().count() <= 254
+            && !s.contains(|c: char| c.is_whitespace() || c.is_control() || delimits(c))
             && matches!(s.split_once('@'), Some((local, domain))
                 if !local.is_empty() && domain.contains('.') && !domain.starts_with('.')
                     && !domain.ends_with('.') && !domain.contains('@'));
         if valid {
             Ok(Self(s.to_lowercase()))
         } else {
-            Err(InvalidValue(format!("not an e-mail address: {raw:?}")))
+            Err(InvalidValue(format!(
+                "är ingen e-postadress (namn@exempel.se, utan mellanslag eller styrtecken): {raw:?}"
+            )))
         }
     }
 
@@ -238,37 +245,49 @@ impl From<WorkEmail> for String {
     }
 }
 
-/// A non-empty, trimmed text of bounded length (titles, names, reasons).
+/// Text a person wrote: a title, unit, place or label ([`Text::parse`], one line) or a
+/// description, note or reason ([`Text::prose`], several lines). Made at the edge by the
+/// rules of [`crate::text`] (docs/decisions/0010).
+///
+/// Read back from the log as it was stored, without the rules: an event written before
+/// them is still a fact to project and show (see [`crate::text`]).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[serde(from = "StoredText", into = "String")]
 pub struct Text(String);
 
+/// A [`Text`] as read back: private, so that only deserialising makes a `Text` without
+/// the rules.
+#[derive(Deserialize)]
+#[serde(transparent)]
+struct StoredText(String);
+
+impl From<StoredText> for Text {
+    /// The text as stored in the log, taken as it is (see the type's documentation).
+    fn from(stored: StoredText) -> Self {
+        Self(stored.0)
+    }
+}
+
 impl Text {
-    /// Longest text accepted.
+    /// Longest single line accepted.
+    pub const MAX_LINE: usize = 200;
+    /// Longest text of several lines accepted.
     pub const MAX: usize = 4000;
 
-    /// Trims and checks length.
+    /// One line: NFC, trimmed, 1 to [`Text::MAX_LINE`] characters, no control characters.
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
-        let s = raw.trim();
-        if s.is_empty() {
-            Err(InvalidValue("text must not be empty".into()))
-        } else if s.chars().count() > Self::MAX {
-            Err(InvalidValue(format!("text is longer than {} characters", Self::MAX)))
-        } else {
-            Ok(Self(s.to_string()))
-        }
+        crate::text::check(raw, Shape::Line, Self::MAX_LINE).map(Self)
+    }
+
+    /// Several lines: as [`Text::parse`], but line breaks (kept as LF) and tabs are
+    /// allowed, up to [`Text::MAX`] characters.
+    pub fn prose(raw: &str) -> Result<Self, InvalidValue> {
+        crate::text::check(raw, Shape::Prose, Self::MAX).map(Self)
     }
 
     /// The text.
     pub fn as_str(&self) -> &str {
         &self.0
-    }
-}
-
-impl TryFrom<String> for Text {
-    type Error = InvalidValue;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        Self::parse(&s)
     }
 }
 
@@ -279,6 +298,47 @@ impl From<Text> for String {
 }
 
 impl fmt::Display for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A person's full name: letters (with their marks), spaces, hyphens, apostrophes and
+/// periods, beginning with a letter; NFC, at most [`PersonName::MAX`] characters. Never
+/// stored as it is: the services layer seals it into the person's own stream.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct PersonName(String);
+
+impl PersonName {
+    /// Longest name accepted.
+    pub const MAX: usize = 200;
+
+    /// Checks a name as typed.
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        crate::text::check(raw, Shape::Name, Self::MAX).map(Self)
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for PersonName {
+    type Error = InvalidValue;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::parse(&s)
+    }
+}
+
+impl From<PersonName> for String {
+    fn from(n: PersonName) -> String {
+        n.0
+    }
+}
+
+impl fmt::Display for PersonName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }

@@ -183,7 +183,7 @@ fn sealed(what: &str) -> Sealed {
 
 fn profile(supervisor: Option<StaffId>) -> SealedProfile {
     StaffProfile {
-        name: text("Sara Lind"),
+        name: kurslogg_domain::PersonName::parse("Sara Lind").unwrap(),
         work_email: WorkEmail::parse("sara.lind@dals-ed.se").unwrap(),
         unit: text("Barn och unga, myndighet"),
         supervisor,

@@ -239,8 +239,10 @@ fn every_member_municipality_name_slugifies_to_a_distinct_valid_id() {
 fn a_text_is_trimmed_and_never_empty() {
     assert_eq!(Text::parse("  LVU grund ").unwrap().as_str(), "LVU grund");
     assert!(Text::parse("   ").is_err());
-    assert!(Text::parse(&"å".repeat(Text::MAX)).is_ok(), "the limit counts characters, not bytes");
-    assert!(Text::parse(&"a".repeat(Text::MAX + 1)).is_err());
+    assert!(Text::parse(&"å".repeat(Text::MAX_LINE)).is_ok(), "the limit counts characters, not bytes");
+    assert!(Text::parse(&"a".repeat(Text::MAX_LINE + 1)).is_err());
+    assert!(Text::prose(&"å".repeat(Text::MAX)).is_ok());
+    assert!(Text::prose(&"a".repeat(Text::MAX + 1)).is_err());
 }
 
 #[test]

@@ -41,7 +41,7 @@ pub enum Db {
     Private(Private),
 }
 
-/// A bound parameter.
+/// A bound parameter. Made with `From`, which makes its text [`storable`].
 #[derive(Debug, Clone, PartialEq)]
 pub enum Param {
     /// Text.
@@ -56,13 +56,27 @@ pub enum Param {
 
 impl From<&str> for Param {
     fn from(s: &str) -> Self {
-        Param::Text(s.to_string())
+        Param::Text(storable(s.to_string()))
     }
 }
 
 impl From<String> for Param {
     fn from(s: String) -> Self {
-        Param::Text(s)
+        Param::Text(storable(s))
+    }
+}
+
+/// `text` as both backends store it: a NUL becomes U+FFFD (docs/decisions/0010).
+/// PostgreSQL's `text` cannot hold a NUL at all, and one in a view's row (a unit typed
+/// before the edge refused them, still in the log) used to fail the projection's batch
+/// again and again, leaving every view behind it stale. SQLite could store it, but the
+/// two backends show the same. New input never has one: the edge refuses it, so no
+/// lookup or filter depends on this.
+pub fn storable(text: String) -> String {
+    if text.contains('\0') {
+        text.replace('\0', "\u{FFFD}")
+    } else {
+        text
     }
 }
 
@@ -74,7 +88,7 @@ impl From<i64> for Param {
 
 impl From<Option<String>> for Param {
     fn from(s: Option<String>) -> Self {
-        s.map_or(Param::NullText, Param::Text)
+        s.map_or(Param::NullText, |s| Param::Text(storable(s)))
     }
 }
 

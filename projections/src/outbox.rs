@@ -230,6 +230,39 @@ pub async fn list(db: &Db, filter: &Filter, limit: i64) -> Result<Vec<OutboxRow>
     Ok(db.fetch(&sql, &params).await?.iter().map(row).collect())
 }
 
+/// How the outbox stands, for `/readyz`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
+pub struct OutboxCounts {
+    /// Letters waiting to be sent (or tried again).
+    pub pending: i64,
+    /// Letters that failed for good, each with its reason (`GET /outbox?status=failed`).
+    pub failed: i64,
+    /// When the oldest pending letter was written: a dispatcher that has stopped shows
+    /// here as a time that only gets older.
+    pub oldest_pending: Option<String>,
+}
+
+/// The outbox's letters counted by status.
+pub async fn counts(db: &Db) -> Result<OutboxCounts, sqlx::Error> {
+    let rows = db
+        .fetch(
+            "SELECT status, count(*), min(created_at) FROM outbox WHERE status IN ('pending', 'failed') GROUP BY status",
+            &[],
+        )
+        .await?;
+    let mut counts = OutboxCounts::default();
+    for row in rows {
+        match row.text(0).as_str() {
+            "pending" => {
+                counts.pending = row.int(1);
+                counts.oldest_pending = row.opt_text(2);
+            }
+            _ => counts.failed = row.int(1),
+        }
+    }
+    Ok(counts)
+}
+
 /// Records a delivery: sent as `message_id` at `at`. False when the row had moved on
 /// (resent meanwhile), in which case the resend is still pending.
 pub async fn mark_sent(db: &Db, notice: &OutboxRow, message_id: &str, at: DateTime<Utc>) -> Result<bool, sqlx::Error> {

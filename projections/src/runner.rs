@@ -43,6 +43,27 @@ pub enum ProjectionError {
     },
 }
 
+impl ProjectionError {
+    /// Whether the event being applied is at fault (it cannot be read, or the database
+    /// refuses what it holds) rather than the database being away or busy: the one kind
+    /// that applying it again cannot cure, and that the runner records and passes over.
+    pub fn is_the_events(&self) -> bool {
+        let Self::Database(sqlx::Error::Database(e)) = self else {
+            return matches!(self, Self::Unreadable { .. });
+        };
+        use sqlx::error::ErrorKind;
+        let code = e.code().unwrap_or_default();
+        matches!(
+            e.kind(),
+            ErrorKind::UniqueViolation | ErrorKind::ForeignKeyViolation | ErrorKind::NotNullViolation | ErrorKind::CheckViolation
+        )
+            // PostgreSQL's class 22, data exceptions: a value the column cannot take.
+            || code.starts_with("22")
+            // SQLite: a value too big, of the wrong type, or out of range.
+            || matches!(code.as_ref(), "18" | "20" | "25")
+    }
+}
+
 /// A read model built from the log.
 #[async_trait]
 pub trait Projection: Send + Sync {
@@ -162,7 +183,13 @@ impl<P: Projection + 'static> Runner<P> {
                     if let Some(next) = next {
                         next.abort();
                     }
-                    return Err(e);
+                    if !e.is_the_events() {
+                        return Err(e);
+                    }
+                    // One of these events cannot be applied (the transaction is rolled
+                    // back): apply them one at a time, so the others get through.
+                    checkpoint = one_by_one(&self.db, self.projection.as_ref(), &events, true).await?.0;
+                    continue;
                 }
                 // A read that failed or panicked is simply done again by the next round.
                 (Ok(()), Some(next)) => prefetched = next.await.ok().and_then(Result::ok).map(|events| (last, events)),
@@ -236,6 +263,8 @@ pub async fn rebuild(db: &Db, projections: &[Arc<dyn Projection>]) -> Result<i64
     let mark = feed::high_water_mark(db).await?;
     let mut senders = Vec::new();
     let mut appliers = Vec::with_capacity(projections.len());
+    // Per projection, the events it passed over (docs/decisions/0010).
+    let mut all_passed_over: Vec<Arc<std::sync::Mutex<Vec<Failed>>>> = Vec::with_capacity(projections.len());
     for (projection, scratch) in projections.iter().zip(&mut scratches) {
         // Two batches in hand per projection: the reader stays ahead, memory stays bounded.
         let (send, batches) = tokio::sync::mpsc::channel(2);
@@ -246,12 +275,14 @@ pub async fn rebuild(db: &Db, projections: &[Arc<dyn Projection>]) -> Result<i64
         // A private (scratch) database runs its statements on the caller's thread: there
         // the task is a thread of its own, off the runtime's few.
         let projection = Arc::clone(projection);
+        let passed_over = Arc::new(std::sync::Mutex::new(Vec::new()));
+        all_passed_over.push(Arc::clone(&passed_over));
         let cut_off = Err(ProjectionError::Rebuild(format!("the rebuild of {} was cut off", projection.name())));
         let private = matches!(target, Db::Private(_));
         // The end of its appended table's copy, if that is copied as it grows.
         let tail = scratch.as_mut().and_then(Scratch::take_tail);
         let work = async move {
-            let reached = apply_all(&target, projection.as_ref(), batches).await?;
+            let reached = apply_all(&target, projection.as_ref(), batches, &passed_over).await?;
             if let Some(tail) = tail {
                 tail.finish().await?;
             }
@@ -288,6 +319,18 @@ pub async fn rebuild(db: &Db, projections: &[Arc<dyn Projection>]) -> Result<i64
     for result in finished {
         result?;
     }
+    // Every event up to the mark was tried again: what failed this time is what stands.
+    let mut tx = db.begin().await?;
+    for (name, passed_over) in names.iter().zip(&all_passed_over) {
+        tx.execute(
+            "DELETE FROM projection_failures WHERE projection = $1 AND position <= $2",
+            &[(*name).into(), Param::Int(mark)],
+        )
+        .await?;
+        let failed = passed_over.lock().expect("failures").clone();
+        record_failures(&mut tx, name, &failed).await?;
+    }
+    tx.commit().await?;
     Ok(mark)
 }
 
@@ -361,12 +404,93 @@ async fn read_all(
     Ok(())
 }
 
+/// An event a projection could not apply: its position, type and why.
+type Failed = (i64, String, String);
+
+/// Applies `events` to `db` one per transaction. An event that cannot be applied
+/// ([`ProjectionError::is_the_events`]) is passed over in a transaction that moves the
+/// checkpoint past it, with an ERROR line in the log, and, when `record`, with its record in
+/// `projection_failures` (docs/decisions/0010): the events behind it are applied. Returns
+/// the checkpoint reached and the events passed over.
+async fn one_by_one(
+    db: &Db,
+    projection: &dyn Projection,
+    events: &[LoggedEvent],
+    record: bool,
+) -> Result<(i64, Vec<Failed>), ProjectionError> {
+    let name = projection.name();
+    let mut checkpoint = 0;
+    let mut failed = Vec::new();
+    for event in events {
+        let mut tx = begin(db).await?;
+        checkpoint = checkpoint_in(&mut tx, name).await?;
+        if checkpoint >= event.position {
+            continue;
+        }
+        let applied = async {
+            projection.apply_batch(&mut tx, std::slice::from_ref(event)).await?;
+            save_checkpoint(&mut tx, name, event.position).await?;
+            tx.commit().await?;
+            Ok::<_, ProjectionError>(())
+        }
+        .await;
+        match applied {
+            Ok(()) => checkpoint = event.position,
+            Err(e) if e.is_the_events() => {
+                let mut tx = begin(db).await?;
+                checkpoint = checkpoint_in(&mut tx, name).await?;
+                if checkpoint >= event.position {
+                    continue;
+                }
+                let failure = (event.position, event.event_type.clone(), e.to_string());
+                if record {
+                    record_failures(&mut tx, name, std::slice::from_ref(&failure)).await?;
+                }
+                save_checkpoint(&mut tx, name, event.position).await?;
+                tx.commit().await?;
+                checkpoint = event.position;
+                tracing::error!(
+                    projection = name,
+                    position = event.position,
+                    event_type = %event.event_type,
+                    error = %e,
+                    "an event could not be applied: recorded in projection_failures, and the events after it go on"
+                );
+                failed.push(failure);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok((checkpoint, failed))
+}
+
+/// Records events `projection` passed over in `projection_failures`.
+async fn record_failures(tx: &mut ViewTx, projection: &str, failed: &[Failed]) -> Result<(), sqlx::Error> {
+    let at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    for (position, event_type, reason) in failed {
+        tx.execute(
+            "INSERT INTO projection_failures (projection, position, event_type, reason, failed_at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (projection, position) DO NOTHING",
+            &[
+                projection.into(),
+                Param::Int(*position),
+                event_type.as_str().into(),
+                reason.as_str().into(),
+                at.as_str().into(),
+            ],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 /// Applies the batches a rebuild's reader hands over, from an emptied view; returns the
 /// checkpoint reached.
 async fn apply_all(
     db: &Db,
     projection: &dyn Projection,
     mut batches: tokio::sync::mpsc::Receiver<Arc<Vec<LoggedEvent>>>,
+    passed_over: &std::sync::Mutex<Vec<Failed>>,
 ) -> Result<i64, ProjectionError> {
     let name = projection.name();
     let mut checkpoint = 0;
@@ -382,8 +506,20 @@ async fn apply_all(
         // Another runner of the projection may have applied some of these already.
         let fresh = events.partition_point(|e| e.position <= stored);
         if fresh < events.len() {
-            projection.apply_batch(&mut tx, &events[fresh..]).await?;
-            save_checkpoint(&mut tx, name, last).await?;
+            match projection.apply_batch(&mut tx, &events[fresh..]).await {
+                Ok(()) => save_checkpoint(&mut tx, name, last).await?,
+                Err(e) if e.is_the_events() => {
+                    // As a catch-up does: the others get through, the bad one is passed
+                    // over (and recorded when the rebuild is in place; aside, at the end).
+                    drop(tx);
+                    let in_place = !matches!(db, Db::Private(_));
+                    let (reached, failed) = one_by_one(db, projection, &events[fresh..], in_place).await?;
+                    passed_over.lock().expect("failures").extend(failed);
+                    checkpoint = reached.max(stored);
+                    continue;
+                }
+                Err(e) => return Err(e),
+            }
         }
         tx.commit().await?;
         checkpoint = last.max(stored);

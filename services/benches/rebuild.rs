@@ -42,7 +42,7 @@
 
 mod common;
 
-use common::{ms, text, thousands, ticks_of, with_database};
+use common::{ms, person_name, text, thousands, ticks_of, with_database};
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
@@ -649,7 +649,7 @@ fn new_member(sink: &mut Sink, federation: &mut Federation, municipality: usize,
         .map(|m| m.id);
     let municipality_id = federation.municipalities[municipality].clone();
     let profile = StaffProfile {
-        name: text(&format!("{first} {last}")),
+        name: person_name(&format!("{first} {last}")),
         work_email: WorkEmail::parse(&format!(
             "{}.{}{n}@{}.se",
             slugify(&first),

@@ -35,7 +35,7 @@
 
 mod common;
 
-use common::{ms, text, thousands, ticks_of, with_database};
+use common::{letters, ms, person_name, text, thousands, ticks_of, with_database};
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -724,7 +724,7 @@ async fn build_world(app: &Arc<Kurslogg>, sizes: &Sizes) -> World {
             async move {
                 let municipality = municipalities[i % n_municipalities].clone();
                 let profile = StaffProfile {
-                    name: text(&format!("Handläggare {i}")),
+                    name: person_name(&format!("Handläggare {}", letters(i))),
                     work_email: WorkEmail::parse(&format!("handlaggare.{i}@{municipality}.se")).expect("valid e-mail"),
                     unit: text("Barn och unga"),
                     supervisor: None,

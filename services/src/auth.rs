@@ -17,8 +17,9 @@ use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::SaltString;
 use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use kurslogg_domain::text::{self, check_chars, Shape};
 use kurslogg_domain::{Clock, MunicipalityId, StaffId};
-use kurslogg_projections::db::Record;
+use kurslogg_projections::db::{Record, ViewTx};
 use kurslogg_projections::Db;
 use rand::RngCore;
 use serde::Serialize;
@@ -76,6 +77,13 @@ pub enum AuthError {
     /// Already so (409).
     #[error("{0}")]
     Conflict(String),
+    /// The course office would have no active user left (422 `last_course_office`): only
+    /// the command line could then make one.
+    #[error(
+        "användaren är den enda aktiva i kurskansliet (rollen course_office) och kan inte stängas av: skapa \
+         eller aktivera en annan användare i kurskansliet först"
+    )]
+    LastCourseOffice,
     /// The database (503).
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
@@ -311,9 +319,30 @@ async fn verify_secret(secret: String, hash: String) -> bool {
     .unwrap_or(false)
 }
 
-/// A login name as stored and compared: trimmed, lower case.
+/// A login name as stored and compared: NFC, trimmed, lower case.
 pub fn normalise_login(login: &str) -> String {
-    login.trim().to_lowercase()
+    use unicode_normalization::UnicodeNormalization;
+    login.trim().nfc().collect::<String>().to_lowercase()
+}
+
+/// A login name as typed, checked (docs/decisions/0010): [`normalise_login`]'s form, 1 to
+/// 200 characters, one line with no spaces (an e-mail address, a user name).
+pub fn check_login(raw: &str) -> Result<String, AuthError> {
+    let login = normalise_login(raw);
+    let invalid = |why: &str| AuthError::Invalid(format!("login: {why}"));
+    check_chars(&login, Shape::Line).map_err(|e| invalid(&e.0))?;
+    match login.chars().count() {
+        0 => Err(invalid("får inte vara tomt")),
+        n if n > 200 => Err(invalid(&format!("får vara högst 200 tecken långt (är {n})"))),
+        _ if login.contains(char::is_whitespace) => Err(invalid("får inte innehålla mellanslag")),
+        _ => Ok(login),
+    }
+}
+
+/// A one-line text of a user or token (a display name, a label) as typed, checked
+/// (docs/decisions/0010).
+fn check_line(field: &str, raw: &str, max: usize) -> Result<String, AuthError> {
+    text::check(raw, Shape::Line, max).map_err(|e| AuthError::Invalid(format!("{field}: {}", e.0)))
 }
 
 /// Checks a new password: long enough to resist guessing, short enough to hash.
@@ -426,14 +455,8 @@ impl Auth {
 
     /// Creates a user. The caller has checked that the municipality and staff member exist.
     pub async fn create_user(&self, by: &Actor, origin: &Origin, new: NewUser) -> Result<User, AuthError> {
-        let login = normalise_login(&new.login);
-        if login.is_empty() || login.len() > 200 || login.chars().any(char::is_whitespace) {
-            return Err(AuthError::Invalid("login: 1 to 200 characters, no spaces".into()));
-        }
-        let display_name = new.display_name.trim().to_string();
-        if display_name.is_empty() || display_name.len() > 200 {
-            return Err(AuthError::Invalid("display_name: 1 to 200 characters".into()));
-        }
+        let login = check_login(&new.login)?;
+        let display_name = check_line("display_name", &new.display_name, 200)?;
         if let Some(password) = &new.password {
             check_password(password)?;
         }
@@ -485,8 +508,9 @@ impl Auth {
 
     /// The user who logs in as `login`.
     pub async fn user_by_login(&self, login: &str) -> Result<Option<User>, AuthError> {
+        let Ok(login) = check_login(login) else { return Ok(None) };
         let sql = format!("SELECT {} FROM users u WHERE u.login = $1", User::COLUMNS);
-        Ok(self.db.fetch(&sql, &[normalise_login(login).into()]).await?.first().map(User::from_record))
+        Ok(self.db.fetch(&sql, &[login.into()]).await?.first().map(User::from_record))
     }
 
     /// Every user, by login.
@@ -502,6 +526,16 @@ impl Auth {
             return Err(AuthError::Conflict("the user is already disabled".into()));
         }
         let mut tx = self.db.begin().await?;
+        if user.role == Role::CourseOffice {
+            // Locked on PostgreSQL, so two course-office users disabling each other at once
+            // take turns, and the second sees the first's change.
+            let lock = if matches!(tx, ViewTx::Postgres(_)) { " FOR UPDATE" } else { "" };
+            let sql = format!("SELECT user_id FROM users WHERE role = $1 AND disabled_at IS NULL{lock}");
+            let active = tx.fetch(&sql, &[Role::CourseOffice.as_str().into()]).await?;
+            if active.iter().all(|r| r.text(0) == user_id) {
+                return Err(AuthError::LastCourseOffice);
+            }
+        }
         tx.execute("UPDATE users SET disabled_at = $1 WHERE user_id = $2", &[stamp(self.now()).into(), user_id.into()])
             .await?;
         tx.commit().await?;
@@ -601,10 +635,8 @@ impl Auth {
         label: &str,
         valid_days: Option<i64>,
     ) -> Result<IssuedToken, AuthError> {
-        let label = label.trim();
-        if label.is_empty() || label.len() > 100 {
-            return Err(AuthError::Invalid("label: 1 to 100 characters".into()));
-        }
+        let label = check_line("label", label, 100)?;
+        let label = label.as_str();
         if valid_days.is_some_and(|d| !(1..=3650).contains(&d)) {
             return Err(AuthError::Invalid("valid_days: 1 to 3650".into()));
         }
@@ -874,7 +906,9 @@ impl Auth {
 
     /// Logs in with a password and begins a browser session.
     pub async fn login(&self, login: &str, password: &str, origin: &Origin) -> Result<(User, NewSession), AuthError> {
-        let login = normalise_login(login);
+        // A login no user can have (a NUL, a line break) is refused as such (422), before
+        // anything is looked up.
+        let login = check_login(login)?;
         let login_hash = sha256_hex(&login);
         self.ensure_not_locked(origin, Some(&login_hash)).await?;
         let sql = format!("SELECT {}, u.password_hash FROM users u WHERE u.login = $1", User::COLUMNS);
@@ -907,6 +941,7 @@ impl Auth {
         let login = normalise_login(login);
         let login_hash = sha256_hex(&login);
         self.ensure_not_locked(origin, None).await?;
+        // A claim no login can be (a NUL, a line break) names no user.
         let user = match self.user_by_login(&login).await? {
             Some(user) if user.disabled_at.is_none() => user,
             user => {

@@ -194,20 +194,30 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
                 request_timeout: Duration::from_secs(settings.request_timeout_secs),
                 max_body_bytes: settings.max_body_bytes,
             };
-            crate::views::spawn_runners(&log.views());
+            let mut background = crate::views::spawn_runners(&log.views());
             // Other instances may write to the same log: keep this one's caches fresh.
-            tokio::spawn(app.clone().follow_log(Duration::from_millis(100)));
+            background.push(tokio::spawn(app.clone().follow_log(Duration::from_millis(100))));
             let (mail, transport) = mail_transport(&settings)?;
             tracing::info!(transport = ?transport, "letters");
-            tokio::spawn(Dispatcher::new(app.clone(), transport, mail).run(DISPATCH_EVERY));
+            background.push(tokio::spawn(Dispatcher::new(app.clone(), transport, mail).run(DISPATCH_EVERY)));
             let every = Duration::from_secs(settings.scheduler_interval_secs);
             let scheduler = Scheduler::new(app.clone(), settings.reminder_days.clone())
                 .with_retention_years(settings.retention_years);
-            tokio::spawn(scheduler.run(every));
+            background.push(tokio::spawn(scheduler.run(every)));
             let listener = tokio::net::TcpListener::bind(settings.listen).await?;
             tracing::info!(address = %listener.local_addr()?, "listening");
             http::serve(listener, http::router(app, &http_settings)).await?;
+            // The background work stops before the pool closes, so that none of it finds
+            // the pool closed and reports that as an error. Whatever a task was doing is
+            // done again on the next start, as after a crash (its transaction rolls back).
+            for task in &background {
+                task.abort();
+            }
+            for task in background {
+                let _ = task.await;
+            }
             log.close().await;
+            tracing::info!("stopped");
         }
         Command::Projections { action } => {
             let db = log.views();
@@ -224,7 +234,13 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
                 }
             };
             for s in statuses {
-                println!("{:<12} position {:>10}  lag {:>8}", s.name, s.position, s.lag);
+                println!(
+                    "{:<12} position {:>10}  lag {:>8}  failed events {:>4}",
+                    s.name, s.position, s.lag, s.failed_events
+                );
+                for failure in &s.failures {
+                    println!("    position {} ({}): {}", failure.position, failure.event_type, failure.reason);
+                }
             }
             log.close().await;
         }

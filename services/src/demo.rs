@@ -21,7 +21,7 @@ use kurslogg_domain::package::PackageCommand;
 use kurslogg_domain::staff::StaffProfile;
 use kurslogg_domain::{
     slugify, Attendance, Clock, CompletionThreshold, CourseCode, ExperienceBand, MunicipalityId, OfferingId, PackageId,
-    Place, SeatLimit, Sek, Session, StaffGroup, StaffId, Term, Text, WorkEmail,
+    PersonName, Place, SeatLimit, Sek, Session, StaffGroup, StaffId, Term, Text, WorkEmail,
 };
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -241,6 +241,11 @@ fn t(s: &str) -> Text {
     Text::parse(s).expect("demo text is valid")
 }
 
+/// Demo text of several lines.
+fn prose(s: &str) -> Text {
+    Text::prose(s).expect("demo text is valid")
+}
+
 fn stockholm(y: i32, m: u32, d: u32, h: u32) -> DateTime<Utc> {
     Stockholm.with_ymd_and_hms(y, m, d, h, 0, 0).single().expect("valid local time").with_timezone(&Utc)
 }
@@ -323,7 +328,7 @@ pub async fn run(log: EventLog, transport: Transport, mail: MailSettings) -> Res
         let prerequisites = course.prerequisites.iter().map(|c| CourseCode::parse(c).expect("valid")).collect();
         let code = CourseCode::parse(course.code).expect("valid");
         tolerate_existing(
-            demo.app.add_course(&ctx, code, t(course.title), t(course.description), prerequisites).await,
+            demo.app.add_course(&ctx, code, t(course.title), prose(course.description), prerequisites).await,
         )?;
     }
     println!("Catalogue: {} recurring courses", COURSES.len());
@@ -342,7 +347,7 @@ pub async fn run(log: EventLog, transport: Transport, mail: MailSettings) -> Res
             let band =
                 if is_supervisor { Supervisors } else { [New0To2, New0To2, Years3To5, Over5][rng.random_range(0..4)] };
             let profile = StaffProfile {
-                name: t(&format!("{first} {last}")),
+                name: PersonName::parse(&format!("{first} {last}")).expect("demo names are names"),
                 work_email: WorkEmail::parse(&format!(
                     "{}.{}{}@{}.se",
                     slugify(first),
@@ -403,7 +408,7 @@ pub async fn run(log: EventLog, transport: Transport, mail: MailSettings) -> Res
             })
             .collect();
         let details = OfferingDetails {
-            description: t(course.description),
+            description: prose(course.description),
             target_groups: TargetGroups { experience_bands: course.bands.to_vec(), staff_groups: vec![] },
             competence_areas: course.areas.iter().map(|a| t(a)).collect(),
             trainer: t("Utbildare från FoU Fyrbodal"),
@@ -412,7 +417,7 @@ pub async fn run(log: EventLog, transport: Transport, mail: MailSettings) -> Res
             price: Sek(course.price),
             completion_threshold: CompletionThreshold::default(),
             prerequisites: vec![],
-            follow_up: Some(t(
+            follow_up: Some(prose(
                 "Ta upp kursen på nästa arbetsplatsträff: låt deltagarna berätta vad de tar med sig och \
                  bestäm en sak att pröva i ärendearbetet den närmaste månaden.",
             )),

@@ -9,6 +9,7 @@ use kurslogg_projections::audit::{self, Audit};
 use kurslogg_projections::enrolment::{self, Enrolment};
 use kurslogg_projections::feed::latest_position;
 use kurslogg_projections::notices::{self, Notices};
+use kurslogg_projections::views::FailedEvent;
 use kurslogg_projections::{runner, Db, Projection, ProjectionError, Runner};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -25,6 +26,10 @@ pub struct ProjectionStatus {
     pub position: i64,
     /// Events in the log (below the high-water mark) not yet applied.
     pub lag: i64,
+    /// Events it could not apply and passed over (docs/decisions/0010).
+    pub failed_events: i64,
+    /// The latest of those (at most 10).
+    pub failures: Vec<FailedEvent>,
 }
 
 /// Every projection's position and lag.
@@ -34,7 +39,14 @@ pub async fn status(db: &Db) -> Result<Vec<ProjectionStatus>, ProjectionError> {
     let mut all = Vec::new();
     for name in PROJECTIONS {
         let position = kurslogg_projections::views::position(db, name).await?;
-        all.push(ProjectionStatus { name: name.into(), position, lag: (latest - position).max(0) });
+        let (failed_events, failures) = kurslogg_projections::views::failures(db, name, 10).await?;
+        all.push(ProjectionStatus {
+            name: name.into(),
+            position,
+            lag: (latest - position).max(0),
+            failed_events,
+            failures,
+        });
     }
     Ok(all)
 }
@@ -53,11 +65,13 @@ pub async fn rebuild(db: &Db, name: Option<&str>) -> Result<Vec<ProjectionStatus
 /// How often a runner looks for new events (and a standby for the lock).
 const POLL: Duration = Duration::from_millis(100);
 
-/// Keeps every projection caught up until the process ends.
-pub fn spawn_runners(db: &Db) {
-    tokio::spawn(Runner::new(db.clone(), Enrolment).run(POLL));
-    tokio::spawn(Runner::new(db.clone(), Audit).run(POLL));
-    tokio::spawn(Runner::new(db.clone(), Notices).run(POLL));
+/// Keeps every projection caught up until the process ends (or the tasks are aborted).
+pub fn spawn_runners(db: &Db) -> Vec<tokio::task::JoinHandle<()>> {
+    vec![
+        tokio::spawn(Runner::new(db.clone(), Enrolment).run(POLL)),
+        tokio::spawn(Runner::new(db.clone(), Audit).run(POLL)),
+        tokio::spawn(Runner::new(db.clone(), Notices).run(POLL)),
+    ]
 }
 
 /// Waits (up to `limit`) until `projection` has applied `position`; false if it has not.

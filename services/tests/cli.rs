@@ -223,6 +223,8 @@ fn serve_answers_keeps_data_and_exits_cleanly_on_sigterm() {
     assert_eq!(status, 201, "{body}");
     let exit = served.terminate();
     assert_eq!(exit.code(), Some(0), "exit status after SIGTERM: {exit}");
+    let log = std::fs::read_to_string(tmp.path().join("first.log")).expect("the log");
+    assert!(!log.contains("ERROR"), "a clean stop logs no error (none about a closed pool):\n{log}");
 
     // What was written is there after a restart.
     let served = start("second.log");
@@ -340,6 +342,8 @@ fn serve_on_postgresql() {
     assert!(!tmp.path().join("data/kurslogg.db").exists(), "no SQLite file when PostgreSQL is configured");
     assert!(!served.output().contains(&database.url), "the database URL is not logged:\n{}", served.output());
     assert_eq!(served.terminate().code(), Some(0));
+    let log = std::fs::read_to_string(tmp.path().join("serve.log")).expect("the log");
+    assert!(!log.contains("ERROR"), "a clean stop logs no error (none about a closed pool):\n{log}");
     assert_eq!(database.events(), 1, "the event went to PostgreSQL");
 }
 

@@ -23,8 +23,8 @@ use kurslogg_domain::municipality::MunicipalRole;
 use kurslogg_domain::offering::{OfferingDetails, TargetGroups};
 use kurslogg_domain::staff::StaffProfile;
 use kurslogg_domain::{
-    Clock, CompletionThreshold, CourseCode, ExperienceBand, MunicipalityId, OfferingId, PackageId, Place, SeatLimit,
-    Sek, Session, StaffGroup, StaffId, Term, Text, WorkEmail,
+    Clock, CompletionThreshold, CourseCode, ExperienceBand, MunicipalityId, OfferingId, PackageId, PersonName, Place,
+    SeatLimit, Sek, Session, StaffGroup, StaffId, Term, Text, WorkEmail,
 };
 use kurslogg_projections::audit::Audit;
 use kurslogg_projections::enrolment::Enrolment;
@@ -35,6 +35,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 use sqlx::{Connection, PgConnection, PgPool, Row, SqlitePool};
 
 pub mod browser;
+pub mod hostile;
 pub mod oidc;
 pub mod smtp;
 
@@ -524,6 +525,23 @@ pub fn text(s: &str) -> Text {
     Text::parse(s).expect("valid text")
 }
 
+/// A person's name that is known to be valid.
+pub fn person_name(s: &str) -> PersonName {
+    PersonName::parse(s).expect("valid name")
+}
+
+/// `n` as letters, for names (which hold no digits): 0 → `A`, 25 → `Z`, 26 → `AA`.
+pub fn letters(n: usize) -> String {
+    let mut n = n + 1;
+    let mut out = Vec::new();
+    while n > 0 {
+        n -= 1;
+        out.push(char::from(b'A' + (n % 26) as u8));
+        n /= 26;
+    }
+    out.iter().rev().collect()
+}
+
 /// A municipality id from a slug.
 pub fn municipality_id(slug: &str) -> MunicipalityId {
     MunicipalityId::parse(slug).expect("valid municipality id")
@@ -574,7 +592,7 @@ pub async fn add_municipality(app: &Kurslogg, name: &str) -> MunicipalityId {
 /// A case officer's details: this name, e-mail address and supervisor.
 pub fn staff_profile(name: &str, email: &str, supervisor: Option<StaffId>) -> StaffProfile {
     StaffProfile {
-        name: text(name),
+        name: person_name(name),
         work_email: WorkEmail::parse(email).expect("valid e-mail"),
         unit: text("IFO Barn och unga"),
         supervisor,
@@ -597,9 +615,10 @@ pub async fn add_named_staff(
     StaffId::from_str(&written.id).expect("staff id")
 }
 
-/// Adds staff member `n` (a case officer) to a municipality.
+/// Adds staff member `n` (a case officer) to a municipality, named "Handläggare A i
+/// uddevalla" for `n` = 0 ([`letters`]).
 pub async fn add_staff(app: &Kurslogg, municipality: &MunicipalityId, n: usize) -> StaffId {
-    let name = format!("Handläggare {n} i {municipality}");
+    let name = format!("Handläggare {} i {municipality}", letters(n));
     add_named_staff(app, municipality, &name, &format!("handlaggare{n}@{municipality}.example.se"), None).await
 }
 

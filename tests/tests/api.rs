@@ -469,16 +469,10 @@ async fn full_term(backend: Backend) {
         }
     }
     let beyond = position + 1_000_000;
-    // A position the views cannot reach in the bounded wait: 503 views_behind, said plainly.
-    let behind = s
-        .as_actor(&Actor::office(), reqwest::Method::GET, &format!("/offerings/{grund}/roster?min_position={beyond}"))
-        .await
-        .send()
-        .await
-        .expect("the server answers");
-    assert_eq!(behind.status().as_u16(), 503);
-    let behind: Value = behind.json().await.expect("a problem document");
-    assert_eq!(behind["code"], "views_behind", "{behind}");
+    // A position beyond the end of the log was never answered: 400 at once, said plainly.
+    let behind = s.get(&Actor::office(), &format!("/offerings/{grund}/roster?min_position={beyond}")).await;
+    behind.problem(400, "invalid_query");
+    assert!(behind.str("detail").contains("beyond the end of the log"), "{}", behind.text);
 
     // A completed offering takes no more registrations.
     let closed = s

@@ -286,7 +286,7 @@ async fn receipts_allocation_results_promotions_and_cancellations_reach_the_righ
     assert!(text.contains("Uddevalla"), "{text}");
     assert_eq!(text.matches("Mottagen –").count(), 4, "four lines received:\n{text}");
     assert!(text.contains("Ej registrerad"), "the LVU fortsättning line was refused:\n{text}");
-    assert!(text.contains("Handläggare 1 i uddevalla – LVU fortsättning"), "{text}");
+    assert!(text.contains("Handläggare B i uddevalla – LVU fortsättning"), "{text}");
 
     // Allocation results: one per municipality with people on the package.
     let results = with_subject(&messages, "Resultat av platsfördelningen");
@@ -322,7 +322,7 @@ async fn receipts_allocation_results_promotions_and_cancellations_reach_the_righ
         to_coordinator.iter().any(|m| m
             .text
             .as_deref()
-            .is_some_and(|t| t.contains("Handläggare 0 i dals-ed") && t.contains("Handläggare 1 i dals-ed"))),
+            .is_some_and(|t| t.contains("Handläggare A i dals-ed") && t.contains("Handläggare B i dals-ed"))),
         "the municipality's letter lists both: {to_coordinator:#?}"
     );
     assert_eq!(cancelled.len(), 3);

@@ -1019,7 +1019,7 @@ async fn batches_equal_one_event_at_a_time(backend: Backend) {
     // Someone's details change between registrations (staff events name no municipality).
     let changed = f.member(&f.trollhattan, 2);
     let profile = kurslogg_domain::staff::StaffProfile {
-        name: text("Handläggare 2 i trollhattan"),
+        name: person_name("Handläggare C i trollhattan"),
         work_email: kurslogg_domain::WorkEmail::parse("handlaggare2@trollhattan.example.se").unwrap(),
         unit: text("IFO Familjehem"),
         supervisor: None,

@@ -60,6 +60,24 @@ pub fn with_database(url: &str, database: &str) -> String {
     out
 }
 
+/// A person's name, known to be valid.
+pub fn person_name(s: &str) -> kurslogg_domain::PersonName {
+    kurslogg_domain::PersonName::parse(s).expect("valid name")
+}
+
+/// `n` as letters, for names (which hold no digits): 0 → `A`, 26 → `AA`.
+#[allow(dead_code)]
+pub fn letters(n: usize) -> String {
+    let mut n = n + 1;
+    let mut out = Vec::new();
+    while n > 0 {
+        n -= 1;
+        out.push(char::from(b'A' + (n % 26) as u8));
+        n /= 26;
+    }
+    out.iter().rev().collect()
+}
+
 /// Valid text.
 pub fn text(s: &str) -> Text {
     Text::parse(s).expect("valid text")

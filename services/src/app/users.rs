@@ -16,6 +16,11 @@ impl From<AuthError> for AppError {
             AuthError::RateLimited { retry_after_secs } => {
                 AppError::Forbidden(format!("too many failed attempts; try again in {retry_after_secs} seconds"))
             }
+            e @ AuthError::LastCourseOffice => AppError::Refused {
+                code: "last_course_office".into(),
+                message: e.to_string(),
+                kind: super::errors::Kind::Rule,
+            },
             AuthError::Database(e) => AppError::Store(e.into()),
         }
     }

@@ -4,16 +4,34 @@
 use chrono::{DateTime, Utc};
 use kurslogg_domain::offering::{OfferingDetails, TargetGroups};
 use kurslogg_domain::staff::StaffProfile;
-use kurslogg_domain::{CompletionThreshold, CourseCode, Place, Sek, Session, StaffId, Text, WorkEmail};
+use kurslogg_domain::{
+    CompletionThreshold, CourseCode, InvalidValue, PersonName, Place, Sek, Session, StaffId, Text, WorkEmail,
+};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::error::ApiError;
 
-/// Parses a text field, naming it in the error.
+/// Parses a one-line text field (a title, unit, place), naming it in the error
+/// (docs/decisions/0010).
 pub fn text(field: &str, raw: &str) -> Result<Text, ApiError> {
-    Text::parse(raw).map_err(|e| ApiError::validation(format!("{field}: {}", e.0)))
+    Text::parse(raw).map_err(|e| refused(field, e))
+}
+
+/// Parses a text field of several lines (a description, note or reason), naming it.
+pub fn prose(field: &str, raw: &str) -> Result<Text, ApiError> {
+    Text::prose(raw).map_err(|e| refused(field, e))
+}
+
+/// Parses a person's name, naming the field.
+pub fn person_name(field: &str, raw: &str) -> Result<PersonName, ApiError> {
+    PersonName::parse(raw).map_err(|e| refused(field, e))
+}
+
+/// 422 `validation`: the field, then the domain's (Swedish) reason.
+fn refused(field: &str, e: InvalidValue) -> ApiError {
+    ApiError::validation(format!("{field}: {}", e.0))
 }
 
 /// Parses an enum value given as snake_case text, naming the field in the error.
@@ -114,9 +132,8 @@ impl StaffBody {
     /// The validated profile.
     pub fn profile(&self) -> Result<StaffProfile, ApiError> {
         Ok(StaffProfile {
-            name: text("name", &self.name)?,
-            work_email: WorkEmail::parse(&self.work_email)
-                .map_err(|e| ApiError::validation(format!("work_email: {}", e.0)))?,
+            name: person_name("name", &self.name)?,
+            work_email: WorkEmail::parse(&self.work_email).map_err(|e| refused("work_email", e))?,
             unit: text("unit", &self.unit)?,
             supervisor: self.supervisor_id.as_deref().map(|s| staff_id("supervisor_id", s)).transpose()?,
             staff_group: choice("staff_group", &self.staff_group)?,
@@ -242,7 +259,7 @@ impl OfferingBody {
         let threshold = CompletionThreshold::new(self.completion_threshold.unwrap_or(80))
             .map_err(|e| ApiError::validation(format!("completion_threshold: {}", e.0)))?;
         Ok(OfferingDetails {
-            description: text("description", &self.description)?,
+            description: prose("description", &self.description)?,
             target_groups: TargetGroups {
                 experience_bands: self
                     .experience_bands
@@ -254,7 +271,8 @@ impl OfferingBody {
             competence_areas: self
                 .competence_areas
                 .iter()
-                .map(|a| text("competence_areas", a))
+                .enumerate()
+                .map(|(i, a)| text(&format!("competence_areas[{i}]"), a))
                 .collect::<Result<_, _>>()?,
             trainer: text("trainer", &self.trainer)?,
             place: if self.place.trim().eq_ignore_ascii_case("digital") {
@@ -266,7 +284,7 @@ impl OfferingBody {
             price: Sek(self.price_sek),
             completion_threshold: threshold,
             prerequisites: vec![],
-            follow_up: self.follow_up.as_deref().map(|f| text("follow_up", f)).transpose()?,
+            follow_up: self.follow_up.as_deref().map(|f| prose("follow_up", f)).transpose()?,
         })
     }
 }

@@ -7,9 +7,11 @@
 //!   end in CRLF, and the separator is the **semicolon**: Swedish Excel uses the decimal
 //!   comma and so splits a double-clicked CSV on `;`, not `,`. Decimals are written with a
 //!   decimal comma (`7,5`), integers plainly. A text cell that Excel would take for a
-//!   formula (starting with `=`, `+`, `-`, `@`, tab or CR) is prefixed with `'`.
+//!   formula (starting with `=`, `+`, `-`, `@`, their full-width forms, tab, CR or LF) is
+//!   prefixed with `'`.
 //! - **XLSX** has one sheet named after the table, a bold, frozen header row with an
-//!   autofilter, and column widths fitted to the content (8 to 60 characters).
+//!   autofilter, and column widths fitted to the content (8 to 60 characters). Such a
+//!   formula-like text cell is written as text with Excel's quote prefix.
 //! - **Date-times** are shown in Swedish time (Europe/Stockholm, summer time included):
 //!   in XLSX as real Excel date-times formatted `yyyy-mm-dd hh:mm:ss` (they sort and
 //!   filter as dates), in CSV as the same text, which Swedish Excel also reads as a date.
@@ -20,6 +22,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use chrono_tz::Europe::Stockholm;
+use kurslogg_domain::text::{displayable, one_line};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
@@ -280,7 +283,9 @@ pub fn to_csv(table: &Table) -> Result<Vec<u8>, ExportError> {
     writer.write_record(table.columns.iter().map(|h| defuse(h)))?;
     for row in &table.rows {
         writer.write_record(row.iter().map(|cell| match cell {
-            Cell::Text(s) => defuse(s),
+            // Line breaks stay (the cell is quoted); any other control character, which
+            // a spreadsheet would choke on, shows as U+FFFD.
+            Cell::Text(s) => defuse(&displayable(s)),
             other => display(other),
         }))?;
     }
@@ -289,9 +294,17 @@ pub fn to_csv(table: &Table) -> Result<Vec<u8>, ExportError> {
     Ok(out)
 }
 
+/// Whether a spreadsheet program would take text beginning like this for a formula
+/// (or for a line it trims and then reads as one): `=`, `+`, `-`, `@`, their full-width
+/// forms, a tab, CR or LF. Names, titles, reasons and notes are typed by people, so every
+/// text cell is checked (docs/decisions/0010).
+fn looks_like_formula(text: &str) -> bool {
+    text.starts_with(['=', '+', '-', '@', '\t', '\r', '\n', '\u{FF1D}', '\u{FF0B}', '\u{FF0D}', '\u{FF20}'])
+}
+
 /// Text that Excel would run as a formula, made inert with a leading `'`.
 fn defuse(text: &str) -> String {
-    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+    if looks_like_formula(text) {
         format!("'{text}")
     } else {
         text.to_string()
@@ -304,8 +317,10 @@ const XLSX_MAX_TEXT: usize = 32_767;
 /// A sheet name Excel accepts: at most 31 characters, none of `[]:*?/\`, no leading or
 /// trailing apostrophe.
 fn sheet_name(title: &str) -> String {
-    let cleaned: String =
-        title.chars().map(|c| if matches!(c, '[' | ']' | ':' | '*' | '?' | '/' | '\\') { ' ' } else { c }).collect();
+    let cleaned: String = one_line(title)
+        .chars()
+        .map(|c| if matches!(c, '[' | ']' | ':' | '*' | '?' | '/' | '\\') { ' ' } else { c })
+        .collect();
     let name: String = cleaned.trim().trim_matches('\'').trim().chars().take(31).collect();
     let name = name.trim().to_string();
     if name.is_empty() || name.eq_ignore_ascii_case("history") {
@@ -324,6 +339,7 @@ pub fn to_xlsx(table: &Table) -> Result<Vec<u8>, ExportError> {
     sheet.set_name(sheet_name(&table.title))?;
     let bold = Format::new().set_bold().set_align(FormatAlign::Top);
     let date_time = Format::new().set_num_format("yyyy-mm-dd hh:mm:ss");
+    let quoted = Format::new().set_quote_prefix();
     let decimals: Vec<Format> = (0..=6u8)
         .map(|p| {
             Format::new().set_num_format(if p == 0 { "0".to_string() } else { format!("0.{}", "0".repeat(p.into())) })
@@ -347,7 +363,13 @@ pub fn to_xlsx(table: &Table) -> Result<Vec<u8>, ExportError> {
                     } else {
                         s.clone()
                     };
-                    sheet.write_string(r, c, &s)?;
+                    // Stored as text it is never run, but a quote prefix keeps it text
+                    // when someone edits the cell or saves the sheet as CSV.
+                    if looks_like_formula(&s) {
+                        sheet.write_string_with_format(r, c, &s, &quoted)?;
+                    } else {
+                        sheet.write_string(r, c, &s)?;
+                    }
                 }
                 Cell::Integer(i) => {
                     sheet.write_number(r, c, *i as f64)?;
@@ -410,6 +432,24 @@ mod tests {
         assert_eq!(ascii_stem("../../etc"), "export..-..-etc");
         assert_eq!(ascii_stem("å"), "a");
         assert_eq!(ascii_stem("\"\""), "export");
+    }
+
+    #[test]
+    fn formula_like_text_is_defused_and_line_breaks_stay_inside_their_cell() {
+        let mut t = Table::new("Test", "test", vec!["Namn".into()]);
+        for hostile in ["+46 70", "-1+1", "@SUM(A1)", "\tx", "\r\n=1", "\u{FF1D}1+1", "Eve\r\nEvil", "Nul\u{0}x"] {
+            t.rows.push(vec![hostile.into()]);
+        }
+        let text = String::from_utf8(to_csv(&t).unwrap()).unwrap();
+        let mut reader =
+            csv::ReaderBuilder::new().delimiter(b';').from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+        let cells: Vec<String> = reader.records().map(|r| r.unwrap()[0].to_string()).collect();
+        assert_eq!(
+            cells,
+            ["'+46 70", "'-1+1", "'@SUM(A1)", "'\tx", "'\n=1", "'\u{FF1D}1+1", "Eve\nEvil", "Nul\u{FFFD}x"]
+        );
+        assert_eq!(&to_xlsx(&t).unwrap()[..2], b"PK");
+        assert_eq!(sheet_name("Kurs\r\nBEGIN\u{0}"), "Kurs BEGIN");
     }
 
     #[test]

@@ -16,6 +16,7 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use icalendar::{Calendar, Component, Event, EventLike, EventStatus, Property};
+use kurslogg_domain::text::one_line;
 use kurslogg_domain::{OfferingId, StaffId};
 use kurslogg_projections::history::Scope;
 use kurslogg_projections::views::audit_trail::{self, AuditEntry, AuditFilter};
@@ -290,11 +291,21 @@ fn session_events(r: &RosterView) -> Vec<Event> {
             continue;
         };
         let n = i + 1;
-        let mut summary = format!("{}, tillfälle {n} av {total}", r.title);
+        // Titles, trainers and places are typed by people, and may have been stored before
+        // the edge refused line breaks in them. The crate escapes LF in a text value but not
+        // CR, and a calendar app may take a bare CR for the end of a line: each value is made
+        // one line (or, in the description, CR-free) so none can add properties or events.
+        let title = one_line(&r.title);
+        let mut summary = format!("{title}, tillfälle {n} av {total}");
         if cancelled {
             summary = format!("INSTÄLLT: {summary}");
         }
-        let mut description = format!("Utbildare: {}\nKurs: {} ({}), {}", r.trainer, r.title, r.course, r.term);
+        let mut description = format!(
+            "Utbildare: {}\nKurs: {title} ({}), {}",
+            one_line(&r.trainer),
+            one_line(&r.course),
+            one_line(&r.term)
+        );
         if cancelled {
             description.push_str("\nKurstillfället är inställt.");
         }
@@ -304,7 +315,7 @@ fn session_events(r: &RosterView) -> Vec<Event> {
                 .starts(starts)
                 .ends(ends)
                 .summary(&summary)
-                .location(&r.place)
+                .location(&one_line(&r.place))
                 .description(&description)
                 .status(if cancelled { EventStatus::Cancelled } else { EventStatus::Confirmed })
                 .done(),
@@ -322,7 +333,7 @@ fn calendar(name: &str, events: Vec<Event>) -> String {
         .append_property(Property::new("CALSCALE", "GREGORIAN"))
         .append_property(Property::new("METHOD", "PUBLISH"))
         .append_property(Property::new("X-WR-TIMEZONE", "Europe/Stockholm"))
-        .name(name)
+        .name(&one_line(name))
         .ttl(&chrono::Duration::hours(1));
     calendar.extend(events);
     calendar.to_string()

@@ -7,6 +7,7 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use chrono::Utc;
+use kurslogg_domain::text::{check_chars, one_line, Shape};
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
@@ -122,10 +123,66 @@ fn parse_json<T: DeserializeOwned>(parts: &Parts, bytes: &Bytes) -> Result<T, Ap
     }
     // Syntax first, then shape: a truncated body is malformed even if a field before the
     // break has the wrong type.
-    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+    let value: serde_json::Value = serde_json::from_slice(&without_lone_surrogates(bytes)).map_err(|e| {
         ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", format!("the body is not valid JSON: {e}"))
     })?;
+    // Every body is an object: serde would otherwise take an array for a struct, field by
+    // field in order (and `[]` for a command that takes no body).
+    if !value.is_object() {
+        return Err(ApiError::validation(
+            "the body must be a JSON object: {…}, or {} (or nothing) for a command that takes no body",
+        ));
+    }
     serde_json::from_value(value).map_err(|e| ApiError::validation(format!("the body does not fit: {e}")))
+}
+
+/// `json` with every lone UTF-16 surrogate in a string escape (`"\ud800"`, which JSON
+/// allows and no Rust string can hold) written as `\ufffd` instead. The body then parses,
+/// and the text field it is in is refused by the text rules, by name, like any other
+/// character that is not text (docs/decisions/0010), instead of the whole body being
+/// called malformed.
+fn without_lone_surrogates(json: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    let escape = |at: usize| -> Option<u32> {
+        let hex = json.get(at..at + 6)?;
+        if hex[0] != b'\\' || hex[1] != b'u' {
+            return None;
+        }
+        u32::from_str_radix(std::str::from_utf8(&hex[2..]).ok()?, 16).ok()
+    };
+    let high = |n: u32| (0xD800..0xDC00).contains(&n);
+    let low = |n: u32| (0xDC00..0xE000).contains(&n);
+    if !json.windows(3).any(|w| w[0] == b'\\' && w[1] == b'u' && matches!(w[2], b'd' | b'D')) {
+        return std::borrow::Cow::Borrowed(json);
+    }
+    let mut out = Vec::with_capacity(json.len());
+    let (mut i, mut in_string) = (0, false);
+    while i < json.len() {
+        let byte = json[i];
+        if !in_string || byte != b'\\' {
+            if byte == b'"' {
+                in_string = !in_string;
+            }
+            out.push(byte);
+            i += 1;
+            continue;
+        }
+        match escape(i) {
+            Some(n) if high(n) && escape(i + 6).is_some_and(low) => {
+                out.extend_from_slice(&json[i..i + 12]);
+                i += 12;
+            }
+            Some(n) if high(n) || low(n) => {
+                out.extend_from_slice(b"\\ufffd");
+                i += 6;
+            }
+            // Any other escape, `\"` and `\\` included, as it is.
+            _ => {
+                out.extend_from_slice(&json[i..(i + 2).min(json.len())]);
+                i += 2;
+            }
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// The actor of a read request.
@@ -162,9 +219,65 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequestParts<S> for Q<T
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        // A filter is one line of text: a NUL or a line break in one (or a byte that is not
+        // UTF-8, decoded as U+FFFD) is refused by name, never handed to the database.
+        let pairs =
+            axum::extract::Query::<Vec<(String, String)>>::try_from_uri(&parts.uri).map(|q| q.0).unwrap_or_default();
+        for (name, value) in &pairs {
+            check_chars(name, Shape::Line)
+                .and_then(|()| check_chars(value, Shape::Line))
+                .map_err(|e| ApiError::validation(format!("{}: {}", one_line(name), e.0)))?;
+        }
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|q| Q(q.0))
             .map_err(|e| ApiError::new(axum::http::StatusCode::BAD_REQUEST, "invalid_query", e.body_text()))
+    }
+}
+
+/// Answers a request whose path is not text with a problem document, before any route
+/// sees it: a segment that is not UTF-8 once percent-decoded is a 400 (axum's own answer
+/// would be plain text), and one holding a control character (`%00`, `%0A`) a 404, since
+/// no id or code can hold one (and a NUL must never reach the database).
+pub async fn path_is_text(request: Request, next: axum::middleware::Next) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let path = request.uri().path();
+    if path.contains('%') {
+        match percent_encoding::percent_decode_str(path).decode_utf8() {
+            Err(_) => {
+                return ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_path",
+                    "the path is not UTF-8 text once percent-decoded",
+                )
+                .into_response()
+            }
+            Ok(decoded) if check_chars(&decoded, Shape::Line).is_err() => {
+                return ApiError::not_found("no such resource: the path holds a character no id or code can hold")
+                    .into_response()
+            }
+            Ok(_) => {}
+        }
+    }
+    next.run(request).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_lone_surrogates;
+
+    fn fixed(json: &str) -> String {
+        String::from_utf8(without_lone_surrogates(json.as_bytes()).into_owned()).unwrap()
+    }
+
+    #[test]
+    fn lone_surrogates_become_replacement_characters_and_pairs_stay() {
+        assert_eq!(fixed(r#"{"a":"x\ud800y"}"#), r#"{"a":"x\ufffdy"}"#);
+        assert_eq!(fixed(r#"{"a":"\uDC00"}"#), r#"{"a":"\ufffd"}"#);
+        assert_eq!(fixed(r#"{"a":"\ud83d\ude00"}"#), r#"{"a":"\ud83d\ude00"}"#);
+        assert_eq!(fixed(r#"{"a":"\\ud800"}"#), r#"{"a":"\\ud800"}"#, "an escaped backslash, not an escape");
+        assert_eq!(fixed(r#"{"a":"\ud800\ud800\udc00"}"#), r#"{"a":"\ufffd\ud800\udc00"}"#);
+        let value: serde_json::Value = serde_json::from_str(&fixed(r#"{"name":"Eve\ud800"}"#)).unwrap();
+        assert_eq!(value["name"], "Eve\u{FFFD}");
     }
 }

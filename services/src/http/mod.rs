@@ -194,6 +194,7 @@ pub fn router(app: Arc<Kurslogg>, settings: &HttpSettings) -> Router {
             )
         })
         .layer(axum::middleware::from_fn_with_state(app.clone(), auth::authenticate))
+        .layer(axum::middleware::from_fn(extract::path_is_text))
         .with_state(app.clone())
         .merge(crate::web::router(app))
         .layer(DefaultBodyLimit::max(settings.max_body_bytes))
@@ -235,13 +236,32 @@ async fn healthz() -> impl IntoResponse {
     Json(serde_json::json!({ "status": "ok" }))
 }
 
+/// Ready while the database answers. The answer also says how the background work
+/// stands (docs/decisions/0010): each projection's position, lag and the events it could
+/// not apply and passed over (then `status` is `degraded`, still 200: the instance serves
+/// everything else, and taking it out of rotation would stop it for everyone), and the
+/// outbox's pending and failed letters.
 async fn readyz(State(app): State<Arc<Kurslogg>>) -> impl IntoResponse {
     match app.log.ping().await {
         Ok(()) => {
-            let projections = crate::views::status(&app.log.views()).await.unwrap_or_default();
+            let db = app.log.views();
+            let projections = crate::views::status(&db).await.unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "projection status could not be read");
+                Vec::new()
+            });
+            let letters = kurslogg_projections::outbox::counts(&db).await.unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "outbox counts could not be read");
+                Default::default()
+            });
+            let degraded = projections.iter().any(|p| p.failed_events > 0);
             (
                 StatusCode::OK,
-                Json(serde_json::json!({ "status": "ready", "database": "ok", "projections": projections })),
+                Json(serde_json::json!({
+                    "status": if degraded { "degraded" } else { "ready" },
+                    "database": "ok",
+                    "projections": projections,
+                    "letters": letters,
+                })),
             )
         }
         Err(e) => {

@@ -13,7 +13,7 @@ use kurslogg_projections::outbox::{self, Filter, OutboxRow};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::dto::{text, ReasonBody};
+use super::dto::{prose, ReasonBody};
 use super::error::{ApiError, Problem};
 use super::extract::{path_id, Cmd, Reader, Seen, Q};
 use super::views::staff_names;
@@ -248,7 +248,7 @@ pub async fn resend_notice(
     Path(id): Path<String>,
     Cmd { ctx, body }: Cmd<ReasonBody>,
 ) -> Result<Json<Written>, ApiError> {
-    Ok(Json(app.resend_notice(&ctx, &id, text("reason", &body.reason)?).await?))
+    Ok(Json(app.resend_notice(&ctx, &id, prose("reason", &body.reason)?).await?))
 }
 
 fn unavailable(e: sqlx::Error) -> ApiError {

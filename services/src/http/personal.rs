@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use axum::Json;
 use kurslogg_domain::StaffId;
 
-use super::dto::{text, ReasonBody};
+use super::dto::{prose, ReasonBody};
 use super::error::{ApiError, Problem};
 use super::extract::{path_id, Cmd};
 use crate::app::{Kurslogg, Written};
@@ -26,5 +26,5 @@ pub async fn erase_staff(
     Cmd { ctx, body }: Cmd<ReasonBody>,
 ) -> Result<Json<Written>, ApiError> {
     let staff: StaffId = path_id(&id, "staff member")?;
-    Ok(Json(app.erase_staff(&ctx, staff, text("reason", &body.reason)?).await?))
+    Ok(Json(app.erase_staff(&ctx, staff, prose("reason", &body.reason)?).await?))
 }

@@ -34,6 +34,12 @@ fn municipality_id(raw: &str) -> Result<MunicipalityId, ApiError> {
     MunicipalityId::parse(raw).map_err(|_| ApiError::not_found(format!("no such municipality: {raw:?}")))
 }
 
+/// A user id in a body: one line of text, or 422 naming `user_id`.
+fn user_ref(raw: &str) -> Result<String, ApiError> {
+    kurslogg_domain::text::check(raw, kurslogg_domain::text::Shape::Line, 200)
+        .map_err(|e| ApiError::validation(format!("user_id: {}", e.0)))
+}
+
 // ----- catalogue -----
 
 /// Add a course to the catalogue.
@@ -43,7 +49,7 @@ pub async fn add_course(State(app): AppState, Cmd { ctx, body }: Cmd<NewCourse>)
     let code = CourseCode::parse(&body.code).map_err(|e| ApiError::validation(format!("code: {}", e.0)))?;
     let prerequisites = course_codes("prerequisites", &body.prerequisites)?;
     let written = app
-        .add_course(&ctx, code, text("title", &body.title)?, text("description", &body.description)?, prerequisites)
+        .add_course(&ctx, code, text("title", &body.title)?, prose("description", &body.description)?, prerequisites)
         .await?;
     Ok((StatusCode::CREATED, Json(written)))
 }
@@ -69,7 +75,7 @@ pub async fn revise_course(
             &ctx,
             course_code(&code)?,
             text("title", &body.title)?,
-            text("description", &body.description)?,
+            prose("description", &body.description)?,
             prerequisites,
         )
         .await?;
@@ -391,7 +397,7 @@ pub async fn cancel_offering(
     Path(id): Path<String>,
     Cmd { ctx, body }: Cmd<ReasonBody>,
 ) -> Answer<Written> {
-    let command = OfferingCommand::CancelOffering { reason: text("reason", &body.reason)? };
+    let command = OfferingCommand::CancelOffering { reason: prose("reason", &body.reason)? };
     Ok(Json(app.offering_command(&ctx, path_id(&id, "course offering")?, command).await?))
 }
 
@@ -463,7 +469,7 @@ pub async fn assign_trainer(
     Path(id): Path<String>,
     Cmd { ctx, body }: Cmd<TrainerBody>,
 ) -> Answer<Written> {
-    Ok(Json(app.assign_trainer(&ctx, path_id(&id, "course offering")?, &body.user_id, true).await?))
+    Ok(Json(app.assign_trainer(&ctx, path_id(&id, "course offering")?, &user_ref(&body.user_id)?, true).await?))
 }
 
 /// Take a trainer's user account off the offering.
@@ -474,7 +480,7 @@ pub async fn unassign_trainer(
     Path(id): Path<String>,
     Cmd { ctx, body }: Cmd<TrainerBody>,
 ) -> Answer<Written> {
-    Ok(Json(app.assign_trainer(&ctx, path_id(&id, "course offering")?, &body.user_id, false).await?))
+    Ok(Json(app.assign_trainer(&ctx, path_id(&id, "course offering")?, &user_ref(&body.user_id)?, false).await?))
 }
 
 /// Record or correct attendance at a session.
@@ -486,7 +492,7 @@ pub async fn record_attendance(
     Cmd { ctx, body }: Cmd<AttendanceBody>,
 ) -> Answer<Written> {
     let attendance: Attendance = choice("attendance", &body.attendance)?;
-    let note = body.note.as_deref().map(|n| text("note", n)).transpose()?;
+    let note = body.note.as_deref().map(|n| prose("note", n)).transpose()?;
     let staff = staff_id("staff_id", &body.staff_id)?;
     Ok(Json(
         app.record_attendance(&ctx, path_id(&id, "course offering")?, staff, body.session, attendance, note).await?,
@@ -503,7 +509,7 @@ pub async fn withdraw_certificate(
 ) -> Answer<Written> {
     let command = OfferingCommand::WithdrawCertificate {
         staff: path_id(&staff, "staff member")?,
-        reason: text("reason", &body.reason)?,
+        reason: prose("reason", &body.reason)?,
     };
     Ok(Json(app.offering_command(&ctx, path_id(&id, "course offering")?, command).await?))
 }

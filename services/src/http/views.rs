@@ -81,6 +81,16 @@ pub async fn view_db<P: Projection>(
         return history::views_as_of(&live, as_of, &scope).await.map_err(unavailable);
     }
     if let Some(position) = query.min_position {
+        // A position a command answered with is in the log before the answer is sent: one
+        // beyond its end was never given, and waiting would not bring it.
+        let latest = kurslogg_projections::feed::latest_position(&live).await.map_err(|e| unavailable(e.into()))?;
+        if position > latest {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_query",
+                format!("min_position {position} is beyond the end of the log (its last position is {latest})"),
+            ));
+        }
         let reached = crate::views::wait_for(&live, projection, position, FRESHNESS_WAIT).await.map_err(unavailable)?;
         if !reached {
             return Err(ApiError::new(

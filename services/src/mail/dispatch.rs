@@ -11,10 +11,12 @@
 //! the course office to see in the outbox view and resend when fixed. The letters of an
 //! erased person that were written as files are deleted (docs/decisions/0007).
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
+use futures::FutureExt;
 use kurslogg_projections::outbox::{self, Filter, OutboxRow};
 use lettre::message::MultiPart;
 use lettre::Message;
@@ -95,7 +97,13 @@ impl Dispatcher {
             }
             for notice in &due {
                 let mut stop = false;
-                let recorded = match self.dispatch(notice).await {
+                // A panic while one letter is written or sent (a bug; the panic hook logs
+                // it) fails that letter, with its reason in the outbox, and the round goes
+                // on: it never takes the dispatcher, and the letters behind it, down.
+                let outcome = AssertUnwindSafe(self.dispatch(notice)).catch_unwind().await.unwrap_or_else(|_| {
+                    Outcome::Failed("the letter could not be written: an unexpected error (see the log)".into())
+                });
+                let recorded = match outcome {
                     Outcome::Sent(message_id) => {
                         report.sent += 1;
                         outbox::mark_sent(&db, notice, &message_id, Utc::now()).await
@@ -168,7 +176,9 @@ impl Dispatcher {
         let addressed = match self.app.letter_for(notice).await {
             Ok(Ok(addressed)) => addressed,
             Ok(Err(reason)) => return Outcome::Failed(reason),
-            Err(e) => return Outcome::Deferred(format!("could not gather the letter: {e}")),
+            // Storage trouble passes; anything else wrong is this letter's, for good.
+            Err(e @ AppError::Store(_)) => return Outcome::Deferred(format!("could not gather the letter: {e}")),
+            Err(e) => return Outcome::Failed(format!("could not gather the letter: {e}")),
         };
         let rendered = match render(&addressed.letter) {
             Ok(rendered) => rendered,

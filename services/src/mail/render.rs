@@ -9,6 +9,7 @@
 use std::iter::once;
 use std::sync::LazyLock;
 
+use kurslogg_domain::text::{displayable, one_line};
 use minijinja::syntax::SyntaxConfig;
 use minijinja::{context, AutoEscape, Environment, UndefinedBehavior, Value};
 
@@ -101,9 +102,13 @@ pub fn render(letter: &Letter) -> Result<Rendered, RenderError> {
             ("deadline_reminder", reminder_subject(reminder), reminder_view(reminder))
         }
     };
+    // Titles and names in the subject were typed by people, and may have been stored
+    // before the edge refused line breaks in them: a header is one line, always. The
+    // bodies keep line breaks, and show any other control character (a NUL) as U+FFFD.
+    let subject = one_line(&subject);
     let context = context! { subject => subject.clone(), ..view };
-    let html = env.get_template(&format!("{kind}.html.j2"))?.render(&context)?;
-    let text = env.get_template(&format!("{kind}.txt.j2"))?.render(&context)?;
+    let html = displayable(&env.get_template(&format!("{kind}.html.j2"))?.render(&context)?);
+    let text = displayable(&env.get_template(&format!("{kind}.txt.j2"))?.render(&context)?);
     Ok(Rendered { subject, html, text })
 }
 

@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use kurslogg_domain::text::one_line;
 use lettre::message::{Mailbox, Message};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
@@ -152,7 +153,12 @@ fn reply_code(error: &lettre::transport::smtp::Error) -> String {
 
 /// A mailbox, e.g. `Kurser och konferenser <kurser@fyrbodal.se>`. The error does not
 /// repeat the address (it is personal data, and errors are stored and logged).
+///
+/// The name is made one line first ([`one_line`]): a name stored before the edge refused
+/// line breaks (`"Eve\nEvil"`) would otherwise break the header (lettre panics on it), and
+/// with it every letter behind this one. A name with nothing left is left out.
 pub fn mailbox(name: &str, address: &str) -> Result<Mailbox, String> {
     let address = address.parse().map_err(|e| format!("the e-mail address cannot be used: {e}"))?;
-    Ok(Mailbox::new(Some(name.to_string()), address))
+    let name = one_line(name);
+    Ok(Mailbox::new((!name.is_empty()).then_some(name), address))
 }

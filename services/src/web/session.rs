@@ -293,6 +293,22 @@ pub async fn log_in(State(app): AppState, request: Request) -> Response {
             }
             response
         }
+        // A login no user can have (a line break, a NUL): said as such, never looked up
+        // (docs/decisions/0010). What was typed is shown again as one line.
+        Err(AuthError::Invalid(_)) => login_page(
+            &app,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &query,
+            LoginForm { login: kurslogg_domain::text::one_line(&form.login), password: String::new(), ..form },
+            Some(LoginRefusal {
+                message: "Kontrollera e-postadressen".into(),
+                login_error: Some(
+                    "En e-postadress eller ett användarnamn är en rad utan mellanslag, radbrytningar eller andra \
+                     styrtecken",
+                ),
+                password_error: None,
+            }),
+        ),
         Err(AuthError::Database(e)) => {
             tracing::error!(error = %e, "a login could not be checked");
             PageError::unavailable().into_response()
