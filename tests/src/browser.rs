@@ -147,9 +147,11 @@ impl Browser {
         self.client().find(Locator::Css("h1")).await.expect("the page has an h1").text().await.expect("h1 text")
     }
 
-    /// The visible text of the page's main content.
+    /// The visible text of the page's main content, with no-break spaces (in amounts,
+    /// "1 800 kr") as plain spaces.
     pub async fn main_text(&self) -> String {
-        self.client().find(Locator::Css("main")).await.expect("the page has a main").text().await.expect("text")
+        let text = self.client().find(Locator::Css("main")).await.expect("the page has a main").text().await;
+        plain_spaces(&text.expect("text"))
     }
 
     /// The page's title.
@@ -188,6 +190,55 @@ impl Browser {
     /// What the field labelled `label` holds.
     pub async fn value_of(&self, label: &str) -> String {
         self.field(label).await.prop("value").await.expect("value").unwrap_or_default()
+    }
+
+    /// Opens the disclosure (`<details>`) whose summary starts with `summary`.
+    pub async fn open_details(&self, summary: &str) {
+        let xpath = format!("//details[summary[starts-with(normalize-space(), {0})]]", xpath_literal(summary));
+        let details = self.find(&xpath, &format!("disclosure {summary:?}")).await;
+        if details.attr("open").await.expect("open attribute").is_none() {
+            details.find(Locator::Css("summary")).await.expect("summary").click().await.expect("open it");
+        }
+    }
+
+    /// Ticks (or unticks) the checkbox labelled `label` in the group (fieldset) whose
+    /// legend says `legend`: the same person may be offered under several courses.
+    pub async fn check_in(&self, legend: &str, label: &str, checked: bool) {
+        let xpath = format!(
+            "//fieldset[legend[normalize-space()={0}]]//label[starts-with(normalize-space(), {1})]//input",
+            xpath_literal(legend),
+            xpath_literal(label)
+        );
+        let field = self.find(&xpath, &format!("checkbox {label:?} in {legend:?}")).await;
+        let now = field.prop("checked").await.expect("checked").as_deref() == Some("true");
+        if now != checked {
+            field.click().await.expect("click the checkbox");
+        }
+    }
+
+    /// The browser's cookies for the service, as a `Cookie` header (to send a request the
+    /// way the browser would, e.g. a form sent twice).
+    pub async fn cookie_header(&self) -> String {
+        let cookies = self.client().get_all_cookies().await.expect("cookies");
+        cookies.iter().map(|c| format!("{}={}", c.name(), c.value())).collect::<Vec<_>>().join("; ")
+    }
+
+    /// The fields the form with the button `button` would send, as name-value pairs (to
+    /// send the same form again by hand, as a double click or a reload would).
+    pub async fn form_fields(&self, button: &str) -> Vec<(String, String)> {
+        let script = r#"
+            const [text] = arguments;
+            const button = [...document.querySelectorAll("button")].find(b => b.textContent.trim() === text);
+            return button ? [...new FormData(button.form).entries()] : null;
+        "#;
+        let entries = self.client().execute(script, vec![json!(button)]).await.expect("read the form");
+        let entries = entries.as_array().unwrap_or_else(|| panic!("no form with the button {button:?}"));
+        entries
+            .iter()
+            .map(|pair| {
+                (pair[0].as_str().unwrap_or_default().to_string(), pair[1].as_str().unwrap_or_default().to_string())
+            })
+            .collect()
     }
 
     /// Ticks (or unticks) the checkbox labelled `label`.
@@ -246,7 +297,7 @@ impl Browser {
         for row in table.find_all(Locator::Css("tr")).await.expect("rows") {
             let mut cells = vec![];
             for cell in row.find_all(Locator::Css("th, td")).await.expect("cells") {
-                cells.push(cell.text().await.expect("cell text").trim().to_string());
+                cells.push(plain_spaces(cell.text().await.expect("cell text").trim()));
             }
             rows.push(cells);
         }
@@ -404,6 +455,11 @@ async fn wait_until_listening(port: u16) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("ChromeDriver did not start listening on port {port}");
+}
+
+/// `text` with no-break spaces (U+00A0, U+202F) as plain ones.
+fn plain_spaces(text: &str) -> String {
+    text.replace(['\u{a0}', '\u{202f}'], " ")
 }
 
 /// `text` as an XPath string literal, whatever quotes it holds.

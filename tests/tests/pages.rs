@@ -3,38 +3,17 @@
 //! text, as a person finds them; every page is checked with axe-core.
 
 mod api_support;
+mod pages_support;
 
 use api_support::{Backend, TestServer};
 use kurslogg::app::Role;
 use kurslogg_tests::browser::{Browser, Window};
-
-/// A user who logs in with a password, made as `kurslogg users create` makes one.
-async fn user_with_password(server: &TestServer, login: &str, name: &str, role: Role, password: &str) {
-    let new = kurslogg::auth::NewUser {
-        login: login.into(),
-        display_name: name.into(),
-        role,
-        municipality: None,
-        staff: None,
-        password: Some(password.into()),
-    };
-    let system = kurslogg::app::Actor::system();
-    server.app.auth.create_user(&system, &kurslogg::auth::Origin::default(), new).await.expect("create the user");
-}
-
-const PASSWORD: &str = "ett långt och hemligt lösenord";
-
-async fn log_in(browser: &Browser, login: &str, password: &str) {
-    browser.visit("/").await;
-    browser.fill("E-postadress eller användarnamn", login).await;
-    browser.fill("Lösenord", password).await;
-    browser.press("Logga in").await;
-}
+use pages_support::{log_in, user_with_password, PASSWORD};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_front_door_is_a_swedish_login_page_that_says_what_went_wrong() {
     let server = TestServer::start(Backend::Sqlite).await.expect("SQLite always runs");
-    user_with_password(&server, "anna@fyrbodal.se", "Anna Andersson", Role::CourseOffice, PASSWORD).await;
+    user_with_password(&server, "anna@fyrbodal.se", "Anna Andersson", Role::CourseOffice, None, None).await;
     let browser = Browser::open(&server.base, "login", Window::Desktop).await;
 
     browser.visit("/").await;
@@ -78,7 +57,7 @@ async fn the_front_door_is_a_swedish_login_page_that_says_what_went_wrong() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_that_ran_out_says_so_and_comes_back_to_the_page_after_logging_in() {
     let server = TestServer::start(Backend::Sqlite).await.expect("SQLite always runs");
-    user_with_password(&server, "anna@fyrbodal.se", "Anna Andersson", Role::CourseOffice, PASSWORD).await;
+    user_with_password(&server, "anna@fyrbodal.se", "Anna Andersson", Role::CourseOffice, None, None).await;
     let browser = Browser::open(&server.base, "session-expired", Window::Desktop).await;
     log_in(&browser, "anna@fyrbodal.se", PASSWORD).await;
     assert_eq!(browser.path().await, "/start");
@@ -115,7 +94,7 @@ async fn an_unknown_address_gets_a_swedish_page_in_a_browser_and_a_problem_docum
 async fn the_login_page_works_from_the_keyboard_alone() {
     let server = TestServer::start(Backend::Postgres).await;
     let Some(server) = server else { return };
-    user_with_password(&server, "anna@fyrbodal.se", "Anna Andersson", Role::CourseOffice, PASSWORD).await;
+    user_with_password(&server, "anna@fyrbodal.se", "Anna Andersson", Role::CourseOffice, None, None).await;
     let browser = Browser::open(&server.base, "keyboard", Window::Desktop).await;
     browser.visit("/").await;
     // The first Tab reaches the skip link, which leads past the header.

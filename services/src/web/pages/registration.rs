@@ -21,7 +21,7 @@ use minijinja::value::Serde;
 use serde::{Deserialize, Serialize};
 
 use crate::app::lists::{
-    CatalogueOffering, OfferingsQuery, Paging, RegistrationItem, RegistrationsQuery, StaffListItem, StaffQuery,
+    CatalogueOffering, OfferingsQuery, Paging, RegistrationItem, RegistrationsQuery, StaffListItem, StaffQuery, ViewAt,
     MAX_LIMIT,
 };
 use crate::app::{Kurslogg, PackageView, RegistrationLine};
@@ -58,12 +58,15 @@ struct Situation {
 }
 
 impl Situation {
+    /// What the views say once they include `at` (the position of a change just made, so
+    /// the page shows it).
     async fn read(
         app: &Kurslogg,
         visitor: &Visitor,
         origin: &Origin,
         municipality: &MunicipalityId,
         package: PackageId,
+        at: ViewAt,
     ) -> Result<Self, PageError> {
         let view = app.package(package).await?;
         if !matches!(view.phase.as_str(), "published" | "registration_closed") {
@@ -73,10 +76,10 @@ impl Situation {
             DateTime::parse_from_rfc3339(&view.deadline).map(|deadline| app.clock.now() > deadline).unwrap_or(false);
         let all = Paging { limit: MAX_LIMIT, offset: 0 };
         let offerings = app
-            .list_package_offerings(package, &OfferingsQuery { paging: all, ..OfferingsQuery::default() })
+            .list_package_offerings(package, &OfferingsQuery { paging: all, at, ..OfferingsQuery::default() })
             .await?
             .items;
-        let mut staff_query = StaffQuery { paging: all, ..StaffQuery::default() };
+        let mut staff_query = StaffQuery { paging: all, at, ..StaffQuery::default() };
         staff_query.filter.status = Some("active".into());
         let staff = app.list_municipality_staff(&visitor.actor, origin, municipality, &staff_query).await?.items;
         let lines_query =
@@ -140,11 +143,26 @@ fn parse_line(value: &str) -> Option<(OfferingId, StaffId)> {
     Some((offering.parse().ok()?, staff.parse().ok()?))
 }
 
-/// What the pages say after a change, by the `klart` the redirect carries.
+/// What the pages say after a change, by the `klart` the redirect carries, and the log
+/// position of the change (`efter`), which the page waits for so it shows the change.
 #[derive(Debug, Default, Deserialize)]
 pub struct Done {
     #[serde(default)]
     klart: Option<String>,
+    #[serde(default)]
+    efter: Option<i64>,
+}
+
+impl Done {
+    fn at(&self) -> ViewAt {
+        self.efter.map(ViewAt::Reached).unwrap_or_default()
+    }
+}
+
+/// Back to the registration page after a change, saying what was done.
+fn done(package: PackageId, what: &str, position: Option<i64>) -> Response {
+    let after = position.map(|p| format!("&efter={p}")).unwrap_or_default();
+    see_other(&format!("/kurspaket/{package}/anmalan?klart={what}{after}"))
 }
 
 fn done_message(done: &Done) -> Option<&'static str> {
@@ -174,7 +192,7 @@ pub async fn registration(
     Query(done): Query<Done>,
 ) -> Result<Response, PageError> {
     let municipality = coordinators_municipality(&visitor)?;
-    let situation = Situation::read(&app, &visitor, &origin, &municipality, package_id(&id)?).await?;
+    let situation = Situation::read(&app, &visitor, &origin, &municipality, package_id(&id)?, done.at()).await?;
     selection_page(&app, &visitor, &situation, &[], done_message(&done), vec![], StatusCode::OK)
 }
 
@@ -187,7 +205,8 @@ pub async fn change_choices(
     submitted: Submitted<Chosen>,
 ) -> Result<Response, PageError> {
     let municipality = coordinators_municipality(&submitted.visitor)?;
-    let situation = Situation::read(&app, &submitted.visitor, &origin, &municipality, package_id(&id)?).await?;
+    let situation =
+        Situation::read(&app, &submitted.visitor, &origin, &municipality, package_id(&id)?, ViewAt::Now).await?;
     selection_page(&app, &submitted.visitor, &situation, &submitted.form.rad, None, vec![], StatusCode::OK)
 }
 
@@ -318,7 +337,7 @@ pub async fn check(
 ) -> Result<Response, PageError> {
     let visitor = &submitted.visitor;
     let municipality = coordinators_municipality(visitor)?;
-    let situation = Situation::read(&app, visitor, &origin, &municipality, package_id(&id)?).await?;
+    let situation = Situation::read(&app, visitor, &origin, &municipality, package_id(&id)?, ViewAt::Now).await?;
     let chosen = ordered(&submitted.form);
     let lines = checked_lines(&situation, &chosen);
     if lines.is_empty() {
@@ -379,12 +398,14 @@ pub async fn send(
         .map(|(offering, staff)| RegistrationLine { staff, offering, override_prerequisites: false })
         .collect();
     if lines.is_empty() {
-        let situation = Situation::read(&app, &visitor, &origin, &municipality, package).await?;
+        let situation = Situation::read(&app, &visitor, &origin, &municipality, package, ViewAt::Now).await?;
         let error = context! { field => "val", message => "Välj minst en person till en kurs" };
         return selection_page(&app, &visitor, &situation, &[], None, vec![error], StatusCode::UNPROCESSABLE_ENTITY);
     }
     let receipt = app.register_collectively(&ctx, municipality.clone(), lines).await?;
-    let situation = Situation::read(&app, &visitor, &origin, &municipality, package).await?;
+    let written = receipt.lines.iter().filter_map(|l| l.position).max();
+    let at = written.map(ViewAt::Reached).unwrap_or_default();
+    let situation = Situation::read(&app, &visitor, &origin, &municipality, package, at).await?;
     let names: BTreeMap<&str, &str> =
         situation.staff.iter().filter_map(|s| s.name.as_deref().map(|n| (s.staff_id.as_str(), n))).collect();
     let titles: BTreeMap<&str, &str> = situation.offerings.iter().map(|o| (o.id.as_str(), o.title.as_str())).collect();
@@ -439,7 +460,7 @@ pub async fn confirm_cancel(
     Path((id, offering, staff)): Path<(String, String, String)>,
 ) -> Result<Response, PageError> {
     let municipality = coordinators_municipality(&visitor)?;
-    let situation = Situation::read(&app, &visitor, &origin, &municipality, package_id(&id)?).await?;
+    let situation = Situation::read(&app, &visitor, &origin, &municipality, package_id(&id)?, ViewAt::Now).await?;
     let line = active_line(&situation, &offering, &staff)?;
     let price = situation.offerings.iter().find(|o| o.id == offering).map(|o| o.price_sek).unwrap_or(0);
     let charged = situation.deadline_passed && line.status == "confirmed";
@@ -470,16 +491,15 @@ pub async fn cancel(
     let Submitted { visitor, ctx, .. } = submitted;
     let municipality = coordinators_municipality(&visitor)?;
     let package = package_id(&id)?;
-    let situation = Situation::read(&app, &visitor, &origin, &municipality, package).await?;
+    let situation = Situation::read(&app, &visitor, &origin, &municipality, package, ViewAt::Now).await?;
     let line = active_line(&situation, &offering, &staff)?;
     let charged = situation.deadline_passed && line.status == "confirmed";
     let (offering, staff): (OfferingId, StaffId) = match (offering.parse(), staff.parse()) {
         (Ok(o), Ok(s)) => (o, s),
         _ => return Err(PageError::not_found()),
     };
-    app.cancel_registration(&ctx, offering, staff).await?;
-    let done = if charged { "avanmald" } else { "borttagen" };
-    Ok(see_other(&format!("/kurspaket/{package}/anmalan?klart={done}")))
+    let written = app.cancel_registration(&ctx, offering, staff).await?;
+    Ok(done(package, if charged { "avanmald" } else { "borttagen" }, written.position))
 }
 
 /// A form with nothing but its proof (CSRF token, idempotency key).
@@ -502,7 +522,7 @@ pub async fn choose_colleague(
     Path((id, offering, staff)): Path<(String, String, String)>,
 ) -> Result<Response, PageError> {
     let municipality = coordinators_municipality(&visitor)?;
-    let situation = Situation::read(&app, &visitor, &origin, &municipality, package_id(&id)?).await?;
+    let situation = Situation::read(&app, &visitor, &origin, &municipality, package_id(&id)?, ViewAt::Now).await?;
     transfer_page(&visitor, &situation, &offering, &staff, "", None, StatusCode::OK)
 }
 
@@ -556,7 +576,7 @@ pub async fn transfer(
     let Submitted { visitor, ctx, form } = submitted;
     let municipality = coordinators_municipality(&visitor)?;
     let package = package_id(&id)?;
-    let situation = Situation::read(&app, &visitor, &origin, &municipality, package).await?;
+    let situation = Situation::read(&app, &visitor, &origin, &municipality, package, ViewAt::Now).await?;
     let refuse = |message: String| {
         transfer_page(
             &visitor,
@@ -579,7 +599,7 @@ pub async fn transfer(
         _ => return Err(PageError::not_found()),
     };
     match app.transfer_seat(&ctx, offering_id, from, to, false).await {
-        Ok(_) => Ok(see_other(&format!("/kurspaket/{package}/anmalan?klart=overlaten"))),
+        Ok(written) => Ok(done(package, "overlaten", written.position)),
         Err(crate::app::AppError::Refused {
             message,
             kind: crate::app::Kind::Rule | crate::app::Kind::Conflict,
