@@ -21,6 +21,42 @@ async fn a_coordinators_term(backend: Backend) {
     let browser = Browser::open(&server.base, &format!("coordinator-{backend:?}"), Window::Desktop).await;
     log_in(&browser, COORDINATOR, PASSWORD).await;
     assert_eq!(browser.path().await, "/start");
+    let start = browser.main_text().await;
+    assert!(start.contains("Utbildningspaket HT2027"), "the open package: {start}");
+    assert!(start.contains("106 dagar kvar"), "1 March to 15 June: {start}");
+    assert!(start.contains("Inte skickad"), "{start}");
+    browser.assert_accessible().await;
+    browser.screenshot("start").await;
+
+    // The staff register: a new person, refused until the form is whole, then paused.
+    browser.follow("Personal").await;
+    assert_eq!(browser.heading().await, "Personal");
+    browser.assert_accessible().await;
+    browser.follow("Lägg till medarbetare").await;
+    browser.fill("Namn", "Dora Nyström").await;
+    browser.fill("E-postadress i arbetet", "dora.nystrom@uddevalla").await;
+    browser.press("Lägg till").await;
+    let errors = browser.errors().await;
+    assert!(errors.contains(&"Fyll i enheten".to_string()), "{errors:?}");
+    assert!(errors.contains(&"Välj personalgrupp".to_string()), "{errors:?}");
+    assert!(errors.contains(&"Skriv e-postadressen som namn@kommun.se, utan mellanslag".to_string()), "{errors:?}");
+    assert_eq!(browser.value_of("Namn").await, "Dora Nyström", "the form comes back filled in");
+    browser.assert_accessible().await;
+    browser.screenshot("staff-form-refused").await;
+    browser.fill("E-postadress i arbetet", "dora.nystrom@uddevalla.se").await;
+    browser.fill("Enhet", "Barn och unga, utredning").await;
+    browser.check("Myndighetsutövning", true).await;
+    browser.check("Ny, 0–2 år", true).await;
+    browser.check("Ja", true).await;
+    browser.press("Lägg till").await;
+    assert_eq!(browser.heading().await, "Dora Nyström");
+    assert!(browser.main_text().await.contains("Personen är tillagd i registret."));
+    browser.assert_accessible().await;
+    browser.press("Pausa").await;
+    assert!(browser.main_text().await.contains("Personen är pausad"), "{}", browser.main_text().await);
+    browser.follow("Personal").await;
+    let register = browser.main_text().await;
+    assert!(register.contains("Dora Nyström") && register.contains("Pausad"), "{register}");
 
     // The catalogue.
     browser.follow("Kurskatalog").await;
@@ -42,6 +78,8 @@ async fn a_coordinators_term(backend: Backend) {
     assert_eq!(browser.heading().await, "Anmälan till Utbildningspaket HT2027");
     browser.assert_accessible().await;
     browser.open_details("LVU grund").await;
+    let offered = browser.main_text().await;
+    assert!(!offered.contains("Dora Nyström"), "a paused person is not offered: {offered}");
     browser.check_in("Personal till LVU grund", "Anna Ek", true).await;
     browser.check_in("Personal till LVU grund", "Bo Lind", true).await;
     browser.open_details("LVU fortsättning").await;
@@ -137,6 +175,22 @@ async fn a_coordinators_term(backend: Backend) {
         .expect("Cilla's line");
     assert_eq!(cilla["status"], "cancelled");
     assert_eq!(cilla["charged"], true);
+
+    // The costs: the charged cancellation, at the offering's price.
+    browser.follow("Kostnader").await;
+    assert_eq!(browser.heading().await, "Kostnader HT2027");
+    let costs = browser.table("Rad för rad").await;
+    assert!(
+        costs.iter().any(|row| row[1] == "Cilla Berg"
+            && row[2] == "Avanmäld efter sista anmälningsdag"
+            && row[3] == "1 800 kr"),
+        "{costs:?}"
+    );
+    browser.assert_accessible().await;
+    browser.screenshot("costs").await;
+    browser.follow("Start").await;
+    let start = browser.main_text().await;
+    assert!(start.contains("Skickad"), "{start}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

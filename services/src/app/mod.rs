@@ -11,6 +11,7 @@ mod freshness;
 pub mod lists;
 mod notices;
 mod participation;
+mod people;
 mod personal;
 mod reads;
 mod schedule;

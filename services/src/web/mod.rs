@@ -9,6 +9,7 @@
 
 mod assets;
 mod error;
+mod form;
 mod page;
 mod pages;
 pub mod session;
@@ -55,6 +56,14 @@ pub fn router(app: Arc<Kurslogg>) -> Router {
             "/kurspaket/{id}/anmalan/{offering}/{staff}/overlat",
             get(pages::registration::choose_colleague).post(pages::registration::transfer),
         )
+        .route("/kostnader", get(pages::costs::costs))
+        .route("/personal", get(pages::staff::register))
+        .route("/personal/ny", get(pages::staff::new_person).post(pages::staff::add_person))
+        .route("/personal/{id}", get(pages::staff::person))
+        .route("/personal/{id}/andra", get(pages::staff::edit_person).post(pages::staff::change_person))
+        .route("/personal/{id}/pausa", post(pages::staff::pause))
+        .route("/personal/{id}/aterstall", post(pages::staff::resume))
+        .route("/personal/{id}/ta-bort", get(pages::staff::confirm_remove).post(pages::staff::remove))
         .route("/static/{file}", get(assets::serve))
         .with_state(app)
         .layer(axum::middleware::from_fn(seen))

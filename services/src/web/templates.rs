@@ -18,6 +18,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("login.html.j2", include_str!("../../templates/web/login.html.j2")),
     ("error.html.j2", include_str!("../../templates/web/error.html.j2")),
     ("start.html.j2", include_str!("../../templates/web/start.html.j2")),
+    ("start_coordinator.html.j2", include_str!("../../templates/web/start_coordinator.html.j2")),
     ("packages.html.j2", include_str!("../../templates/web/packages.html.j2")),
     ("catalogue.html.j2", include_str!("../../templates/web/catalogue.html.j2")),
     ("registration.html.j2", include_str!("../../templates/web/registration.html.j2")),
@@ -25,6 +26,11 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("registration_receipt.html.j2", include_str!("../../templates/web/registration_receipt.html.j2")),
     ("registration_cancel.html.j2", include_str!("../../templates/web/registration_cancel.html.j2")),
     ("registration_transfer.html.j2", include_str!("../../templates/web/registration_transfer.html.j2")),
+    ("costs.html.j2", include_str!("../../templates/web/costs.html.j2")),
+    ("staff_register.html.j2", include_str!("../../templates/web/staff_register.html.j2")),
+    ("staff_form.html.j2", include_str!("../../templates/web/staff_form.html.j2")),
+    ("staff_person.html.j2", include_str!("../../templates/web/staff_person.html.j2")),
+    ("staff_remove.html.j2", include_str!("../../templates/web/staff_remove.html.j2")),
 ];
 
 /// The templates, parsed once. A broken template (which the tests catch first) is kept as
