@@ -10,6 +10,7 @@
 mod assets;
 mod error;
 mod form;
+mod letter;
 mod page;
 mod pages;
 pub mod session;
@@ -64,6 +65,12 @@ pub fn router(app: Arc<Kurslogg>) -> Router {
         .route("/personal/{id}/pausa", post(pages::staff::pause))
         .route("/personal/{id}/aterstall", post(pages::staff::resume))
         .route("/personal/{id}/ta-bort", get(pages::staff::confirm_remove).post(pages::staff::remove))
+        .route("/mina-medarbetare", get(pages::supervisor::my_staff))
+        .route("/mina-medarbetare/{id}", get(pages::supervisor::person))
+        .route("/sammanfattningar", get(pages::supervisor::summaries))
+        .route("/sammanfattningar/{id}", get(pages::supervisor::summary))
+        .route("/kalender", get(pages::calendar::calendar))
+        .route("/kalender/lank", post(pages::calendar::make_link))
         .route("/static/{file}", get(assets::serve))
         .with_state(app)
         .layer(axum::middleware::from_fn(seen))

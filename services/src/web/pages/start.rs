@@ -23,6 +23,8 @@ type AppState = State<Arc<Kurslogg>>;
 pub async fn start(State(app): AppState, visitor: Visitor, Seen(origin): Seen) -> Result<Response, PageError> {
     match (visitor.actor.role, visitor.actor.municipality.clone()) {
         (Role::Coordinator, Some(municipality)) => coordinator(&app, &visitor, &origin, &municipality).await,
+        (Role::Participant, _) => super::participant::own_record(&app, &visitor, &origin).await,
+        (Role::Supervisor, _) => super::supervisor::start(&app, &visitor, &origin).await,
         _ => page::render(&visitor, "start.html.j2", "/start", context! { title => "Start" }),
     }
 }
