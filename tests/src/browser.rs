@@ -374,6 +374,21 @@ impl Browser {
         path
     }
 
+    /// The page as the browser prints it (print style sheet and all), as PDF, kept among
+    /// the artefacts as `<name>.pdf`; and its text, by poppler's `pdftotext` (installed by
+    /// `scripts/test`).
+    pub async fn print(&self, name: &str) -> String {
+        let pdf = self.client().print(fantoccini::wd::PrintConfiguration::default()).await.expect("print");
+        let path = self.artefacts.join(format!("{name}.pdf"));
+        std::fs::write(&path, pdf).expect("write the PDF");
+        let output = Command::new("pdftotext")
+            .args(["-layout", &path.display().to_string(), "-"])
+            .output()
+            .unwrap_or_else(|e| panic!("pdftotext (poppler-utils; scripts/test installs it): {e}"));
+        assert!(output.status.success(), "pdftotext failed on {}", path.display());
+        plain_spaces(&String::from_utf8_lossy(&output.stdout))
+    }
+
     /// Runs axe-core (WCAG 2.1 A and AA rules) on the page and fails the test on any
     /// serious or critical violation, listing them.
     pub async fn assert_accessible(&self) {

@@ -71,6 +71,12 @@ async fn a_coordinators_term(backend: Backend) {
     assert!(catalogue.contains("tisdag 7 september 2027 kl. 09.00–15.00"), "sessions in Stockholm time: {catalogue}");
     browser.assert_accessible().await;
     browser.screenshot("catalogue").await;
+    // Printed for an appraisal talk: the courses, without menus, filters or buttons.
+    let printed = browser.print("catalogue").await;
+    assert!(printed.contains("LVU fortsättning") && printed.contains("Kampenhof, Uddevalla"), "{printed}");
+    for left_out in ["Logga ut", "Visa kurser", "Skriv ut katalogen", "Personal"] {
+        assert!(!printed.contains(left_out), "{left_out:?} is not printed: {printed}");
+    }
 
     // The collective registration: two on LVU grund, one on LVU fortsättning who has not
     // done LVU grund.
