@@ -122,6 +122,21 @@ slug_id!(
     "a course code",
     true
 );
+slug_id!(
+    /// A regional federation of municipalities, as a lower-case slug of the name its
+    /// municipalities give (`Fyrbodal` → `fyrbodal`): see [`FederationId::of_name`].
+    FederationId,
+    "a federation id",
+    false
+);
+
+impl FederationId {
+    /// The federation a municipality names (its `federation` text), as a slug, so that
+    /// `Fyrbodal` and `fyrbodal` are the same federation.
+    pub fn of_name(name: &str) -> Result<Self, InvalidId> {
+        Self::parse(&slugify(name))
+    }
+}
 
 /// Makes a slug from a display name: `Dals-Ed` → `dals-ed`, `Åmål` → `amal`.
 pub fn slugify(name: &str) -> String {

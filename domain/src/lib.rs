@@ -6,6 +6,7 @@
 //! with given-events / when-command / then-events and nothing else.
 
 pub mod clock;
+pub mod competence;
 pub mod course;
 pub mod ids;
 pub mod municipality;
