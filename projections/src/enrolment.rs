@@ -1,10 +1,10 @@
 //! Enrolment: every offering (its details and sessions), everyone on it (status,
 //! attendance per session, completion and certificate, the waiting list in order,
 //! cancellations free or charged, transfers), the trainers assigned to it, the packages
-//! and their deadlines, the course catalogue, the municipalities, and staff as the work
-//! needs them. The roster, participant record, supervisor overview, deadline overview,
-//! statistics, cost basis and the lists the pages page through all read these tables
-//! (see `crate::views`).
+//! and their deadlines, the course catalogue, the municipalities, staff as the work needs
+//! them, and the federations' competence plans. The roster, participant record,
+//! supervisor overview, deadline overview, statistics, cost basis, competence plans and
+//! the lists the pages page through all read these tables (see `crate::views`).
 //!
 //! People appear by id only: names and e-mail addresses stay in the staff member's own
 //! stream. A person's unit, supervisor, staff group, experience band and degree are
@@ -141,7 +141,7 @@ pub mod marks {
     }
 }
 
-const TABLES: [&str; 10] = [
+const TABLES: [&str; 11] = [
     "roster_attendance",
     "roster_trainers",
     "roster_charges",
@@ -152,6 +152,7 @@ const TABLES: [&str; 10] = [
     "enrolment_municipalities",
     "enrolment_staff",
     "enrolment_courses",
+    "enrolment_competence_plans",
 ];
 
 #[async_trait]
@@ -279,6 +280,7 @@ impl Gathered {
             "package" => apply_package(tx, event).await,
             "municipality" => apply_municipality(tx, event).await,
             "course" => apply_course(tx, event).await,
+            "competence_plan" => apply_competence_plan(tx, event).await,
             _ => Ok(()),
         }
     }
@@ -644,6 +646,39 @@ async fn apply_course(tx: &mut ViewTx, event: &LoggedEvent) -> Result<(), Projec
         ],
     )
     .await?;
+    Ok(())
+}
+
+/// A federation's competence plan: the row holds its current version, whole (each event
+/// carries the whole plan).
+async fn apply_competence_plan(tx: &mut ViewTx, event: &LoggedEvent) -> Result<(), ProjectionError> {
+    let body = event.body();
+    let plan = Param::from(event.aggregate_id.as_str());
+    let bands = body.get("bands").map_or_else(|| "[]".to_string(), Value::to_string);
+    match event.event_type.as_str() {
+        "CompetencePlanSet" => {
+            tx.execute(
+                "INSERT INTO enrolment_competence_plans (plan_id, federation, year, version, bands, set_at, revised_at) \
+                 VALUES ($1, $2, $3, 1, $4, $5, $5) ON CONFLICT (plan_id) DO NOTHING",
+                &[
+                    plan,
+                    text(body, "federation", event)?.into(),
+                    Param::Int(int(body, "year")),
+                    bands.into(),
+                    event.recorded_at().into(),
+                ],
+            )
+            .await?;
+        }
+        "CompetencePlanRevised" => {
+            tx.execute(
+                "UPDATE enrolment_competence_plans SET version = $1, bands = $2, revised_at = $3 WHERE plan_id = $4",
+                &[Param::Int(int(body, "version")), bands.into(), event.recorded_at().into(), plan],
+            )
+            .await?;
+        }
+        _ => {}
+    }
     Ok(())
 }
 

@@ -4,6 +4,7 @@
 
 pub mod audit_trail;
 pub mod catalogue;
+pub mod competence;
 pub mod costs;
 pub mod deadline;
 pub mod packages;

@@ -47,6 +47,7 @@ impl Kurslogg {
                 "offering" => self.offerings.appended(&id, sequence),
                 "municipality" => self.municipalities.appended(&id, sequence),
                 "staff" => self.staff.appended(&id, sequence),
+                "competence_plan" => self.plans.appended(&id, sequence),
                 _ => {}
             }
         }

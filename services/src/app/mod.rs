@@ -4,6 +4,7 @@
 //! stored with idempotent answers.
 
 mod access;
+mod competence;
 mod context;
 mod costs;
 mod errors;
@@ -21,6 +22,7 @@ mod writes;
 
 use std::sync::Arc;
 
+use kurslogg_domain::competence::CompetencePlan;
 use kurslogg_domain::course::Course;
 use kurslogg_domain::municipality::Municipality;
 use kurslogg_domain::notice::Notice;
@@ -30,6 +32,7 @@ use kurslogg_domain::staff::StaffMember;
 use kurslogg_domain::Clock;
 
 pub use access::Reach;
+pub use competence::{CompetencePlans, Competence, CompletedCourse, PlanRef, RecommendedCourse};
 pub use context::{Actor, CommandContext, Idempotency, Role};
 pub use errors::{AppError, Kind};
 pub use letters::ReadLetter;
@@ -59,6 +62,7 @@ pub struct Kurslogg {
     municipalities: Aggregates<Municipality>,
     staff: Aggregates<StaffMember>,
     notices: Aggregates<Notice>,
+    plans: Aggregates<CompetencePlan>,
     participation: ParticipationIndex,
 }
 
@@ -72,6 +76,7 @@ impl Kurslogg {
             municipalities: Aggregates::new(log.clone(), clock.clone()),
             staff: Aggregates::new(log.clone(), clock.clone()),
             notices: Aggregates::new(log.clone(), clock.clone()),
+            plans: Aggregates::new(log.clone(), clock.clone()),
             participation: ParticipationIndex::default(),
             auth: Auth::new(log.views(), clock.clone(), AuthSettings::default()),
             oidc: None,

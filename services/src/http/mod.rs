@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod charts;
+pub mod competence;
 pub mod dto;
 pub mod error;
 pub mod export;
@@ -58,6 +59,7 @@ use error::ApiError;
         personal::erase_staff,
         lists::packages, lists::package_offerings, lists::courses, lists::municipality_staff,
         lists::supervised_staff, lists::registrations,
+        competence::put_plan, competence::get_plan, competence::list_plans, competence::staff_competence,
     ),
     modifiers(&BearerSecurity),
     security(("bearer" = []), ("session" = [])),
@@ -72,6 +74,7 @@ use error::ApiError;
         (name = "notices", description = "Letters by e-mail: the outbox, a person's own letters, and sending a letter again"),
         (name = "exports", description = "Rosters and audit extracts as CSV or Excel; calendar feeds (iCalendar)"),
         (name = "auth", description = "Logging in, personal API tokens, user accounts and the security log"),
+        (name = "competence", description = "The federations' competence plans, and a staff member against their band's plan"),
     )
 )]
 pub struct ApiDoc;
@@ -154,6 +157,9 @@ pub fn router(app: Arc<Kurslogg>, settings: &HttpSettings) -> Router {
         .route("/staff/{id}/record", get(views::get_participant_record))
         .route("/staff/{id}/supervised", get(views::get_supervisor_overview))
         .route("/staff/{id}/supervised-staff", get(lists::supervised_staff))
+        .route("/staff/{id}/competence", get(competence::staff_competence))
+        .route("/competence-plans", get(competence::list_plans))
+        .route("/competence-plans/{id}", get(competence::get_plan).put(competence::put_plan))
         .route("/audit", get(views::get_audit_trail))
         .route("/offerings/{id}/roster/export", get(exports::export_roster))
         .route("/audit/export", get(exports::export_audit_trail))
