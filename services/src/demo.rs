@@ -332,6 +332,7 @@ pub async fn run(log: EventLog, transport: Transport, mail: MailSettings) -> Res
         )?;
     }
     println!("Catalogue: {} recurring courses", COURSES.len());
+    competence_plans(&mut demo).await?;
 
     // Municipalities, their staff, supervisors and coordinators.
     let mut people: Vec<Person> = vec![];
@@ -628,6 +629,79 @@ pub async fn run(log: EventLog, transport: Transport, mail: MailSettings) -> Res
     for login in &logins {
         println!("  {:<28} {:<44} password: {}", login.who, login.login, login.password);
     }
+    Ok(())
+}
+
+/// What Fyrbodal's competence plan says per experience band (DOMAIN.md, "Kompetensplan
+/// BoU" on the demo's course codes): (band, recommended courses in order, needs met
+/// locally, note).
+type BandSpec = (ExperienceBand, &'static [&'static str], &'static [&'static str], Option<&'static str>);
+
+/// Fyrbodal's plan for 2027.
+const PLAN_2027: [BandSpec; 4] = [
+    (
+        New0To2,
+        &["INTRO", "LVU-GRUND", "BBIC", "SAMTAL-MED-BARN", "YRKESHANDLEDNING"],
+        &["Skriftlig individuell introduktionsplan", "Ärende- och metodhandledning", "Mentor/fadder"],
+        Some("Introduktion: yrkesrollen genom Yrkeshandledning 10 x 3 timmar, 1–2 grupper per termin."),
+    ),
+    (
+        Years3To5,
+        &["ANKNYTNING", "LVU-FORTS", "FAMILJETERAPI-1", "FAMILJETERAPI-2", "HANDLAGGNING-DOK", "SAMTAL-MED-BARN"],
+        &["Fortsatt ärende- och metodhandledning"],
+        Some("Träning och fördjupning: barns utveckling och behov, regelverk och praxis."),
+    ),
+    (
+        Over5,
+        &["TRAUMA-GRUND", "TRAUMA-FORTS"],
+        &["Uppföljning och utvärdering av insatser", "Evidensbaserad praktik"],
+        Some(
+            "Fördjupning: Förhållningssätt vid trauma var 12–18:e månad, mentorsutbildning och högskolekurser. \
+             Behoven är mer individuella här.",
+        ),
+    ),
+    (Supervisors, &[], &["Ledarskap", "Struktur i handledningen", "Evidensbaserad praktik", "Mentorsutbildning"], None),
+];
+
+/// Fyrbodal's plan for 2028: documentation moves to the introduction, trauma to 3-5 years.
+const PLAN_2028: [BandSpec; 4] = [
+    (
+        New0To2,
+        &["INTRO", "LVU-GRUND", "BBIC", "SAMTAL-MED-BARN", "HANDLAGGNING-DOK", "YRKESHANDLEDNING"],
+        PLAN_2027[0].2,
+        PLAN_2027[0].3,
+    ),
+    (
+        Years3To5,
+        &["ANKNYTNING", "LVU-FORTS", "TRAUMA-GRUND", "FAMILJETERAPI-1", "FAMILJETERAPI-2"],
+        PLAN_2027[1].2,
+        PLAN_2027[1].3,
+    ),
+    (Over5, &["TRAUMA-FORTS"], PLAN_2027[2].2, PLAN_2027[2].3),
+    PLAN_2027[3],
+];
+
+/// The course office sets Fyrbodal's competence plans for 2027 and 2028 (setting them
+/// again on a second run changes nothing).
+async fn competence_plans(demo: &mut Demo) -> Result<(), String> {
+    use kurslogg_domain::competence::{BandPlan, CompetencePlanId};
+    use kurslogg_domain::FederationId;
+    let fyrbodal = FederationId::parse("fyrbodal").expect("valid");
+    for (year, plan) in [(2027, &PLAN_2027), (2028, &PLAN_2028)] {
+        let bands = plan
+            .iter()
+            .map(|(band, courses, needs, note)| BandPlan {
+                band: *band,
+                courses: courses.iter().map(|c| CourseCode::parse(c).expect("valid")).collect(),
+                local_needs: needs.iter().map(|n| t(n)).collect(),
+                note: note.map(t),
+            })
+            .collect();
+        let id = CompetencePlanId::new(fyrbodal.clone(), year).expect("valid");
+        let ctx = demo.office();
+        demo.app.set_competence_plan(&ctx, id, bands).await.map_err(|e| e.to_string())?;
+    }
+    println!("Competence plans: Fyrbodal 2027 and 2028 (GET /competence-plans?federation=fyrbodal)");
     Ok(())
 }
 

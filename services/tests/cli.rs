@@ -435,6 +435,11 @@ fn views(served: &Served, authorization: &str, package: &str) -> Vec<serde_json:
     let trail: serde_json::Value = serde_json::from_str(&body).expect("JSON");
     assert!(trail["next_after"].is_null(), "the whole trail fits one page");
     views.push(trail);
+    let (status, body) = http(&served.address, "GET", "/competence-plans", &office, "").expect("competence plans");
+    assert_eq!(status, 200, "{body}");
+    let mut plans: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+    plans.as_object_mut().expect("object").remove("position");
+    views.push(plans);
     views
 }
 
@@ -484,8 +489,11 @@ fn killing_the_service_mid_projection_leaves_views_equal_to_a_rebuild() {
     let served = start("rebuilt.log");
     let rebuilt = views(&served, &authorization, &package);
     assert_eq!(served.terminate().code(), Some(0));
-    assert_eq!(caught_up.len(), 13, "the demo plans 12 offerings; and the audit trail");
+    assert_eq!(caught_up.len(), 14, "the demo plans 12 offerings; and the audit trail and competence plans");
     assert!(caught_up[12]["entries"].as_array().is_some_and(|e| e.len() > 1_000), "the whole log is audited");
+    let plans: Vec<&str> =
+        caught_up[13]["items"].as_array().expect("plans").iter().filter_map(|p| p["id"].as_str()).collect();
+    assert_eq!(plans, ["fyrbodal-2027", "fyrbodal-2028"], "the demo sets Fyrbodal's plans");
     assert!(caught_up.iter().any(|r| r["entries"].as_array().is_some_and(|e| !e.is_empty())));
     assert_eq!(caught_up, rebuilt, "the views after kill -9 and restarts differ from a rebuild");
 }

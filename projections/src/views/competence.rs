@@ -66,14 +66,10 @@ pub async fn competence_plan(db: &Db, id: &str) -> Result<Option<CompetencePlanV
 }
 
 /// Every plan, or one federation's, by federation and then year.
-pub async fn competence_plans(
-    db: &Db,
-    federation: Option<&str>,
-) -> Result<Vec<CompetencePlanView>, ProjectionError> {
+pub async fn competence_plans(db: &Db, federation: Option<&str>) -> Result<Vec<CompetencePlanView>, ProjectionError> {
     let rows = match federation {
         Some(federation) => {
-            let sql =
-                format!("SELECT {COLUMNS} FROM enrolment_competence_plans WHERE federation = $1 ORDER BY year");
+            let sql = format!("SELECT {COLUMNS} FROM enrolment_competence_plans WHERE federation = $1 ORDER BY year");
             db.fetch(&sql, &[federation.into()]).await?
         }
         None => {

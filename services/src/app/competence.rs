@@ -228,7 +228,8 @@ impl Kurslogg {
         views: &Db,
         federation: Option<&FederationId>,
     ) -> Result<CompetencePlans, AppError> {
-        let items = plans_view::competence_plans(views, federation.map(FederationId::as_str)).await.map_err(views_error)?;
+        let items =
+            plans_view::competence_plans(views, federation.map(FederationId::as_str)).await.map_err(views_error)?;
         Ok(CompetencePlans { items, position: plans_view::position(views).await.map_err(views_error)? })
     }
 
@@ -336,5 +337,4 @@ impl Kurslogg {
             position: record.position,
         })
     }
-
 }

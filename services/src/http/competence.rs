@@ -204,9 +204,10 @@ pub async fn staff_competence(
         id.parse().map_err(|_| ApiError::not_found(format!("Det finns ingen anställd med id {id:?}.")))?;
     let year = match filter.year.as_deref().map(str::trim) {
         Some(raw) if !raw.is_empty() => Some(
-            raw.parse::<i32>().ok().filter(|y| CompetencePlanId::YEARS.contains(y)).ok_or_else(|| {
-                ApiError::validation(format!("year: {raw:?} är inget år mellan 2000 och 2200."))
-            })?,
+            raw.parse::<i32>()
+                .ok()
+                .filter(|y| CompetencePlanId::YEARS.contains(y))
+                .ok_or_else(|| ApiError::validation(format!("year: {raw:?} är inget år mellan 2000 och 2200.")))?,
         ),
         _ => None,
     };
