@@ -215,6 +215,9 @@ fn reads(w: &World) -> Vec<Read> {
         read(format!("/staff/{anna}"), anna_readers),
         read(format!("/staff/{anna}/record"), anna_readers),
         read(format!("/staff/{anna}/record?as_of=2030-01-01T00:00:00Z"), anna_readers),
+        read(format!("/staff/{anna}/competence"), anna_readers),
+        read(format!("/staff/{anna}/competence?as_of=2030-01-01T00:00:00Z"), anna_readers),
+        read("/competence-plans?federation=fyrbodal".into(), everyone),
         read(format!("/staff/{anna}/registrations"), anna_readers),
         read(format!("/staff/{anna}/calendar.ics"), anna_readers),
         read(format!("/staff/{stina}/supervised"), supervisor_overview),
@@ -408,6 +411,12 @@ fn writes(w: &World) -> Vec<Write> {
         ),
         write(Method::POST, format!("/outbox/{}/resend", uuid::Uuid::new_v4()), json!({ "reason": "Igen." }), office),
         write(Method::POST, "/users".into(), user, office),
+        write(
+            Method::PUT,
+            "/competence-plans/fyrbodal-2027".into(),
+            json!({ "bands": [{ "band": "new0_to2", "courses": ["LVU-GRUND"] }] }),
+            office,
+        ),
     ]
 }
 

@@ -361,6 +361,7 @@ async fn views_dump(db: &Db) -> Vec<String> {
         ("enrolment_staff", "staff_id"),
         ("enrolment_courses", "code"),
         ("roster_trainers", "offering_id, user_id"),
+        ("enrolment_competence_plans", "plan_id"),
         ("audit_entries", "position"),
         ("audit_staff", "staff_id, position"),
         ("audit_registered_municipalities", "staff_id"),
@@ -606,9 +607,11 @@ impl Projection for Stuck {
     }
 }
 
-/// A fresh app on `backend` where two municipalities have registered three people each:
-/// rows in every view.
+/// A fresh app on `backend` where two municipalities have registered three people each
+/// and the federation's competence plan has two versions: rows in every view.
 async fn two_collective_registrations(backend: Backend) -> (Kurslogg, Guard) {
+    use kurslogg_domain::competence::{BandPlan, CompetencePlanId};
+    use kurslogg_domain::{ExperienceBand, FederationId};
     let clock = TestClock::at(spring_2027());
     let (app, guard) = fresh_app(backend, &clock).await;
     let f = Fyrbodal::build(&app, 4).await;
@@ -616,6 +619,11 @@ async fn two_collective_registrations(backend: Backend) -> (Kurslogg, Guard) {
     for municipality in [&f.uddevalla, &f.trollhattan] {
         let lines = (1..4).map(|n| line(f.member(municipality, n), f.lvu_grund)).collect();
         app.register_collectively(&coordinator(municipality), municipality.clone(), lines).await.unwrap();
+    }
+    let plan = CompetencePlanId::new(FederationId::parse("fyrbodal").unwrap(), 2027).unwrap();
+    for courses in [vec![f.lvu_grund_code.clone()], vec![f.lvu_grund_code.clone(), f.lvu_forts_code.clone()]] {
+        let band = BandPlan { band: ExperienceBand::New0To2, courses, local_needs: vec![text("Mentor")], note: None };
+        app.set_competence_plan(&course_office(), plan.clone(), vec![band]).await.unwrap();
     }
     (app, guard)
 }
@@ -646,6 +654,8 @@ async fn a_rebuild_builds_the_indexes_it_dropped_again_even_when_cut_off(backend
     assert!(
         views.iter().any(|r| r.starts_with("audit_entries")) && views.iter().any(|r| r.starts_with("roster_entries"))
     );
+    let plans: Vec<&String> = views.iter().filter(|r| r.starts_with("enrolment_competence_plans")).collect();
+    assert!(plans.len() == 1 && plans[0].contains("LVU-FORTS"), "the plan's second version: {plans:?}");
 
     // A whole rebuild: the same views and the same indexes, no record left.
     kurslogg::views::rebuild(&db, None).await.unwrap();
