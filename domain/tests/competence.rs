@@ -268,7 +268,7 @@ fn cancelled_given_away_or_called_off_is_cancelled() {
         on(1, "INTRO", TransferredAway, None, "2027-09-01T07:00:00Z"),
         Participation { offering_cancelled: true, ..on(1, "INTRO", Confirmed, None, "2027-09-01T07:00:00Z") },
     ] {
-        assert_eq!(standing(&course, &[p.clone()]).standing, Standing::Cancelled, "{p:?}");
+        assert_eq!(standing(&course, std::slice::from_ref(&p)).standing, Standing::Cancelled, "{p:?}");
     }
 }
 
