@@ -694,7 +694,7 @@ async fn competence_plans(demo: &mut Demo) -> Result<(), String> {
                 band: *band,
                 courses: courses.iter().map(|c| CourseCode::parse(c).expect("valid")).collect(),
                 local_needs: needs.iter().map(|n| t(n)).collect(),
-                note: note.map(t),
+                note: note.map(prose),
             })
             .collect();
         let id = CompetencePlanId::new(fyrbodal.clone(), year).expect("valid");

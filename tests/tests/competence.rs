@@ -117,8 +117,11 @@ async fn a_plan_is_set_and_revised_and_every_version_stays_readable(backend: Bac
     };
     let fyrbodal = s.read(&format!("/competence-plans?federation=fyrbodal&min_position={last}")).await;
     assert_eq!(ids(&fyrbodal), ["fyrbodal-2027", "fyrbodal-2028"]);
+    assert_eq!((fyrbodal["total"].as_u64(), fyrbodal["next"].as_u64()), (Some(2), None));
     assert_eq!(fyrbodal["items"][0]["version"], 2);
     assert!(fyrbodal["position"].as_i64() >= Some(last));
+    let first_page = s.read("/competence-plans?limit=2").await;
+    assert_eq!((ids(&first_page).len(), first_page["next"].as_u64()), (2, Some(2)), "paged as every list");
     let all = s.read("/competence-plans").await;
     assert_eq!(ids(&all), ["fyrbodal-2027", "fyrbodal-2028", "goteborgsregionen-2027"]);
     assert_eq!(ids(&s.read("/competence-plans?federation=").await).len(), 3, "an empty filter is every federation");
@@ -172,12 +175,17 @@ async fn a_wrong_plan_is_refused_in_swedish_and_changes_nothing(backend: Backend
         (
             wrong(json!([{ "band": "over5", "local_needs": ["Mentor", " "] }])),
             "validation",
-            vec!["bands[0].local_needs[1]", "får inte vara tom"],
+            vec!["bands[0].local_needs[1]", "får inte vara tomt"],
         ),
         (
             wrong(json!([{ "band": "over5", "note": "x".repeat(4001) }])),
             "validation",
-            vec!["bands[0].note", "längre än 4000 tecken"],
+            vec!["bands[0].note", "högst 4000 tecken"],
+        ),
+        (
+            wrong(json!([{ "band": "over5", "local_needs": ["Mentor\nfadder"] }])),
+            "validation",
+            vec!["bands[0].local_needs[0]", "radbrytningar"],
         ),
     ];
     for (body, code, words) in cases {
@@ -193,6 +201,7 @@ async fn a_wrong_plan_is_refused_in_swedish_and_changes_nothing(backend: Backend
     refused(&s.get(&office, "/competence-plans/fyrbodal-2031").await, 404, "not_found", &["ingen kompetensplan"]);
     refused(&s.get(&office, "/competence-plans/inget-id").await, 404, "not_found", &["ingen kompetensplan"]);
     refused(&s.get(&office, "/competence-plans?federation=Fyr%20bodal").await, 422, "validation", &["förbunds id"]);
+    refused(&s.get(&office, "/competence-plans?year=2027").await, 422, "validation", &["okänd parameter"]);
 
     // Nothing was written, and the plan reads as before.
     let after = s.snapshot(&[&format!("{PLAN}?min_position={set}"), "/competence-plans"]).await;

@@ -19,22 +19,12 @@ use kurslogg_domain::competence::{
 use kurslogg_domain::{CourseCode, FederationId, StaffId};
 use kurslogg_projections::views::competence::{self as plans_view, CompetencePlanView};
 use kurslogg_projections::views::participant::{self, RecordLine};
-use kurslogg_projections::{Db, ProjectionError};
+use kurslogg_projections::Db;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::errors::Kind;
 use super::{Actor, AppError, CommandContext, Kurslogg, Written};
-use crate::store::StoreError;
-
-/// The plans of one federation, or of all, by federation and then year.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct CompetencePlans {
-    /// The plans, each as its current version reads.
-    pub items: Vec<CompetencePlanView>,
-    /// The log position the views reflected.
-    pub position: i64,
-}
 
 /// Which plan a person's standing was read against.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -128,14 +118,6 @@ pub struct Competence {
     pub position: i64,
 }
 
-/// A view could not be read: storage trouble, answered as such (503).
-fn views_error(e: ProjectionError) -> AppError {
-    match e {
-        ProjectionError::Database(e) => AppError::Store(StoreError::Database(e)),
-        other => AppError::Store(StoreError::Corrupt(other.to_string())),
-    }
-}
-
 const NO_SUCH_STAFF: &str = "Det finns ingen anställd med det id:t som du kan se.";
 
 /// "Not found" in Swedish, for the refusals of shared checks that say it in English.
@@ -217,20 +199,8 @@ impl Kurslogg {
     /// A competence plan as its current version reads in `views` (any logged-in user).
     pub async fn competence_plan(&self, views: &Db, id: &CompetencePlanId) -> Result<CompetencePlanView, AppError> {
         plans_view::competence_plan(views, &id.to_string())
-            .await
-            .map_err(views_error)?
+            .await?
             .ok_or_else(|| not_found(&format!("Det finns ingen kompetensplan {id}.")))
-    }
-
-    /// One federation's plans, or every federation's (any logged-in user).
-    pub async fn competence_plans(
-        &self,
-        views: &Db,
-        federation: Option<&FederationId>,
-    ) -> Result<CompetencePlans, AppError> {
-        let items =
-            plans_view::competence_plans(views, federation.map(FederationId::as_str)).await.map_err(views_error)?;
-        Ok(CompetencePlans { items, position: plans_view::position(views).await.map_err(views_error)? })
     }
 
     /// A staff member against their band's competence plan for this year (the clock's, in
@@ -261,18 +231,16 @@ impl Kurslogg {
     ) -> Result<Competence, AppError> {
         self.ensure_may_see_competence_of(actor, staff).await?;
         let record = participant::participant_record(views, &staff.to_string())
-            .await
-            .map_err(views_error)?
+            .await?
             .ok_or_else(|| not_found(NO_SUCH_STAFF))?;
         let year = year.unwrap_or_else(|| self.clock.now().with_timezone(&Stockholm).year());
         let federation = plans_view::federation_of(views, &record.municipality)
-            .await
-            .map_err(views_error)?
+            .await?
             .and_then(|name| FederationId::of_name(&name).ok());
         let plan = match &federation {
             Some(federation) => {
                 let plans =
-                    plans_view::competence_plans(views, Some(federation.as_str())).await.map_err(views_error)?;
+                    plans_view::competence_plans(views, Some(federation.as_str())).await?;
                 let applies = applicable_year(plans.iter().filter_map(|p| i32::try_from(p.year).ok()), year);
                 plans.into_iter().find(|p| applies.is_some_and(|y| i64::from(y) == p.year))
             }

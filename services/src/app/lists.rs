@@ -29,11 +29,13 @@ use std::time::Duration;
 
 use kurslogg_domain::package::PackagePhase;
 use kurslogg_domain::staff::StaffStatus;
-use kurslogg_domain::{ExperienceBand, MunicipalityId, OfferingId, PackageId, StaffGroup, StaffId, Term};
+use kurslogg_domain::{
+    ExperienceBand, FederationId, MunicipalityId, OfferingId, PackageId, StaffGroup, StaffId, Term,
+};
 use kurslogg_projections::enrolment::{self, Enrolment};
 use kurslogg_projections::history::{self, AsOf, Scope};
 use kurslogg_projections::views::statistics::swedish_order;
-use kurslogg_projections::views::{catalogue, packages, registrations, staff};
+use kurslogg_projections::views::{catalogue, competence, packages, registrations, staff};
 use kurslogg_projections::{Db, ProjectionError};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -47,6 +49,7 @@ use crate::store::StoreError;
 pub use kurslogg_projections::views::catalogue::{
     CatalogueOffering, CourseItem, CourseRef, OfferingFilter, SessionItem,
 };
+pub use kurslogg_projections::views::competence::CompetencePlanView;
 pub use kurslogg_projections::views::packages::{PackageFilter, PackageItem};
 pub use kurslogg_projections::views::registrations::{RegistrationFilter, RegistrationItem};
 pub use kurslogg_projections::views::staff::{StaffFilter, StaffListItem, StaffOf};
@@ -342,6 +345,38 @@ impl CoursesQuery {
     }
 }
 
+/// The federations' competence plans: `federation`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CompetencePlansQuery {
+    /// Only this federation's plans.
+    pub federation: Option<FederationId>,
+    /// Which page.
+    pub paging: Paging,
+    /// As of when.
+    pub at: ViewAt,
+}
+
+impl CompetencePlansQuery {
+    /// Parses a query string's pairs.
+    pub fn parse(pairs: &[(String, String)]) -> Result<Self, InvalidFilter> {
+        let mut p = Params::new(pairs);
+        let federation = p
+            .get("federation")?
+            .map(|raw| {
+                FederationId::parse(raw).map_err(|_| {
+                    InvalidFilter::new(
+                        "federation",
+                        format!("{raw:?} är inget förbunds id (a–z, 0–9 och '-', till exempel fyrbodal)"),
+                    )
+                })
+            })
+            .transpose()?;
+        let query = Self { federation, paging: p.paging()?, at: p.view_at()? };
+        p.done()?;
+        Ok(query)
+    }
+}
+
 /// A staff list: `status`, `staff_group`, `experience_band`, and (a municipality's)
 /// `supervisor`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -573,6 +608,16 @@ impl Kurslogg {
         self.note_people_read(actor, origin, &people.into_iter().collect::<Vec<_>>(), "registrations list").await?;
         Ok(listed)
     }
+    /// The federations' competence plans (or one federation's), by federation and then
+    /// year, each as its current version reads. Every user.
+    pub async fn list_competence_plans(
+        &self,
+        query: &CompetencePlansQuery,
+    ) -> Result<Listed<CompetencePlanView>, AppError> {
+        let (db, position) = self.views_at(query.at).await?;
+        let all = competence::competence_plans(&db, query.federation.as_ref().map(FederationId::as_str)).await?;
+        Ok(Listed::page(all, query.paging, position))
+    }
 }
 
 #[cfg(test)]
@@ -632,6 +677,10 @@ mod tests {
         assert_eq!(StaffQuery::parse_supervised(&pairs("supervisor=x")).unwrap_err().field, "supervisor");
         assert_eq!(PackagesQuery::parse(&pairs("term=HT27")).unwrap_err().field, "term");
         assert_eq!(RegistrationsQuery::parse(&pairs("status=confirmed")).unwrap_err().field, "package");
+        assert_eq!(CompetencePlansQuery::parse(&pairs("federation=fyr.bodal")).unwrap_err().field, "federation");
+        let q = CompetencePlansQuery::parse(&pairs("federation=Fyrbodal&limit=5")).unwrap();
+        assert_eq!((q.federation.as_ref().map(|f| f.as_str()), q.paging.limit), (Some("fyrbodal"), 5));
+        assert_eq!(CompetencePlansQuery::parse(&pairs("year=2027")).unwrap_err().field, "year");
     }
 }
 

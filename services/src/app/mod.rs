@@ -32,7 +32,7 @@ use kurslogg_domain::staff::StaffMember;
 use kurslogg_domain::Clock;
 
 pub use access::Reach;
-pub use competence::{Competence, CompetencePlans, CompletedCourse, PlanRef, RecommendedCourse};
+pub use competence::{Competence, CompletedCourse, PlanRef, RecommendedCourse};
 pub use context::{Actor, CommandContext, Idempotency, Role};
 pub use errors::{AppError, Kind};
 pub use letters::ReadLetter;

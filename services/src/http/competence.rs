@@ -9,17 +9,20 @@ use std::sync::Arc;
 use axum::extract::{Path, State};
 use axum::Json;
 use kurslogg_domain::competence::{BandPlan, CompetencePlanId};
-use kurslogg_domain::{CourseCode, ExperienceBand, FederationId, StaffId, Text};
+use kurslogg_domain::{CourseCode, ExperienceBand, StaffId};
 use kurslogg_projections::enrolment::Enrolment;
 use kurslogg_projections::history::Scope;
 use kurslogg_projections::views::competence::CompetencePlanView;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
+use super::dto::{prose, text};
 use super::error::{ApiError, Problem};
 use super::extract::{Cmd, Reader, Seen, Q};
 use super::views::{view_db, ViewQuery};
-use crate::app::{Competence, CompetencePlans, Kurslogg, Written};
+use super::lists::PagingParams;
+use crate::app::lists::{CompetencePlansQuery, Listed};
+use crate::app::{AppError, Competence, Kurslogg, Written};
 
 type AppState = State<Arc<Kurslogg>>;
 type Answer<T> = Result<Json<T>, ApiError>;
@@ -41,23 +44,12 @@ pub struct BandPlanBody {
     /// Catalogue course codes recommended (needs met jointly), in the suggested order.
     #[serde(default)]
     pub courses: Vec<String>,
-    /// Needs met locally at the workplace, e.g. "Skriftlig introduktionsplan".
+    /// Needs met locally at the workplace, each one line, e.g. "Skriftlig introduktionsplan".
     #[serde(default)]
     pub local_needs: Vec<String>,
-    /// Anything else the plan says for the band; blank is none.
+    /// Anything else the plan says for the band (may have several lines); blank is none.
     #[serde(default)]
     pub note: Option<String>,
-}
-
-fn text(field: &str, raw: &str) -> Result<Text, ApiError> {
-    Text::parse(raw).map_err(|_| {
-        let why = if raw.trim().is_empty() {
-            "får inte vara tom".to_string()
-        } else {
-            format!("är längre än {} tecken", Text::MAX)
-        };
-        ApiError::validation(format!("{field} {why}."))
-    })
 }
 
 impl CompetencePlanBody {
@@ -95,7 +87,7 @@ impl CompetencePlanBody {
                     .map(|(j, n)| text(&format!("{field}.local_needs[{j}]"), n))
                     .collect::<Result<_, _>>()?;
                 let note = match b.note.as_deref() {
-                    Some(note) if !note.trim().is_empty() => Some(text(&format!("{field}.note"), note)?),
+                    Some(note) if !note.trim().is_empty() => Some(prose(&format!("{field}.note"), note)?),
                     _ => None,
                 };
                 Ok(BandPlan { band, courses, local_needs, note })
@@ -145,32 +137,23 @@ pub async fn get_plan(
 /// Which plans to list.
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct PlanFilter {
+pub struct PlanParams {
     /// Only this federation's plans (`fyrbodal`); empty or absent: every federation's.
     pub federation: Option<String>,
 }
 
-/// The competence plans, by federation and then year, each as its current version reads.
-/// Any logged-in user.
-#[utoipa::path(get, path = "/competence-plans", params(PlanFilter, ViewQuery), tag = "competence",
-    responses((status = 200, body = CompetencePlans), (status = "4XX", body = Problem, content_type = "application/problem+json"),
+/// The competence plans, by federation and then year, each as its current version reads,
+/// paged as every list is (docs/decisions/0016). Any logged-in user.
+#[utoipa::path(get, path = "/competence-plans", params(PlanParams, PagingParams, ViewQuery), tag = "competence",
+    responses((status = 200, body = Listed<CompetencePlanView>), (status = "4XX", body = Problem, content_type = "application/problem+json"),
         (status = 503, body = Problem, content_type = "application/problem+json")))]
 pub async fn list_plans(
     State(app): AppState,
     _reader: Reader,
-    Q(filter): Q<PlanFilter>,
-    Q(q): Q<ViewQuery>,
-) -> Answer<CompetencePlans> {
-    let federation = match filter.federation.as_deref().map(str::trim) {
-        Some(raw) if !raw.is_empty() => Some(FederationId::parse(raw).map_err(|_| {
-            ApiError::validation(format!(
-                "federation: {raw:?} är inget förbunds id (små bokstäver a–z, 0–9 och '-', t.ex. fyrbodal)."
-            ))
-        })?),
-        _ => None,
-    };
-    let db = view_db(&app, &q, Enrolment, Scope::Everything).await?;
-    Ok(Json(app.competence_plans(&db, federation.as_ref()).await?))
+    Q(pairs): Q<Vec<(String, String)>>,
+) -> Answer<Listed<CompetencePlanView>> {
+    let query = CompetencePlansQuery::parse(&pairs).map_err(AppError::from)?;
+    Ok(Json(app.list_competence_plans(&query).await?))
 }
 
 /// Which year's plan to read a person against.
