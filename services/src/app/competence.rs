@@ -239,8 +239,7 @@ impl Kurslogg {
             .and_then(|name| FederationId::of_name(&name).ok());
         let plan = match &federation {
             Some(federation) => {
-                let plans =
-                    plans_view::competence_plans(views, Some(federation.as_str())).await?;
+                let plans = plans_view::competence_plans(views, Some(federation.as_str())).await?;
                 let applies = applicable_year(plans.iter().filter_map(|p| i32::try_from(p.year).ok()), year);
                 plans.into_iter().find(|p| applies.is_some_and(|y| i64::from(y) == p.year))
             }

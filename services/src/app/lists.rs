@@ -29,9 +29,7 @@ use std::time::Duration;
 
 use kurslogg_domain::package::PackagePhase;
 use kurslogg_domain::staff::StaffStatus;
-use kurslogg_domain::{
-    ExperienceBand, FederationId, MunicipalityId, OfferingId, PackageId, StaffGroup, StaffId, Term,
-};
+use kurslogg_domain::{ExperienceBand, FederationId, MunicipalityId, OfferingId, PackageId, StaffGroup, StaffId, Term};
 use kurslogg_projections::enrolment::{self, Enrolment};
 use kurslogg_projections::history::{self, AsOf, Scope};
 use kurslogg_projections::views::statistics::swedish_order;

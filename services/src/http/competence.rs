@@ -19,8 +19,8 @@ use utoipa::{IntoParams, ToSchema};
 use super::dto::{prose, text};
 use super::error::{ApiError, Problem};
 use super::extract::{Cmd, Reader, Seen, Q};
-use super::views::{view_db, ViewQuery};
 use super::lists::PagingParams;
+use super::views::{view_db, ViewQuery};
 use crate::app::lists::{CompetencePlansQuery, Listed};
 use crate::app::{AppError, Competence, Kurslogg, Written};
 
