@@ -1387,11 +1387,13 @@ async fn the_views_answer_the_same_after_keys_compare_bytewise_postgres() {
     let guard = fresh_database(Backend::Postgres).await;
     guard.migrate_before(BYTEWISE).await;
     // The code under test keeps tables that came later (the lists, migration
-    // 20261207000400): they are made as that migration makes them (it can run twice), and
-    // as it also empties the enrolment views, those are caught up again after the
-    // migrations before being compared.
+    // 20261207000400; the competence plans, 20261207000600): they are made as those
+    // migrations make them (each can run twice), and as the first also empties the
+    // enrolment views, those are caught up again after the migrations before being compared.
     let Raw::Postgres(pool) = guard.raw() else { unreachable!("a PostgreSQL guard") };
     sqlx::raw_sql(include_str!("../../migrations/postgres/20261207000400_lists.sql")).execute(pool).await.unwrap();
+    let plans = include_str!("../../migrations/postgres/20261207000600_competence_plans.sql");
+    sqlx::raw_sql(plans).execute(pool).await.unwrap();
     let clock = TestClock::at(spring_2027());
     let app = guard.open(&clock).await;
     let f = Fyrbodal::build(&app, 2).await;
