@@ -9,6 +9,8 @@ mod api_support;
 use std::time::{Duration, Instant};
 
 use api_support::{offering_body, staff_body, utc, Actor, Reply, TestServer};
+use kurslogg::app::lists::ViewAt;
+use kurslogg_projections::history::AsOf;
 use kurslogg_tests::{conformance, Backend};
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -349,6 +351,22 @@ async fn a_persons_standing_moves_from_not_yet_to_requested_to_confirmed_to_comp
     // As she stood then: before the deadline, requested.
     let then = competence(&s, &anna, &format!("as_of_position={registered}")).await;
     assert_eq!(standings(&then), pairs(&[("INTRO", "requested"), ("LVU-GRUND", "requested")]));
+
+    // The same through the application, as the pages read it: as of then, or now; and
+    // another municipality's coordinator is told there is nobody.
+    let anna_id: kurslogg_domain::StaffId = anna.parse().unwrap();
+    let office_actor = kurslogg::app::Actor::new("kansliet", kurslogg::app::Role::CourseOffice);
+    let origin = kurslogg::auth::Origin::default();
+    let seen = |at| s.app.competence_seen(&office_actor, &origin, anna_id, at, None);
+    let then = seen(ViewAt::AsOf(AsOf::Position(registered))).await.unwrap();
+    assert_eq!(then.recommended.iter().map(|r| r.standing.as_str()).collect::<Vec<_>>(), ["requested", "requested"]);
+    let now_seen = seen(ViewAt::Reached(completed)).await.unwrap();
+    assert_eq!(now_seen.recommended[0].standing, "completed");
+    assert_eq!(s.app.competence_of(&office_actor, anna_id).await.unwrap(), now_seen);
+    let tanum = kurslogg::app::Actor::new("samordnare-tanum", kurslogg::app::Role::Coordinator)
+        .for_municipality(kurslogg_domain::MunicipalityId::parse("tanum").unwrap());
+    let hidden = s.app.competence_seen(&tanum, &origin, anna_id, ViewAt::Now, None).await.unwrap_err();
+    assert!(matches!(&hidden, kurslogg::app::AppError::Refused { code, .. } if code == "not_found"), "{hidden:?}");
 
     // Another year's plan: a plan stands until the next; none before the first.
     let mut plan_2029 = plan_2027();

@@ -17,6 +17,7 @@ use kurslogg_domain::competence::{
     CompetencePlanEvent, CompetencePlanId, Outcome, Participation, RegistrationState, Standing,
 };
 use kurslogg_domain::{CourseCode, FederationId, StaffId};
+use kurslogg_projections::history::{self, Scope};
 use kurslogg_projections::views::competence::{self as plans_view, CompetencePlanView};
 use kurslogg_projections::views::participant::{self, RecordLine};
 use kurslogg_projections::Db;
@@ -24,7 +25,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::errors::Kind;
+use super::lists::ViewAt;
 use super::{Actor, AppError, CommandContext, Kurslogg, Written};
+use crate::auth::Origin;
 
 /// Which plan a person's standing was read against.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -208,10 +211,47 @@ impl Kurslogg {
     /// course, the needs met locally, and what they completed besides. Read as the
     /// person's record is: by the person, their supervisor, their municipality's
     /// coordinators, the course office and auditors; anyone else is told there is no such
-    /// person. The caller writes the read to the security log (`note_person_read`), as for
-    /// every read of a person's record.
+    /// person. It writes nothing to the security log: a page or an API answer that shows
+    /// it reads through [`Self::competence_seen`], which does.
     pub async fn competence_of(&self, actor: &Actor, staff: StaffId) -> Result<Competence, AppError> {
         self.competence_in(&self.log.views(), actor, staff, None).await
+    }
+
+    /// [`Self::competence_of`] as a page shows it: from the views as `at` asks (now, once
+    /// they reach a position, or as of an earlier moment: the plan and the person as they
+    /// stood then), for `year` (the clock's when `None`), and the read is written to the
+    /// security log as every read of a person's record (docs/decisions/0008).
+    pub async fn competence_seen(
+        &self,
+        actor: &Actor,
+        origin: &Origin,
+        staff: StaffId,
+        at: ViewAt,
+        year: Option<i32>,
+    ) -> Result<Competence, AppError> {
+        // Who may see the person is settled before the views are waited for or replayed.
+        self.ensure_may_see_competence_of(actor, staff).await?;
+        let views = match at {
+            ViewAt::AsOf(as_of) => {
+                history::views_as_of(&self.log.views(), as_of, &Scope::Staff(staff.to_string())).await?
+            }
+            other => self.views_at(other).await?.0,
+        };
+        self.competence_read(&views, actor, origin, staff, year).await
+    }
+
+    /// [`Self::competence_in`], and the read written to the security log.
+    pub async fn competence_read(
+        &self,
+        views: &Db,
+        actor: &Actor,
+        origin: &Origin,
+        staff: StaffId,
+        year: Option<i32>,
+    ) -> Result<Competence, AppError> {
+        let competence = self.competence_in(views, actor, staff, year).await?;
+        self.note_person_read(actor, origin, staff, "competence").await?;
+        Ok(competence)
     }
 
     /// Whether `actor` may read `staff` against their plan: as their record

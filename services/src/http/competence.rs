@@ -197,7 +197,5 @@ pub async fn staff_competence(
     // Who may see the person is settled before the views are waited for or replayed.
     app.ensure_may_see_competence_of(&actor, staff).await?;
     let db = view_db(&app, &q, Enrolment, Scope::Staff(staff.to_string())).await?;
-    let competence = app.competence_in(&db, &actor, staff, year).await?;
-    app.note_person_read(&actor, &origin, staff, "competence").await?;
-    Ok(Json(competence))
+    Ok(Json(app.competence_read(&db, &actor, &origin, staff, year).await?))
 }
