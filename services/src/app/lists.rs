@@ -606,6 +606,7 @@ impl Kurslogg {
         self.note_people_read(actor, origin, &people.into_iter().collect::<Vec<_>>(), "registrations list").await?;
         Ok(listed)
     }
+
     /// The federations' competence plans (or one federation's), by federation and then
     /// year, each as its current version reads. Every user.
     pub async fn list_competence_plans(
@@ -615,6 +616,33 @@ impl Kurslogg {
         let (db, position) = self.views_at(query.at).await?;
         let all = competence::competence_plans(&db, query.federation.as_ref().map(FederationId::as_str)).await?;
         Ok(Listed::page(all, query.paging, position))
+    }
+}
+
+impl Kurslogg {
+    /// The courses still to come in the packages sent out (published, or allocated after
+    /// the deadline): offerings not cancelled or completed with a session after now, first
+    /// session first. For the pages' calendar and the calendar feed of coming courses.
+    pub async fn coming_courses(&self) -> Result<Vec<CatalogueOffering>, AppError> {
+        let all = Paging { limit: MAX_LIMIT, offset: 0 };
+        let now = self.clock.now();
+        let packages = self.list_packages(&PackagesQuery { paging: all, ..PackagesQuery::default() }).await?.items;
+        let mut coming = vec![];
+        for package in packages.iter().filter(|p| matches!(p.phase.as_str(), "published" | "registration_closed")) {
+            let Ok(id) = package.id.parse::<PackageId>() else { continue };
+            let query = OfferingsQuery { paging: all, ..OfferingsQuery::default() };
+            for offering in self.list_package_offerings(id, &query).await?.items {
+                let ahead = offering
+                    .sessions
+                    .iter()
+                    .any(|s| chrono::DateTime::parse_from_rfc3339(&s.starts_at).is_ok_and(|at| at > now));
+                if ahead && matches!(offering.state.as_str(), "open" | "allocated") {
+                    coming.push(offering);
+                }
+            }
+        }
+        coming.sort_by(|a, b| a.starts_at.cmp(&b.starts_at).then_with(|| a.title.cmp(&b.title)));
+        Ok(coming)
     }
 }
 
@@ -679,32 +707,5 @@ mod tests {
         let q = CompetencePlansQuery::parse(&pairs("federation=Fyrbodal&limit=5")).unwrap();
         assert_eq!((q.federation.as_ref().map(|f| f.as_str()), q.paging.limit), (Some("fyrbodal"), 5));
         assert_eq!(CompetencePlansQuery::parse(&pairs("year=2027")).unwrap_err().field, "year");
-    }
-}
-
-impl Kurslogg {
-    /// The courses still to come in the packages sent out (published, or allocated after
-    /// the deadline): offerings not cancelled or completed with a session after now, first
-    /// session first. For the pages' calendar and the calendar feed of coming courses.
-    pub async fn coming_courses(&self) -> Result<Vec<CatalogueOffering>, AppError> {
-        let all = Paging { limit: MAX_LIMIT, offset: 0 };
-        let now = self.clock.now();
-        let packages = self.list_packages(&PackagesQuery { paging: all, ..PackagesQuery::default() }).await?.items;
-        let mut coming = vec![];
-        for package in packages.iter().filter(|p| matches!(p.phase.as_str(), "published" | "registration_closed")) {
-            let Ok(id) = package.id.parse::<PackageId>() else { continue };
-            let query = OfferingsQuery { paging: all, ..OfferingsQuery::default() };
-            for offering in self.list_package_offerings(id, &query).await?.items {
-                let ahead = offering
-                    .sessions
-                    .iter()
-                    .any(|s| chrono::DateTime::parse_from_rfc3339(&s.starts_at).is_ok_and(|at| at > now));
-                if ahead && matches!(offering.state.as_str(), "open" | "allocated") {
-                    coming.push(offering);
-                }
-            }
-        }
-        coming.sort_by(|a, b| a.starts_at.cmp(&b.starts_at).then_with(|| a.title.cmp(&b.title)));
-        Ok(coming)
     }
 }
