@@ -39,6 +39,12 @@ async fn a_course_held(server: &TestServer, term: &Term) -> String {
         server.post(&Actor::office(), &format!("/offerings/{}/attendance", term.lvu_grund), body).await.expect(200);
     }
     server.post(&Actor::office(), &format!("/offerings/{}/complete", term.lvu_grund), json!({})).await.expect(200);
+    let plan = json!({ "bands": [{
+        "band": "new0_to2",
+        "courses": ["LVU-GRUND", "LVU-FORTS"],
+        "local_needs": ["Skriftlig introduktionsplan", "Mentor eller fadder"],
+    }]});
+    server.put(&Actor::office(), "/competence-plans/fyrbodal-2027", plan).await.expect(200);
     stina
 }
 
@@ -85,7 +91,14 @@ async fn supervisor_and_participant(backend: Backend) {
     browser.assert_accessible().await;
     browser.follow("Bo Lind").await;
     assert_eq!(browser.heading().await, "Bo Lind");
-    assert!(browser.main_text().await.contains("Genomförd"));
+    // The appraisal talk on one page: the plan of Bo's band against what Bo has done.
+    let plan = browser.table("Rekommenderade kurser 2027").await;
+    assert!(
+        plan.iter().any(|r| r[0] == "LVU grund" && r[1] == "Genomförd" && r[2].contains("Intyg LVU-GRUND-HT2027-")),
+        "{plan:?}"
+    );
+    assert!(plan.iter().any(|r| r[0] == "LVU fortsättning" && r[1] == "Inte anmäld ännu"), "{plan:?}");
+    assert!(browser.main_text().await.contains("Mentor eller fadder"), "the needs met at the workplace");
     browser.assert_accessible().await;
     browser.screenshot("person").await;
 

@@ -59,6 +59,7 @@ fn environment() -> Result<Environment<'static>, minijinja::Error> {
     env.add_filter("phase", |v: &str| text::phase(v));
     env.add_filter("offering_state", |v: &str| text::offering_state(v));
     env.add_filter("attendance", |v: &str| text::attendance(v));
+    env.add_filter("standing", |v: &str| text::standing(v));
     env.add_filter("kronor", |v: i64| text::kronor(v));
     env.add_filter("hours", |v: f64| text::hours(v));
     env.add_filter("date", |v: &str| instant(v).map(swedish::date).unwrap_or_else(|| v.to_string()));

@@ -58,6 +58,20 @@ pub fn registration(status: &str) -> &'static str {
     }
 }
 
+/// Where a person stands on a course their competence plan recommends.
+pub fn standing(name: &str) -> &'static str {
+    match name {
+        "completed" => "Genomförd",
+        "confirmed" => "Har plats",
+        "requested" => "Anmäld, väntar på fördelning",
+        "waiting" => "På väntelistan",
+        "not_completed" => "Deltog, men inte genomförd",
+        "cancelled" => "Avanmäld eller inställd",
+        "not_yet" => "Inte anmäld ännu",
+        _ => "Okänd",
+    }
+}
+
 /// A staff member's status in the register.
 pub fn staff_status(status: &str) -> &'static str {
     match status {

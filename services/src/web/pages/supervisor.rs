@@ -5,12 +5,14 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::response::Response;
+use chrono::Datelike;
 use kurslogg_domain::StaffId;
 use kurslogg_projections::notices::kind;
 use minijinja::context;
 use minijinja::value::Serde;
+use serde::Deserialize;
 
 use crate::app::lists::{Paging, StaffQuery, ViewAt, MAX_LIMIT};
 use crate::app::{Kurslogg, Role};
@@ -42,13 +44,22 @@ pub async fn my_staff(State(app): AppState, visitor: Visitor, Seen(origin): Seen
     )
 }
 
-/// `/mina-medarbetare/{id}`: one person's courses and competence plan, for the appraisal
-/// talk.
+/// Which year's competence plan the page shows (`?ar=2028`).
+#[derive(Debug, Default, Deserialize)]
+pub struct PlanYear {
+    #[serde(default)]
+    ar: Option<i32>,
+}
+
+/// `/mina-medarbetare/{id}`: one person's courses against their competence plan, for the
+/// appraisal talk. The plan of the year asked for, else of this year; next year's is a
+/// choice away, since December's talks plan the year to come.
 pub async fn person(
     State(app): AppState,
     visitor: Visitor,
     Seen(origin): Seen,
     Path(id): Path<String>,
+    Query(plan_year): Query<PlanYear>,
 ) -> Result<Response, PageError> {
     let me = supervisor(&visitor)?;
     let staff: StaffId = id.parse().map_err(|_| PageError::not_found())?;
@@ -57,6 +68,11 @@ pub async fn person(
         return Err(PageError::not_found());
     }
     let record = app.participant_record_seen(&visitor.actor, &origin, staff, ViewAt::Now).await?;
+    let this_year = app.clock.now().with_timezone(&chrono_tz::Europe::Stockholm).year();
+    let year = plan_year.ar.filter(|y| (this_year - 5..=this_year + 1).contains(y)).unwrap_or(this_year);
+    let competence = app.competence_seen(&visitor.actor, &origin, staff, ViewAt::Now, Some(year)).await?;
+    let years: Vec<(String, String)> =
+        (this_year - 1..=this_year + 1).map(|y| (y.to_string(), y.to_string())).collect();
     page::render(
         &visitor,
         "supervisor_person.html.j2",
@@ -65,6 +81,9 @@ pub async fn person(
             title => person.name.clone().unwrap_or_else(|| "(raderad person)".into()),
             person => Serde(&person),
             record => Serde(&record),
+            competence => Serde(&competence),
+            year => year.to_string(),
+            years => Serde(years),
         },
     )
 }
