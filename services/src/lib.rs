@@ -5,6 +5,7 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod fault;
 pub mod http;
 pub mod mail;
 pub mod oidc;

@@ -92,7 +92,9 @@ impl<E: Refusal> From<CommandError<E>> for AppError {
     fn from(e: CommandError<E>) -> Self {
         match e {
             CommandError::Refused(refusal) => Self::refused(&refusal),
-            CommandError::Contention => Self::Contention,
+            // A use case that decides on facts gathers them again on `StaleFacts` (a few
+            // times); one that gets here has run out of attempts.
+            CommandError::Contention | CommandError::StaleFacts => Self::Contention,
             CommandError::IdempotencyKeyTaken => Self::IdempotencyKeyInFlight,
             CommandError::Store(e) => Self::Store(e),
         }

@@ -4,9 +4,10 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use kurslogg_domain::course::{CourseCommand, CourseEvent};
-use kurslogg_domain::municipality::{LineOutcome, MunicipalRole, MunicipalityCommand, ReceivedLine};
+use kurslogg_domain::municipality::{LineOutcome, MunicipalRole, Municipality, MunicipalityCommand, ReceivedLine};
 use kurslogg_domain::offering::{
-    CourseFacts, OfferingCommand, OfferingDetails, OfferingError, OfferingEvent, ParticipantFacts, PastParticipation,
+    CourseFacts, Offering, OfferingCommand, OfferingDetails, OfferingError, OfferingEvent, ParticipantFacts,
+    PastParticipation,
     RegistrationStatus, RegistrationWindow,
 };
 use kurslogg_domain::package::{PackageCommand, PackageError, PackagePhase};
@@ -20,7 +21,49 @@ use utoipa::ToSchema;
 
 use super::errors::Kind;
 use super::{AppError, CommandContext, Kurslogg, Role};
-use crate::store::{Aggregates, AppendError, StoredResponse, POSITION_PLACEHOLDER};
+use crate::store::{Aggregates, AppendError, Basis, CommandError, Seen, StoredResponse, POSITION_PLACEHOLDER};
+
+/// How often a command is decided again after the facts it was decided on changed under
+/// it (another instance wrote them), each time on facts read afresh from the log.
+const FACT_ATTEMPTS: usize = 8;
+
+/// The facts gathered for one attempt at a command: every aggregate they were read from,
+/// at the sequence read, for the command's [`Basis`]. A first attempt reads this
+/// instance's cached state; an attempt after stale facts reads the log (`fresh`).
+pub(super) struct Gathered {
+    fresh: bool,
+    seen: Vec<Seen>,
+}
+
+impl Gathered {
+    /// The gathering for attempt `attempt` (from 0).
+    fn attempt(attempt: usize) -> Self {
+        Self { fresh: attempt > 0, seen: vec![] }
+    }
+
+    /// `f` of aggregate `id`, noted as seen; `None` if it has no events.
+    async fn fact<A, R>(
+        &mut self,
+        aggregates: &Aggregates<A>,
+        id: &str,
+        f: impl FnOnce(&A) -> R,
+    ) -> Result<Option<R>, AppError>
+    where
+        A: cqrs_es::Aggregate + Clone + 'static,
+        A::Command: Clone + Send + Sync,
+        A::Event: Send + Sync,
+        A::Error: Send + Sync,
+    {
+        let (fact, seen) = aggregates.fact(id, self.fresh, f).await?;
+        self.seen.push(seen);
+        Ok(fact)
+    }
+
+    /// The basis of a command decided on these facts.
+    fn basis<A>(self) -> Basis<A> {
+        Basis::seen(self.seen)
+    }
+}
 
 /// The answer to a command that changed (or confirmed) one record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -221,6 +264,17 @@ fn received_lines(lines: &[RegistrationOutcome]) -> Vec<ReceivedLine> {
         .collect()
 }
 
+/// `basis`, assuming (when the person's history was not gathered) that the offering still
+/// has no prerequisites when the command is decided: one revised in the meantime needs
+/// the history after all.
+fn with_history_if_needed(basis: Basis<Offering>, gathered_history: bool) -> Basis<Offering> {
+    if gathered_history {
+        basis
+    } else {
+        basis.assuming(|o: &Offering| o.details.as_ref().is_none_or(|d| d.prerequisites.is_empty()))
+    }
+}
+
 fn refused_line(line: &RegistrationLine, error: &AppError) -> RegistrationOutcome {
     let code = match error {
         AppError::Refused { code, .. } => code.clone(),
@@ -264,7 +318,7 @@ impl Kurslogg {
     ) -> Result<R, AppError> {
         if let Some(response) = record(ctx, &outcome) {
             match self.log.append(&[], std::slice::from_ref(&response)).await {
-                Ok(_) | Err(AppendError::Conflict) => {}
+                Ok(_) | Err(AppendError::Conflict | AppendError::Stale(_)) => {}
                 // A concurrent twin answered first; its answer is the one to give.
                 Err(AppendError::IdempotencyKeyTaken) => {
                     if let Some(first) = self.replay(ctx).await? {
@@ -296,6 +350,29 @@ impl Kurslogg {
         if let Some(first) = self.replay(ctx).await? {
             return first;
         }
+        // Without facts from elsewhere nothing can be stale.
+        self.run_on(aggregates, id, command, ctx, answer, Basis::default()).await?.ok_or(AppError::Contention)
+    }
+
+    /// Runs one command decided on facts from other aggregates (`basis`), atomically with
+    /// its idempotency record; `None` when those facts changed before it was written
+    /// (nothing was written: gather them again and run it again).
+    async fn run_on<A, R>(
+        &self,
+        aggregates: &Aggregates<A>,
+        id: &str,
+        command: A::Command,
+        ctx: &CommandContext,
+        answer: impl Fn(&[A::Event], Option<i64>) -> R + Send + Sync + 'static,
+        basis: Basis<A>,
+    ) -> Result<Option<R>, AppError>
+    where
+        A: cqrs_es::Aggregate + Clone + 'static,
+        A::Command: Clone + Send + Sync,
+        A::Event: Send + Sync,
+        A::Error: Refusal + Send + Sync,
+        R: Serialize + DeserializeOwned,
+    {
         let answer = Arc::new(answer);
         let respond: Option<crate::store::Respond<A>> = ctx.idempotency.is_some().then(|| {
             let (ctx, answer) = (ctx.clone(), answer.clone());
@@ -307,10 +384,11 @@ impl Kurslogg {
             });
             respond
         });
-        match aggregates.execute(id, command, &ctx.metadata(), respond).await {
-            Ok(done) => Ok(answer(&done.events, done.position)),
-            Err(crate::store::CommandError::IdempotencyKeyTaken) => match self.replay(ctx).await? {
-                Some(first) => first,
+        match aggregates.execute_on(id, command, &ctx.metadata(), respond, basis).await {
+            Ok(done) => Ok(Some(answer(&done.events, done.position))),
+            Err(CommandError::StaleFacts) => Ok(None),
+            Err(CommandError::IdempotencyKeyTaken) => match self.replay(ctx).await? {
+                Some(first) => first.map(Some),
                 None => Err(AppError::IdempotencyKeyInFlight),
             },
             Err(e) => Err(e.into()),
@@ -602,29 +680,36 @@ impl Kurslogg {
             return first;
         }
         let (staff, offering) = (line.staff, line.offering);
-        let command = self.registration_command(ctx, &line).await?;
-        self.run(&self.offerings, &offering.to_string(), command, ctx, move |events, position| {
-            registration_outcome(staff, offering, events, position)
-        })
-        .await
+        for attempt in 0..FACT_ATTEMPTS {
+            let (command, basis) = self.registration_command(ctx, &line, Gathered::attempt(attempt)).await?;
+            let answer = move |events: &[OfferingEvent], position| registration_outcome(staff, offering, events, position);
+            if let Some(outcome) = self.run_on(&self.offerings, &offering.to_string(), command, ctx, answer, basis).await? {
+                return Ok(outcome);
+            }
+        }
+        Err(AppError::Contention)
     }
 
+    /// The command registering `line`, and what it is decided on: the package's window
+    /// and the person's status and history, read from their own aggregates.
     async fn registration_command(
         &self,
         ctx: &CommandContext,
         line: &RegistrationLine,
-    ) -> Result<OfferingCommand, AppError> {
+        mut facts: Gathered,
+    ) -> Result<(OfferingCommand, Basis<Offering>), AppError> {
         if line.override_prerequisites && !ctx.actor.is_course_office() {
             return Err(AppError::Forbidden("only the course office can override prerequisites".into()));
         }
         let (package, needs_history) = self.package_and_prerequisites(line.offering).await?;
-        let window = self
-            .packages
-            .inspect(&package.to_string(), |p| RegistrationWindow { phase: p.phase, deadline: p.deadline })
+        let window = facts
+            .fact(&self.packages, &package.to_string(), |p| RegistrationWindow { phase: p.phase, deadline: p.deadline })
             .await?
             .ok_or_else(|| AppError::not_found("course package"))?;
-        let participant = self.participant_facts(ctx, line.staff, needs_history).await?;
-        Ok(OfferingCommand::Register { participant, window, override_prerequisites: line.override_prerequisites })
+        let participant = self.participant_facts(ctx, line.staff, needs_history, Some(line.offering), &mut facts).await?;
+        let command =
+            OfferingCommand::Register { participant, window, override_prerequisites: line.override_prerequisites };
+        Ok((command, with_history_if_needed(facts.basis(), needs_history)))
     }
 
     /// A municipality's collective registration: every line in its priority order,
@@ -667,16 +752,38 @@ impl Kurslogg {
         // audit trail shows what the municipality was answered. Only when something was
         // registered: a resubmission that changes nothing (or a registration refused
         // line by line, answered at once) appends nothing and sends nothing. A retry
-        // with the same Idempotency-Key that gets this far had no answer recorded (the
-        // first attempt stopped before the receipt), so it writes the receipt.
+        // with the same Idempotency-Key that gets this far had no answer recorded, so the
+        // first attempt stopped before its receipt (the two are written together): its
+        // lines stand (reported as already registered) and the retry writes the receipt.
         let retried = ctx.idempotency.is_some();
         let registered =
             receipt.lines.iter().any(|l| l.status != LineStatus::Refused && (!l.already_registered || retried));
-        if registered {
-            let received = MunicipalityCommand::ReceiveCollectiveRegistration { lines: received_lines(&receipt.lines) };
-            self.municipalities.execute(municipality.as_str(), received, &ctx.metadata(), None).await?;
+        crate::fault::crash_point("collective_registration_before_receipt");
+        if !registered {
+            return self.remember(ctx, Ok(receipt)).await;
         }
-        self.remember(ctx, Ok(receipt)).await
+        let received = MunicipalityCommand::ReceiveCollectiveRegistration { lines: received_lines(&receipt.lines) };
+        // The receipt and the answer remembered for the Idempotency-Key in one statement.
+        let respond: Option<crate::store::Respond<Municipality>> = ctx.idempotency.is_some().then(|| {
+            let (ctx, receipt) = (ctx.clone(), receipt.clone());
+            let respond: crate::store::Respond<Municipality> = Box::new(move |outcome| {
+                let outcome = outcome.map(|_| receipt.clone()).map_err(AppError::refused);
+                record(&ctx, &outcome).expect("an idempotent context records its answer")
+            });
+            respond
+        });
+        match self.municipalities.execute(municipality.as_str(), received, &ctx.metadata(), respond).await {
+            Ok(_) => {
+                crate::fault::crash_point("collective_registration_after_receipt");
+                Ok(receipt)
+            }
+            // A concurrent twin with the same key wrote its receipt first: its answer is the one.
+            Err(CommandError::IdempotencyKeyTaken) => match self.replay(ctx).await? {
+                Some(first) => first,
+                None => Err(AppError::IdempotencyKeyInFlight),
+            },
+            Err(e) => Err(e.into()),
+        }
     }
 
     async fn register_line(
@@ -693,27 +800,37 @@ impl Kurslogg {
                 "the staff member belongs to another municipality",
             ));
         }
-        let command = self.registration_command(ctx, line).await?;
-        let result = self.offerings.execute(&line.offering.to_string(), command, &ctx.metadata(), None).await;
-        match result {
-            Ok(done) => Ok(registration_outcome(line.staff, line.offering, &done.events, done.position)),
-            Err(crate::store::CommandError::Refused(OfferingError::AlreadyRegistered)) => {
-                let offering = self.offerings.peek(&line.offering.to_string()).await?.expect("exists: it refused");
-                let status =
-                    offering.active_registration(line.staff).map(|r| r.status).expect("registered: it refused");
-                Ok(RegistrationOutcome {
-                    staff_id: line.staff.to_string(),
-                    offering_id: line.offering.to_string(),
-                    status: line_status(status),
-                    already_registered: true,
-                    prerequisites_overridden: vec![],
-                    code: None,
-                    reason: None,
-                    position: None,
-                })
-            }
-            Err(e) => Err(e.into()),
+        let id = line.offering.to_string();
+        for attempt in 0..FACT_ATTEMPTS {
+            let (command, basis) = self.registration_command(ctx, line, Gathered::attempt(attempt)).await?;
+            let result = self.offerings.execute_on(&id, command, &ctx.metadata(), None, basis).await;
+            return match result {
+                Ok(done) => Ok(registration_outcome(line.staff, line.offering, &done.events, done.position)),
+                Err(CommandError::StaleFacts) => continue,
+                Err(CommandError::Refused(OfferingError::AlreadyRegistered)) => {
+                    // The refusal was checked against the log as it was written, so the
+                    // state it was decided on is current: report where they stand in it.
+                    let status = self
+                        .offerings
+                        .inspect(&id, |o| o.active_registration(line.staff).map(|r| r.status))
+                        .await?
+                        .flatten()
+                        .ok_or(AppError::Contention)?;
+                    Ok(RegistrationOutcome {
+                        staff_id: line.staff.to_string(),
+                        offering_id: line.offering.to_string(),
+                        status: line_status(status),
+                        already_registered: true,
+                        prerequisites_overridden: vec![],
+                        code: None,
+                        reason: None,
+                        position: None,
+                    })
+                }
+                Err(e) => Err(e.into()),
+            };
         }
+        Err(AppError::Contention)
     }
 
     /// Cancels a registration (charged when a binding seat is given up).
@@ -741,10 +858,21 @@ impl Kurslogg {
         if override_prerequisites && !ctx.actor.is_course_office() {
             return Err(AppError::Forbidden("only the course office can override prerequisites".into()));
         }
-        let (_, needs_history) = self.package_and_prerequisites(offering).await?;
-        let to = self.participant_facts(ctx, to, needs_history).await?;
-        let command = OfferingCommand::TransferSeat { from, to, override_prerequisites };
-        self.run(&self.offerings, &offering.to_string(), command, ctx, Self::written(offering.to_string())).await
+        if let Some(first) = self.replay(ctx).await? {
+            return first;
+        }
+        for attempt in 0..FACT_ATTEMPTS {
+            let mut facts = Gathered::attempt(attempt);
+            let (_, needs_history) = self.package_and_prerequisites(offering).await?;
+            let to = self.participant_facts(ctx, to, needs_history, Some(offering), &mut facts).await?;
+            let command = OfferingCommand::TransferSeat { from, to, override_prerequisites };
+            let basis = with_history_if_needed(facts.basis(), needs_history);
+            let answer = Self::written(offering.to_string());
+            if let Some(written) = self.run_on(&self.offerings, &offering.to_string(), command, ctx, answer, basis).await? {
+                return Ok(written);
+            }
+        }
+        Err(AppError::Contention)
     }
 
     // ----- municipalities and staff -----
@@ -772,19 +900,34 @@ impl Kurslogg {
         assign: bool,
     ) -> Result<Written, AppError> {
         self.ensure_acts_for(ctx, &municipality)?;
-        let member = self.staff.peek(&staff.to_string()).await?.ok_or_else(|| AppError::not_found("staff member"))?;
-        // Nobody erased takes a role: their letters could never be written. Revoking one
-        // an erased person held is what the municipality should do.
-        if assign && member.status == StaffStatus::Erased {
-            return Err(AppError::refused(&StaffError::Erased));
+        if let Some(first) = self.replay(ctx).await? {
+            return first;
         }
-        let command = if assign {
-            MunicipalityCommand::AssignRole { staff, staff_municipality: member.municipality.expect("added"), role }
-        } else {
-            MunicipalityCommand::RevokeRole { staff, role }
-        };
-        self.run(&self.municipalities, municipality.as_str(), command, ctx, Self::written(municipality.to_string()))
-            .await
+        for attempt in 0..FACT_ATTEMPTS {
+            let mut facts = Gathered::attempt(attempt);
+            let (staff_municipality, status) = facts
+                .fact(&self.staff, &staff.to_string(), |m| (m.municipality.clone().expect("added"), m.status))
+                .await?
+                .ok_or_else(|| AppError::not_found("staff member"))?;
+            // Nobody erased takes a role: their letters could never be written. Revoking one
+            // an erased person held is what the municipality should do.
+            if assign && status == StaffStatus::Erased {
+                return Err(AppError::refused(&StaffError::Erased));
+            }
+            let command = if assign {
+                MunicipalityCommand::AssignRole { staff, staff_municipality, role }
+            } else {
+                MunicipalityCommand::RevokeRole { staff, role }
+            };
+            let answer = Self::written(municipality.to_string());
+            let basis = if assign { facts.basis() } else { Basis::default() };
+            if let Some(written) =
+                self.run_on(&self.municipalities, municipality.as_str(), command, ctx, answer, basis).await?
+            {
+                return Ok(written);
+            }
+        }
+        Err(AppError::Contention)
     }
 
     /// Adds a staff member to a municipality.
@@ -863,15 +1006,19 @@ impl Kurslogg {
             .ok_or_else(|| AppError::rule("unknown_course", format!("no course {code} in the catalogue")))
     }
 
+    /// What an offering's rules need to know of a person about to take a seat on
+    /// offering `on`: their municipality and status, and (`with_history`) their standing
+    /// on the offerings they have been on, each read as a fact (see [`Gathered`]).
     async fn participant_facts(
         &self,
         ctx: &CommandContext,
         staff: StaffId,
         with_history: bool,
+        on: Option<OfferingId>,
+        facts: &mut Gathered,
     ) -> Result<ParticipantFacts, AppError> {
-        let (municipality, status) = self
-            .staff
-            .inspect(&staff.to_string(), |m| {
+        let (municipality, status) = facts
+            .fact(&self.staff, &staff.to_string(), |m| {
                 (m.municipality.clone().expect("added staff have a municipality"), m.status)
             })
             .await?
@@ -879,22 +1026,27 @@ impl Kurslogg {
         self.ensure_acts_for_staff_of(ctx, &municipality)?;
         let mut history = vec![];
         if with_history {
+            // The index reads the log up to now, so it knows offerings the person joined
+            // through another instance too.
             for offering_id in self.participation.offerings_of(&self.log, staff).await? {
-                let past = self
-                    .offerings
-                    .inspect(&offering_id.to_string(), |offering| {
-                        let registration = offering.registrations.get(&staff)?;
-                        Some(PastParticipation {
-                            offering: offering_id,
-                            course: offering.course.clone()?,
-                            completed: registration.certificate.is_some(),
-                            confirmed: registration.status == RegistrationStatus::Confirmed && !offering.cancelled,
-                            ends_at: offering.details.as_ref().map(|d| d.ends_at()).unwrap_or_default(),
-                        })
+                let standing = |offering: &Offering| {
+                    let registration = offering.registrations.get(&staff)?;
+                    Some(PastParticipation {
+                        offering: offering_id,
+                        course: offering.course.clone()?,
+                        completed: registration.certificate.is_some(),
+                        confirmed: registration.status == RegistrationStatus::Confirmed && !offering.cancelled,
+                        ends_at: offering.details.as_ref().map(|d| d.ends_at()).unwrap_or_default(),
                     })
-                    .await?
-                    .flatten();
-                history.extend(past);
+                };
+                // The offering the command runs on is decided on its own state; a check on
+                // it here would fail for every command queued behind another.
+                let past = if Some(offering_id) == on {
+                    self.offerings.inspect(&offering_id.to_string(), standing).await?
+                } else {
+                    facts.fact(&self.offerings, &offering_id.to_string(), standing).await?
+                };
+                history.extend(past.flatten());
             }
         }
         Ok(ParticipantFacts { staff, municipality, status, history })

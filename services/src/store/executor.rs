@@ -10,7 +10,13 @@
 //!   (and idempotency records) in ONE statement: one round trip and one fsync for the
 //!   whole queue (group commit). A busy offering gets faster, not slower, under load;
 //! - another process writing the same aggregate is still caught by the primary key on
-//!   (type, id, sequence): the state is then reloaded and the queue decided again.
+//!   (type, id, sequence): the state is then reloaded and the queue decided again;
+//! - what a command was decided on is checked in the same statement as the append
+//!   (docs/decisions/0002): a refusal (which writes no event for the primary key to catch)
+//!   only stands if the aggregate has no newer event in the log, and a command decided on
+//!   facts from other aggregates ([`Basis`]) only goes through if none of them has moved
+//!   on; otherwise the state is reloaded and the command decided again, or handed back
+//!   to the caller ([`CommandError::StaleFacts`]) to gather its facts again.
 
 use std::collections::HashMap;
 use std::marker::PhantomData;
@@ -23,7 +29,7 @@ use cqrs_es::{Aggregate, DomainEvent};
 use serde::Serialize;
 use tokio::sync::oneshot;
 
-use super::log::{AppendError, EventLog, NewEvent, StoredResponse};
+use super::log::{AppendError, EventLog, NewEvent, Seen, StoredResponse};
 use super::StoreError;
 
 /// How often a batch is tried before it gives up after losing races with another
@@ -68,6 +74,10 @@ pub enum CommandError<E> {
     /// The idempotency key was taken by a concurrent request.
     #[error("a concurrent request used the same Idempotency-Key")]
     IdempotencyKeyTaken,
+    /// Facts the command was decided on (its [`Basis`]) changed before it was written:
+    /// nothing was written; gather them again and send the command again.
+    #[error("facts the command was decided on changed; decide again")]
+    StaleFacts,
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -89,11 +99,43 @@ pub type Respond<A> =
 
 type Reply<A> = Result<Committed<<A as Aggregate>::Event>, CommandError<<A as Aggregate>::Error>>;
 
+/// What a command was decided on besides the aggregate's own state: other aggregates as
+/// the facts in the command were read from them (checked at append, in the same
+/// statement), and what the caller assumed about the aggregate itself when it gathered
+/// those facts (checked against the state the command is decided on, in memory).
+/// Either failing answers [`CommandError::StaleFacts`], having written nothing.
+pub struct Basis<A> {
+    /// Other aggregates, at the sequence the facts were read at.
+    pub seen: Vec<Seen>,
+    /// Must hold of the aggregate's state when the command is decided.
+    pub assumes: Option<Box<dyn Fn(&A) -> bool + Send + Sync>>,
+}
+
+impl<A> Default for Basis<A> {
+    fn default() -> Self {
+        Self { seen: vec![], assumes: None }
+    }
+}
+
+impl<A> Basis<A> {
+    /// A basis of these aggregates as seen.
+    pub fn seen(seen: Vec<Seen>) -> Self {
+        Self { seen, assumes: None }
+    }
+
+    /// The same, also assuming `holds` of the aggregate's own state.
+    pub fn assuming(mut self, holds: impl Fn(&A) -> bool + Send + Sync + 'static) -> Self {
+        self.assumes = Some(Box::new(holds));
+        self
+    }
+}
+
 /// A command waiting in an aggregate's queue.
 struct Job<A: Aggregate> {
     command: A::Command,
     metadata: String,
     respond: Option<Respond<A>>,
+    basis: Basis<A>,
     reply: oneshot::Sender<Reply<A>>,
 }
 
@@ -101,6 +143,8 @@ struct Job<A: Aggregate> {
 enum Decision<A: Aggregate> {
     Accepted(Vec<A::Event>),
     Refused(A::Error),
+    /// Its [`Basis::assumes`] did not hold: not decided.
+    Stale,
 }
 
 struct Cached<A> {
@@ -168,6 +212,26 @@ where
         self.inner.inspect(id, f).await
     }
 
+    /// A fact for a command: `f` run on the state as this process last saw it (`fresh`:
+    /// caught up with the log first), and the aggregate as seen, for the command's
+    /// [`Basis`]. `None` (and seen at sequence 0) if the aggregate has no events.
+    pub async fn fact<R>(
+        &self,
+        id: &str,
+        fresh: bool,
+        f: impl FnOnce(&A) -> R,
+    ) -> Result<(Option<R>, Seen), StoreError> {
+        let slot = self.inner.slot(id);
+        let mut cached = slot.state.lock().await;
+        let known = slot.known_sequence.load(Ordering::Acquire);
+        if fresh || cached.as_ref().is_none_or(|c| c.sequence < known) {
+            self.inner.catch_up(id, &mut cached).await?;
+        }
+        let sequence = cached.as_ref().map_or(0, |c| c.sequence);
+        let seen = Seen { aggregate_type: A::TYPE, aggregate_id: id.to_string(), sequence: sequence as i64 };
+        Ok((cached.as_ref().filter(|c| c.sequence > 0).map(|c| f(&c.state)), seen))
+    }
+
     /// Notes that aggregate `id` has events up to `sequence` in the log (written by any
     /// instance). A cached state behind that is reloaded on its next use; aggregates not
     /// cached are not touched.
@@ -192,10 +256,23 @@ where
         metadata: &Metadata,
         respond: Option<Respond<A>>,
     ) -> Reply<A> {
+        self.execute_on(id, command, metadata, respond, Basis::default()).await
+    }
+
+    /// As [`Self::execute`], for a command decided on facts from other aggregates: it
+    /// goes through only if its `basis` still holds when it is written.
+    pub async fn execute_on(
+        &self,
+        id: &str,
+        command: A::Command,
+        metadata: &Metadata,
+        respond: Option<Respond<A>>,
+        basis: Basis<A>,
+    ) -> Reply<A> {
         let slot = self.inner.slot(id);
         let (reply, answer) = oneshot::channel();
         let metadata = serde_json::to_string(metadata).expect("metadata serialises");
-        slot.queue.lock().expect("queue lock poisoned").push(Job { command, metadata, respond, reply });
+        slot.queue.lock().expect("queue lock poisoned").push(Job { command, metadata, respond, basis, reply });
         if !slot.leading.swap(true, Ordering::AcqRel) {
             // The batch runs in its own task: a caller that goes away (a dropped request)
             // must not cut short a batch that carries other callers' commands.
@@ -300,7 +377,7 @@ where
         *slot_state = taken;
     }
 
-    async fn decide_and_append_on(&self, id: &str, cached: &mut Option<Cached<A>>, batch: Vec<Job<A>>) {
+    async fn decide_and_append_on(&self, id: &str, cached: &mut Option<Cached<A>>, mut batch: Vec<Job<A>>) {
         for attempt in 0..MAX_ATTEMPTS {
             if attempt > 0 {
                 // The other process has its state in memory and wins a plain rerun: wait a
@@ -328,7 +405,8 @@ where
                     return answer_all(batch, |_| Err(CommandError::Store(StoreError::Corrupt(e.to_string()))));
                 }
             };
-            match self.log.append(&rows, &responses).await {
+            let seen = seen_by(id, before, &batch, &decided);
+            match self.log.append_checked(&rows, &responses, &seen).await {
                 Ok(positions) => {
                     current.sequence = before + rows.len();
                     let position_of = |sequence: Option<i64>| {
@@ -341,6 +419,7 @@ where
                             Ok(Committed { events, position: position_of(sequence) })
                         }
                         (Some(Decision::Refused(refusal)), _) => Err(CommandError::Refused(refusal)),
+                        (Some(Decision::Stale), _) => Err(CommandError::StaleFacts),
                         _ => Err(CommandError::Contention),
                     });
                 }
@@ -348,6 +427,26 @@ where
                     // Another process wrote this aggregate: reload and decide again.
                     tracing::debug!(aggregate = A::TYPE, id, attempt, "append conflict, retrying");
                     *cached = None;
+                }
+                Err(AppendError::Stale(stale)) => {
+                    // Nothing was written, but the state has the batch's events applied.
+                    *cached = None;
+                    tracing::debug!(aggregate = A::TYPE, id, attempt, ?stale, "decided on stale facts");
+                    let moved = |seen: &Seen| {
+                        stale.iter().any(|(t, i)| t == seen.aggregate_type && *i == seen.aggregate_id)
+                    };
+                    // This aggregate itself moved on: decide everything again on the new
+                    // state. Otherwise the jobs whose facts moved on go back to their
+                    // callers, to gather them again, and the rest are decided again.
+                    if !stale.iter().any(|(t, i)| t == A::TYPE && i == id) {
+                        let (stale_jobs, rest): (Vec<Job<A>>, Vec<Job<A>>) =
+                            batch.into_iter().partition(|job| job.basis.seen.iter().any(moved));
+                        answer_all(stale_jobs, |_| Err(CommandError::StaleFacts));
+                        batch = rest;
+                        if batch.is_empty() {
+                            return;
+                        }
+                    }
                 }
                 Err(AppendError::IdempotencyKeyTaken) if batch.len() > 1 => {
                     // One of them raced a twin with the same key: settle them one by one.
@@ -387,6 +486,10 @@ where
         let mut decided = Vec::with_capacity(batch.len());
         for job in batch {
             let current = cached.as_mut().expect("loaded by the caller");
+            if job.basis.assumes.as_ref().is_some_and(|holds| !holds(&current.state)) {
+                decided.push(Decision::Stale);
+                continue;
+            }
             let sink = EventSink::<A>::default();
             let handled = current.state.handle(job.command.clone(), &self.services, &sink).await;
             let events = sink.collect().await;
@@ -441,10 +544,37 @@ where
                         responses.push(respond(Err(refusal)));
                     }
                 }
+                Decision::Stale => last_sequences.push(None),
             }
         }
         Ok((rows, responses, last_sequences))
     }
+}
+
+/// What the append must find unchanged for the batch's decisions to stand: every
+/// decided job's [`Basis::seen`], and the aggregate itself at `before` when a decision
+/// rests on its state without writing an event at `before + 1` for the primary key to
+/// guard (a refusal, or a command that changed nothing). A batch of accepted commands
+/// without other facts needs no check: the plain append it is stays as cheap as ever.
+fn seen_by<A: Aggregate>(id: &str, before: usize, batch: &[Job<A>], decided: &[Decision<A>]) -> Vec<Seen> {
+    let mut seen: Vec<Seen> = vec![];
+    let mut itself = false;
+    for (job, decision) in batch.iter().zip(decided) {
+        match decision {
+            Decision::Stale => continue,
+            Decision::Refused(_) => itself = true,
+            Decision::Accepted(events) => itself |= events.is_empty(),
+        }
+        for fact in &job.basis.seen {
+            if !seen.contains(fact) {
+                seen.push(fact.clone());
+            }
+        }
+    }
+    if itself {
+        seen.push(Seen { aggregate_type: A::TYPE, aggregate_id: id.to_string(), sequence: before as i64 });
+    }
+    seen
 }
 
 /// Sends every job its answer.

@@ -69,12 +69,28 @@ pub struct StoredResponse {
 pub const POSITION_PLACEHOLDER: i64 = i64::MIN;
 const PLACEHOLDER_TEXT: &str = "-9223372036854775808";
 
+/// An aggregate as a command saw it when it was decided: the append goes through only if
+/// the aggregate has no event after `sequence` by then (docs/decisions/0002).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Seen {
+    /// cqrs-es aggregate type.
+    pub aggregate_type: &'static str,
+    /// Aggregate id.
+    pub aggregate_id: String,
+    /// The last sequence the command's facts were read at (0: no events).
+    pub sequence: i64,
+}
+
 /// Why an append did not happen.
 #[derive(Debug, thiserror::Error)]
 pub enum AppendError {
     /// Another writer appended to the same aggregate first.
     #[error("another writer appended to the aggregate first")]
     Conflict,
+    /// Aggregates that were seen (see [`Seen`]) have newer events: nothing was written.
+    /// Each entry is (aggregate type, aggregate id).
+    #[error("facts the command was decided on have changed")]
+    Stale(Vec<(String, String)>),
     /// Another request with the same idempotency key was recorded first.
     #[error("the idempotency key was used by a concurrent request")]
     IdempotencyKeyTaken,
@@ -288,14 +304,31 @@ impl EventLog {
     /// statement on PostgreSQL (one transaction on SQLite). Returns each event's global
     /// position, in the order given.
     pub async fn append(&self, events: &[NewEvent], responses: &[StoredResponse]) -> Result<Vec<i64>, AppendError> {
-        if events.is_empty() && responses.is_empty() {
+        self.append_checked(events, responses, &[]).await
+    }
+
+    /// As [`Self::append`], only if none of the `seen` aggregates has an event after the
+    /// sequence it was seen at, checked in the same statement (transaction on SQLite) as
+    /// the writes: otherwise nothing is written and the answer is
+    /// [`AppendError::Stale`] naming the aggregates that moved on. With nothing to write,
+    /// it is only that check (one indexed read per aggregate).
+    pub async fn append_checked(
+        &self,
+        events: &[NewEvent],
+        responses: &[StoredResponse],
+        seen: &[Seen],
+    ) -> Result<Vec<i64>, AppendError> {
+        if events.is_empty() && responses.is_empty() && seen.is_empty() {
             return Ok(vec![]);
         }
         let result = match &self.pools {
-            Pools::Postgres(pool) => append_postgres(pool, events, responses).await,
-            Pools::Sqlite { write, .. } => append_sqlite(write, events, responses).await,
+            Pools::Postgres(pool) => append_postgres(pool, events, responses, seen).await,
+            Pools::Sqlite { write, .. } => append_sqlite(write, events, responses, seen).await,
         };
-        result.map_err(classify_append_error)
+        match result.map_err(classify_append_error)? {
+            Appended::Written(positions) => Ok(positions),
+            Appended::Stale(stale) => Err(AppendError::Stale(stale)),
+        }
     }
 
     /// The recorded answer to an idempotent request, if any.
@@ -358,61 +391,151 @@ impl EventLog {
     }
 }
 
-/// One statement: the events via UNNEST and the idempotency records in a data-modifying
-/// CTE, so a batch of commands is a single round trip and atomic.
+/// What an append did: wrote (each event's position), or nothing because seen aggregates
+/// had moved on (their type and id).
+enum Appended {
+    Written(Vec<i64>),
+    Stale(Vec<(String, String)>),
+}
+
+/// The check of seen aggregates as a CTE over parameters `$1..$3`: the ones that have an
+/// event after the sequence they were seen at. Each is one probe of the primary key.
+const STALE_CTE: &str = "stale AS (
+    SELECT g.t, g.i FROM UNNEST($1::text[], $2::text[], $3::bigint[]) AS g(t, i, s)
+     WHERE EXISTS (SELECT 1 FROM events e WHERE e.aggregate_type = g.t AND e.aggregate_id = g.i AND e.sequence > g.s)
+)";
+
+fn column<T, U>(items: &[T], f: impl Fn(&T) -> U) -> Vec<U> {
+    items.iter().map(f).collect()
+}
+
+/// Binds the seen aggregates as `$1..$3` (see [`STALE_CTE`]).
+fn bind_seen<'q>(
+    query: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    seen: &[Seen],
+) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    query
+        .bind(column(seen, |g| g.aggregate_type.to_string()))
+        .bind(column(seen, |g| g.aggregate_id.clone()))
+        .bind(column(seen, |g| g.sequence))
+}
+
+/// One statement on PostgreSQL whatever the append holds, so a batch of commands is a
+/// single round trip and atomic: the plain multi-row INSERT when that is all it is;
+/// otherwise the check of seen aggregates, the events and the idempotency records as
+/// CTEs, the writes made only when nothing seen has moved on.
 async fn append_postgres(
     pool: &PgPool,
     events: &[NewEvent],
     responses: &[StoredResponse],
-) -> Result<Vec<i64>, sqlx::Error> {
-    if responses.is_empty() && events.len() <= 8 {
-        return append_postgres_plain(pool, events).await;
+    seen: &[Seen],
+) -> Result<Appended, sqlx::Error> {
+    if seen.is_empty() && responses.is_empty() && events.len() <= 8 {
+        return append_postgres_plain(pool, events).await.map(Appended::Written);
     }
-    let sql = format!(
-        "
-WITH fence AS (SELECT pg_advisory_xact_lock_shared({APPEND_FENCE_KEY})), appended AS (
+    let stale_rows = |rows: &[sqlx::postgres::PgRow]| -> Vec<(String, String)> {
+        rows.iter().filter_map(|r| Some((r.get::<Option<String>, _>(3)?, r.get::<String, _>(0)))).collect()
+    };
+    if events.is_empty() && responses.is_empty() {
+        // A refusal to verify: nothing to write, only the check.
+        let sql = format!("WITH {STALE_CTE} SELECT i, NULL::bigint, NULL::bigint, t FROM stale");
+        let rows = bind_seen(sqlx::query(&sql), seen).fetch_all(pool).await?;
+        let stale = stale_rows(&rows);
+        return Ok(if stale.is_empty() { Appended::Written(vec![]) } else { Appended::Stale(stale) });
+    }
+    let rows = if responses.is_empty() && events.len() <= 8 {
+        // The hot path (a registration with its facts): the plain VALUES list, guarded.
+        let sql = format!(
+            "WITH fence AS (SELECT pg_advisory_xact_lock_shared({APPEND_FENCE_KEY})), {STALE_CTE}, appended AS (
+    INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
+    SELECT v.t, v.i, v.s, v.et, v.ev, v.p::json, v.m::json FROM fence, (VALUES {values}) AS v(t, i, s, et, ev, p, m)
+     WHERE NOT EXISTS (SELECT 1 FROM stale)
+    RETURNING aggregate_id, sequence, position
+)
+SELECT aggregate_id, sequence, position, NULL::text FROM appended
+UNION ALL SELECT i, NULL, NULL, t FROM stale",
+            values = values_list(events.len(), 4)
+        );
+        let mut query = bind_seen(sqlx::query(&sql), seen);
+        for e in events {
+            query = bind_event!(query, e);
+        }
+        query.fetch_all(pool).await?
+    } else {
+        let sql = format!(
+            "
+WITH fence AS (SELECT pg_advisory_xact_lock_shared({APPEND_FENCE_KEY})), {STALE_CTE}, appended AS (
     INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
     SELECT t, i, s, et, ev, p::json, m::json
-      FROM fence, UNNEST($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[])
+      FROM fence, UNNEST($4::text[], $5::text[], $6::bigint[], $7::text[], $8::text[], $9::text[], $10::text[])
            AS e(t, i, s, et, ev, p, m)
+     WHERE NOT EXISTS (SELECT 1 FROM stale)
     RETURNING aggregate_id, sequence, position
 ), remembered AS (
     INSERT INTO idempotency_keys (actor_id, key, request_hash, status, body)
     SELECT r.actor, r.key, r.hash, r.status,
-           replace(r.body, $15::text, coalesce(
+           replace(r.body, $18::text, coalesce(
                (SELECT a.position::text FROM appended a WHERE a.aggregate_id = r.agg AND a.sequence = r.seq), 'null'))
-      FROM UNNEST($8::text[], $9::text[], $10::text[], $11::integer[], $12::text[], $13::text[], $14::bigint[])
+      FROM UNNEST($11::text[], $12::text[], $13::text[], $14::integer[], $15::text[], $16::text[], $17::bigint[])
            AS r(actor, key, hash, status, body, agg, seq)
+     WHERE NOT EXISTS (SELECT 1 FROM stale)
 )
-SELECT aggregate_id, sequence, position FROM appended"
-    );
-    fn column<T, U>(items: &[T], f: impl Fn(&T) -> U) -> Vec<U> {
-        items.iter().map(f).collect()
+SELECT aggregate_id, sequence, position, NULL::text FROM appended
+UNION ALL SELECT i, NULL, NULL, t FROM stale"
+        );
+        bind_seen(sqlx::query(&sql), seen)
+            .bind(column(events, |e| e.aggregate_type.to_string()))
+            .bind(column(events, |e| e.aggregate_id.clone()))
+            .bind(column(events, |e| e.sequence))
+            .bind(column(events, |e| e.event_type.clone()))
+            .bind(column(events, |e| e.event_version.clone()))
+            .bind(column(events, |e| e.payload.clone()))
+            .bind(column(events, |e| e.metadata.clone()))
+            .bind(column(responses, |r| r.actor_id.clone()))
+            .bind(column(responses, |r| r.key.clone()))
+            .bind(column(responses, |r| r.request_hash.clone()))
+            .bind(column(responses, |r| i32::from(r.status)))
+            .bind(column(responses, |r| r.body.clone()))
+            .bind(column(responses, |r| r.aggregate_id.clone()))
+            .bind(column(responses, |r| r.last_sequence))
+            .bind(PLACEHOLDER_TEXT)
+            .fetch_all(pool)
+            .await?
+    };
+    let stale = stale_rows(&rows);
+    if !stale.is_empty() {
+        return Ok(Appended::Stale(stale));
     }
-    let rows = sqlx::query(&sql)
-        .bind(column(events, |e| e.aggregate_type.to_string()))
-        .bind(column(events, |e| e.aggregate_id.clone()))
-        .bind(column(events, |e| e.sequence))
-        .bind(column(events, |e| e.event_type.clone()))
-        .bind(column(events, |e| e.event_version.clone()))
-        .bind(column(events, |e| e.payload.clone()))
-        .bind(column(events, |e| e.metadata.clone()))
-        .bind(column(responses, |r| r.actor_id.clone()))
-        .bind(column(responses, |r| r.key.clone()))
-        .bind(column(responses, |r| r.request_hash.clone()))
-        .bind(column(responses, |r| i32::from(r.status)))
-        .bind(column(responses, |r| r.body.clone()))
-        .bind(column(responses, |r| r.aggregate_id.clone()))
-        .bind(column(responses, |r| r.last_sequence))
-        .bind(PLACEHOLDER_TEXT)
-        .fetch_all(pool)
-        .await?;
-    let by_event: HashMap<(String, i64), i64> =
-        rows.into_iter().map(|r| ((r.get::<String, _>(0), r.get::<i64, _>(1)), r.get::<i64, _>(2))).collect();
-    Ok(events
-        .iter()
-        .map(|e| by_event.get(&(e.aggregate_id.clone(), e.sequence)).copied().unwrap_or_default())
-        .collect())
+    let by_event: HashMap<(String, i64), i64> = rows
+        .into_iter()
+        .map(|r| ((r.get::<String, _>(0), r.get::<Option<i64>, _>(1).unwrap_or_default()), r.get::<Option<i64>, _>(2).unwrap_or_default()))
+        .collect();
+    Ok(Appended::Written(
+        events.iter().map(|e| by_event.get(&(e.aggregate_id.clone(), e.sequence)).copied().unwrap_or_default()).collect(),
+    ))
+}
+
+/// `($first::text, …, $(first+6)::text), (…)`: the VALUES rows of `count` events, seven
+/// parameters each, numbered from `first`.
+fn values_list(count: usize, first: usize) -> String {
+    let mut sql = String::new();
+    for i in 0..count {
+        let n = first + i * 7;
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str(&format!(
+            "(${}::text, ${}::text, ${}::bigint, ${}::text, ${}::text, ${}::text, ${}::text)",
+            n,
+            n + 1,
+            n + 2,
+            n + 3,
+            n + 4,
+            n + 5,
+            n + 6
+        ));
+    }
+    sql
 }
 
 /// The common case (a few events, no idempotency record) as a plain multi-row INSERT:
@@ -429,29 +552,13 @@ pub async fn append_postgres_events<'e>(
 ) -> Result<Vec<i64>, sqlx::Error> {
     // The shared fence lock is taken before any position is drawn (see
     // kurslogg_projections::feed): the CTE is joined, so it runs first.
-    let mut sql = format!(
+    let sql = format!(
         "WITH fence AS (SELECT pg_advisory_xact_lock_shared({APPEND_FENCE_KEY})) \
          INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
-         SELECT v.t, v.i, v.s, v.et, v.ev, v.p::json, v.m::json FROM fence, (VALUES ",
+         SELECT v.t, v.i, v.s, v.et, v.ev, v.p::json, v.m::json FROM fence, (VALUES {}) AS v(t, i, s, et, ev, p, m) \
+         RETURNING position",
+        values_list(events.len(), 1)
     );
-    for i in 0..events.len() {
-        let n = i * 7;
-        if i > 0 {
-            sql.push_str(", ");
-        }
-        sql.push_str(&format!(
-            "(${}::text, ${}::text, ${}::bigint, ${}::text, ${}::text, ${}::text, ${}::text)",
-            n + 1,
-            n + 2,
-            n + 3,
-            n + 4,
-            n + 5,
-            n + 6,
-            n + 7
-        ));
-    }
-    sql.push_str(") AS v(t, i, s, et, ev, p, m)");
-    sql.push_str(" RETURNING position");
     let mut query = sqlx::query(&sql);
     for e in events {
         query = bind_event!(query, e);
@@ -466,7 +573,8 @@ async fn append_sqlite(
     pool: &SqlitePool,
     events: &[NewEvent],
     responses: &[StoredResponse],
-) -> Result<Vec<i64>, sqlx::Error> {
+    seen: &[Seen],
+) -> Result<Appended, sqlx::Error> {
     let mut tx = pool.begin().await?;
     let mut positions = Vec::with_capacity(events.len());
     // SQLite allows 32,766 bound parameters per statement; 7 per event.
@@ -502,8 +610,26 @@ async fn append_sqlite(
             .execute(&mut *tx)
             .await?;
     }
+    // Checked after the writes: by then this transaction holds the database's write lock
+    // (when it wrote anything), so no other process can append before it commits.
+    let mut stale = vec![];
+    for g in seen {
+        let newer = sqlx::query("SELECT 1 FROM events WHERE aggregate_type = ? AND aggregate_id = ? AND sequence > ? LIMIT 1")
+            .bind(g.aggregate_type)
+            .bind(&g.aggregate_id)
+            .bind(g.sequence)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if newer.is_some() {
+            stale.push((g.aggregate_type.to_string(), g.aggregate_id.clone()));
+        }
+    }
+    if !stale.is_empty() {
+        tx.rollback().await?;
+        return Ok(Appended::Stale(stale));
+    }
     tx.commit().await?;
-    Ok(positions)
+    Ok(Appended::Written(positions))
 }
 
 fn classify_append_error(error: sqlx::Error) -> AppendError {

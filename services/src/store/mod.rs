@@ -10,9 +10,9 @@ mod executor;
 mod keys;
 mod log;
 
-pub use executor::{Aggregates, CommandError, Committed, Metadata, Respond};
+pub use executor::{Aggregates, Basis, CommandError, Committed, Metadata, Respond};
 pub use log::{
-    append_postgres_events, AppendError, Backend, EventLog, LogOptions, NewEvent, PeopleOnOffering, StoredResponse,
+    append_postgres_events, AppendError, Backend, EventLog, LogOptions, NewEvent, PeopleOnOffering, Seen, StoredResponse,
     POSITION_PLACEHOLDER,
 };
 
