@@ -17,6 +17,12 @@ conformance!(
     scenario_rush_before_deadline_one_process,
     scenario_rush_before_deadline_two_processes,
     scenario_another_instances_writes_reach_this_ones_cache,
+    scenario_a_cancellation_is_decided_on_the_other_instances_registration,
+    scenario_a_registration_is_decided_on_the_other_instances_cancellation,
+    scenario_a_collective_line_sees_the_other_instances_cancellation,
+    scenario_a_staff_member_paused_through_the_other_instance_is_not_registered,
+    scenario_a_transfer_sees_the_other_instances_pause,
+    scenario_prerequisites_added_through_the_other_instance_are_checked,
 );
 
 const RUSHERS_PER_MUNICIPALITY: usize = 16;
@@ -304,4 +310,167 @@ async fn scenario_another_instances_writes_reach_this_ones_cache(backend: Backen
     // And it decides on the offering as the second left it, without a conflict to learn it.
     let samtal = first.offering(f.samtal).await.expect("offering");
     assert!(samtal.registrations.iter().any(|r| r.staff_id == also.to_string()), "the second's registration");
+}
+
+/// Two instances over one log, neither following the other (no `follow_once`): each has
+/// the offerings and staff in its cache, as a busy instance would.
+struct TwoInstances {
+    _guard: Guard,
+    f: Fyrbodal,
+    first: Kurslogg,
+    second: Kurslogg,
+}
+
+impl TwoInstances {
+    async fn start(backend: Backend) -> Self {
+        let clock = TestClock::at(spring_2027());
+        let (first, guard) = fresh_app(backend, &clock).await;
+        let f = Fyrbodal::build(&first, 3).await;
+        publish(&first, f.package).await;
+        let second = guard.open(&clock).await;
+        // Warm the second instance's cache: every offering and staff member as they are now.
+        for offering in [f.lvu_grund, f.samtal, f.lvu_forts] {
+            second.offering(offering).await.expect("offering visible to the second instance");
+        }
+        for staff in f.staff.values().flatten() {
+            second.staff_member(*staff).await.expect("staff member visible to the second instance");
+        }
+        Self { _guard: guard, f, first, second }
+    }
+}
+
+/// Registered through one instance, cancelled through the other, which had the offering
+/// cached without the registration: the cancellation goes through (it was refused with
+/// `not_registered`).
+async fn scenario_a_cancellation_is_decided_on_the_other_instances_registration(backend: Backend) {
+    let TwoInstances { _guard, f, first, second } = TwoInstances::start(backend).await;
+    let (staff, coordinator) = (f.member(&f.uddevalla, 1), coordinator(&f.uddevalla));
+    first.register(&coordinator, line(staff, f.lvu_grund)).await.expect("registered through the first");
+    let cancelled = second.cancel_registration(&coordinator, f.lvu_grund, staff).await;
+    let cancelled = cancelled.expect("the second instance cancels what the first registered");
+    assert_eq!(cancelled.events, 1);
+    let view = first.offering(f.lvu_grund).await.expect("offering");
+    let registration = view.registrations.iter().find(|r| r.staff_id == staff.to_string()).expect("on the roster");
+    assert_eq!(registration.status, "cancelled");
+    // A refusal that is right stands: cancelling again is refused by both.
+    assert_eq!(refusal_code(second.cancel_registration(&coordinator, f.lvu_grund, staff).await), "not_registered");
+    assert_eq!(refusal_code(first.cancel_registration(&coordinator, f.lvu_grund, staff).await), "not_registered");
+}
+
+/// Registered and then cancelled through one instance, registered again through the
+/// other, which had the registration cached: it goes through (it was refused with
+/// `already_registered`).
+async fn scenario_a_registration_is_decided_on_the_other_instances_cancellation(backend: Backend) {
+    let TwoInstances { _guard, f, first, second } = TwoInstances::start(backend).await;
+    let (staff, coordinator) = (f.member(&f.trollhattan, 2), coordinator(&f.trollhattan));
+    first.register(&coordinator, line(staff, f.samtal)).await.expect("registered through the first");
+    second.offering(f.samtal).await.expect("the second instance caches the registration");
+    first.cancel_registration(&coordinator, f.samtal, staff).await.expect("cancelled through the first");
+    let again = second.register(&coordinator, line(staff, f.samtal)).await;
+    let again = again.expect("the second instance registers the person the first cancelled");
+    assert_eq!(again.status, LineStatus::Requested);
+    assert!(!again.already_registered);
+    // And a registration that stands is refused as such, by either instance.
+    assert_eq!(refusal_code(first.register(&coordinator, line(staff, f.samtal)).await), "already_registered");
+    assert_eq!(refusal_code(second.register(&coordinator, line(staff, f.samtal)).await), "already_registered");
+}
+
+/// A collective registration through one instance after a cancellation through the
+/// other: the line is registered anew, not answered "already registered" while the
+/// roster says cancelled.
+async fn scenario_a_collective_line_sees_the_other_instances_cancellation(backend: Backend) {
+    let TwoInstances { _guard, f, first, second } = TwoInstances::start(backend).await;
+    let (staff, coordinator) = (f.member(&f.dals_ed, 1), coordinator(&f.dals_ed));
+    let also = f.member(&f.dals_ed, 2);
+    second.register(&coordinator, line(staff, f.lvu_grund)).await.expect("registered through the second");
+    first.cancel_registration(&coordinator, f.lvu_grund, staff).await.expect("cancelled through the first");
+    let receipt = second
+        .register_collectively(&coordinator, f.dals_ed.clone(), vec![line(staff, f.lvu_grund), line(also, f.lvu_grund)])
+        .await
+        .expect("collective registration");
+    let outcome = &receipt.lines[0];
+    assert_eq!((outcome.status, outcome.already_registered), (LineStatus::Requested, false), "{receipt:?}");
+    assert!(outcome.position.is_some());
+    let view = first.offering(f.lvu_grund).await.expect("offering");
+    let active: Vec<&str> = view
+        .registrations
+        .iter()
+        .filter(|r| r.staff_id == staff.to_string() && r.status != "cancelled")
+        .map(|r| r.status.as_str())
+        .collect();
+    assert_eq!(active, ["requested"], "the roster shows the registration the receipt reported");
+    // Resubmitted through the first instance, the line is now truly already registered.
+    let resubmitted = first
+        .register_collectively(&coordinator, f.dals_ed.clone(), vec![line(staff, f.lvu_grund)])
+        .await
+        .expect("resubmitted");
+    assert_eq!((resubmitted.lines[0].status, resubmitted.lines[0].already_registered), (LineStatus::Requested, true));
+}
+
+/// A staff member paused through one instance just before the other, which had them
+/// cached as active, registers them: refused with `staff_paused`, at once, without
+/// following the log.
+async fn scenario_a_staff_member_paused_through_the_other_instance_is_not_registered(backend: Backend) {
+    use kurslogg_domain::staff::StaffCommand;
+    let TwoInstances { _guard, f, first, second } = TwoInstances::start(backend).await;
+    let (staff, coordinator) = (f.member(&f.uddevalla, 2), coordinator(&f.uddevalla));
+    // The second instance has decided a registration of theirs on its cached state.
+    second.register(&coordinator, line(staff, f.lvu_grund)).await.expect("registered while active");
+    first.staff_command(&coordinator, staff, StaffCommand::PauseStaffMember).await.expect("paused through the first");
+    let before = second.offering(f.samtal).await.expect("offering").registrations.len();
+    assert_eq!(refusal_code(second.register(&coordinator, line(staff, f.samtal)).await), "staff_paused");
+    let receipt = second
+        .register_collectively(&coordinator, f.uddevalla.clone(), vec![line(staff, f.lvu_forts)])
+        .await
+        .expect("collective registration answers line by line");
+    assert_eq!(receipt.lines[0].code.as_deref(), Some("staff_paused"), "{receipt:?}");
+    assert_eq!(second.offering(f.samtal).await.expect("offering").registrations.len(), before, "nothing written");
+    // Resumed through the first, registered through the second.
+    first.staff_command(&coordinator, staff, StaffCommand::ResumeStaffMember).await.expect("resumed");
+    let outcome = second.register(&coordinator, line(staff, f.samtal)).await.expect("registered once resumed");
+    assert_eq!(outcome.status, LineStatus::Requested);
+}
+
+/// A seat handed to someone the other instance paused just before: refused.
+async fn scenario_a_transfer_sees_the_other_instances_pause(backend: Backend) {
+    use kurslogg_domain::staff::StaffCommand;
+    let TwoInstances { _guard, f, first, second } = TwoInstances::start(backend).await;
+    let coordinator = coordinator(&f.uddevalla);
+    let (holder, taker) = (f.member(&f.uddevalla, 1), f.member(&f.uddevalla, 2));
+    second.register(&coordinator, line(holder, f.samtal)).await.expect("registered");
+    first.staff_command(&coordinator, taker, StaffCommand::PauseStaffMember).await.expect("paused through the first");
+    let refused = second.transfer_seat(&coordinator, f.samtal, holder, taker, false).await;
+    assert_eq!(refusal_code(refused), "staff_paused");
+}
+
+/// An offering without prerequisites gets one through one instance; the other, which had
+/// it cached without, gathers the person's history after all and judges by it: someone
+/// holding a seat on the prerequisite course is registered, someone without is refused.
+async fn scenario_prerequisites_added_through_the_other_instance_are_checked(backend: Backend) {
+    use kurslogg_domain::offering::OfferingCommand;
+    let TwoInstances { _guard, f, first, second } = TwoInstances::start(backend).await;
+    let coordinator = coordinator(&f.trollhattan);
+    let (grounded, newcomer) = (f.member(&f.trollhattan, 1), f.member(&f.trollhattan, 2));
+    first.register(&coordinator, line(grounded, f.lvu_grund)).await.expect("registered on LVU grund");
+    let clock = TestClock::at(after_ht2027_deadline());
+    let first = {
+        drop(first);
+        _guard.open(&clock).await
+    };
+    let second = {
+        drop(second);
+        _guard.open(&clock).await
+    };
+    first.close_registration(&course_office(), f.package).await.expect("seats allocated");
+    // The second instance knows the package and the offering as they now are.
+    second.package(f.package).await.expect("package");
+    second.offering(f.samtal).await.expect("offering");
+    let mut revised = details("Samtal med barn, fördjupning", sessions(utc(2027, 10, 11, 7, 0), 2, 1));
+    revised.prerequisites = vec![f.lvu_grund_code.clone()];
+    let revise = OfferingCommand::ReviseOffering { details: revised };
+    first.offering_command(&course_office(), f.samtal, revise).await.expect("revised through the first");
+    let outcome = second.register(&coordinator, line(grounded, f.samtal)).await;
+    let outcome = outcome.expect("registered: the seat on LVU grund meets the new prerequisite");
+    assert_eq!(outcome.status, LineStatus::Confirmed);
+    assert_eq!(refusal_code(second.register(&coordinator, line(newcomer, f.samtal)).await), "prerequisite_missing");
 }

@@ -7,8 +7,7 @@ use kurslogg_domain::course::{CourseCommand, CourseEvent};
 use kurslogg_domain::municipality::{LineOutcome, MunicipalRole, Municipality, MunicipalityCommand, ReceivedLine};
 use kurslogg_domain::offering::{
     CourseFacts, Offering, OfferingCommand, OfferingDetails, OfferingError, OfferingEvent, ParticipantFacts,
-    PastParticipation,
-    RegistrationStatus, RegistrationWindow,
+    PastParticipation, RegistrationStatus, RegistrationWindow,
 };
 use kurslogg_domain::package::{PackageCommand, PackageError, PackagePhase};
 use kurslogg_domain::staff::{StaffCommand, StaffError, StaffProfile, StaffStatus};
@@ -682,8 +681,11 @@ impl Kurslogg {
         let (staff, offering) = (line.staff, line.offering);
         for attempt in 0..FACT_ATTEMPTS {
             let (command, basis) = self.registration_command(ctx, &line, Gathered::attempt(attempt)).await?;
-            let answer = move |events: &[OfferingEvent], position| registration_outcome(staff, offering, events, position);
-            if let Some(outcome) = self.run_on(&self.offerings, &offering.to_string(), command, ctx, answer, basis).await? {
+            let answer =
+                move |events: &[OfferingEvent], position| registration_outcome(staff, offering, events, position);
+            if let Some(outcome) =
+                self.run_on(&self.offerings, &offering.to_string(), command, ctx, answer, basis).await?
+            {
                 return Ok(outcome);
             }
         }
@@ -706,7 +708,8 @@ impl Kurslogg {
             .fact(&self.packages, &package.to_string(), |p| RegistrationWindow { phase: p.phase, deadline: p.deadline })
             .await?
             .ok_or_else(|| AppError::not_found("course package"))?;
-        let participant = self.participant_facts(ctx, line.staff, needs_history, Some(line.offering), &mut facts).await?;
+        let participant =
+            self.participant_facts(ctx, line.staff, needs_history, Some(line.offering), &mut facts).await?;
         let command =
             OfferingCommand::Register { participant, window, override_prerequisites: line.override_prerequisites };
         Ok((command, with_history_if_needed(facts.basis(), needs_history)))
@@ -868,7 +871,9 @@ impl Kurslogg {
             let command = OfferingCommand::TransferSeat { from, to, override_prerequisites };
             let basis = with_history_if_needed(facts.basis(), needs_history);
             let answer = Self::written(offering.to_string());
-            if let Some(written) = self.run_on(&self.offerings, &offering.to_string(), command, ctx, answer, basis).await? {
+            if let Some(written) =
+                self.run_on(&self.offerings, &offering.to_string(), command, ctx, answer, basis).await?
+            {
                 return Ok(written);
             }
         }

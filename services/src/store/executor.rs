@@ -432,9 +432,8 @@ where
                     // Nothing was written, but the state has the batch's events applied.
                     *cached = None;
                     tracing::debug!(aggregate = A::TYPE, id, attempt, ?stale, "decided on stale facts");
-                    let moved = |seen: &Seen| {
-                        stale.iter().any(|(t, i)| t == seen.aggregate_type && *i == seen.aggregate_id)
-                    };
+                    let moved =
+                        |seen: &Seen| stale.iter().any(|(t, i)| t == seen.aggregate_type && *i == seen.aggregate_id);
                     // This aggregate itself moved on: decide everything again on the new
                     // state. Otherwise the jobs whose facts moved on go back to their
                     // callers, to gather them again, and the rest are decided again.

@@ -508,10 +508,18 @@ UNION ALL SELECT i, NULL, NULL, t FROM stale"
     }
     let by_event: HashMap<(String, i64), i64> = rows
         .into_iter()
-        .map(|r| ((r.get::<String, _>(0), r.get::<Option<i64>, _>(1).unwrap_or_default()), r.get::<Option<i64>, _>(2).unwrap_or_default()))
+        .map(|r| {
+            (
+                (r.get::<String, _>(0), r.get::<Option<i64>, _>(1).unwrap_or_default()),
+                r.get::<Option<i64>, _>(2).unwrap_or_default(),
+            )
+        })
         .collect();
     Ok(Appended::Written(
-        events.iter().map(|e| by_event.get(&(e.aggregate_id.clone(), e.sequence)).copied().unwrap_or_default()).collect(),
+        events
+            .iter()
+            .map(|e| by_event.get(&(e.aggregate_id.clone(), e.sequence)).copied().unwrap_or_default())
+            .collect(),
     ))
 }
 
@@ -614,12 +622,13 @@ async fn append_sqlite(
     // (when it wrote anything), so no other process can append before it commits.
     let mut stale = vec![];
     for g in seen {
-        let newer = sqlx::query("SELECT 1 FROM events WHERE aggregate_type = ? AND aggregate_id = ? AND sequence > ? LIMIT 1")
-            .bind(g.aggregate_type)
-            .bind(&g.aggregate_id)
-            .bind(g.sequence)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let newer =
+            sqlx::query("SELECT 1 FROM events WHERE aggregate_type = ? AND aggregate_id = ? AND sequence > ? LIMIT 1")
+                .bind(g.aggregate_type)
+                .bind(&g.aggregate_id)
+                .bind(g.sequence)
+                .fetch_optional(&mut *tx)
+                .await?;
         if newer.is_some() {
             stale.push((g.aggregate_type.to_string(), g.aggregate_id.clone()));
         }

@@ -12,8 +12,8 @@ mod log;
 
 pub use executor::{Aggregates, Basis, CommandError, Committed, Metadata, Respond};
 pub use log::{
-    append_postgres_events, AppendError, Backend, EventLog, LogOptions, NewEvent, PeopleOnOffering, Seen, StoredResponse,
-    POSITION_PLACEHOLDER,
+    append_postgres_events, AppendError, Backend, EventLog, LogOptions, NewEvent, PeopleOnOffering, Seen,
+    StoredResponse, POSITION_PLACEHOLDER,
 };
 
 /// Storage trouble the caller cannot fix (maps to 503).
