@@ -254,8 +254,11 @@ impl Settings {
         }
         // Variables of tools that share the prefix (tests, benchmarks, the config path) are
         // not settings; any other unknown KURSLOGG_ variable is a typo and stops start-up.
-        let settings_only =
-            Env::prefixed("KURSLOGG_").filter(|key| !TOOL_VARIABLES.iter().any(|p| key.as_str().starts_with(p)));
+        // Keys keep the environment's case (KURSLOGG_TEST_POSTGRES_URL gives `TEST_POSTGRES_URL`).
+        let settings_only = Env::prefixed("KURSLOGG_").filter(|key| {
+            let key = key.as_str().to_ascii_lowercase();
+            !TOOL_VARIABLES.iter().any(|p| key.starts_with(p))
+        });
         figment = figment.merge(settings_only).merge(Serialized::defaults(overrides));
         let mut settings: Settings = figment.extract().map_err(|e| ConfigError(e.to_string()))?;
         if settings.database_url.as_ref().is_some_and(|u| u.expose().trim().is_empty()) {

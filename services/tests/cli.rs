@@ -716,3 +716,169 @@ fn killing_the_service_while_it_sends_loses_no_letter_and_repeats_none() {
     let copies = received.len() - arrived.len();
     assert!(copies <= 1, "{copies} letters arrived twice; at most the one in flight at the kill may");
 }
+
+// ----- crash windows -----
+
+/// `http` with a JSON answer; `None` when the connection closed without one (the service died).
+fn json_call(
+    address: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Option<(u16, serde_json::Value)> {
+    let (status, text) = http(address, method, path, headers, body)?;
+    Some((status, serde_json::from_str(&text).unwrap_or(serde_json::Value::Null)))
+}
+
+/// Waits until every projection has caught up with the log.
+fn caught_up(served: &Served) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (status, body) = get(&served.address, "/readyz").expect("/readyz answers");
+        let ready: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+        if status == 200
+            && ready["projections"].as_array().is_some_and(|p| !p.is_empty() && p.iter().all(|p| p["lag"] == 0))
+        {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the projections did not catch up: {body}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A collective registration writes its lines (one event per offering) and then its
+/// receipt, with the answer remembered for its Idempotency-Key in the same statement as
+/// the receipt. The service is made to die (`KURSLOGG_TEST_CRASH_AT`, an abort as from
+/// `kill -9`) after the lines and before the receipt, and after the receipt before the
+/// answer reaches the client; each time the client's retry with the same key after a
+/// restart leaves exactly one receipt and one letter to the coordinator per request.
+fn a_retry_after_a_crash_writes_one_receipt(storage: &dyn Fn(&mut Command)) {
+    let tmp = TempDir::new();
+    let data = tmp.path().join("data");
+    let start = |log: &str, crash_at: Option<&str>| {
+        let address = format!("127.0.0.1:{}", free_port());
+        let mut command = kurslogg(tmp.path());
+        command.arg("serve").env("KURSLOGG_LISTEN", &address).env("KURSLOGG_DATA_DIR", &data);
+        storage(&mut command);
+        if let Some(point) = crash_at {
+            command.env("KURSLOGG_TEST_CRASH_AT", point);
+        }
+        Served::start(command, address, tmp.path().join(log))
+    };
+    let served = start("setup.log", None);
+    let authorization = office_token(tmp.path(), |c| {
+        c.env("KURSLOGG_DATA_DIR", &data);
+        storage(c);
+    });
+    let office = [("Authorization", authorization.as_str())];
+    let post = |served: &Served, path: &str, body: serde_json::Value| {
+        let (status, answer) = json_call(&served.address, "POST", path, &office, &body.to_string()).expect("an answer");
+        assert!(status == 200 || status == 201, "POST {path}: {status} {answer}");
+        answer
+    };
+    post(&served, "/municipalities", serde_json::json!({ "id": "tanum", "name": "Tanum", "federation": "Fyrbodal" }));
+    let staff = |name: &str, email: &str| {
+        let body = serde_json::json!({
+            "name": name, "work_email": email, "unit": "IFO", "supervisor_id": null,
+            "staff_group": "myndighetsutovning", "experience_band": "new0_to2", "social_work_degree": true,
+        });
+        post(&served, "/municipalities/tanum/staff", body)["id"].as_str().expect("staff id").to_string()
+    };
+    let lena = staff("Lena Samordnare", "lena@tanum.example.se");
+    let people = [staff("Anna Andersson", "anna@tanum.example.se"), staff("Erik Berg", "erik@tanum.example.se")];
+    post(&served, "/municipalities/tanum/roles", serde_json::json!({ "staff_id": lena, "role": "coordinator" }));
+    post(
+        &served,
+        "/courses",
+        serde_json::json!({ "code": "SAMTAL", "title": "Samtal med barn", "description": "Samtal." }),
+    );
+    let package = post(
+        &served,
+        "/packages",
+        serde_json::json!({ "term": "HT2027", "title": "Kompetenspaket HT2027", "organiser": "Fyrbodal" }),
+    )["id"]
+        .as_str()
+        .expect("package id")
+        .to_string();
+    let offerings: Vec<String> = (0..2)
+        .map(|i| {
+            let starts = format!("2027-10-{:02}T07:00:00Z", 5 + i);
+            let ends = format!("2027-10-{:02}T13:00:00Z", 5 + i);
+            let body = serde_json::json!({
+                "course": "SAMTAL", "description": "Samtal med barn.", "experience_bands": ["new0_to2"],
+                "staff_groups": ["myndighetsutovning"], "competence_areas": ["samtal"], "trainer": "Lena L",
+                "place": "Tanum", "sessions": [{ "starts_at": starts, "ends_at": ends, "hours": 6.0 }],
+                "seat_limit": 10, "price_sek": 1800,
+            });
+            post(&served, &format!("/packages/{package}/offerings"), body)["id"].as_str().expect("id").to_string()
+        })
+        .collect();
+    post(&served, &format!("/packages/{package}/publish"), serde_json::json!({}));
+    assert_eq!(served.terminate().code(), Some(0));
+
+    for (person, point) in
+        people.iter().zip(["collective_registration_before_receipt", "collective_registration_after_receipt"])
+    {
+        let lines: Vec<serde_json::Value> =
+            offerings.iter().map(|o| serde_json::json!({ "staff_id": person, "offering_id": o })).collect();
+        let body = serde_json::json!({ "lines": lines }).to_string();
+        let key = format!("crash-{point}");
+        let keyed = [("Authorization", authorization.as_str()), ("Idempotency-Key", key.as_str())];
+        let mut crashing = start(&format!("{point}.log"), Some(point));
+        let answer = json_call(&crashing.address, "POST", "/municipalities/tanum/registrations", &keyed, &body);
+        assert!(answer.is_none(), "the service died at {point} before answering: {answer:?}");
+        let exit = crashing.child.wait().expect("reap");
+        assert!(!exit.success(), "aborted at {point}: {exit}\n{}", crashing.output());
+        assert!(crashing.output().contains(point), "{}", crashing.output());
+
+        let served = start(&format!("{point}-retry.log"), None);
+        let (status, first) = json_call(&served.address, "POST", "/municipalities/tanum/registrations", &keyed, &body)
+            .expect("the retry is answered");
+        assert_eq!(status, 200, "{first}");
+        assert_eq!(first["requested"], 2, "both lines stand: {first}");
+        let (status, again) = json_call(&served.address, "POST", "/municipalities/tanum/registrations", &keyed, &body)
+            .expect("a second retry is answered");
+        assert_eq!((status, &again), (200, &first), "the same answer again");
+        caught_up(&served);
+        let letters = outbox(&served, &authorization);
+        let receipts: Vec<&serde_json::Value> =
+            letters.iter().filter(|n| n["kind"] == "registration_receipt").collect();
+        let requests = if point.ends_with("before_receipt") { 1 } else { 2 };
+        assert_eq!(receipts.len(), requests, "one receipt letter per request: {receipts:#?}");
+        assert!(receipts.iter().all(|n| n["recipient"] == lena.as_str()));
+        let (status, trail) =
+            json_call(&served.address, "GET", "/audit?limit=10000", &office, "").expect("audit trail");
+        assert_eq!(status, 200);
+        let received = trail["entries"]
+            .as_array()
+            .expect("entries")
+            .iter()
+            .filter(|e| e["event_type"] == "CollectiveRegistrationReceived")
+            .count();
+        assert_eq!(received, requests, "one receipt event per request");
+        assert_eq!(served.terminate().code(), Some(0));
+    }
+}
+
+#[test]
+fn a_retry_after_a_crash_writes_one_receipt_sqlite() {
+    a_retry_after_a_crash_writes_one_receipt(&|_| {});
+}
+
+#[test]
+fn a_retry_after_a_crash_writes_one_receipt_postgres() {
+    if std::env::var("KURSLOGG_SKIP_POSTGRES").is_ok_and(|v| v == "1" || v.eq_ignore_ascii_case("true")) {
+        eprintln!("KURSLOGG_SKIP_POSTGRES=1: skipping the PostgreSQL run");
+        return;
+    }
+    let admin_url = std::env::var("KURSLOGG_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+        .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/postgres".to_string());
+    let database = Database::create(&admin_url, &format!("kl_cli_{}", uuid::Uuid::new_v4().simple()));
+    let url = database.url.clone();
+    a_retry_after_a_crash_writes_one_receipt(&move |c: &mut Command| {
+        c.arg("--database-url").arg(&url);
+    });
+}
