@@ -29,19 +29,32 @@ use uuid::Uuid;
 
 use crate::app::{Actor, Role};
 
-/// How long sessions last and how failed logins are limited.
+/// How long sessions last, how failed logins and token guesses are limited, and whose
+/// word on the client's address is taken (docs/decisions/0008).
 #[derive(Debug, Clone)]
 pub struct AuthSettings {
     /// A browser session ends this long after login.
     pub session_hours: i64,
-    /// Failed logins for one login name within the window before it is locked.
+    /// Failed password logins for one login name from one client address within the
+    /// window before that name is locked for that address.
     pub max_failed_logins: i64,
-    /// Failed logins or rejected tokens from one client within the window before it is locked.
+    /// Failed password logins for one login name from all addresses together within the
+    /// window before the name is locked for addresses its user has never logged in from.
+    pub max_failed_logins_per_name: i64,
+    /// Failed password logins from one client address (any login names) within the window
+    /// before password logins from it are refused, except for users who have logged in
+    /// from that address before.
     pub max_failures_per_client: i64,
+    /// Rejected bearer tokens from one client address within the window before it may not
+    /// try unknown tokens any more (tokens already verified keep working).
+    pub max_token_failures_per_client: i64,
     /// The window, in minutes.
     pub failure_window_minutes: i64,
     /// Mark session cookies `Secure` (only sent over HTTPS). Off only for local trials.
     pub secure_cookies: bool,
+    /// Reverse proxies whose `X-Forwarded-For` gives the client's address; from anyone
+    /// else the header is ignored.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Default for AuthSettings {
@@ -49,11 +62,54 @@ impl Default for AuthSettings {
         Self {
             session_hours: 8,
             max_failed_logins: 5,
+            max_failed_logins_per_name: 50,
             max_failures_per_client: 50,
+            max_token_failures_per_client: 50,
             failure_window_minutes: 15,
             secure_cookies: true,
+            trusted_proxies: vec![],
         }
     }
+}
+
+impl AuthSettings {
+    /// The client's address: the connection's peer, or, when the peer is a trusted proxy,
+    /// the address `X-Forwarded-For` (`forwarded_for`, every such header in order) names
+    /// last before the trusted proxies that passed it on. A header a client wrote itself
+    /// can only add entries on the left, which are never reached past an untrusted one.
+    pub fn client_address<'h>(
+        &self,
+        peer: std::net::IpAddr,
+        forwarded_for: impl DoubleEndedIterator<Item = &'h str>,
+    ) -> std::net::IpAddr {
+        let trusted = |ip: &std::net::IpAddr| self.trusted_proxies.iter().any(|net| net.contains(ip));
+        if !trusted(&peer) {
+            return peer;
+        }
+        let mut client = peer;
+        let hops = forwarded_for.rev().flat_map(|header| header.rsplit(',')).map(str::trim);
+        for hop in hops {
+            // An entry that is no address (`unknown`, an obfuscated name) ends the chain:
+            // the last address seen is the best known.
+            let Some(ip) = parse_forwarded_address(hop) else { break };
+            client = ip;
+            if !trusted(&ip) {
+                break;
+            }
+        }
+        client
+    }
+}
+
+/// An address as proxies write it in `X-Forwarded-For`: bare, `[v6]`, or with a port.
+fn parse_forwarded_address(hop: &str) -> Option<std::net::IpAddr> {
+    if let Ok(ip) = hop.parse() {
+        return Some(ip);
+    }
+    if let Ok(socket) = hop.parse::<std::net::SocketAddr>() {
+        return Some(socket.ip());
+    }
+    hop.strip_prefix('[').and_then(|h| h.strip_suffix(']')).and_then(|h| h.parse().ok())
 }
 
 /// Why a request or an administrative change was refused.
@@ -564,7 +620,7 @@ impl Auth {
             .await?;
         let row = row.first().ok_or(AuthError::NotFound("no such user"))?;
         let login_hash = sha256_hex(&row.text(0));
-        self.ensure_not_locked(origin, Some(&login_hash)).await?;
+        self.ensure_login_allowed(origin, &login_hash, Some(&user.id)).await?;
         let Some(hash) = row.opt_text(1) else {
             return Err(AuthError::Invalid(
                 "you have no password to change (you log in with a token or single sign-on)".into(),
@@ -777,12 +833,14 @@ impl Auth {
         }
     }
 
-    /// The token's user and id, or why it is refused. A locked-out client (429) is told
-    /// so before anything that could be guessing: an unknown token, or a secret not yet
-    /// verified; a client using its known-good token is not slowed by the count.
+    /// The token's user and id, or why it is refused. A client address with too many
+    /// rejected tokens (429) is told so before anything that could be guessing: an unknown
+    /// token, or a secret not yet verified; a client using its known-good token is not
+    /// slowed by the count. Rejected tokens count only towards this limit, never towards
+    /// the limits on password logins.
     async fn check_token(&self, raw: &str, origin: &Origin) -> Result<Result<(User, String), &'static str>, AuthError> {
         let Some((token_id, secret)) = parse_token(raw) else {
-            self.ensure_not_locked(origin, None).await?;
+            self.ensure_tokens_allowed(origin).await?;
             return Ok(Err("malformed"));
         };
         // The token and its user in one read: this runs on every request with a token.
@@ -793,7 +851,7 @@ impl Auth {
         );
         let rows = self.db.fetch(&sql, &[token_id.clone().into()]).await?;
         let Some(row) = rows.first() else {
-            self.ensure_not_locked(origin, None).await?;
+            self.ensure_tokens_allowed(origin).await?;
             return Ok(Err("unknown token"));
         };
         if row.opt_text(11).is_some() {
@@ -805,7 +863,7 @@ impl Auth {
         let digest: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
         let known = self.verified.lock().expect("token cache").get(&token_id) == Some(&digest);
         if !known {
-            self.ensure_not_locked(origin, None).await?;
+            self.ensure_tokens_allowed(origin).await?;
             if !verify_secret(secret, row.text(9)).await {
                 return Ok(Err("wrong secret"));
             }
@@ -849,49 +907,99 @@ impl Auth {
 
     // ----- logins and sessions -----
 
-    /// Refuses with 429 while the client, or the login name, has too many recent failures.
-    async fn ensure_not_locked(&self, origin: &Origin, login_hash: Option<&str>) -> Result<(), AuthError> {
+    /// The start of the window in which failures count, and the answer for a count that
+    /// has reached its limit: 429 until the oldest counted failure leaves the window.
+    fn failure_window(&self) -> (String, impl Fn(Option<String>) -> AuthError) {
         let window_start = self.now() - Duration::minutes(self.settings.failure_window_minutes);
-        let since = stamp(window_start);
-        let oldest_counted = |at: Option<String>| {
+        let oldest_counted = move |at: Option<String>| {
             let retry = at
                 .and_then(|at| DateTime::parse_from_rfc3339(&at).ok())
                 .map(|at| (at.with_timezone(&Utc) - window_start).num_seconds().max(1))
                 .unwrap_or(60);
             AuthError::RateLimited { retry_after_secs: retry }
         };
-        let by_client = self
-            .db
-            .fetch(
-                "SELECT count(*), min(at) FROM security_log WHERE kind IN ('login_failed', 'token_rejected') \
-                 AND client = $1 AND at > $2",
-                &[origin.client.clone().into(), since.clone().into()],
-            )
+        (stamp(window_start), oldest_counted)
+    }
+
+    /// Counts security-log lines matching `condition` (on `$1..`) since `$n` (the last
+    /// parameter): how many, and when the oldest was written.
+    async fn count_since(
+        &self,
+        condition: &str,
+        mut params: Vec<kurslogg_projections::Param>,
+        since: &str,
+    ) -> Result<(i64, Option<String>), AuthError> {
+        params.push(since.into());
+        let sql = format!("SELECT count(*), min(at) FROM security_log WHERE {condition} AND at > ${}", params.len());
+        let rows = self.db.fetch(&sql, &params).await?;
+        Ok(rows.first().map_or((0, None), |r| (r.int(0), r.opt_text(1))))
+    }
+
+    /// Refuses (429) a client address that has had too many bearer tokens rejected.
+    async fn ensure_tokens_allowed(&self, origin: &Origin) -> Result<(), AuthError> {
+        let (since, locked) = self.failure_window();
+        let (count, oldest) = self
+            .count_since("kind = 'token_rejected' AND client = $1", vec![origin.client.clone().into()], &since)
             .await?;
-        if let Some(row) = by_client.first() {
-            if row.int(0) >= self.settings.max_failures_per_client {
-                return Err(oldest_counted(row.opt_text(1)));
-            }
-        }
-        if let Some(hash) = login_hash {
-            let by_login = self
-                .db
-                .fetch(
-                    "SELECT count(*), min(at) FROM security_log WHERE kind = 'login_failed' AND login_hash = $1 \
-                     AND at > $2",
-                    &[hash.into(), since.into()],
-                )
-                .await?;
-            if let Some(row) = by_login.first() {
-                if row.int(0) >= self.settings.max_failed_logins {
-                    return Err(oldest_counted(row.opt_text(1)));
-                }
-            }
+        if count >= self.settings.max_token_failures_per_client {
+            return Err(locked(oldest));
         }
         Ok(())
     }
 
-    /// Records a failed login (counted by [`Self::ensure_not_locked`]): the login name only
+    /// Refuses (429) a password login (or a change of one's own password) for the name
+    /// `login_hash` of `user_id` (if there is such a user) from this client address while:
+    /// - the name has had `max_failed_logins` failures from this address: the one guessing
+    ///   locks themselves out, not the user elsewhere;
+    /// - this address has had `max_failures_per_client` failures (any names), or the name
+    ///   `max_failed_logins_per_name` failures from all addresses, unless the user has
+    ///   logged in from this address before: guessing from many names or many addresses is
+    ///   stopped without locking users out of the places they log in from.
+    ///
+    /// Single sign-on is not limited here (the identity provider authenticates), and
+    /// rejected bearer tokens do not count (see [`Self::ensure_tokens_allowed`]).
+    async fn ensure_login_allowed(
+        &self,
+        origin: &Origin,
+        login_hash: &str,
+        user_id: Option<&str>,
+    ) -> Result<(), AuthError> {
+        let (since, locked) = self.failure_window();
+        let client = || kurslogg_projections::Param::from(origin.client.clone());
+        let name = || kurslogg_projections::Param::from(login_hash.to_string());
+        let (count, oldest) = self
+            .count_since("kind = 'login_failed' AND login_hash = $1 AND client = $2", vec![name(), client()], &since)
+            .await?;
+        if count >= self.settings.max_failed_logins {
+            return Err(locked(oldest));
+        }
+        let (by_client, oldest_by_client) =
+            self.count_since("kind = 'login_failed' AND client = $1", vec![client()], &since).await?;
+        let (by_name, oldest_by_name) =
+            self.count_since("kind = 'login_failed' AND login_hash = $1", vec![name()], &since).await?;
+        let over_client = by_client >= self.settings.max_failures_per_client;
+        let over_name = by_name >= self.settings.max_failed_logins_per_name;
+        if (over_client || over_name) && !self.has_logged_in_from(user_id, origin).await? {
+            return Err(locked(if over_client { oldest_by_client } else { oldest_by_name }));
+        }
+        Ok(())
+    }
+
+    /// Whether `user_id` has logged in (with a password or single sign-on) from this client
+    /// address, as far as the security log remembers.
+    async fn has_logged_in_from(&self, user_id: Option<&str>, origin: &Origin) -> Result<bool, AuthError> {
+        let Some(user_id) = user_id else { return Ok(false) };
+        let rows = self
+            .db
+            .fetch(
+                "SELECT 1 FROM security_log WHERE kind = 'login' AND client = $1 AND user_id = $2 LIMIT 1",
+                &[origin.client.clone().into(), user_id.into()],
+            )
+            .await?;
+        Ok(!rows.is_empty())
+    }
+
+    /// Records a failed login (counted by [`Self::ensure_login_allowed`]): the login name only
     /// as its hash, if there is one.
     pub(crate) async fn record_failed_login(
         &self,
@@ -910,10 +1018,10 @@ impl Auth {
         // anything is looked up.
         let login = check_login(login)?;
         let login_hash = sha256_hex(&login);
-        self.ensure_not_locked(origin, Some(&login_hash)).await?;
         let sql = format!("SELECT {}, u.password_hash FROM users u WHERE u.login = $1", User::COLUMNS);
         let row = self.db.fetch(&sql, &[login.clone().into()]).await?.into_iter().next();
         let (user, hash) = (row.as_ref().map(User::from_record), row.and_then(|r| r.opt_text(9)));
+        self.ensure_login_allowed(origin, &login_hash, user.as_ref().map(|u| u.user_id.as_str())).await?;
         // Verify even when there is no such user, so the answer takes as long either way.
         let hash_to_check = hash.clone().unwrap_or_else(|| DUMMY_HASH.to_string());
         let password_ok = verify_secret(password.to_string(), hash_to_check).await && hash.is_some();
@@ -936,11 +1044,12 @@ impl Auth {
 
     /// Logs in someone the identity provider has vouched for (OpenID Connect): `login` is
     /// the verified claim. Only an existing, enabled user may log in; the provider says who
-    /// someone is, Kurslogg what they may do.
+    /// someone is, Kurslogg what they may do. The limits on password logins do not apply:
+    /// nothing is guessed here, and a name locked by someone guessing its password must
+    /// not keep its user out of single sign-on.
     pub async fn login_with_identity(&self, login: &str, origin: &Origin) -> Result<(User, NewSession), AuthError> {
         let login = normalise_login(login);
         let login_hash = sha256_hex(&login);
-        self.ensure_not_locked(origin, None).await?;
         // A claim no login can be (a NUL, a line break) names no user.
         let user = match self.user_by_login(&login).await? {
             Some(user) if user.disabled_at.is_none() => user,
@@ -1046,6 +1155,32 @@ mod tests {
         assert_eq!(parse_token(&format!("kl_{id}_{}", &secret[1..])), None);
         assert_eq!(parse_token(&format!("kl_nonsense_{secret}")), None);
         assert_eq!(parse_token(""), None);
+    }
+
+    #[test]
+    fn the_client_address_comes_from_x_forwarded_for_only_through_trusted_proxies() {
+        let settings = AuthSettings {
+            trusted_proxies: vec!["10.0.0.0/24".parse().unwrap(), "2001:db8:ffff::1/128".parse().unwrap()],
+            ..AuthSettings::default()
+        };
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        let client = |peer: &str, headers: &[&str]| settings.client_address(ip(peer), headers.iter().copied());
+        // From anyone else the header is the client's own word, and ignored.
+        assert_eq!(client("198.51.100.4", &["203.0.113.7"]), ip("198.51.100.4"));
+        assert_eq!(AuthSettings::default().client_address(ip("10.0.0.5"), ["203.0.113.7"].into_iter()), ip("10.0.0.5"));
+        // Through the trusted proxy: what it saw, not what the client wrote before it.
+        assert_eq!(client("10.0.0.5", &["203.0.113.7"]), ip("203.0.113.7"));
+        assert_eq!(client("10.0.0.5", &["1.2.3.4, 203.0.113.7"]), ip("203.0.113.7"));
+        assert_eq!(client("10.0.0.5", &["1.2.3.4", "203.0.113.7"]), ip("203.0.113.7"));
+        // Through two trusted proxies, and with ports and brackets as some proxies write.
+        assert_eq!(client("10.0.0.5", &["1.2.3.4, 203.0.113.7, 10.0.0.9"]), ip("203.0.113.7"));
+        assert_eq!(client("10.0.0.5", &["203.0.113.7:5555"]), ip("203.0.113.7"));
+        assert_eq!(client("2001:db8:ffff::1", &["[2001:db8::7]:443"]), ip("2001:db8::7"));
+        assert_eq!(client("10.0.0.5", &["[2001:db8::7]"]), ip("2001:db8::7"));
+        // No header, or nothing usable in it: the proxy itself is the best known address.
+        assert_eq!(client("10.0.0.5", &[]), ip("10.0.0.5"));
+        assert_eq!(client("10.0.0.5", &["unknown"]), ip("10.0.0.5"));
+        assert_eq!(client("10.0.0.5", &["203.0.113.7, unknown"]), ip("10.0.0.5"));
     }
 
     #[test]

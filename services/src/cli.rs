@@ -184,7 +184,7 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
             println!("migrations applied");
         }
         Command::Serve => {
-            let mut app = Kurslogg::new(log.clone(), Arc::new(SystemClock)).with_auth_settings(settings.auth());
+            let mut app = Kurslogg::new(log.clone(), Arc::new(SystemClock)).with_auth_settings(settings.auth()?);
             if let Some(oidc) = settings.oidc()? {
                 tracing::info!(issuer = %oidc.issuer, claim = ?oidc.login_claim, "single sign-on");
                 app = app.with_oidc(oidc).map_err(|e| RunError::Usage(format!("single sign-on: {e}")))?;
@@ -245,7 +245,7 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
             log.close().await;
         }
         Command::Users { action } => {
-            let app = Kurslogg::new(log.clone(), Arc::new(SystemClock)).with_auth_settings(settings.auth());
+            let app = Kurslogg::new(log.clone(), Arc::new(SystemClock)).with_auth_settings(settings.auth()?);
             users(&app, action).await?;
             log.close().await;
         }

@@ -55,6 +55,10 @@ pub struct Settings {
     pub request_timeout_secs: u64,
     /// Largest accepted request body in bytes.
     pub max_body_bytes: usize,
+    /// Seconds a client may take to send a request's headers before the connection is closed.
+    pub header_read_timeout_secs: u64,
+    /// Most HTTP connections open at once; further ones wait to be accepted.
+    pub max_connections: usize,
     /// Where letters go: `files` (`.eml` files under `<data_dir>/outbox/`) or `smtp`.
     pub mail_transport: String,
     /// The sender, e.g. `Kurser och konferenser <kurser@fyrbodal.se>`.
@@ -89,10 +93,20 @@ pub struct Settings {
     pub session_hours: i64,
     /// Mark the session cookie Secure (sent over HTTPS only). Turn off only for a local trial over http.
     pub secure_cookies: bool,
-    /// Failed logins for one login name before it is locked for `login_lockout_minutes`.
+    /// Failed password logins for one login name from one client address before the name
+    /// is locked for that address for `login_lockout_minutes`.
     pub max_failed_logins: i64,
-    /// Failed logins and rejected tokens from one client address before it is locked.
+    /// Failed password logins for one login name from all addresses before it is locked
+    /// for addresses its user has not logged in from.
+    pub max_failed_logins_per_name: i64,
+    /// Failed password logins from one client address before password logins from it are
+    /// refused (except for users who have logged in from it before).
     pub max_failures_per_client: i64,
+    /// Rejected bearer tokens from one client address before it may not try unknown ones.
+    pub max_token_failures_per_client: i64,
+    /// Reverse proxies (addresses or networks, e.g. `10.0.0.5` or `10.0.0.0/24`) whose
+    /// `X-Forwarded-For` header gives the client's address; empty: the connection's peer.
+    pub trusted_proxies: Vec<String>,
     /// The window in which failures are counted, and how long a lock lasts.
     pub login_lockout_minutes: i64,
     // ----- personal data (issue 6, docs/decisions/0007) -----
@@ -180,6 +194,8 @@ impl Default for Settings {
             log_level: "info".into(),
             request_timeout_secs: 30,
             max_body_bytes: 2 * 1024 * 1024,
+            header_read_timeout_secs: 10,
+            max_connections: 4096,
             mail_transport: "files".into(),
             mail_from: "Kurser och konferenser <kurser@kurslogg.invalid>".into(),
             smtp_host: String::new(),
@@ -197,7 +213,10 @@ impl Default for Settings {
             session_hours: auth.session_hours,
             secure_cookies: auth.secure_cookies,
             max_failed_logins: auth.max_failed_logins,
+            max_failed_logins_per_name: auth.max_failed_logins_per_name,
             max_failures_per_client: auth.max_failures_per_client,
+            max_token_failures_per_client: auth.max_token_failures_per_client,
+            trusted_proxies: vec![],
             login_lockout_minutes: auth.failure_window_minutes,
             retention_years: DEFAULT_RETENTION_YEARS,
             oidc_issuer: None,
@@ -285,18 +304,27 @@ impl Settings {
                     .into(),
             ));
         }
+        if !(1..=600).contains(&self.header_read_timeout_secs) || !(1..=1_000_000).contains(&self.max_connections) {
+            return Err(ConfigError(format!(
+                "header_read_timeout_secs must be 1 to 600 (got {}) and max_connections 1 to 1000000 (got {})",
+                self.header_read_timeout_secs, self.max_connections
+            )));
+        }
         self.mail()?;
         if !(1..=24 * 30).contains(&self.session_hours)
             || self.max_failed_logins < 1
+            || self.max_failed_logins_per_name < 1
             || self.max_failures_per_client < 1
+            || self.max_token_failures_per_client < 1
             || !(1..=24 * 60).contains(&self.login_lockout_minutes)
         {
             return Err(ConfigError(
-                "session_hours must be 1 to 720, max_failed_logins and max_failures_per_client positive, \
-                 login_lockout_minutes 1 to 1440"
+                "session_hours must be 1 to 720, max_failed_logins, max_failed_logins_per_name, \
+                 max_failures_per_client and max_token_failures_per_client positive, login_lockout_minutes 1 to 1440"
                     .into(),
             ));
         }
+        self.auth()?;
         if self.scheduler_interval_secs == 0 || self.reminder_days.iter().any(|d| *d == 0 || *d > 366) {
             return Err(ConfigError(
                 "scheduler_interval_secs must be positive and reminder_days between 1 and 366".into(),
@@ -341,15 +369,33 @@ impl Settings {
         }
     }
 
-    /// Sessions and the lock on repeated failed logins.
-    pub fn auth(&self) -> crate::auth::AuthSettings {
-        crate::auth::AuthSettings {
+    /// Sessions, the limits on failed logins and token guesses, and the trusted proxies.
+    pub fn auth(&self) -> Result<crate::auth::AuthSettings, ConfigError> {
+        let trusted_proxies = self
+            .trusted_proxies
+            .iter()
+            .map(|entry| {
+                let entry = entry.trim();
+                entry
+                    .parse::<ipnet::IpNet>()
+                    .or_else(|_| entry.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        ConfigError(format!(
+                            "trusted_proxies: {entry:?} is not an IP address or network (e.g. 10.0.0.5 or 10.0.0.0/24)"
+                        ))
+                    })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(crate::auth::AuthSettings {
             session_hours: self.session_hours,
             max_failed_logins: self.max_failed_logins,
+            max_failed_logins_per_name: self.max_failed_logins_per_name,
             max_failures_per_client: self.max_failures_per_client,
+            max_token_failures_per_client: self.max_token_failures_per_client,
             failure_window_minutes: self.login_lockout_minutes,
             secure_cookies: self.secure_cookies,
-        }
+            trusted_proxies,
+        })
     }
 
     /// How letters are sent.
@@ -459,6 +505,26 @@ mod tests {
         );
         assert_eq!(settings.reminder_days, vec![14, 3]);
         assert_eq!(settings.retention_years, DEFAULT_RETENTION_YEARS);
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_networks() {
+        assert!(Settings::default().auth().expect("valid").trusted_proxies.is_empty());
+        let auth =
+            with("trusted_proxies = [\"10.0.0.5\", \"10.1.0.0/16\", \"::1\"]").expect("valid").auth().expect("valid");
+        let nets: Vec<String> = auth.trusted_proxies.iter().map(ToString::to_string).collect();
+        assert_eq!(nets, ["10.0.0.5/32", "10.1.0.0/16", "::1/128"]);
+        let error = with("trusted_proxies = [\"proxy.example\"]").expect_err("a name").to_string();
+        assert!(error.contains("trusted_proxies") && error.contains("proxy.example"), "{error}");
+        for (toml, named) in [
+            ("max_token_failures_per_client = 0", "max_token_failures_per_client"),
+            ("max_failed_logins_per_name = 0", "max_failed_logins_per_name"),
+            ("header_read_timeout_secs = 0", "header_read_timeout_secs"),
+            ("max_connections = 0", "max_connections"),
+        ] {
+            let error = with(toml).expect_err(toml).to_string();
+            assert!(error.contains(named), "{toml}: {error}");
+        }
     }
 
     #[test]

@@ -695,3 +695,176 @@ async fn changing_ones_own_password_sqlite() {
 async fn changing_ones_own_password_postgres() {
     changing_ones_own_password(Backend::Postgres).await;
 }
+
+// ----- limits on failed logins and token guesses (issue 21) -----
+
+/// A server whose limits are small enough to reach quickly, behind a trusted proxy on
+/// 127.0.0.1 when `behind_proxy` (the tests then choose each request's client address
+/// with X-Forwarded-For).
+async fn limited_server(backend: Backend, behind_proxy: bool) -> Option<TestServer> {
+    let settings = kurslogg::auth::AuthSettings {
+        max_failed_logins: 3,
+        max_failed_logins_per_name: 6,
+        max_failures_per_client: 6,
+        max_token_failures_per_client: 8,
+        trusted_proxies: if behind_proxy { vec!["127.0.0.1/32".parse().unwrap()] } else { vec![] },
+        ..kurslogg::auth::AuthSettings::default()
+    };
+    TestServer::start_configured(backend, api_support::default_http_settings(), move |app, _| {
+        app.with_auth_settings(settings)
+    })
+    .await
+}
+
+/// A user who logs in with a password; answers the user id.
+async fn password_user(s: &TestServer, login: &str) -> String {
+    let body = json!({ "login": login, "display_name": login, "role": "auditor", "password": "ett långt lösenord" });
+    s.post(&Actor::office(), "/users", body).await.expect(201)["user_id"].as_str().unwrap().to_string()
+}
+
+/// A password login as `login` from `client` (the X-Forwarded-For a trusted proxy sends).
+async fn login_from(s: &TestServer, client: Option<&str>, login: &str, password: &str) -> Reply {
+    let mut request = s.request(Method::POST, "/auth/login").json(&json!({ "login": login, "password": password }));
+    if let Some(client) = client {
+        request = request.header("X-Forwarded-For", client);
+    }
+    s.send(request).await
+}
+
+/// Garbage bearer tokens lock out further token guesses from that address, and nothing
+/// else: password logins from it go on, and tokens already in use keep working.
+/// Failed password logins, the other way round, do not lock out tokens.
+async fn token_guesses_and_password_logins_have_limits_of_their_own(backend: Backend) {
+    let Some(s) = limited_server(backend, false).await else { return };
+    password_user(&s, "anna@uddevalla.se").await;
+    let (_, office_token) = s.account(&Actor::office()).await;
+    s.send(s.request(Method::GET, "/auth/me").bearer_auth(&office_token)).await.expect(200);
+    for _ in 0..8 {
+        let guess = s.request(Method::GET, "/healthz").bearer_auth("garbage");
+        s.send(guess).await.problem(401, "unauthenticated");
+    }
+    let locked = s.send(s.request(Method::GET, "/healthz").bearer_auth("garbage")).await;
+    locked.problem(429, "rate_limited");
+    assert!(locked.headers["retry-after"].to_str().unwrap().parse::<i64>().unwrap() > 0);
+    let unknown = format!("kl_{}_{}", "0".repeat(32), "a".repeat(64));
+    s.send(s.request(Method::GET, "/auth/me").bearer_auth(&unknown)).await.problem(429, "rate_limited");
+    // The token in use goes on; password logins from the same address too.
+    s.send(s.request(Method::GET, "/auth/me").bearer_auth(&office_token)).await.expect(200);
+    login_from(&s, None, "anna@uddevalla.se", "ett långt lösenord").await.expect(200);
+
+    // Failed password logins up to their own limit: logins locked, tokens not.
+    let Some(t) = limited_server(backend, false).await else { return };
+    password_user(&t, "anna@uddevalla.se").await;
+    let (_, fresh_token) = t.account(&Actor::auditor()).await;
+    for n in 0..6 {
+        login_from(&t, None, &format!("gissning{n}@uddevalla.se"), "fel lösenord")
+            .await
+            .problem(401, "unauthenticated");
+    }
+    login_from(&t, None, "ny@uddevalla.se", "fel lösenord").await.problem(429, "rate_limited");
+    // A token this address has never used before is verified as usual.
+    t.send(t.request(Method::GET, "/auth/me").bearer_auth(&fresh_token)).await.expect(200);
+}
+
+#[tokio::test]
+async fn token_guesses_and_password_logins_have_limits_of_their_own_sqlite() {
+    token_guesses_and_password_logins_have_limits_of_their_own(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn token_guesses_and_password_logins_have_limits_of_their_own_postgres() {
+    token_guesses_and_password_logins_have_limits_of_their_own(Backend::Postgres).await;
+}
+
+/// Someone guessing a user's password locks the name for themselves (their address), not
+/// for the user elsewhere; guessing from many addresses locks it only for addresses the
+/// user has never logged in from; a whole address that guesses many names is stopped
+/// without keeping out the users who log in from it. Every lock ends with its window.
+async fn guessing_a_password_does_not_lock_its_user_out(backend: Backend) {
+    let Some(s) = limited_server(backend, true).await else { return };
+    let anna = "anna@uddevalla.se";
+    let anna_id = password_user(&s, anna).await;
+    password_user(&s, "erik@tanum.se").await;
+    let (home, attacker) = ("198.51.100.10", "203.0.113.66");
+    login_from(&s, Some(home), anna, "ett långt lösenord").await.expect(200);
+
+    // One address guessing Anna's password: locked there, even with the right one.
+    for _ in 0..3 {
+        login_from(&s, Some(attacker), anna, "fel lösenord").await.problem(401, "unauthenticated");
+    }
+    login_from(&s, Some(attacker), anna, "ett långt lösenord").await.problem(429, "rate_limited");
+    login_from(&s, Some(home), anna, "ett långt lösenord").await.expect(200);
+    login_from(&s, Some("198.51.100.11"), anna, "ett långt lösenord").await.expect(200);
+
+    // Many addresses guessing her password (3 failures so far, 6 in all): locked for new
+    // addresses, open at home and at the other address she has logged in from.
+    for n in 1..=3 {
+        login_from(&s, Some(&format!("203.0.113.{n}")), anna, "fel lösenord").await.problem(401, "unauthenticated");
+    }
+    login_from(&s, Some("192.0.2.77"), anna, "ett långt lösenord").await.problem(429, "rate_limited");
+    login_from(&s, Some(home), anna, "ett långt lösenord").await.expect(200);
+    login_from(&s, Some("198.51.100.11"), anna, "ett långt lösenord").await.expect(200);
+    // Erik is not affected by the guessing of Anna's password.
+    login_from(&s, Some("192.0.2.77"), "erik@tanum.se", "ett långt lösenord").await.expect(200);
+
+    // One address guessing many names: locked for names never logged in from there.
+    let office_network = "192.0.2.10";
+    login_from(&s, Some(office_network), "erik@tanum.se", "ett långt lösenord").await.expect(200);
+    for n in 0..6 {
+        let name = format!("gissning{n}@uddevalla.se");
+        login_from(&s, Some(office_network), &name, "fel lösenord").await.problem(401, "unauthenticated");
+    }
+    login_from(&s, Some(office_network), anna, "ett långt lösenord").await.problem(429, "rate_limited");
+    login_from(&s, Some(office_network), "erik@tanum.se", "ett långt lösenord").await.expect(200);
+
+    // The window passes: the locks are gone.
+    s.clock.set(utc(2027, 3, 1, 9, 20));
+    login_from(&s, Some("192.0.2.77"), anna, "ett långt lösenord").await.expect(200);
+    login_from(&s, Some(attacker), anna, "ett långt lösenord").await.expect(200);
+    login_from(&s, Some(office_network), anna, "ett långt lösenord").await.expect(200);
+
+    // The security log names the addresses the proxy gave.
+    let log = s.read(&format!("/security-log?kind=login&user_id={anna_id}")).await;
+    let clients: Vec<&str> = log.as_array().unwrap().iter().map(|e| e["client"].as_str().unwrap()).collect();
+    assert!(clients.contains(&home) && clients.contains(&attacker), "{clients:?}");
+}
+
+#[tokio::test]
+async fn guessing_a_password_does_not_lock_its_user_out_sqlite() {
+    guessing_a_password_does_not_lock_its_user_out(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn guessing_a_password_does_not_lock_its_user_out_postgres() {
+    guessing_a_password_does_not_lock_its_user_out(Backend::Postgres).await;
+}
+
+/// X-Forwarded-For is taken only from a trusted proxy, and only what that proxy added.
+async fn the_client_address_is_the_one_a_trusted_proxy_gives(backend: Backend) {
+    let failed_from = async |s: &TestServer, header: &str| {
+        login_from(s, Some(header), "ingen@example.se", "fel lösenord").await.problem(401, "unauthenticated");
+        let log = s.read("/security-log?kind=login_failed&limit=1000").await;
+        log.as_array().unwrap().last().unwrap()["client"].as_str().unwrap().to_string()
+    };
+    let Some(direct) = limited_server(backend, false).await else { return };
+    assert_eq!(failed_from(&direct, "203.0.113.5").await, "127.0.0.1", "no trusted proxy: the header is ignored");
+    // Nor can a client escape the limit by writing a new address each time.
+    for n in 0..6 {
+        login_from(&direct, Some(&format!("203.0.113.{n}")), &format!("x{n}@example.se"), "fel lösenord").await;
+    }
+    login_from(&direct, Some("203.0.113.99"), "y@example.se", "fel lösenord").await.problem(429, "rate_limited");
+
+    let Some(proxied) = limited_server(backend, true).await else { return };
+    assert_eq!(failed_from(&proxied, "203.0.113.5").await, "203.0.113.5");
+    assert_eq!(failed_from(&proxied, "10.9.9.9, 203.0.113.6").await, "203.0.113.6", "what the client wrote is skipped");
+}
+
+#[tokio::test]
+async fn the_client_address_is_the_one_a_trusted_proxy_gives_sqlite() {
+    the_client_address_is_the_one_a_trusted_proxy_gives(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn the_client_address_is_the_one_a_trusted_proxy_gives_postgres() {
+    the_client_address_is_the_one_a_trusted_proxy_gives(Backend::Postgres).await;
+}

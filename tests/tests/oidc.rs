@@ -295,3 +295,33 @@ async fn without_a_working_provider_there_is_a_clear_answer() {
     let callback = Url::parse(&s.url("/auth/oidc/callback?code=abc&state=def")).unwrap();
     browser.get(&s, &callback).await.problem(400, "oidc_bad_return");
 }
+
+/// A login name locked by someone guessing its password (from the user's own address, as
+/// behind a proxy nobody configured) still gets its user in through single sign-on.
+async fn a_name_locked_by_password_guesses_still_signs_on(backend: Backend) {
+    let Some((s, _provider)) = server_with_provider(backend, LoginClaim::Email).await else { return };
+    let body = json!({ "login": COORDINATOR, "display_name": "Samordnaren", "role": "auditor",
+        "password": "ett långt lösenord" });
+    let user_id = s.post(&Actor::office(), "/users", body).await.expect(201)["user_id"].as_str().unwrap().to_string();
+    let login = |password: &str| {
+        s.request(Method::POST, "/auth/login").json(&json!({ "login": COORDINATOR, "password": password }))
+    };
+    for _ in 0..5 {
+        s.send(login("fel lösenord")).await.problem(401, "unauthenticated");
+    }
+    s.send(login("ett långt lösenord")).await.problem(429, "rate_limited");
+    let mut browser = Browser::new();
+    let callback = at_the_provider(&mut browser, &s, Some(COORDINATOR)).await;
+    let signed_on = browser.get(&s, &callback).await;
+    assert_eq!(signed_on.expect(200)["user"]["user_id"], user_id.as_str(), "{}", signed_on.text);
+}
+
+#[tokio::test]
+async fn a_name_locked_by_password_guesses_still_signs_on_sqlite() {
+    a_name_locked_by_password_guesses_still_signs_on(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn a_name_locked_by_password_guesses_still_signs_on_postgres() {
+    a_name_locked_by_password_guesses_still_signs_on(Backend::Postgres).await;
+}

@@ -36,12 +36,18 @@ pub(super) fn problem(status: StatusCode, code: &str, detail: impl Into<String>)
     ApiError::new(status, code, detail).into_response()
 }
 
-/// The client's address and the request id, for the security log.
-pub(crate) fn origin_of(request: &Request) -> Origin {
+/// The client's address and the request id, for the security log and the limits on
+/// failed logins: the connection's peer, or what a trusted proxy says in X-Forwarded-For
+/// (`trusted_proxies`).
+pub(crate) fn origin_of(app: &Kurslogg, request: &Request) -> Origin {
     let client = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(address)| address.ip().to_string())
+        .map(|ConnectInfo(address)| {
+            let forwarded = request.headers().get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok());
+            let forwarded: Vec<&str> = forwarded.collect();
+            app.auth.settings().client_address(address.ip(), forwarded.into_iter()).to_string()
+        })
         .unwrap_or_default();
     Origin { client, request_id: super::extract::request_id(request.headers()) }
 }
@@ -100,7 +106,7 @@ fn calendar_token(request: &Request) -> Option<String> {
 /// without an actor, and every endpoint but the public few then answers 401. Bad
 /// credentials are refused here (401, or 429 while the client is locked out).
 pub async fn authenticate(State(app): AppState, mut request: Request, next: Next) -> Response {
-    let origin = origin_of(&request);
+    let origin = origin_of(&app, &request);
     let what = format!("{} {}", request.method(), request.uri().path());
     let token = bearer(request.headers()).map(str::to_string).or_else(|| calendar_token(&request));
     let user = if let Some(token) = token {

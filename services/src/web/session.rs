@@ -252,7 +252,7 @@ fn login_page(
 
 /// `POST /logga-in`: a password login from the login page.
 pub async fn log_in(State(app): AppState, request: Request) -> Response {
-    let origin = crate::http::auth::origin_of(&request);
+    let origin = crate::http::auth::origin_of(&app, &request);
     let bytes = match axum::body::to_bytes(request.into_body(), 64 * 1024).await {
         Ok(bytes) => bytes,
         Err(_) => {
@@ -342,7 +342,7 @@ pub fn signed_in(app: &Kurslogg, session: NewSession, next: Option<&str>) -> Res
 
 /// `POST /logga-ut`: ends the session and forgets both cookies.
 pub async fn log_out(State(app): AppState, request: Request) -> Response {
-    let origin: Origin = crate::http::auth::origin_of(&request);
+    let origin: Origin = crate::http::auth::origin_of(&app, &request);
     if let Some(cookie) = cookie_value(request.headers(), SESSION_COOKIE) {
         if let Err(e) = app.auth.logout(&cookie, &origin).await {
             tracing::error!(error = %e, "a logout could not be recorded");
