@@ -190,9 +190,14 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
                 app = app.with_oidc(oidc).map_err(|e| RunError::Usage(format!("single sign-on: {e}")))?;
             }
             let app = Arc::new(app);
+            // File descriptors beyond the connections: the database pool, SQLite's files,
+            // letters written as files, the listener, logs.
+            let reserve = settings.database_max_connections as usize + 64;
             let http_settings = HttpSettings {
                 request_timeout: Duration::from_secs(settings.request_timeout_secs),
                 max_body_bytes: settings.max_body_bytes,
+                header_read_timeout: Duration::from_secs(settings.header_read_timeout_secs),
+                max_connections: http::connection_limit(settings.max_connections, reserve),
             };
             let mut background = crate::views::spawn_runners(&log.views());
             // Other instances may write to the same log: keep this one's caches fresh.
@@ -206,7 +211,7 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
             background.push(tokio::spawn(scheduler.run(every)));
             let listener = tokio::net::TcpListener::bind(settings.listen).await?;
             tracing::info!(address = %listener.local_addr()?, "listening");
-            http::serve(listener, http::router(app, &http_settings)).await?;
+            http::serve(listener, http::router(app, &http_settings), &http_settings).await?;
             // The background work stops before the pool closes, so that none of it finds
             // the pool closed and reports that as an error. Whatever a task was doing is
             // done again on the next start, as after a crash (its transaction rolls back).

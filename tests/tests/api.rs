@@ -1530,3 +1530,75 @@ async fn a_request_timeout_is_a_problem_document() {
 async fn changes_along_the_way_postgres() {
     changes_along_the_way(Backend::Postgres).await;
 }
+
+/// Opens `count` connections that send the start of a request's headers and then nothing.
+async fn slow_header_sockets(address: &str, count: usize) -> Vec<tokio::net::TcpStream> {
+    use tokio::io::AsyncWriteExt;
+    let mut sockets = Vec::with_capacity(count);
+    for _ in 0..count {
+        let mut stream = tokio::net::TcpStream::connect(address).await.expect("connect");
+        stream
+            .write_all(format!("GET /healthz HTTP/1.1\r\nHost: {address}\r\nX-Slow: ").as_bytes())
+            .await
+            .expect("send");
+        sockets.push(stream);
+    }
+    sockets
+}
+
+/// Waits until the server closes `stream` (end of file, or a reset); how long that took.
+async fn closed_by_the_server(mut stream: tokio::net::TcpStream) -> std::time::Duration {
+    use tokio::io::AsyncReadExt;
+    let started = std::time::Instant::now();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(std::time::Duration::from_secs(20), stream.read_to_end(&mut answer)).await;
+    assert!(read.is_ok(), "the server left a connection with unfinished headers open for 20 s");
+    started.elapsed()
+}
+
+/// A few hundred connections whose headers never finish do not keep `/healthz` from
+/// answering at once, and each is closed once the header read timeout has passed.
+#[tokio::test]
+async fn unfinished_headers_are_cut_off_and_starve_nobody() {
+    let timeout = std::time::Duration::from_secs(3);
+    let settings =
+        kurslogg::http::HttpSettings { header_read_timeout: timeout, ..api_support::default_http_settings() };
+    let s = TestServer::start_with(Backend::Sqlite, settings).await.expect("SQLite");
+    let address = s.base.trim_start_matches("http://").to_string();
+    let mut slow = slow_header_sockets(&address, 300).await;
+    let opened = std::time::Instant::now();
+    let client = reqwest::Client::new();
+    for _ in 0..5 {
+        let reply = client.get(s.url("/healthz")).send().await.expect("/healthz answers");
+        assert_eq!(reply.status(), 200);
+    }
+    assert!(opened.elapsed() < timeout, "/healthz answered only after {:?}", opened.elapsed());
+    let first = slow.remove(0);
+    let waited = closed_by_the_server(first).await + opened.elapsed().min(timeout);
+    assert!(waited >= timeout - std::time::Duration::from_millis(500), "closed after {waited:?}, before the timeout");
+    // A connection that sent nothing at all is closed too.
+    let idle = tokio::net::TcpStream::connect(&address).await.expect("connect");
+    let waited = closed_by_the_server(idle).await;
+    assert!(waited >= timeout - std::time::Duration::from_millis(500), "closed after {waited:?}");
+}
+
+/// Beyond `max_connections`, a new connection waits until one closes (here: the stalled
+/// ones, at their header read timeout), and is then served.
+#[tokio::test]
+async fn connections_beyond_the_limit_wait_for_a_free_one() {
+    let timeout = std::time::Duration::from_secs(2);
+    let settings = kurslogg::http::HttpSettings {
+        header_read_timeout: timeout,
+        max_connections: 4,
+        ..api_support::default_http_settings()
+    };
+    let s = TestServer::start_with(Backend::Sqlite, settings).await.expect("SQLite");
+    let address = s.base.trim_start_matches("http://").to_string();
+    let _stalled = slow_header_sockets(&address, 4).await;
+    let started = std::time::Instant::now();
+    let reply = reqwest::Client::new().get(s.url("/healthz")).send().await.expect("/healthz answers in the end");
+    assert_eq!(reply.status(), 200);
+    let waited = started.elapsed();
+    assert!(waited >= timeout - std::time::Duration::from_millis(500), "served after {waited:?}, past the limit");
+    assert!(waited < timeout * 4, "served after {waited:?}");
+}

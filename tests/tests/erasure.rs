@@ -412,8 +412,9 @@ async fn put_key_back(guard: &Guard, staff: StaffId, key: Vec<u8>) {
 async fn serve(app: Arc<Kurslogg>) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("address"));
-    let router = kurslogg::http::router(app, &api_support::default_http_settings());
-    tokio::spawn(async move { kurslogg::http::serve(listener, router).await.expect("serve") });
+    let settings = api_support::default_http_settings();
+    let router = kurslogg::http::router(app, &settings);
+    tokio::spawn(async move { kurslogg::http::serve(listener, router, &settings).await.expect("serve") });
     base
 }
 

@@ -99,13 +99,18 @@ impl utoipa::Modify for BearerSecurity {
     }
 }
 
-/// Settings the router needs.
+/// Settings the router and the server loop need.
 #[derive(Debug, Clone)]
 pub struct HttpSettings {
     /// Abandon a request after this long.
     pub request_timeout: Duration,
     /// Largest accepted body.
     pub max_body_bytes: usize,
+    /// Close a connection whose request headers have not all arrived after this long
+    /// (also an idle kept-alive connection waiting for its next request).
+    pub header_read_timeout: Duration,
+    /// Most connections open at once; more wait in the listen queue until one closes.
+    pub max_connections: usize,
 }
 
 /// The whole API.
@@ -285,10 +290,96 @@ async fn openapi() -> impl IntoResponse {
 }
 
 /// Serves until SIGTERM or Ctrl-C, then finishes requests in flight.
-pub async fn serve(listener: tokio::net::TcpListener, router: Router) -> std::io::Result<()> {
-    axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await
+pub async fn serve(listener: tokio::net::TcpListener, router: Router, settings: &HttpSettings) -> std::io::Result<()> {
+    serve_until(listener, router, settings, shutdown_signal()).await
+}
+
+/// How long the accept loop waits after the operating system refused a connection (out
+/// of file descriptors, typically) before it tries again.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+
+/// Serves until `signal` resolves, then finishes requests in flight.
+///
+/// axum's own `serve` sets no limit on how long a client may take to send its request
+/// headers, nor on how many connections are open: a few hundred sockets that never finish
+/// their headers hold as many file descriptors for good, and once the process runs out of
+/// them every new connection (health checks included) is refused. Here every connection
+/// holds one of `max_connections` permits (the next is accepted only when one is free, so
+/// the rest wait in the kernel's listen queue instead of failing), and hyper closes a
+/// connection whose headers take longer than `header_read_timeout`.
+pub async fn serve_until(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    settings: &HttpSettings,
+    signal: impl std::future::Future<Output = ()>,
+) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use tower::ServiceExt;
+
+    // HTTP/1.1 only: TLS (and with it HTTP/2) ends at the reverse proxy in front. hyper's
+    // automatic HTTP/2 detection would also wait, without any timeout, for the first
+    // bytes of a connection that sends none.
+    let mut http1 = hyper::server::conn::http1::Builder::new();
+    http1.timer(TokioTimer::new()).header_read_timeout(settings.header_read_timeout);
+
+    let permits = Arc::new(tokio::sync::Semaphore::new(settings.max_connections));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut signal = std::pin::pin!(signal);
+    loop {
+        let permit = tokio::select! {
+            permit = permits.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
+            () = &mut signal => break,
+        };
+        let (stream, remote) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not accept a connection");
+                    tokio::time::sleep(ACCEPT_BACKOFF).await;
+                    continue;
+                }
+            },
+            () = &mut signal => break,
+        };
+        let router = router.clone();
+        let service = hyper::service::service_fn(move |mut request: Request<hyper::body::Incoming>| {
+            // What `into_make_service_with_connect_info` would put there: the peer's address.
+            request.extensions_mut().insert(axum::extract::ConnectInfo(remote));
+            router.clone().oneshot(request)
+        });
+        let connection = http1.serve_connection(TokioIo::new(stream), service);
+        let watcher = graceful.watcher();
+        tokio::spawn(async move {
+            if let Err(e) = watcher.watch(connection).await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+            drop(permit);
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
+}
+
+/// `configured` connections, or fewer when the process may not open that many files:
+/// each connection is a file descriptor, and the database pool, SQLite and the outbox's
+/// files need some of their own (`reserve`).
+pub fn connection_limit(configured: usize, reserve: usize) -> usize {
+    #[cfg(target_os = "linux")]
+    if let Some(files) = rustix::process::getrlimit(rustix::process::Resource::Nofile).current {
+        let room = usize::try_from(files).unwrap_or(usize::MAX).saturating_sub(reserve).max(1);
+        if room < configured {
+            tracing::warn!(
+                max_connections = configured,
+                open_files_limit = files,
+                used = room,
+                "max_connections is more than the open-files limit allows; using fewer (raise LimitNOFILE)"
+            );
+            return room;
+        }
+    }
+    let _ = reserve;
+    configured
 }
 
 /// Resolves on SIGTERM or Ctrl-C.

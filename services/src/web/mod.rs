@@ -72,8 +72,8 @@ pub fn router(app: Arc<Kurslogg>) -> Router {
         .route("/kalender", get(pages::calendar::calendar))
         .route("/kalender/lank", post(pages::calendar::make_link))
         .route("/static/{file}", get(assets::serve))
-        .with_state(app)
-        .layer(axum::middleware::from_fn(seen))
+        .with_state(app.clone())
+        .layer(axum::middleware::from_fn_with_state(app, seen))
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(CONTENT_SECURITY_POLICY),
@@ -82,8 +82,12 @@ pub fn router(app: Arc<Kurslogg>) -> Router {
 
 /// Puts where a request came from (client address, request id) on it, for the security
 /// log that records every read of people's data, as the API's authentication does.
-async fn seen(mut request: axum::extract::Request, next: axum::middleware::Next) -> Response {
-    let origin = crate::http::auth::origin_of(&request);
+async fn seen(
+    axum::extract::State(app): axum::extract::State<Arc<Kurslogg>>,
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let origin = crate::http::auth::origin_of(&app, &request);
     request.extensions_mut().insert(origin);
     next.run(request).await
 }

@@ -211,6 +211,8 @@ pub fn default_http_settings() -> HttpSettings {
     HttpSettings {
         request_timeout: Duration::from_secs(defaults.request_timeout_secs),
         max_body_bytes: defaults.max_body_bytes,
+        header_read_timeout: Duration::from_secs(defaults.header_read_timeout_secs),
+        max_connections: defaults.max_connections,
     }
 }
 
@@ -275,10 +277,10 @@ impl TestServer {
         let app = Arc::new(configure(Kurslogg::new(log, Arc::new(clock.clone())), &base));
         let served = app.clone();
         let app = router(app, &settings);
-        // `kurslogg::http::serve` is `axum::serve` with graceful shutdown on SIGTERM or
-        // Ctrl-C (this crate does not depend on axum itself).
+        // `kurslogg::http::serve` is the service's own server loop, with graceful shutdown
+        // on SIGTERM or Ctrl-C (this crate does not depend on axum itself).
         let task = tokio::spawn(async move {
-            serve(listener, app).await.expect("serve");
+            serve(listener, app, &settings).await.expect("serve");
         });
         let client = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().expect("client");
         Some(Self { base, client, clock, backend, app: served, accounts: Default::default(), db, dir, task })
