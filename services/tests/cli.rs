@@ -747,13 +747,15 @@ fn caught_up(served: &Served) {
     }
 }
 
-/// A collective registration writes its lines (one event per offering) and then its
-/// receipt, with the answer remembered for its Idempotency-Key in the same statement as
-/// the receipt. The service is made to die (`KURSLOGG_TEST_CRASH_AT`, an abort as from
-/// `kill -9`) after the lines and before the receipt, and after the receipt before the
-/// answer reaches the client; each time the client's retry with the same key after a
-/// restart leaves exactly one receipt and one letter to the coordinator per request.
-fn a_retry_after_a_crash_writes_one_receipt(storage: &dyn Fn(&mut Command)) {
+/// Commands that write more than once, retried with the same Idempotency-Key after the
+/// service died between their writes (`KURSLOGG_TEST_CRASH_AT`, an abort as from
+/// `kill -9`). Planning an offering (the offering, then the package's list): the retry
+/// plans no second offering. A collective registration writes its lines (one event per
+/// offering) and then its receipt, with the answer remembered for the key in the same
+/// statement as the receipt; killed after the lines, and after the receipt before the
+/// answer reaches the client, the retry leaves exactly one receipt and one letter to the
+/// coordinator per request.
+fn a_retry_after_a_crash_writes_everything_once(storage: &dyn Fn(&mut Command)) {
     let tmp = TempDir::new();
     let data = tmp.path().join("data");
     let start = |log: &str, crash_at: Option<&str>| {
@@ -817,6 +819,39 @@ fn a_retry_after_a_crash_writes_one_receipt(storage: &dyn Fn(&mut Command)) {
     post(&served, &format!("/packages/{package}/publish"), serde_json::json!({}));
     assert_eq!(served.terminate().code(), Some(0));
 
+    // Planning an offering writes the offering, then includes it in the package.
+    let body = serde_json::json!({
+        "course": "SAMTAL", "description": "Samtal med barn, extra.", "experience_bands": ["new0_to2"],
+        "staff_groups": ["myndighetsutovning"], "competence_areas": ["samtal"], "trainer": "Lena L",
+        "place": "Tanum", "sessions": [{ "starts_at": "2027-11-05T07:00:00Z", "ends_at": "2027-11-05T13:00:00Z", "hours": 6.0 }],
+        "seat_limit": 10, "price_sek": 1800,
+    })
+    .to_string();
+    let keyed = [("Authorization", authorization.as_str()), ("Idempotency-Key", "crash-plan")];
+    let plan = format!("/packages/{package}/offerings");
+    let mut crashing = start("plan.log", Some("plan_offering_after_planning"));
+    assert!(json_call(&crashing.address, "POST", &plan, &keyed, &body).is_none(), "the service died while planning");
+    assert!(!crashing.child.wait().expect("reap").success());
+    let served = start("plan-retry.log", None);
+    let (status, planned) = json_call(&served.address, "POST", &plan, &keyed, &body).expect("the retry is answered");
+    assert_eq!(status, 201, "{planned}");
+    let (status, again) = json_call(&served.address, "POST", &plan, &keyed, &body).expect("answered again");
+    assert_eq!((status, &again), (201, &planned));
+    let (status, listed) =
+        json_call(&served.address, "GET", &format!("/packages/{package}"), &office, "").expect("the package");
+    assert_eq!(status, 200);
+    let ids: Vec<&str> =
+        listed["offerings"].as_array().expect("offerings").iter().filter_map(|o| o["id"].as_str()).collect();
+    assert_eq!(ids.len(), 3, "one offering more, not two: {listed}");
+    assert!(ids.contains(&planned["id"].as_str().expect("id")), "{listed}");
+    caught_up(&served);
+    let (status, trail) = json_call(&served.address, "GET", "/audit?limit=10000", &office, "").expect("audit trail");
+    assert_eq!(status, 200);
+    let plans =
+        trail["entries"].as_array().expect("entries").iter().filter(|e| e["event_type"] == "OfferingPlanned").count();
+    assert_eq!(plans, 3, "the retry planned no second offering");
+    assert_eq!(served.terminate().code(), Some(0));
+
     for (person, point) in
         people.iter().zip(["collective_registration_before_receipt", "collective_registration_after_receipt"])
     {
@@ -862,12 +897,12 @@ fn a_retry_after_a_crash_writes_one_receipt(storage: &dyn Fn(&mut Command)) {
 }
 
 #[test]
-fn a_retry_after_a_crash_writes_one_receipt_sqlite() {
-    a_retry_after_a_crash_writes_one_receipt(&|_| {});
+fn a_retry_after_a_crash_writes_everything_once_sqlite() {
+    a_retry_after_a_crash_writes_everything_once(&|_| {});
 }
 
 #[test]
-fn a_retry_after_a_crash_writes_one_receipt_postgres() {
+fn a_retry_after_a_crash_writes_everything_once_postgres() {
     if std::env::var("KURSLOGG_SKIP_POSTGRES").is_ok_and(|v| v == "1" || v.eq_ignore_ascii_case("true")) {
         eprintln!("KURSLOGG_SKIP_POSTGRES=1: skipping the PostgreSQL run");
         return;
@@ -878,7 +913,7 @@ fn a_retry_after_a_crash_writes_one_receipt_postgres() {
         .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/postgres".to_string());
     let database = Database::create(&admin_url, &format!("kl_cli_{}", uuid::Uuid::new_v4().simple()));
     let url = database.url.clone();
-    a_retry_after_a_crash_writes_one_receipt(&move |c: &mut Command| {
+    a_retry_after_a_crash_writes_everything_once(&move |c: &mut Command| {
         c.arg("--database-url").arg(&url);
     });
 }

@@ -200,6 +200,14 @@ fn record<R: Serialize>(ctx: &CommandContext, outcome: &Result<R, AppError>) -> 
     })
 }
 
+/// A UUID that follows from the actor, the Idempotency-Key and the request (none without a
+/// key): the same for a retry of the same request, different for any other.
+fn idempotent_uuid(ctx: &CommandContext) -> Option<uuid::Uuid> {
+    let idempotency = ctx.idempotency.as_ref()?;
+    let name = format!("{}\n{}\n{}", ctx.actor.id, idempotency.key, idempotency.request_hash);
+    Some(uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, name.as_bytes()))
+}
+
 fn registration_outcome(
     staff: StaffId,
     offering: OfferingId,
@@ -566,7 +574,9 @@ impl Kurslogg {
                 }
                 None => catalogue.prerequisites.clone(),
             };
-            let id = OfferingId::new();
+            // With an Idempotency-Key, the id follows from the request: a retry after a crash
+            // part-way finds the offering the first attempt planned, and finishes the rest.
+            let id = idempotent_uuid(ctx).map(OfferingId).unwrap_or_else(OfferingId::new);
             let facts = CourseFacts {
                 code: course.clone(),
                 title: catalogue.title.clone().expect("added courses have titles"),
@@ -581,22 +591,30 @@ impl Kurslogg {
                 details,
                 seat_limit,
             };
-            let planned = self.offerings.execute(&id.to_string(), command, &metadata, None).await?;
+            let retried = ctx.idempotency.is_some();
+            let planned = match self.offerings.execute(&id.to_string(), command, &metadata, None).await {
+                Ok(planned) => planned.position,
+                Err(CommandError::Refused(OfferingError::AlreadyExists)) if retried => None,
+                Err(e) => return Err(e.into()),
+            };
+            crate::fault::crash_point("plan_offering_after_planning");
+            // Including it twice changes nothing.
             let included = self
                 .packages
                 .execute(&package_id.to_string(), PackageCommand::IncludeOffering { offering: id }, &metadata, None)
                 .await?;
-            let mut position = included.position.or(planned.position);
+            let mut position = included.position.or(planned);
             if package.phase == PackagePhase::RegistrationClosed {
                 // Seats of a package whose deadline has passed go first come first served.
                 let window = RegistrationWindow { phase: package.phase, deadline: package.deadline };
-                let allocated = self
-                    .offerings
-                    .execute(&id.to_string(), OfferingCommand::AllocateSeats { window }, &metadata, None)
-                    .await?;
-                position = allocated.position.or(position);
+                let command = OfferingCommand::AllocateSeats { window };
+                match self.offerings.execute(&id.to_string(), command, &metadata, None).await {
+                    Ok(allocated) => position = allocated.position.or(position),
+                    Err(CommandError::Refused(OfferingError::AlreadyAllocated)) if retried => {}
+                    Err(e) => return Err(e.into()),
+                }
             }
-            Ok(Written { id: id.to_string(), events: planned.events.len(), position })
+            Ok(Written { id: id.to_string(), events: 1, position })
         }
         .await;
         self.remember(ctx, outcome).await
