@@ -608,6 +608,27 @@ async fn scenario_idempotency(backend: Backend) {
     assert_eq!(report_again, report);
     assert_eq!((guard.event_count().await, guard.max_position().await), (count, position));
     assert!(guard.idempotency_records().await >= 5);
+
+    // Attendance with a note is two writes (the attendance, then the note in the person's
+    // own stream with the remembered answer). Retried after the first attempt stopped
+    // between them (here: the attendance alone, as that attempt left it), the retry
+    // writes the note once; retried again, nothing.
+    clock.set(lvu_grund_first_session() + chrono::Duration::hours(1));
+    let absent = kurslogg_domain::Attendance::Absent;
+    app.record_attendance(&trainer(), f.lvu_grund, u1, 0, absent, None).await.expect("the first attempt's attendance");
+    let noted = with_key(trainer(), "attendance-u1-0", "hash-attendance");
+    let notes = async || {
+        let events = guard.events_of("staff", &u1.to_string()).await;
+        events.iter().filter(|e| e.event_type == "AttendanceNoted").count()
+    };
+    let first = app.record_attendance(&noted, f.lvu_grund, u1, 0, absent, Some(text("Sjuk"))).await.unwrap();
+    assert_eq!(first.events, 0, "the attendance stood already");
+    assert!(first.position.is_some());
+    assert_eq!(notes().await, 1);
+    let count = guard.event_count().await;
+    let again = app.record_attendance(&noted, f.lvu_grund, u1, 0, absent, Some(text("Sjuk"))).await.unwrap();
+    assert_eq!(again, first, "the remembered answer, position included");
+    assert_eq!((guard.event_count().await, notes().await), (count, 1));
     guard.assert_sequences_contiguous().await;
 }
 

@@ -10,7 +10,7 @@ use kurslogg_domain::offering::{
     PastParticipation, RegistrationStatus, RegistrationWindow,
 };
 use kurslogg_domain::package::{PackageCommand, PackageError, PackagePhase};
-use kurslogg_domain::staff::{StaffCommand, StaffError, StaffProfile, StaffStatus};
+use kurslogg_domain::staff::{StaffCommand, StaffError, StaffMember, StaffProfile, StaffStatus};
 use kurslogg_domain::{
     Attendance, CourseCode, MunicipalityId, OfferingId, PackageId, Refusal, SeatLimit, StaffId, Term, Text,
 };
@@ -677,12 +677,46 @@ impl Kurslogg {
             None => None,
         };
         let command = OfferingCommand::RecordAttendance { staff, session, attendance };
-        let written =
-            self.run(&self.offerings, &offering.to_string(), command, ctx, Self::written(offering.to_string())).await?;
-        if let Some(note) = note {
-            self.staff.execute(&staff.to_string(), note, &ctx.metadata(), None).await?;
+        let Some(note) = note else {
+            return self
+                .run(&self.offerings, &offering.to_string(), command, ctx, Self::written(offering.to_string()))
+                .await;
+        };
+        // Two writes: the attendance, then the note in the person's own stream with the
+        // answer remembered for the Idempotency-Key in the same statement. A retry after a
+        // crash between them records the same attendance again (which changes nothing)
+        // and writes the note; a retry after the note gets the remembered answer.
+        if let Some(first) = self.replay(ctx).await? {
+            return first;
         }
-        Ok(written)
+        let recorded = match self.offerings.execute(&offering.to_string(), command, &ctx.metadata(), None).await {
+            Ok(recorded) => recorded,
+            Err(CommandError::Refused(refusal)) => return self.remember(ctx, Err(AppError::refused(&refusal))).await,
+            Err(e) => return Err(e.into()),
+        };
+        crate::fault::crash_point("record_attendance_before_note");
+        let events = recorded.events.len();
+        let respond: Option<crate::store::Respond<StaffMember>> = ctx.idempotency.is_some().then(|| {
+            let (ctx, id) = (ctx.clone(), offering.to_string());
+            let respond: crate::store::Respond<StaffMember> = Box::new(move |outcome| {
+                // The note is the last event written: its position answers (read-your-writes).
+                let outcome = outcome
+                    .map(|_| Written { id: id.clone(), events, position: Some(POSITION_PLACEHOLDER) })
+                    .map_err(AppError::refused);
+                record(&ctx, &outcome).expect("an idempotent context records its answer")
+            });
+            respond
+        });
+        match self.staff.execute(&staff.to_string(), note, &ctx.metadata(), respond).await {
+            Ok(noted) => {
+                Ok(Written { id: offering.to_string(), events, position: noted.position.or(recorded.position) })
+            }
+            Err(CommandError::IdempotencyKeyTaken) => match self.replay(ctx).await? {
+                Some(first) => first,
+                None => Err(AppError::IdempotencyKeyInFlight),
+            },
+            Err(e) => Err(e.into()),
+        }
     }
 
     // ----- registrations -----
