@@ -576,7 +576,11 @@ impl Kurslogg {
             };
             // With an Idempotency-Key, the id follows from the request: a retry after a crash
             // part-way finds the offering the first attempt planned, and finishes the rest.
-            let id = idempotent_uuid(ctx).map(OfferingId).unwrap_or_else(OfferingId::new);
+            // (Not `unwrap_or_default`: an id's default is the nil UUID.)
+            let id = match idempotent_uuid(ctx) {
+                Some(uuid) => OfferingId(uuid),
+                None => OfferingId::new(),
+            };
             let facts = CourseFacts {
                 code: course.clone(),
                 title: catalogue.title.clone().expect("added courses have titles"),

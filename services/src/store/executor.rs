@@ -99,6 +99,9 @@ pub type Respond<A> =
 
 type Reply<A> = Result<Committed<<A as Aggregate>::Event>, CommandError<<A as Aggregate>::Error>>;
 
+/// Something a caller assumed of an aggregate's state when it gathered a command's facts.
+pub type Assumption<A> = Box<dyn Fn(&A) -> bool + Send + Sync>;
+
 /// What a command was decided on besides the aggregate's own state: other aggregates as
 /// the facts in the command were read from them (checked at append, in the same
 /// statement), and what the caller assumed about the aggregate itself when it gathered
@@ -108,7 +111,7 @@ pub struct Basis<A> {
     /// Other aggregates, at the sequence the facts were read at.
     pub seen: Vec<Seen>,
     /// Must hold of the aggregate's state when the command is decided.
-    pub assumes: Option<Box<dyn Fn(&A) -> bool + Send + Sync>>,
+    pub assumes: Option<Assumption<A>>,
 }
 
 impl<A> Default for Basis<A> {
