@@ -23,6 +23,7 @@ conformance!(
     scenario_a_staff_member_paused_through_the_other_instance_is_not_registered,
     scenario_a_transfer_sees_the_other_instances_pause,
     scenario_prerequisites_added_through_the_other_instance_are_checked,
+    scenario_refusals_and_registrations_queued_together,
 );
 
 const RUSHERS_PER_MUNICIPALITY: usize = 16;
@@ -473,4 +474,42 @@ async fn scenario_prerequisites_added_through_the_other_instance_are_checked(bac
     let outcome = outcome.expect("registered: the seat on LVU grund meets the new prerequisite");
     assert_eq!(outcome.status, LineStatus::Confirmed);
     assert_eq!(refusal_code(second.register(&coordinator, line(newcomer, f.samtal)).await), "prerequisite_missing");
+}
+
+/// Registrations and refusals queued on one offering at the same moment are decided in
+/// the same batches: every registration goes through, every refusal stands (checked
+/// against the log in the same statement), and nothing gives up with `contention`.
+async fn scenario_refusals_and_registrations_queued_together(backend: Backend) {
+    let rush = Rush::setup(backend, 20, false, 1).await;
+    let tasks: Vec<_> = rush
+        .rushers
+        .iter()
+        .enumerate()
+        .map(|(i, (municipality, staff))| {
+            let (app, municipality, staff, offering) = (rush.a.clone(), municipality.clone(), *staff, rush.offering);
+            tokio::spawn(async move {
+                if i % 2 == 0 {
+                    app.register(&coordinator(&municipality), line(staff, offering))
+                        .await
+                        .map(|o| o.status)
+                        .map_err(|e| e)
+                } else {
+                    app.cancel_registration(&coordinator(&municipality), offering, staff)
+                        .await
+                        .map(|_| LineStatus::Refused)
+                }
+            })
+        })
+        .collect();
+    let mut registered = 0;
+    for (i, task) in futures::future::join_all(tasks).await.into_iter().enumerate() {
+        match (i % 2, task.expect("task ran")) {
+            (0, Ok(LineStatus::Requested)) => registered += 1,
+            (1, Err(kurslogg::app::AppError::Refused { code, .. })) if code == "not_registered" => {}
+            (_, other) => panic!("request {i}: {other:?}"),
+        }
+    }
+    assert_eq!(registered, 32);
+    assert_eq!(rush.view().await.registrations.len(), 32);
+    rush.check_log().await;
 }

@@ -583,7 +583,27 @@ async fn append_sqlite(
     responses: &[StoredResponse],
     seen: &[Seen],
 ) -> Result<Appended, sqlx::Error> {
-    let mut tx = pool.begin().await?;
+    // With aggregates to check, the transaction takes the database's write lock at once, so
+    // that no other process appends between the check and the writes; the check comes
+    // first, before this transaction's own events are there to be found.
+    let mut tx = if seen.is_empty() { pool.begin().await? } else { pool.begin_with("BEGIN IMMEDIATE").await? };
+    let mut stale = vec![];
+    for g in seen {
+        let newer =
+            sqlx::query("SELECT 1 FROM events WHERE aggregate_type = ? AND aggregate_id = ? AND sequence > ? LIMIT 1")
+                .bind(g.aggregate_type)
+                .bind(&g.aggregate_id)
+                .bind(g.sequence)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if newer.is_some() {
+            stale.push((g.aggregate_type.to_string(), g.aggregate_id.clone()));
+        }
+    }
+    if !stale.is_empty() {
+        tx.rollback().await?;
+        return Ok(Appended::Stale(stale));
+    }
     let mut positions = Vec::with_capacity(events.len());
     // SQLite allows 32,766 bound parameters per statement; 7 per event.
     for chunk in events.chunks(4_000) {
