@@ -489,10 +489,7 @@ async fn scenario_refusals_and_registrations_queued_together(backend: Backend) {
             let (app, municipality, staff, offering) = (rush.a.clone(), municipality.clone(), *staff, rush.offering);
             tokio::spawn(async move {
                 if i % 2 == 0 {
-                    app.register(&coordinator(&municipality), line(staff, offering))
-                        .await
-                        .map(|o| o.status)
-                        .map_err(|e| e)
+                    app.register(&coordinator(&municipality), line(staff, offering)).await.map(|o| o.status)
                 } else {
                     app.cancel_registration(&coordinator(&municipality), offering, staff)
                         .await
