@@ -477,36 +477,52 @@ async fn scenario_prerequisites_added_through_the_other_instance_are_checked(bac
 }
 
 /// Registrations and refusals queued on one offering at the same moment are decided in
-/// the same batches: every registration goes through, every refusal stands (checked
-/// against the log in the same statement), and nothing gives up with `contention`.
+/// the same batches: every registration and cancellation goes through, every refusal
+/// stands (checked against the log in the same statement), and nothing gives up with
+/// `contention`. Three waves, each half accepted and half refused.
 async fn scenario_refusals_and_registrations_queued_together(backend: Backend) {
+    #[derive(Clone, Copy, Debug)]
+    enum Step {
+        Register,
+        Cancel,
+    }
     let rush = Rush::setup(backend, 20, false, 1).await;
-    let tasks: Vec<_> = rush
-        .rushers
-        .iter()
-        .enumerate()
-        .map(|(i, (municipality, staff))| {
-            let (app, municipality, staff, offering) = (rush.a.clone(), municipality.clone(), *staff, rush.offering);
-            tokio::spawn(async move {
-                if i % 2 == 0 {
-                    app.register(&coordinator(&municipality), line(staff, offering)).await.map(|o| o.status)
-                } else {
-                    app.cancel_registration(&coordinator(&municipality), offering, staff)
-                        .await
-                        .map(|_| LineStatus::Refused)
-                }
+    // Each wave: what the even and the odd rushers do, and the refusal expected of each
+    // (None: it goes through).
+    let waves = [
+        ((Step::Register, None), (Step::Cancel, Some("not_registered"))),
+        ((Step::Cancel, None), (Step::Cancel, Some("not_registered"))),
+        ((Step::Cancel, Some("not_registered")), (Step::Register, None)),
+    ];
+    for (wave, (even, odd)) in waves.into_iter().enumerate() {
+        let tasks: Vec<_> = rush
+            .rushers
+            .iter()
+            .enumerate()
+            .map(|(i, (municipality, staff))| {
+                let (app, municipality, staff, offering) =
+                    (rush.a.clone(), municipality.clone(), *staff, rush.offering);
+                let (step, _) = if i % 2 == 0 { even } else { odd };
+                tokio::spawn(async move {
+                    let ctx = coordinator(&municipality);
+                    match step {
+                        Step::Register => app.register(&ctx, line(staff, offering)).await.map(drop),
+                        Step::Cancel => app.cancel_registration(&ctx, offering, staff).await.map(drop),
+                    }
+                })
             })
-        })
-        .collect();
-    let mut registered = 0;
-    for (i, task) in futures::future::join_all(tasks).await.into_iter().enumerate() {
-        match (i % 2, task.expect("task ran")) {
-            (0, Ok(LineStatus::Requested)) => registered += 1,
-            (1, Err(kurslogg::app::AppError::Refused { code, .. })) if code == "not_registered" => {}
-            (_, other) => panic!("request {i}: {other:?}"),
+            .collect();
+        for (i, task) in futures::future::join_all(tasks).await.into_iter().enumerate() {
+            let (step, refusal) = if i % 2 == 0 { even } else { odd };
+            match (task.expect("task ran"), refusal) {
+                (Ok(()), None) => {}
+                (Err(kurslogg::app::AppError::Refused { code, .. }), Some(expected)) if code == expected => {}
+                (other, _) => panic!("wave {wave}, request {i} ({step:?}): {other:?}"),
+            }
         }
     }
-    assert_eq!(registered, 32);
-    assert_eq!(rush.view().await.registrations.len(), 32);
+    let view = rush.view().await;
+    let active = view.registrations.iter().filter(|r| r.status != "cancelled").count();
+    assert_eq!((view.registrations.len(), active), (64, 32), "32 registered and cancelled, 32 registered");
     rush.check_log().await;
 }

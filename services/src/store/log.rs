@@ -638,25 +638,6 @@ async fn append_sqlite(
             .execute(&mut *tx)
             .await?;
     }
-    // Checked after the writes: by then this transaction holds the database's write lock
-    // (when it wrote anything), so no other process can append before it commits.
-    let mut stale = vec![];
-    for g in seen {
-        let newer =
-            sqlx::query("SELECT 1 FROM events WHERE aggregate_type = ? AND aggregate_id = ? AND sequence > ? LIMIT 1")
-                .bind(g.aggregate_type)
-                .bind(&g.aggregate_id)
-                .bind(g.sequence)
-                .fetch_optional(&mut *tx)
-                .await?;
-        if newer.is_some() {
-            stale.push((g.aggregate_type.to_string(), g.aggregate_id.clone()));
-        }
-    }
-    if !stale.is_empty() {
-        tx.rollback().await?;
-        return Ok(Appended::Stale(stale));
-    }
     tx.commit().await?;
     Ok(Appended::Written(positions))
 }
