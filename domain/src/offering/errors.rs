@@ -20,6 +20,9 @@ pub enum OfferingError {
     /// The package is archived.
     #[error("the course package is archived")]
     PackageArchived,
+    /// Registration ends when the first session starts (**late registration closes**).
+    #[error("anmälan stängde när det första kurstillfället började; ingen kan längre anmälas till kursen")]
+    LateRegistrationClosed,
     /// Allocation asked for before the deadline.
     #[error("the registration deadline has not passed yet")]
     DeadlineNotPassed,
@@ -90,6 +93,7 @@ impl Refusal for OfferingError {
             Self::Invalid(_) => "validation",
             Self::RegistrationNotOpen => "registration_not_open",
             Self::PackageArchived => "package_archived",
+            Self::LateRegistrationClosed => "late_registration_closed",
             Self::DeadlineNotPassed => "deadline_not_passed",
             Self::AlreadyAllocated => "already_allocated",
             Self::OfferingCancelled => "offering_cancelled",

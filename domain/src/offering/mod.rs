@@ -33,8 +33,8 @@ use crate::{
     SeatLimit, Sek, Session, StaffGroup, StaffId, Term, Text,
 };
 use rules::{
-    cancellation_is_charged, certificate_number, fair_allocation, missing_prerequisites, staff_may_be_registered,
-    PendingRequest,
+    cancellation_is_charged, certificate_number, fair_allocation, late_registration_open, missing_prerequisites,
+    staff_may_be_registered, PendingRequest,
 };
 
 /// Who an offering is meant for.
@@ -400,6 +400,7 @@ impl Aggregate for Offering {
             OfferingCommand::Register { participant, window, override_prerequisites } => {
                 self.ensure_running()?;
                 Self::ensure_window_open(&window)?;
+                late_registration_open(now, self.details().starts_at())?;
                 let prerequisites_overridden = self.check_newcomer(&participant, override_prerequisites)?;
                 let (staff, municipality) = (participant.staff, participant.municipality);
                 // Before allocation every registration is a request; seats are shared out

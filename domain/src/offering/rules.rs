@@ -21,6 +21,20 @@ pub fn staff_may_be_registered(status: StaffStatus) -> Result<(), OfferingError>
     }
 }
 
+/// **Late registration closes when the first session starts**: after the deadline,
+/// registrations take free seats first come first served, until the course begins. From
+/// then on a newcomer would have missed teaching that completion counts, and a course
+/// that is over (its completion waiting only for attendance) must not take, and charge,
+/// a participant who never came. It holds before the deadline too, for an offering
+/// whose sessions have begun.
+pub fn late_registration_open(now: DateTime<Utc>, first_session_starts: DateTime<Utc>) -> Result<(), OfferingError> {
+    if now < first_session_starts {
+        Ok(())
+    } else {
+        Err(OfferingError::LateRegistrationClosed)
+    }
+}
+
 /// **Prerequisites** are met by having completed any offering of the course, or by
 /// holding a confirmed seat on one that ends before this offering starts. Returns the
 /// prerequisite courses that are not met.

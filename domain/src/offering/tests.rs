@@ -550,6 +550,37 @@ async fn late_registration_after_allocation_joins_the_waiting_list_when_full() {
 }
 
 #[tokio::test]
+async fn late_registration_closes_when_the_first_session_starts() {
+    at(session_starts(0))
+        .given(allocated_offering(3, 2, &[1], &[]))
+        .when_async(register(person_from(3, "tanum")))
+        .await
+        .then_expect_error(OfferingError::LateRegistrationClosed);
+}
+
+#[tokio::test]
+async fn late_registration_stays_closed_once_the_sessions_are_over_but_not_completed() {
+    at(after_the_course())
+        .given(allocated_offering(3, 2, &[1], &[]))
+        .when_async(register(person_from(3, "tanum")))
+        .await
+        .then_expect_error(OfferingError::LateRegistrationClosed);
+}
+
+#[tokio::test]
+async fn late_registration_is_open_until_the_minute_before_the_first_session() {
+    at(session_starts(0) - chrono::Duration::minutes(1))
+        .given(allocated_offering(3, 2, &[1], &[]))
+        .when_async(register(person_from(3, "tanum")))
+        .await
+        .then_expect_events(vec![OfferingEvent::LateRegistrationConfirmed {
+            staff: staff(3),
+            municipality: muni("tanum"),
+            prerequisites_overridden: vec![],
+        }]);
+}
+
+#[tokio::test]
 async fn late_registrations_after_allocation_are_first_come_first_served() {
     let mut story = Story::new(allocated_offering(3, 1, &[1], &[]));
     for n in [10, 11, 12, 13] {

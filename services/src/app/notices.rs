@@ -391,6 +391,7 @@ fn refusal_in_swedish(code: &str) -> String {
         "package_archived" => "kurspaketet är avslutat",
         "offering_cancelled" => "kurstillfället är inställt",
         "offering_completed" => "kurstillfället är redan genomfört",
+        "late_registration_closed" => "anmälan stängde när det första kurstillfället började",
         "not_found" => "personen eller kurstillfället finns inte",
         "forbidden" => "anmälan får inte göras för den kommunen",
         _ => "anmälan kunde inte tas emot",
