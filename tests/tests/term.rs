@@ -3,10 +3,14 @@
 //! a coordinator, the course office or a trainer would notice.
 
 use kurslogg::app::{AppError, LineStatus, OfferingView};
+use kurslogg_domain::staff::StaffCommand;
 use kurslogg_domain::StaffId;
 use kurslogg_tests::*;
 
-conformance!(scenario_late_registration_closes_when_the_first_session_starts,);
+conformance!(
+    scenario_late_registration_closes_when_the_first_session_starts,
+    scenario_people_who_leave_are_taken_off_their_courses,
+);
 
 // ----- helpers -----
 
@@ -63,4 +67,73 @@ async fn scenario_late_registration_closes_when_the_first_session_starts(backend
     assert_eq!(status_of(&view, f.member(&u, 4)), None, "nothing registered");
     assert_eq!(view.registrations.iter().filter(|r| r.status == "confirmed").count(), 2);
     assert_eq!(view.state, "allocated", "not completed");
+}
+
+// ----- 2. people who leave -----
+
+fn charged(view: &OfferingView, staff: StaffId) -> bool {
+    let id = staff.to_string();
+    view.registrations.iter().any(|r| r.staff_id == id && r.charged)
+}
+
+/// Removing a staff member settles their registrations: a request or a waiting-list
+/// place ends free; a confirmed seat on a course that has not started could still be
+/// transferred, so the removal is refused until the coordinator says to give it up, and
+/// then it is given up as a cancellation would be (charged). Nobody removed or paused is
+/// promoted into a freed seat: the next in line is, and only they get a letter.
+async fn scenario_people_who_leave_are_taken_off_their_courses(backend: Backend) {
+    let clock = TestClock::at(spring_2027());
+    let (app, _guard) = fresh_app(backend, &clock).await;
+    let f = Fyrbodal::build(&app, 7).await;
+    let u = f.uddevalla.clone();
+    let m = |n| f.member(&u, n);
+    publish(&app, f.package).await;
+    // Samtal med barn has 3 seats: Uddevalla's priority order decides who gets them.
+    let mut lines: Vec<_> = (1..=6).map(|n| line(m(n), f.samtal)).collect();
+    lines.push(line(m(4), f.lvu_grund));
+    app.register_collectively(&coordinator(&u), u.clone(), lines).await.expect("registered");
+    clock.set(after_ht2027_deadline());
+    app.close_registration(&course_office(), f.package).await.expect("closed");
+    let samtal = app.offering(f.samtal).await.unwrap();
+    assert_eq!(samtal.waiting_list, [m(4), m(5), m(6)].map(|s| s.to_string()));
+
+    // Member 4 waits for Samtal and holds a seat on LVU grund, which starts in September.
+    let (code, message) = refusal(app.remove_staff(&coordinator(&u), m(4), false).await);
+    assert_eq!(code, "seat_transferable");
+    assert!(message.contains("LVU grund") && message.contains("överlåt"), "says what to do: {message}");
+    assert_eq!(app.staff_member(m(4)).await.unwrap().status, "active", "nothing changed");
+    assert_eq!(status_of(&app.offering(f.lvu_grund).await.unwrap(), m(4)), Some("confirmed"));
+
+    // The coordinator gives the seat up: it is charged, the waiting place ends free.
+    app.remove_staff(&coordinator(&u), m(4), true).await.expect("removed, seats given up");
+    assert_eq!(app.staff_member(m(4)).await.unwrap().status, "removed");
+    let grund = app.offering(f.lvu_grund).await.unwrap();
+    assert_eq!(status_of(&grund, m(4)), Some("cancelled"));
+    assert!(charged(&grund, m(4)), "a confirmed seat given up after the deadline is charged");
+    let samtal = app.offering(f.samtal).await.unwrap();
+    assert_eq!(status_of(&samtal, m(4)), Some("cancelled"));
+    assert!(!charged(&samtal, m(4)), "leaving the waiting list is free");
+    assert_eq!(samtal.waiting_list, [m(5), m(6)].map(|s| s.to_string()));
+
+    // Member 5 is paused: no new registrations, but the waiting place stays.
+    app.staff_command(&coordinator(&u), m(5), StaffCommand::PauseStaffMember).await.expect("paused");
+    // A freed seat skips the paused person: the next in line gets it.
+    app.cancel_registration(&coordinator(&u), f.samtal, m(1)).await.expect("cancelled");
+    let samtal = app.offering(f.samtal).await.unwrap();
+    assert_eq!(status_of(&samtal, m(6)), Some("confirmed"), "the next in line is promoted");
+    assert_eq!(status_of(&samtal, m(5)), Some("waiting"), "the paused person keeps their place");
+
+    // A removal with nothing binding left needs no confirmation.
+    let removed = app.remove_staff(&coordinator(&u), m(5), false).await.expect("removed");
+    assert!(removed.position.is_some());
+    let samtal = app.offering(f.samtal).await.unwrap();
+    assert_eq!(status_of(&samtal, m(5)), Some("cancelled"));
+    assert!(samtal.waiting_list.is_empty());
+
+    // Only the promoted person (and their coordinator) got a promotion letter.
+    catch_up(&app).await;
+    let filter = kurslogg_projections::outbox::Filter { kind: Some("promotion".into()), ..Default::default() };
+    let letters = kurslogg_projections::outbox::list(&app.log.views(), &filter, 100).await.unwrap();
+    let about: Vec<_> = letters.iter().flat_map(|l| l.staff()).collect();
+    assert!(!letters.is_empty() && about.iter().all(|s| *s == m(6).to_string()), "{about:?}");
 }

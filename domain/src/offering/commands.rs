@@ -44,6 +44,10 @@ pub enum OfferingCommand {
     ChangeSeatLimit {
         /// The new limit.
         seat_limit: SeatLimit,
+        /// People on the waiting list who may not take a freed seat now (paused or
+        /// removed: facts from their own streams). The next in line is promoted instead.
+        #[serde(default)]
+        unavailable: Vec<StaffId>,
     },
     /// Register a staff member.
     Register {
@@ -58,6 +62,10 @@ pub enum OfferingCommand {
     CancelRegistration {
         /// Whose.
         staff: StaffId,
+        /// People on the waiting list who may not take the freed seat (paused or
+        /// removed). The next in line is promoted instead.
+        #[serde(default)]
+        unavailable: Vec<StaffId>,
     },
     /// Hand a registration over to another person of the same municipality.
     TransferSeat {

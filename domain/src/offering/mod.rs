@@ -34,7 +34,7 @@ use crate::{
 };
 use rules::{
     cancellation_is_charged, certificate_number, fair_allocation, late_registration_open, missing_prerequisites,
-    staff_may_be_registered, PendingRequest,
+    next_to_promote, staff_may_be_registered, PendingRequest,
 };
 
 /// Who an offering is meant for.
@@ -285,10 +285,11 @@ impl Offering {
         sink.write(event, self).await;
     }
 
-    /// **Automatic promotion**: while a seat is free, the first on the waiting list gets it.
-    async fn promote_from_waiting_list(&mut self, sink: &EventSink<Self>) {
-        while self.allocated && self.free_seats() > 0 && !self.waiting_list.is_empty() {
-            let staff = self.waiting_list[0];
+    /// **Automatic promotion**: while a seat is free, the first on the waiting list who
+    /// may take it gets it (`unavailable`: paused or removed, passed over).
+    async fn promote_from_waiting_list(&mut self, unavailable: &[StaffId], sink: &EventSink<Self>) {
+        while self.allocated && self.free_seats() > 0 {
+            let Some(staff) = next_to_promote(&self.waiting_list, unavailable) else { break };
             self.emit(sink, OfferingEvent::PromotedFromWaitingList { staff }).await;
         }
     }
@@ -383,7 +384,7 @@ impl Aggregate for Offering {
                 }
             }
 
-            OfferingCommand::ChangeSeatLimit { seat_limit } => {
+            OfferingCommand::ChangeSeatLimit { seat_limit, unavailable } => {
                 self.ensure_running()?;
                 let confirmed = self.confirmed_count();
                 if seat_limit.get() < confirmed {
@@ -394,7 +395,7 @@ impl Aggregate for Offering {
                 }
                 let from = SeatLimit::new(self.seat_limit).expect("stored limits are valid");
                 self.emit(sink, OfferingEvent::SeatLimitChanged { from, to: seat_limit }).await;
-                self.promote_from_waiting_list(sink).await;
+                self.promote_from_waiting_list(&unavailable, sink).await;
             }
 
             OfferingCommand::Register { participant, window, override_prerequisites } => {
@@ -420,12 +421,12 @@ impl Aggregate for Offering {
                 self.emit(sink, event).await;
             }
 
-            OfferingCommand::CancelRegistration { staff } => {
+            OfferingCommand::CancelRegistration { staff, unavailable } => {
                 self.ensure_running()?;
                 let was_confirmed = self.registration(staff)?.status == RegistrationStatus::Confirmed;
                 let charged = cancellation_is_charged(was_confirmed);
                 self.emit(sink, OfferingEvent::RegistrationCancelled { staff, charged, at: now }).await;
-                self.promote_from_waiting_list(sink).await;
+                self.promote_from_waiting_list(&unavailable, sink).await;
             }
 
             OfferingCommand::TransferSeat { from, to, override_prerequisites } => {

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 
 use super::errors::OfferingError;
 use super::facts::PastParticipation;
+use super::RegistrationStatus;
 use crate::staff::StaffStatus;
 use crate::{CourseCode, MunicipalityId, OfferingId, StaffId};
 
@@ -117,6 +118,46 @@ fn lottery_ticket(offering: OfferingId, municipality: &MunicipalityId) -> u64 {
         hash = hash.wrapping_mul(0x0100_0000_01b3);
     }
     hash
+}
+
+/// **Nobody removed or paused is promoted**: a freed seat goes to the first on the
+/// waiting list who may take it; someone paused keeps their place in line for when they
+/// are resumed, someone removed loses it when the removal settles their registrations.
+pub fn next_to_promote(waiting_list: &[StaffId], unavailable: &[StaffId]) -> Option<StaffId> {
+    waiting_list.iter().copied().find(|staff| !unavailable.contains(staff))
+}
+
+/// What becomes of one registration of a staff member who is removed (has left).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnLeaving {
+    /// A request awaiting allocation or a waiting-list place: it ends, free.
+    EndsFree,
+    /// A confirmed seat on a course under way: given up as a cancellation would be.
+    GivenUp,
+    /// A confirmed seat on a course that has not started: a transfer to a colleague is
+    /// still possible and would avoid the charge, so the coordinator decides first.
+    TransferFirst,
+    /// A confirmed seat on a course whose sessions are over: it is history (attendance,
+    /// completion, certificate) and stays.
+    Kept,
+}
+
+/// **Staff who leave**: removing a staff member settles their registrations on an
+/// offering that is still running, by the rules a cancellation follows (DOMAIN.md:
+/// removed staff keep their history, take no new registrations, and nobody removed is
+/// promoted).
+pub fn on_leaving(
+    status: RegistrationStatus,
+    now: DateTime<Utc>,
+    first_session_starts: DateTime<Utc>,
+    last_session_ends: DateTime<Utc>,
+) -> OnLeaving {
+    match status {
+        RegistrationStatus::Confirmed if now >= last_session_ends => OnLeaving::Kept,
+        RegistrationStatus::Confirmed if now < first_session_starts => OnLeaving::TransferFirst,
+        RegistrationStatus::Confirmed => OnLeaving::GivenUp,
+        _ => OnLeaving::EndsFree,
+    }
 }
 
 /// **Binding after the deadline**: giving up a confirmed seat is charged the full fee

@@ -197,7 +197,7 @@ mod build {
 
     /// Cancel staff member `n`'s registration.
     pub fn cancel(n: u128) -> OfferingCommand {
-        OfferingCommand::CancelRegistration { staff: staff(n) }
+        OfferingCommand::CancelRegistration { staff: staff(n), unavailable: vec![] }
     }
 
     /// Transfer `from`'s registration to `to`.
@@ -212,7 +212,7 @@ mod build {
 
     /// Change the seat limit.
     pub fn seat_limit(seats: u32) -> OfferingCommand {
-        OfferingCommand::ChangeSeatLimit { seat_limit: SeatLimit::new(seats).unwrap() }
+        OfferingCommand::ChangeSeatLimit { seat_limit: SeatLimit::new(seats).unwrap(), unavailable: vec![] }
     }
 
     /// An in-time request from Uddevalla.
@@ -840,7 +840,10 @@ async fn seat_limit_is_never_exceeded_by_allocation_late_registrations_cancellat
                     1 if !active.is_empty() => {
                         let who = active[rng.below(active.len())].staff;
                         story
-                            .run(after_allocation(), OfferingCommand::CancelRegistration { staff: who })
+                            .run(
+                                after_allocation(),
+                                OfferingCommand::CancelRegistration { staff: who, unavailable: vec![] },
+                            )
                             .await
                             .unwrap();
                     }
@@ -903,6 +906,44 @@ async fn cancelling_a_confirmed_seat_with_nobody_waiting_frees_the_seat_for_a_la
     assert_eq!(story.state().free_seats(), 1);
     let late = story.run(after_allocation(), register(person(5))).await.unwrap();
     assert!(matches!(late.as_slice(), [OfferingEvent::LateRegistrationConfirmed { .. }]), "{late:?}");
+}
+
+#[tokio::test]
+async fn a_freed_seat_passes_over_the_paused_and_removed_to_the_next_in_line() {
+    at(after_allocation())
+        .given(allocated_offering(2, 1, &[1, 2], &[3, 4, 5]))
+        .when_async(OfferingCommand::CancelRegistration { staff: staff(1), unavailable: vec![staff(3), staff(4)] })
+        .await
+        .then_expect_events(vec![
+            OfferingEvent::RegistrationCancelled { staff: staff(1), charged: true, at: after_allocation() },
+            OfferingEvent::PromotedFromWaitingList { staff: staff(5) },
+        ]);
+}
+
+#[tokio::test]
+async fn a_freed_seat_stays_free_when_everyone_waiting_is_paused_or_removed() {
+    let mut story = Story::new(allocated_offering(2, 1, &[1, 2], &[3]));
+    let events = story
+        .run(after_allocation(), OfferingCommand::CancelRegistration { staff: staff(1), unavailable: vec![staff(3)] })
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 1, "no promotion: {events:?}");
+    assert_eq!(status_of(&story.state(), 3), Some(RegistrationStatus::Waiting), "keeps the place in line");
+}
+
+#[tokio::test]
+async fn a_raised_seat_limit_passes_over_the_paused_too() {
+    at(after_allocation())
+        .given(allocated_offering(2, 1, &[1, 2], &[3, 4]))
+        .when_async(OfferingCommand::ChangeSeatLimit {
+            seat_limit: SeatLimit::new(3).unwrap(),
+            unavailable: vec![staff(3)],
+        })
+        .await
+        .then_expect_events(vec![
+            OfferingEvent::SeatLimitChanged { from: SeatLimit::new(2).unwrap(), to: SeatLimit::new(3).unwrap() },
+            OfferingEvent::PromotedFromWaitingList { staff: staff(4) },
+        ]);
 }
 
 #[tokio::test]
@@ -1630,4 +1671,25 @@ async fn a_trainer_is_assigned_once_and_can_be_unassigned() {
         .when_async(OfferingCommand::UnassignTrainer { user: trainer.clone() })
         .await
         .then_expect_events(vec![OfferingEvent::TrainerUnassigned { user: trainer }]);
+}
+
+// ---------------------------------------------------------------------------------------
+// Staff who leave
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn leaving_ends_requests_and_waiting_places_free() {
+    use rules::{on_leaving, OnLeaving};
+    for status in [RegistrationStatus::Requested, RegistrationStatus::Waiting] {
+        assert_eq!(on_leaving(status, after_allocation(), session_starts(0), session_ends(1)), OnLeaving::EndsFree);
+    }
+}
+
+#[test]
+fn leaving_with_a_confirmed_seat_before_the_course_asks_for_a_transfer_first() {
+    use rules::{on_leaving, OnLeaving};
+    let confirmed = RegistrationStatus::Confirmed;
+    assert_eq!(on_leaving(confirmed, after_allocation(), session_starts(0), session_ends(1)), OnLeaving::TransferFirst);
+    assert_eq!(on_leaving(confirmed, during_session(0), session_starts(0), session_ends(1)), OnLeaving::GivenUp);
+    assert_eq!(on_leaving(confirmed, after_the_course(), session_starts(0), session_ends(1)), OnLeaving::Kept);
 }

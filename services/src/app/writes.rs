@@ -5,6 +5,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use kurslogg_domain::course::{CourseCommand, CourseEvent};
 use kurslogg_domain::municipality::{LineOutcome, MunicipalRole, MunicipalityCommand, ReceivedLine};
+use kurslogg_domain::offering::rules::{on_leaving, OnLeaving};
 use kurslogg_domain::offering::{
     CourseFacts, OfferingCommand, OfferingDetails, OfferingError, OfferingEvent, ParticipantFacts, PastParticipation,
     RegistrationStatus, RegistrationWindow,
@@ -20,6 +21,7 @@ use utoipa::ToSchema;
 
 use super::errors::Kind;
 use super::{AppError, CommandContext, Kurslogg, Role};
+use crate::mail::swedish;
 use crate::store::{Aggregates, AppendError, StoredResponse, POSITION_PLACEHOLDER};
 
 /// The answer to a command that changed (or confirmed) one record.
@@ -530,9 +532,12 @@ impl Kurslogg {
         &self,
         ctx: &CommandContext,
         id: OfferingId,
-        command: OfferingCommand,
+        mut command: OfferingCommand,
     ) -> Result<Written, AppError> {
         self.ensure_course_office(ctx)?;
+        if let OfferingCommand::ChangeSeatLimit { unavailable, .. } = &mut command {
+            *unavailable = self.unavailable_waiting(id).await?;
+        }
         self.run(&self.offerings, &id.to_string(), command, ctx, Self::written(id.to_string())).await
     }
 
@@ -724,7 +729,8 @@ impl Kurslogg {
         staff: StaffId,
     ) -> Result<Written, AppError> {
         self.ensure_may_act_for_staff(ctx, staff).await?;
-        let command = OfferingCommand::CancelRegistration { staff };
+        let unavailable = self.unavailable_waiting(offering).await?;
+        let command = OfferingCommand::CancelRegistration { staff, unavailable };
         self.run(&self.offerings, &offering.to_string(), command, ctx, Self::written(offering.to_string())).await
     }
 
@@ -812,6 +818,9 @@ impl Kurslogg {
         id: StaffId,
         command: StaffCommand,
     ) -> Result<Written, AppError> {
+        if let StaffCommand::RemoveStaffMember = command {
+            return self.remove_staff(ctx, id, false).await;
+        }
         if let Some(first) = self.replay(ctx).await? {
             return first;
         }
@@ -821,6 +830,88 @@ impl Kurslogg {
         }
         let command = self.sealed_command(id, Some(&member), command).await?;
         self.run(&self.staff, &id.to_string(), command, ctx, Self::written(id.to_string())).await
+    }
+
+    /// Removes a staff member who left, and settles their registrations on offerings
+    /// still running (docs/decisions/0013): a request or a waiting-list place ends free,
+    /// a confirmed seat on a course under way is given up as a cancellation (charged), a
+    /// confirmed seat on a course that is over stays (it is their history). A confirmed
+    /// seat on a course that has not started could still be transferred to a colleague
+    /// free of charge, so the removal is refused (`seat_transferable`, naming the
+    /// courses) unless `give_up_seats` says to give them up, charged. Asking again
+    /// settles what a stopped first attempt left.
+    pub async fn remove_staff(
+        &self,
+        ctx: &CommandContext,
+        id: StaffId,
+        give_up_seats: bool,
+    ) -> Result<Written, AppError> {
+        if let Some(first) = self.replay(ctx).await? {
+            return first;
+        }
+        let member = self.ensure_may_act_for_staff(ctx, id).await?;
+        let outcome = async {
+            let now = self.clock.now();
+            let (mut settle, mut transferable) = (Vec::new(), Vec::new());
+            for offering in self.participation.offerings_of(&self.log, id).await? {
+                let standing = self
+                    .offerings
+                    .inspect(&offering.to_string(), |o| {
+                        let registration = o.active_registration(id).filter(|_| !o.cancelled && !o.completed)?;
+                        let details = o.details.as_ref()?;
+                        let title = o.title.as_ref().map(ToString::to_string).unwrap_or_default();
+                        let leaving = on_leaving(registration.status, now, details.starts_at(), details.ends_at());
+                        Some((leaving, title, details.starts_at()))
+                    })
+                    .await?
+                    .flatten();
+                match standing {
+                    Some((OnLeaving::TransferFirst, title, starts_at)) => {
+                        transferable.push((title, starts_at));
+                        settle.push(offering);
+                    }
+                    Some((OnLeaving::EndsFree | OnLeaving::GivenUp, ..)) => settle.push(offering),
+                    Some((OnLeaving::Kept, ..)) | None => {}
+                }
+            }
+            if !transferable.is_empty() && !give_up_seats {
+                return Err(AppError::rule("seat_transferable", swedish::seat_transferable(&transferable)));
+            }
+            let command = self.sealed_command(id, Some(&member), StaffCommand::RemoveStaffMember).await?;
+            let removed = self.staff.execute(&id.to_string(), command, &ctx.metadata(), None).await?;
+            let (mut events, mut position) = (removed.events.len(), removed.position);
+            for offering in settle {
+                // Gathered after the removal: the person is among the unavailable too.
+                let unavailable = self.unavailable_waiting(offering).await?;
+                let command = OfferingCommand::CancelRegistration { staff: id, unavailable };
+                match self.offerings.execute(&offering.to_string(), command, &ctx.metadata(), None).await {
+                    Ok(done) => {
+                        events += done.events.len();
+                        position = done.position.or(position);
+                    }
+                    // Settled meanwhile by someone else.
+                    Err(crate::store::CommandError::Refused(OfferingError::NotRegistered)) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            Ok(Written { id: id.to_string(), events, position })
+        }
+        .await;
+        self.remember(ctx, outcome).await
+    }
+
+    /// Who on an offering's waiting list may not be promoted now: paused, removed or
+    /// erased (facts from their own streams, gathered before a command that frees seats).
+    async fn unavailable_waiting(&self, offering: OfferingId) -> Result<Vec<StaffId>, AppError> {
+        let waiting = self.offerings.inspect(&offering.to_string(), |o| o.waiting_list.clone()).await?;
+        let mut unavailable = Vec::new();
+        for staff in waiting.unwrap_or_default() {
+            let status = self.staff.inspect(&staff.to_string(), |m| m.status).await?;
+            if status.is_some_and(|s| s != StaffStatus::Active) {
+                unavailable.push(staff);
+            }
+        }
+        Ok(unavailable)
     }
 
     // ----- facts and permissions -----

@@ -341,6 +341,16 @@ pub struct AttendanceBody {
     pub note: Option<String>,
 }
 
+/// Removing a staff member who left.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RemoveBody {
+    /// Give up confirmed seats on courses that have not started (charged), instead of
+    /// being refused so that they can be transferred first.
+    #[serde(default)]
+    pub give_up_seats: bool,
+}
+
 /// No body.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

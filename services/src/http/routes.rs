@@ -217,15 +217,17 @@ pub async fn resume_staff(
     Ok(Json(app.staff_command(&ctx, path_id(&id, "staff member")?, StaffCommand::ResumeStaffMember).await?))
 }
 
-/// Remove a staff member who left (history is kept).
-#[utoipa::path(post, path = "/staff/{id}/remove", tag = "municipalities",
+/// Remove a staff member who left (history is kept). Their requests and waiting-list
+/// places end free; a confirmed seat on a course that has not started is refused
+/// (422 `seat_transferable`: transfer it free of charge) unless `give_up_seats`.
+#[utoipa::path(post, path = "/staff/{id}/remove", request_body = RemoveBody, tag = "municipalities",
     responses((status = 200, body = Written), (status = "4XX", body = Problem, content_type = "application/problem+json")))]
 pub async fn remove_staff(
     State(app): AppState,
     Path(id): Path<String>,
-    Cmd { ctx, .. }: Cmd<Empty>,
+    Cmd { ctx, body }: Cmd<RemoveBody>,
 ) -> Answer<Written> {
-    Ok(Json(app.staff_command(&ctx, path_id(&id, "staff member")?, StaffCommand::RemoveStaffMember).await?))
+    Ok(Json(app.remove_staff(&ctx, path_id(&id, "staff member")?, body.give_up_seats).await?))
 }
 
 /// A staff member's registrations on every offering.
@@ -384,8 +386,12 @@ pub async fn change_seat_limit(
     let seat_limit =
         SeatLimit::new(body.seat_limit).map_err(|e| ApiError::validation(format!("seat_limit: {}", e.0)))?;
     Ok(Json(
-        app.offering_command(&ctx, path_id(&id, "course offering")?, OfferingCommand::ChangeSeatLimit { seat_limit })
-            .await?,
+        app.offering_command(
+            &ctx,
+            path_id(&id, "course offering")?,
+            OfferingCommand::ChangeSeatLimit { seat_limit, unavailable: vec![] },
+        )
+        .await?,
     ))
 }
 
