@@ -2,14 +2,22 @@
 //! backends. Each scenario walks the term through the public use cases and asserts what
 //! a coordinator, the course office or a trainer would notice.
 
+use std::path::Path;
+use std::sync::Arc;
+
 use kurslogg::app::{AppError, LineStatus, OfferingView};
+use kurslogg::mail::dispatch::Dispatcher;
+use kurslogg::mail::transport::Transport;
 use kurslogg_domain::staff::StaffCommand;
 use kurslogg_domain::StaffId;
+use kurslogg_projections::outbox::{self, Filter, OutboxRow};
+use kurslogg_tests::smtp::mail_settings;
 use kurslogg_tests::*;
 
 conformance!(
     scenario_late_registration_closes_when_the_first_session_starts,
     scenario_people_who_leave_are_taken_off_their_courses,
+    scenario_kept_letters_forget_an_erased_person,
 );
 
 // ----- helpers -----
@@ -136,4 +144,81 @@ async fn scenario_people_who_leave_are_taken_off_their_courses(backend: Backend)
     let letters = kurslogg_projections::outbox::list(&app.log.views(), &filter, 100).await.unwrap();
     let about: Vec<_> = letters.iter().flat_map(|l| l.staff()).collect();
     assert!(!letters.is_empty() && about.iter().all(|s| *s == m(6).to_string()), "{about:?}");
+}
+
+// ----- 3. kept letters forget an erased person -----
+
+/// A kept letter as a person reads it: its Message-ID and its plain and HTML text.
+fn read_eml(dir: &Path, letter: &OutboxRow) -> (String, String) {
+    let path = dir.join(format!("{}.eml", letter.notice_id));
+    let raw = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let message = mail_parser::MessageParser::default().parse(&raw).expect("a mail message");
+    let text = format!(
+        "{}\n{}",
+        message.body_text(0).expect("a plain-text part"),
+        message.body_html(0).expect("an HTML part")
+    );
+    (message.message_id().expect("a Message-ID").to_string(), text)
+}
+
+/// With the default file transport the service keeps every letter it wrote. Once a
+/// person is erased, the letters kept about them (a coordinator's receipt and allocation
+/// result) name them as the views do, "(raderad person)", and keep their Message-ID; the
+/// letters about others are left as they were.
+async fn scenario_kept_letters_forget_an_erased_person(backend: Backend) {
+    let clock = TestClock::at(spring_2027());
+    let (app, _guard) = fresh_app(backend, &clock).await;
+    let app = Arc::new(app);
+    let f = Fyrbodal::build(&app, 1).await;
+    let u = f.uddevalla.clone();
+    let petra = add_named_staff(&app, &u, "Petra Åkesson", "petra.akesson@uddevalla.example.se", None).await;
+    let olle = add_named_staff(&app, &u, "Olle Berg", "olle.berg@uddevalla.example.se", None).await;
+    let t = f.trollhattan.clone();
+    let tove = add_named_staff(&app, &t, "Tove Lind", "tove.lind@trollhattan.example.se", None).await;
+    publish(&app, f.package).await;
+    app.register_collectively(&coordinator(&u), u.clone(), vec![line(petra, f.lvu_grund), line(olle, f.samtal)])
+        .await
+        .expect("Uddevalla");
+    app.register_collectively(&coordinator(&t), t.clone(), vec![line(tove, f.samtal)]).await.expect("Trollhättan");
+    clock.set(after_ht2027_deadline());
+    app.close_registration(&course_office(), f.package).await.expect("closed");
+    catch_up(&app).await;
+    let dir = std::env::temp_dir().join(format!("kl-kept-letters-{}", uuid::Uuid::new_v4().simple()));
+    let settings = mail_settings(None);
+    let files = Dispatcher::new(app.clone(), Transport::from_settings(&settings, &dir).expect("files"), settings);
+    assert_eq!(files.dispatch_due().await.expect("dispatch").failed, 0);
+
+    let all = outbox::list(&app.log.views(), &Filter::default(), 1000).await.expect("outbox");
+    let uddevalla_coordinator = f.member(&u, 0).to_string();
+    let about_petra: Vec<&OutboxRow> = all
+        .iter()
+        .filter(|l| {
+            l.recipient == uddevalla_coordinator
+                && ["registration_receipt", "allocation_result"].contains(&l.kind.as_str())
+        })
+        .collect();
+    assert_eq!(about_petra.len(), 2, "{all:#?}");
+    let before: Vec<(String, String)> = about_petra.iter().map(|l| read_eml(&dir, l)).collect();
+    for (_, text) in &before {
+        assert!(text.contains("Petra Åkesson") && text.contains("Olle Berg"), "{text}");
+    }
+    let trollhattan_coordinator = f.member(&t, 0).to_string();
+    let others: Vec<&OutboxRow> = all.iter().filter(|l| l.recipient == trollhattan_coordinator).collect();
+    assert!(!others.is_empty());
+    let others_before: Vec<Vec<u8>> =
+        others.iter().map(|l| std::fs::read(dir.join(format!("{}.eml", l.notice_id))).unwrap()).collect();
+
+    app.erase_staff(&course_office(), petra, text("Begäran om radering")).await.expect("erased");
+    files.dispatch_due().await.expect("the next round");
+
+    for (letter, (message_id, _)) in about_petra.iter().zip(&before) {
+        let (kept_id, text) = read_eml(&dir, letter);
+        assert!(!text.contains("Petra") && !text.contains("Åkesson"), "{text}");
+        assert!(text.contains("(raderad person)") && text.contains("Olle Berg"), "{text}");
+        assert_eq!(&kept_id, message_id, "the same letter");
+    }
+    for (letter, bytes) in others.iter().zip(&others_before) {
+        assert_eq!(&std::fs::read(dir.join(format!("{}.eml", letter.notice_id))).unwrap(), bytes, "untouched");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }

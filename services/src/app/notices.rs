@@ -60,13 +60,29 @@ impl Kurslogg {
     /// Writes the letter of an outbox row: `Ok(Err(reason))` when it can never be written
     /// (the recipient left, or what it is about is gone).
     pub async fn letter_for(&self, notice: &OutboxRow) -> Result<Result<Addressed, Undeliverable>, AppError> {
+        self.write_letter(notice, false).await
+    }
+
+    /// The letter of an outbox row as it would be written now, to write over the copy the
+    /// service keeps of a letter already sent (forgetting an erased person): as
+    /// [`letter_for`](Self::letter_for), but to a recipient who has left since as well.
+    pub async fn kept_letter_for(&self, notice: &OutboxRow) -> Result<Result<Addressed, Undeliverable>, AppError> {
+        self.write_letter(notice, true).await
+    }
+
+    /// The municipality of staff member `staff` (also once they are erased).
+    pub async fn municipality_of(&self, staff: &str) -> Result<Option<String>, AppError> {
+        Ok(self.staff.inspect(staff, |m| m.municipality.as_ref().map(ToString::to_string)).await?.flatten())
+    }
+
+    async fn write_letter(&self, notice: &OutboxRow, sent: bool) -> Result<Result<Addressed, Undeliverable>, AppError> {
         let Some(recipient) = self.staff.peek(&notice.recipient).await? else {
             return Ok(Err("the recipient is not a known staff member".into()));
         };
         if recipient.profile.is_none() {
             return Ok(Err("the recipient has no details".into()));
         }
-        if recipient.status == StaffStatus::Removed {
+        if recipient.status == StaffStatus::Removed && !sent {
             return Ok(Err("the recipient has left the municipality".into()));
         }
         // Said without anything of theirs: the reason is stored and shown in the outbox.
