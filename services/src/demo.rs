@@ -391,7 +391,14 @@ pub async fn run(log: EventLog, transport: Transport, mail: MailSettings) -> Res
     let ctx = demo.office();
     let package: PackageId = demo
         .app
-        .create_package(&ctx, term, t("Kompetensutveckling barn och unga HT2027"), t("Fyrbodals kommunalförbund"), None)
+        .create_package(
+            &ctx,
+            term,
+            t("Kompetensutveckling barn och unga HT2027"),
+            t("Fyrbodals kommunalförbund"),
+            None,
+            false,
+        )
         .await
         .map_err(e)?
         .id

@@ -18,6 +18,7 @@ conformance!(
     scenario_late_registration_closes_when_the_first_session_starts,
     scenario_people_who_leave_are_taken_off_their_courses,
     scenario_kept_letters_forget_an_erased_person,
+    scenario_dates_that_are_surely_mistakes_are_refused_and_the_past_can_be_recorded,
 );
 
 // ----- helpers -----
@@ -221,4 +222,95 @@ async fn scenario_kept_letters_forget_an_erased_person(backend: Backend) {
         assert_eq!(&std::fs::read(dir.join(format!("{}.eml", letter.notice_id))).unwrap(), bytes, "untouched");
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+// ----- 4. dates with guard rails -----
+
+async fn plan(
+    app: &kurslogg::app::Kurslogg,
+    package: kurslogg_domain::PackageId,
+    course: &kurslogg_domain::CourseCode,
+    first: chrono::DateTime<chrono::Utc>,
+) -> Result<kurslogg::app::Written, AppError> {
+    let seats = kurslogg_domain::SeatLimit::new(5).unwrap();
+    app.plan_offering(
+        &course_office(),
+        package,
+        course.clone(),
+        details("Planerad", sessions(first, 2, 1)),
+        None,
+        seats,
+    )
+    .await
+}
+
+/// A package whose deadline has passed, offerings whose sessions start before the
+/// deadline or in the past, and a deadline moved past a session are refused with a clear
+/// reason; a term that already took place is recorded with an explicit flag, which the
+/// audit trail shows, and then runs as any other (registration, attendance, completion).
+async fn scenario_dates_that_are_surely_mistakes_are_refused_and_the_past_can_be_recorded(backend: Backend) {
+    let clock = TestClock::at(spring_2027());
+    let (app, guard) = fresh_app(backend, &clock).await;
+    let f = Fyrbodal::build(&app, 2).await;
+    let u = f.uddevalla.clone();
+    let office = course_office();
+    let term = |t: &str| kurslogg_domain::Term::parse(t).unwrap();
+
+    // VT2027's default deadline (15 December 2026) is gone, and so is an explicit one.
+    let vt = app.create_package(&office, term("VT2027"), text("VT2027"), text("Fyrbodal"), None, false).await;
+    assert_eq!(refusal(vt).0, "deadline_passed");
+    let past = utc(2027, 2, 1, 12, 0);
+    let explicit =
+        app.create_package(&office, term("HT2027"), text("HT2027"), text("Fyrbodal"), Some(past), false).await;
+    assert_eq!(refusal(explicit).0, "deadline_passed");
+
+    // Sessions before HT2027's deadline (15 June), or moved there, are refused.
+    let (code, message) = refusal(plan(&app, f.package, &f.lvu_grund_code, utc(2027, 6, 1, 7, 0)).await);
+    assert_eq!(code, "session_before_deadline");
+    assert!(!message.is_empty());
+    let mut moved = details("Flyttad", sessions(utc(2027, 5, 3, 7, 0), 5, 7));
+    moved.prerequisites = vec![];
+    let revise = kurslogg_domain::offering::OfferingCommand::ReviseOffering { details: moved, window: None };
+    assert_eq!(refusal(app.offering_command(&office, f.lvu_grund, revise).await).0, "session_before_deadline");
+    // The deadline cannot move past the first session either.
+    let change = kurslogg_domain::package::PackageCommand::ChangeDeadline {
+        deadline: utc(2027, 9, 10, 12, 0),
+        first_session: None,
+    };
+    assert_eq!(refusal(app.package_command(&office, f.package, change).await).0, "session_before_deadline");
+
+    // After the deadline, a session that has already begun is refused.
+    publish(&app, f.package).await;
+    clock.set(utc(2027, 8, 20, 9, 0));
+    app.close_registration(&office, f.package).await.expect("closed");
+    assert_eq!(refusal(plan(&app, f.package, &f.lvu_grund_code, utc(2027, 8, 19, 7, 0)).await).0, "session_in_past");
+    plan(&app, f.package, &f.lvu_grund_code, utc(2027, 8, 30, 7, 0)).await.expect("a new run after the deadline");
+
+    // HT2026 took place before Kurslogg: recorded afterwards, it takes past dates.
+    let recorded = app
+        .create_package(&office, term("HT2026"), text("HT2026 (efterregistrering)"), text("Fyrbodal"), None, true)
+        .await
+        .expect("a past term recorded afterwards");
+    let package: kurslogg_domain::PackageId = recorded.id.parse().unwrap();
+    let held = plan(&app, package, &f.lvu_grund_code, utc(2026, 9, 7, 7, 0)).await.expect("a past run");
+    let held: kurslogg_domain::OfferingId = held.id.parse().unwrap();
+    publish(&app, package).await;
+    let who = f.member(&u, 1);
+    assert_eq!(
+        app.register(&coordinator(&u), line(who, held)).await.expect("registered").status,
+        LineStatus::Requested
+    );
+    app.close_registration(&office, package).await.expect("allocated");
+    for session in 0..2 {
+        app.record_attendance(&office, held, who, session, kurslogg_domain::Attendance::Present, None)
+            .await
+            .expect("attendance");
+    }
+    let complete = kurslogg_domain::offering::OfferingCommand::CompleteOffering;
+    app.offering_command(&office, held, complete).await.expect("completed");
+    let view = app.offering(held).await.unwrap();
+    assert!(view.registrations.iter().any(|r| r.staff_id == who.to_string() && r.certificate.is_some()));
+    let created = guard.events_of("package", &recorded.id).await;
+    assert_eq!(created[0].event_type, "PackageCreated");
+    assert_eq!(created[0].payload["PackageCreated"]["recorded_afterwards"], true, "the audit trail shows it");
 }

@@ -24,11 +24,17 @@ pub enum OfferingCommand {
         details: OfferingDetails,
         /// Seats.
         seat_limit: SeatLimit,
+        /// The package's registration window (its deadline), which the sessions must follow.
+        window: RegistrationWindow,
     },
     /// Change the description, trainer, place, sessions, price, threshold or prerequisites.
     ReviseOffering {
         /// The new details in full.
         details: OfferingDetails,
+        /// The package's registration window, gathered by the services layer: new or
+        /// moved sessions must follow its deadline.
+        #[serde(default)]
+        window: Option<RegistrationWindow>,
     },
     /// Let a trainer's user account record attendance and read the roster.
     AssignTrainer {

@@ -20,6 +20,12 @@ pub enum OfferingError {
     /// The package is archived.
     #[error("the course package is archived")]
     PackageArchived,
+    /// A session planned at or before the package's registration deadline.
+    #[error("a session starts before the registration deadline")]
+    SessionBeforeDeadline,
+    /// A session planned to start in the past in a package of a live term.
+    #[error("a session starts in the past")]
+    SessionInPast,
     /// Registration ends when the first session starts (**late registration closes**).
     #[error("anmälan stängde när det första kurstillfället började; ingen kan längre anmälas till kursen")]
     LateRegistrationClosed,
@@ -94,6 +100,8 @@ impl Refusal for OfferingError {
             Self::RegistrationNotOpen => "registration_not_open",
             Self::PackageArchived => "package_archived",
             Self::LateRegistrationClosed => "late_registration_closed",
+            Self::SessionBeforeDeadline => "session_before_deadline",
+            Self::SessionInPast => "session_in_past",
             Self::DeadlineNotPassed => "deadline_not_passed",
             Self::AlreadyAllocated => "already_allocated",
             Self::OfferingCancelled => "offering_cancelled",

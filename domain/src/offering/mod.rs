@@ -34,7 +34,7 @@ use crate::{
 };
 use rules::{
     cancellation_is_charged, certificate_number, fair_allocation, late_registration_open, missing_prerequisites,
-    next_to_promote, staff_may_be_registered, PendingRequest,
+    next_to_promote, sessions_follow_the_deadline, staff_may_be_registered, PendingRequest,
 };
 
 /// Who an offering is meant for.
@@ -340,11 +340,12 @@ impl Aggregate for Offering {
     ) -> Result<(), Self::Error> {
         let now = clock.now();
         match command {
-            OfferingCommand::PlanOffering { id, package, term, course, details, seat_limit } => {
+            OfferingCommand::PlanOffering { id, package, term, course, details, seat_limit, window } => {
                 if self.planned {
                     return Err(OfferingError::AlreadyExists);
                 }
                 let details = details.validated(&course.code)?;
+                sessions_follow_the_deadline(&details.sessions, &[], &window, now)?;
                 let event = OfferingEvent::OfferingPlanned {
                     id,
                     package,
@@ -357,9 +358,12 @@ impl Aggregate for Offering {
                 self.emit(sink, event).await;
             }
 
-            OfferingCommand::ReviseOffering { details } => {
+            OfferingCommand::ReviseOffering { details, window } => {
                 self.ensure_running()?;
                 let details = details.validated(self.course.as_ref().expect("planned"))?;
+                if let Some(window) = &window {
+                    sessions_follow_the_deadline(&details.sessions, &self.details().sessions, window, now)?;
+                }
                 if details == *self.details() {
                     return Ok(());
                 }
@@ -401,7 +405,10 @@ impl Aggregate for Offering {
             OfferingCommand::Register { participant, window, override_prerequisites } => {
                 self.ensure_running()?;
                 Self::ensure_window_open(&window)?;
-                late_registration_open(now, self.details().starts_at())?;
+                // A term recorded afterwards takes its registrations after the fact.
+                if !window.recorded_afterwards {
+                    late_registration_open(now, self.details().starts_at())?;
+                }
                 let prerequisites_overridden = self.check_newcomer(&participant, override_prerequisites)?;
                 let (staff, municipality) = (participant.staff, participant.municipality);
                 // Before allocation every registration is a request; seats are shared out

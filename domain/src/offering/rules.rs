@@ -7,10 +7,10 @@ use std::collections::{BTreeMap, VecDeque};
 use chrono::{DateTime, Utc};
 
 use super::errors::OfferingError;
-use super::facts::PastParticipation;
+use super::facts::{PastParticipation, RegistrationWindow};
 use super::RegistrationStatus;
 use crate::staff::StaffStatus;
-use crate::{CourseCode, MunicipalityId, OfferingId, StaffId};
+use crate::{CourseCode, MunicipalityId, OfferingId, Session, StaffId};
 
 /// **Paused, removed or erased staff cannot be registered.**
 pub fn staff_may_be_registered(status: StaffStatus) -> Result<(), OfferingError> {
@@ -34,6 +34,31 @@ pub fn late_registration_open(now: DateTime<Utc>, first_session_starts: DateTime
     } else {
         Err(OfferingError::LateRegistrationClosed)
     }
+}
+
+/// **Dates with guard rails**: every session an offering is planned with, or moved to,
+/// starts after the package's registration deadline (allocation comes first) and after
+/// now (nobody could register for it any more). Sessions left as they were are not
+/// judged again, so a course under way can still move its later sessions. A package that
+/// records a term that already took place is exempt: its dates are history.
+pub fn sessions_follow_the_deadline(
+    new: &[Session],
+    before: &[Session],
+    window: &RegistrationWindow,
+    now: DateTime<Utc>,
+) -> Result<(), OfferingError> {
+    if window.recorded_afterwards {
+        return Ok(());
+    }
+    for session in new.iter().filter(|s| !before.contains(s)) {
+        if session.starts_at <= window.deadline {
+            return Err(OfferingError::SessionBeforeDeadline);
+        }
+        if session.starts_at <= now {
+            return Err(OfferingError::SessionInPast);
+        }
+    }
+    Ok(())
 }
 
 /// **Prerequisites** are met by having completed any offering of the course, or by

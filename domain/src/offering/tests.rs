@@ -167,7 +167,7 @@ mod build {
 
     /// The package's window in a phase, with the deadline above.
     pub fn window(phase: PackagePhase) -> RegistrationWindow {
-        RegistrationWindow { phase, deadline: deadline() }
+        RegistrationWindow { phase, deadline: deadline(), recorded_afterwards: false }
     }
 
     /// A published package: registration open.
@@ -351,6 +351,7 @@ async fn planning_an_offering_puts_sessions_in_time_order_and_tidies_prerequisit
             course: CourseFacts { code: course(), title: text("LVU fortsättning"), prerequisites: vec![grund()] },
             details: messy,
             seat_limit: SeatLimit::new(20).unwrap(),
+            window: published(),
         })
         .await
         .then_expect_events(vec![planned_requiring(20, 3, vec![grund(), code("TRAUMA-GRUND")])]);
@@ -367,6 +368,7 @@ async fn an_offering_needs_at_least_one_session() {
             course: CourseFacts { code: course(), title: text("LVU fortsättning"), prerequisites: vec![] },
             details: details(0, vec![]),
             seat_limit: SeatLimit::new(20).unwrap(),
+            window: published(),
         })
         .await
         .inspect_result();
@@ -384,6 +386,7 @@ async fn an_offering_cannot_require_its_own_course() {
             course: CourseFacts { code: course(), title: text("LVU fortsättning"), prerequisites: vec![] },
             details: details(2, vec![course()]),
             seat_limit: SeatLimit::new(20).unwrap(),
+            window: published(),
         })
         .await
         .inspect_result();
@@ -401,6 +404,7 @@ async fn an_offering_is_planned_only_once() {
             course: CourseFacts { code: course(), title: text("LVU fortsättning"), prerequisites: vec![] },
             details: details(1, vec![]),
             seat_limit: SeatLimit::new(20).unwrap(),
+            window: published(),
         })
         .await
         .then_expect_error(OfferingError::AlreadyExists);
@@ -432,7 +436,7 @@ async fn revising_sessions_after_attendance_was_recorded_is_refused() {
     given.extend(attendance_of(1, &[Present]));
     at(during_session(1))
         .given(given)
-        .when_async(OfferingCommand::ReviseOffering { details: details(4, vec![]) })
+        .when_async(OfferingCommand::ReviseOffering { details: details(4, vec![]), window: None })
         .await
         .then_expect_error(OfferingError::AttendanceAlreadyRecorded);
 }
@@ -445,7 +449,7 @@ async fn revising_the_description_after_attendance_was_recorded_is_allowed() {
     revised.description = text("Fördjupning i LVU, nu med rättsfall från 2027.");
     at(during_session(1))
         .given(given)
-        .when_async(OfferingCommand::ReviseOffering { details: revised.clone() })
+        .when_async(OfferingCommand::ReviseOffering { details: revised.clone(), window: None })
         .await
         .then_expect_events(vec![OfferingEvent::OfferingRevised { details: revised }]);
 }
@@ -454,7 +458,7 @@ async fn revising_the_description_after_attendance_was_recorded_is_allowed() {
 async fn revising_with_unchanged_details_emits_nothing() {
     at(before_deadline())
         .given(vec![planned(5, 3)])
-        .when_async(OfferingCommand::ReviseOffering { details: details(3, vec![]) })
+        .when_async(OfferingCommand::ReviseOffering { details: details(3, vec![]), window: None })
         .await
         .then_expect_events(vec![]);
 }
@@ -1692,4 +1696,62 @@ fn leaving_with_a_confirmed_seat_before_the_course_asks_for_a_transfer_first() {
     assert_eq!(on_leaving(confirmed, after_allocation(), session_starts(0), session_ends(1)), OnLeaving::TransferFirst);
     assert_eq!(on_leaving(confirmed, during_session(0), session_starts(0), session_ends(1)), OnLeaving::GivenUp);
     assert_eq!(on_leaving(confirmed, after_the_course(), session_starts(0), session_ends(1)), OnLeaving::Kept);
+}
+
+// ---------------------------------------------------------------------------------------
+// Dates with guard rails
+// ---------------------------------------------------------------------------------------
+
+fn plan_with(window: RegistrationWindow, sessions: Vec<Session>) -> OfferingCommand {
+    OfferingCommand::PlanOffering {
+        id: offering_id(),
+        package: package_id(),
+        term: term(),
+        course: CourseFacts { code: course(), title: text("LVU fortsättning"), prerequisites: vec![] },
+        details: OfferingDetails { sessions, ..details(1, vec![]) },
+        seat_limit: SeatLimit::new(20).unwrap(),
+        window,
+    }
+}
+
+fn session_at(starts: chrono::DateTime<chrono::Utc>) -> Session {
+    Session::new(starts, starts + chrono::Duration::hours(3), 180).unwrap()
+}
+
+#[tokio::test]
+async fn a_session_before_the_deadline_is_refused() {
+    at(before_deadline())
+        .given_no_previous_events()
+        .when_async(plan_with(published(), vec![session_at(deadline() - chrono::Duration::days(1))]))
+        .await
+        .then_expect_error(OfferingError::SessionBeforeDeadline);
+}
+
+#[tokio::test]
+async fn a_session_in_the_past_is_refused_after_the_deadline() {
+    at(during_session(0))
+        .given_no_previous_events()
+        .when_async(plan_with(closed(), sessions(2)))
+        .await
+        .then_expect_error(OfferingError::SessionInPast);
+}
+
+#[tokio::test]
+async fn a_term_recorded_afterwards_takes_past_sessions_and_registrations() {
+    let past = RegistrationWindow { recorded_afterwards: true, ..closed() };
+    let mut story = Story::new(vec![]);
+    story.run(after_the_course(), plan_with(past, sessions(2))).await.expect("planned");
+    let register = OfferingCommand::Register { participant: person(1), window: past, override_prerequisites: false };
+    story.run(after_the_course(), register).await.expect("registered after the fact");
+}
+
+#[tokio::test]
+async fn a_course_under_way_can_move_its_later_sessions() {
+    let mut moved = details(3, vec![]);
+    moved.sessions[2] = session_at(session_starts(2) + chrono::Duration::days(2));
+    at(during_session(1))
+        .given(allocated_offering(3, 3, &[1], &[]))
+        .when_async(OfferingCommand::ReviseOffering { details: moved.clone(), window: Some(closed()) })
+        .await
+        .then_expect_events(vec![OfferingEvent::OfferingRevised { details: moved }]);
 }

@@ -377,10 +377,11 @@ impl Kurslogg {
         title: Text,
         organiser: Text,
         deadline: Option<DateTime<Utc>>,
+        recorded_afterwards: bool,
     ) -> Result<Written, AppError> {
         self.ensure_course_office(ctx)?;
         let id = PackageId::new();
-        let command = PackageCommand::CreatePackage { id, term, title, organiser, deadline };
+        let command = PackageCommand::CreatePackage { id, term, title, organiser, deadline, recorded_afterwards };
         self.run(&self.packages, &id.to_string(), command, ctx, Self::written(id.to_string())).await
     }
 
@@ -389,9 +390,12 @@ impl Kurslogg {
         &self,
         ctx: &CommandContext,
         id: PackageId,
-        command: PackageCommand,
+        mut command: PackageCommand,
     ) -> Result<Written, AppError> {
         self.ensure_course_office(ctx)?;
+        if let PackageCommand::ChangeDeadline { first_session, .. } = &mut command {
+            *first_session = self.first_session_of(id).await?;
+        }
         self.run(&self.packages, &id.to_string(), command, ctx, Self::written(id.to_string())).await
     }
 
@@ -419,7 +423,11 @@ impl Kurslogg {
         }
         let package =
             self.packages.load(&id.to_string()).await?.ok_or_else(|| AppError::not_found("course package"))?;
-        let window = RegistrationWindow { phase: package.phase, deadline: package.deadline };
+        let window = RegistrationWindow {
+            phase: package.phase,
+            deadline: package.deadline,
+            recorded_afterwards: package.recorded_afterwards,
+        };
         let mut report = AllocationReport { package_id: id.to_string(), offerings: vec![] };
         for offering in &package.offerings {
             let command = OfferingCommand::AllocateSeats { window };
@@ -505,6 +513,11 @@ impl Kurslogg {
                 course: facts,
                 details,
                 seat_limit,
+                window: RegistrationWindow {
+                    phase: package.phase,
+                    deadline: package.deadline,
+                    recorded_afterwards: package.recorded_afterwards,
+                },
             };
             let planned = self.offerings.execute(&id.to_string(), command, &metadata, None).await?;
             let included = self
@@ -514,7 +527,11 @@ impl Kurslogg {
             let mut position = included.position.or(planned.position);
             if package.phase == PackagePhase::RegistrationClosed {
                 // Seats of a package whose deadline has passed go first come first served.
-                let window = RegistrationWindow { phase: package.phase, deadline: package.deadline };
+                let window = RegistrationWindow {
+                    phase: package.phase,
+                    deadline: package.deadline,
+                    recorded_afterwards: package.recorded_afterwards,
+                };
                 let allocated = self
                     .offerings
                     .execute(&id.to_string(), OfferingCommand::AllocateSeats { window }, &metadata, None)
@@ -537,6 +554,10 @@ impl Kurslogg {
         self.ensure_course_office(ctx)?;
         if let OfferingCommand::ChangeSeatLimit { unavailable, .. } = &mut command {
             *unavailable = self.unavailable_waiting(id).await?;
+        }
+        if let OfferingCommand::ReviseOffering { window, .. } = &mut command {
+            let (package, _) = self.package_and_prerequisites(id).await?;
+            *window = Some(self.window_of(package).await?);
         }
         self.run(&self.offerings, &id.to_string(), command, ctx, Self::written(id.to_string())).await
     }
@@ -623,11 +644,7 @@ impl Kurslogg {
             return Err(AppError::Forbidden("only the course office can override prerequisites".into()));
         }
         let (package, needs_history) = self.package_and_prerequisites(line.offering).await?;
-        let window = self
-            .packages
-            .inspect(&package.to_string(), |p| RegistrationWindow { phase: p.phase, deadline: p.deadline })
-            .await?
-            .ok_or_else(|| AppError::not_found("course package"))?;
+        let window = self.window_of(package).await?;
         let participant = self.participant_facts(ctx, line.staff, needs_history).await?;
         Ok(OfferingCommand::Register { participant, window, override_prerequisites: line.override_prerequisites })
     }
@@ -898,6 +915,33 @@ impl Kurslogg {
         }
         .await;
         self.remember(ctx, outcome).await
+    }
+
+    /// When the earliest offering of a package (not cancelled) starts.
+    async fn first_session_of(&self, package: PackageId) -> Result<Option<DateTime<Utc>>, AppError> {
+        let offerings = self.packages.inspect(&package.to_string(), |p| p.offerings.clone()).await?.unwrap_or_default();
+        let mut first: Option<DateTime<Utc>> = None;
+        for offering in offerings {
+            let starts = self
+                .offerings
+                .inspect(&offering.to_string(), |o| o.details.as_ref().filter(|_| !o.cancelled).map(|d| d.starts_at()))
+                .await?
+                .flatten();
+            first = first.into_iter().chain(starts).min();
+        }
+        Ok(first)
+    }
+
+    /// The registration window of `package`, as the offering's rules take it.
+    async fn window_of(&self, package: PackageId) -> Result<RegistrationWindow, AppError> {
+        self.packages
+            .inspect(&package.to_string(), |p| RegistrationWindow {
+                phase: p.phase,
+                deadline: p.deadline,
+                recorded_afterwards: p.recorded_afterwards,
+            })
+            .await?
+            .ok_or_else(|| AppError::not_found("course package"))
     }
 
     /// Who on an offering's waiting list may not be promoted now: paused, removed or

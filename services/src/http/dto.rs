@@ -176,6 +176,11 @@ pub struct NewPackage {
     pub organiser: String,
     /// Registration deadline (RFC 3339); the term's default when absent.
     pub deadline: Option<DateTime<Utc>>,
+    /// A term that already took place, recorded afterwards: its deadline and sessions may
+    /// lie in the past (shown in the audit trail). Otherwise a deadline already passed, or
+    /// sessions before it, are refused.
+    #[serde(default)]
+    pub recorded_afterwards: bool,
 }
 
 /// A new registration deadline.

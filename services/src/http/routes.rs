@@ -254,7 +254,14 @@ pub async fn staff_registrations(
 pub async fn create_package(State(app): AppState, Cmd { ctx, body }: Cmd<NewPackage>) -> Created<Written> {
     let term = Term::parse(&body.term).map_err(|e| ApiError::validation(format!("term: {}", e.0)))?;
     let written = app
-        .create_package(&ctx, term, text("title", &body.title)?, text("organiser", &body.organiser)?, body.deadline)
+        .create_package(
+            &ctx,
+            term,
+            text("title", &body.title)?,
+            text("organiser", &body.organiser)?,
+            body.deadline,
+            body.recorded_afterwards,
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(written)))
 }
@@ -274,7 +281,8 @@ pub async fn change_deadline(
     Path(id): Path<String>,
     Cmd { ctx, body }: Cmd<DeadlineChange>,
 ) -> Answer<Written> {
-    let command = PackageCommand::ChangeDeadline { deadline: body.deadline };
+    // The package's first session is gathered by the application.
+    let command = PackageCommand::ChangeDeadline { deadline: body.deadline, first_session: None };
     Ok(Json(app.package_command(&ctx, path_id(&id, "course package")?, command).await?))
 }
 
@@ -372,7 +380,7 @@ pub async fn revise_offering(
             .map(|c| CourseCode::parse(c))
             .collect::<Result<_, _>>()?,
     };
-    Ok(Json(app.offering_command(&ctx, offering, OfferingCommand::ReviseOffering { details }).await?))
+    Ok(Json(app.offering_command(&ctx, offering, OfferingCommand::ReviseOffering { details, window: None }).await?))
 }
 
 /// Raise or lower the number of seats (a raise promotes from the waiting list).
