@@ -19,6 +19,7 @@ conformance!(
     scenario_people_who_leave_are_taken_off_their_courses,
     scenario_kept_letters_forget_an_erased_person,
     scenario_dates_that_are_surely_mistakes_are_refused_and_the_past_can_be_recorded,
+    scenario_every_write_answers_with_its_position,
 );
 
 // ----- helpers -----
@@ -313,4 +314,43 @@ async fn scenario_dates_that_are_surely_mistakes_are_refused_and_the_past_can_be
     let created = guard.events_of("package", &recorded.id).await;
     assert_eq!(created[0].event_type, "PackageCreated");
     assert_eq!(created[0].payload["PackageCreated"]["recorded_afterwards"], true, "the audit trail shows it");
+}
+
+// ----- 5. every write answers with its position -----
+
+/// A command that writes answers with the log position of its last event, so a client
+/// can wait for the views with `min_position`: closing registration (allocation), a
+/// collective registration (its receipt) and attendance with a note (the note comes last).
+async fn scenario_every_write_answers_with_its_position(backend: Backend) {
+    let clock = TestClock::at(spring_2027());
+    let (app, guard) = fresh_app(backend, &clock).await;
+    let f = Fyrbodal::build(&app, 3).await;
+    let u = f.uddevalla.clone();
+    publish(&app, f.package).await;
+    let receipt = app
+        .register_collectively(&coordinator(&u), u.clone(), vec![line(f.member(&u, 1), f.lvu_grund)])
+        .await
+        .expect("registered");
+    assert_eq!(receipt.position, Some(guard.max_position().await), "the receipt's event is the last written");
+
+    clock.set(after_ht2027_deadline());
+    let report = app.close_registration(&course_office(), f.package).await.expect("closed");
+    assert_eq!(report.position, Some(guard.max_position().await), "allocation's last event");
+    let events = guard.all_events().await;
+    let last = events.iter().find(|e| e.event_type == "AllocationFinished").expect("allocation finished");
+    assert_eq!(last.aggregate_id, f.package.to_string());
+
+    clock.set(lvu_grund_first_session() + chrono::Duration::hours(1));
+    let noted = app
+        .record_attendance(
+            &trainer(),
+            f.lvu_grund,
+            f.member(&u, 1),
+            0,
+            kurslogg_domain::Attendance::Absent,
+            Some(text("Sjuk")),
+        )
+        .await
+        .expect("recorded");
+    assert_eq!(noted.position, Some(guard.max_position().await), "the note is the last event");
 }

@@ -98,6 +98,10 @@ pub struct CollectiveReceipt {
     pub waiting: usize,
     /// Count per status.
     pub refused: usize,
+    /// Global log position of the last event written (the receipt), for read-your-writes;
+    /// absent when nothing was written.
+    #[serde(default)]
+    pub position: Option<i64>,
 }
 
 /// What closing registration did to each offering.
@@ -107,6 +111,10 @@ pub struct AllocationReport {
     pub package_id: String,
     /// One entry per offering.
     pub offerings: Vec<OfferingAllocation>,
+    /// Global log position of the last event written, for read-your-writes; absent when
+    /// nothing was written.
+    #[serde(default)]
+    pub position: Option<i64>,
 }
 
 /// Seats allocated on one offering.
@@ -413,8 +421,10 @@ impl Kurslogg {
 
     async fn close_and_allocate(&self, ctx: &CommandContext, id: PackageId) -> Result<AllocationReport, AppError> {
         let metadata = ctx.metadata();
+        // The answer carries the position of the last event written, for read-your-writes.
+        let mut position = None;
         match self.packages.execute(&id.to_string(), PackageCommand::CloseRegistration, &metadata, None).await {
-            Ok(_) => {}
+            Ok(done) => position = done.position,
             Err(crate::store::CommandError::Refused(PackageError::WrongPhase {
                 phase: PackagePhase::RegistrationClosed,
                 ..
@@ -428,7 +438,7 @@ impl Kurslogg {
             deadline: package.deadline,
             recorded_afterwards: package.recorded_afterwards,
         };
-        let mut report = AllocationReport { package_id: id.to_string(), offerings: vec![] };
+        let mut report = AllocationReport { package_id: id.to_string(), offerings: vec![], position };
         for offering in &package.offerings {
             let command = OfferingCommand::AllocateSeats { window };
             let mut line = OfferingAllocation {
@@ -440,6 +450,7 @@ impl Kurslogg {
             };
             match self.offerings.execute(&offering.to_string(), command, &metadata, None).await {
                 Ok(done) => {
+                    report.position = report.position.max(done.position);
                     for event in done.events {
                         if let OfferingEvent::SeatsAllocated { round_order, confirmed, waitlisted } = event {
                             line.confirmed = confirmed.len();
@@ -456,7 +467,9 @@ impl Kurslogg {
         // Only now are the municipalities told their results (one letter each, not one per
         // offering). A crash before this line leaves the package unfinished, and closing
         // it again (the scheduler does) allocates what is missing and finishes it.
-        self.packages.execute(&id.to_string(), PackageCommand::FinishAllocation, &metadata, None).await?;
+        let finished =
+            self.packages.execute(&id.to_string(), PackageCommand::FinishAllocation, &metadata, None).await?;
+        report.position = report.position.max(finished.position);
         Ok(report)
     }
 
@@ -608,10 +621,12 @@ impl Kurslogg {
             None => None,
         };
         let command = OfferingCommand::RecordAttendance { staff, session, attendance };
-        let written =
+        let mut written =
             self.run(&self.offerings, &offering.to_string(), command, ctx, Self::written(offering.to_string())).await?;
         if let Some(note) = note {
-            self.staff.execute(&staff.to_string(), note, &ctx.metadata(), None).await?;
+            let noted = self.staff.execute(&staff.to_string(), note, &ctx.metadata(), None).await?;
+            written.events += noted.events.len();
+            written.position = noted.position.or(written.position);
         }
         Ok(written)
     }
@@ -670,6 +685,7 @@ impl Kurslogg {
             confirmed: 0,
             waiting: 0,
             refused: 0,
+            position: None,
         };
         for line in &lines {
             let outcome = match self.register_line(ctx, &municipality, line).await {
@@ -696,7 +712,8 @@ impl Kurslogg {
             receipt.lines.iter().any(|l| l.status != LineStatus::Refused && (!l.already_registered || retried));
         if registered {
             let received = MunicipalityCommand::ReceiveCollectiveRegistration { lines: received_lines(&receipt.lines) };
-            self.municipalities.execute(municipality.as_str(), received, &ctx.metadata(), None).await?;
+            let done = self.municipalities.execute(municipality.as_str(), received, &ctx.metadata(), None).await?;
+            receipt.position = done.position;
         }
         self.remember(ctx, Ok(receipt)).await
     }
