@@ -187,6 +187,10 @@ impl Refusal for PackageError {
         }
     }
 
+    fn swedish(&self) -> String {
+        crate::swedish::package(self)
+    }
+
     fn kind(&self) -> RefusalKind {
         match self {
             Self::NotFound => RefusalKind::NotFound,

@@ -262,6 +262,10 @@ impl Refusal for StaffError {
         }
     }
 
+    fn swedish(&self) -> String {
+        crate::swedish::staff(self)
+    }
+
     fn kind(&self) -> RefusalKind {
         match self {
             Self::NotFound => RefusalKind::NotFound,

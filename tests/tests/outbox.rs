@@ -234,7 +234,7 @@ async fn people_read_their_own_letters(backend: Backend) {
     // and her letter is no page mark in his list.
     let omar_as = Actor::supervisor("uddevalla", &omar);
     let theirs = s.get(&omar_as, &format!("/staff/{karin}/letters")).await;
-    assert_eq!(theirs.problem(404, "not_found")["detail"], "no such staff member");
+    assert_eq!(theirs.problem(404, "not_found")["detail"], "Personen finns inte.");
     assert!(!theirs.text.contains("Anna Andersson"), "{}", theirs.text);
     let his = letters_of(&s.get(&omar_as, &format!("/staff/{omar}/letters")).await);
     assert_eq!(his.len(), 1, "{his:#?}");

@@ -20,6 +20,7 @@ conformance!(
     scenario_kept_letters_forget_an_erased_person,
     scenario_dates_that_are_surely_mistakes_are_refused_and_the_past_can_be_recorded,
     scenario_every_write_answers_with_its_position,
+    scenario_reasons_are_swedish_and_name_what_is_missing,
 );
 
 // ----- helpers -----
@@ -353,4 +354,56 @@ async fn scenario_every_write_answers_with_its_position(backend: Backend) {
         .await
         .expect("recorded");
     assert_eq!(noted.position, Some(guard.max_position().await), "the note is the last event");
+}
+
+// ----- 6. Swedish where people read it -----
+
+/// What a coordinator reads is Swedish: a refusal's message (the problem document's
+/// `detail`), each refused line of a collective registration and the receipt letter; a
+/// missing prerequisite is named. The codes stay the stable English ones.
+async fn scenario_reasons_are_swedish_and_name_what_is_missing(backend: Backend) {
+    let clock = TestClock::at(spring_2027());
+    let (app, _guard) = fresh_app(backend, &clock).await;
+    let f = Fyrbodal::build(&app, 3).await;
+    let u = f.uddevalla.clone();
+    publish(&app, f.package).await;
+    app.staff_command(&coordinator(&u), f.member(&u, 2), StaffCommand::PauseStaffMember).await.expect("paused");
+
+    let receipt = app
+        .register_collectively(
+            &coordinator(&u),
+            u.clone(),
+            vec![line(f.member(&u, 1), f.lvu_forts), line(f.member(&u, 2), f.samtal), line(f.member(&u, 1), f.samtal)],
+        )
+        .await
+        .expect("answered line by line");
+    let prerequisite = &receipt.lines[0];
+    assert_eq!(prerequisite.code.as_deref(), Some("prerequisite_missing"));
+    let reason = prerequisite.reason.as_deref().expect("a reason");
+    assert!(reason.to_lowercase().contains("förkunskap") && reason.contains("LVU grund"), "names the course: {reason}");
+    let paused = receipt.lines[1].reason.as_deref().expect("a reason");
+    assert_eq!(receipt.lines[1].code.as_deref(), Some("staff_paused"));
+    assert!(paused.contains("pausad"), "{paused}");
+
+    let (code, message) = refusal(app.register(&coordinator(&u), line(f.member(&u, 2), f.samtal)).await);
+    assert_eq!(code, "staff_paused");
+    assert!(message.contains("pausad"), "{message}");
+    let (code, message) = refusal(app.register(&coordinator(&u), line(StaffId::new(), f.samtal)).await);
+    assert_eq!(code, "not_found");
+    assert!(message.contains("finns inte"), "{message}");
+    let office_only =
+        kurslogg::app::RegistrationLine { override_prerequisites: true, ..line(f.member(&u, 1), f.lvu_forts) };
+    match app.register(&coordinator(&u), office_only).await {
+        Err(AppError::Forbidden(message)) => assert!(message.contains("kursadministrationen"), "{message}"),
+        other => panic!("expected forbidden, got {other:?}"),
+    }
+
+    // The receipt letter says the same, naming the course.
+    catch_up(&app).await;
+    let filter = Filter { kind: Some("registration_receipt".into()), ..Filter::default() };
+    let letters = outbox::list(&app.log.views(), &filter, 10).await.expect("outbox");
+    let letter = app.written_letter(&letters[0]).await.expect("gathered").expect("written");
+    assert!(letter.text.contains("LVU grund"), "{}", letter.text);
+    assert!(letter.text.to_lowercase().contains("förkunskap"), "{}", letter.text);
+    assert!(letter.text.contains("pausad"), "{}", letter.text);
 }

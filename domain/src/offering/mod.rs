@@ -86,13 +86,13 @@ impl OfferingDetails {
 
     fn validated(mut self, course: &CourseCode) -> Result<Self, OfferingError> {
         if self.sessions.is_empty() {
-            return Err(OfferingError::Invalid("an offering needs at least one session".into()));
+            return Err(OfferingError::NoSessions);
         }
         if self.sessions.len() > MAX_SESSIONS {
-            return Err(OfferingError::Invalid(format!("an offering has at most {MAX_SESSIONS} sessions")));
+            return Err(OfferingError::TooManySessions);
         }
         if self.prerequisites.contains(course) {
-            return Err(OfferingError::Invalid("a course cannot be its own prerequisite".into()));
+            return Err(OfferingError::OwnPrerequisite);
         }
         self.sessions.sort_by_key(|s| s.starts_at);
         self.prerequisites.sort();

@@ -9,7 +9,7 @@ use kurslogg_domain::notice::NoticeCommand;
 use kurslogg_domain::offering::{Offering, RegistrationStatus};
 use kurslogg_domain::package::PackagePhase;
 use kurslogg_domain::staff::{StaffMember, StaffStatus};
-use kurslogg_domain::{Place, StaffId, Text};
+use kurslogg_domain::{swedish, Place, StaffId, Text};
 use kurslogg_projections::notices::kind;
 use kurslogg_projections::outbox::{self, OutboxRow};
 use serde_json::Value;
@@ -170,7 +170,10 @@ impl Kurslogg {
                 person: names.get(&line.staff.to_string()).cloned().unwrap_or_default(),
                 course,
                 outcome: outcome(line.outcome),
-                reason: line.refusal.as_deref().map(refusal_in_swedish),
+                reason: match line.refusal.as_deref() {
+                    Some(code) => Some(swedish::by_code(code, &self.courses_named(&line.missing).await?)),
+                    None => None,
+                },
             });
         }
         let received_at = chrono::DateTime::parse_from_rfc3339(event.recorded_at())
@@ -392,25 +395,4 @@ fn outcome(outcome: LineOutcome) -> letters::LineOutcome {
         LineOutcome::Waiting => letters::LineOutcome::Waiting,
         LineOutcome::Refused => letters::LineOutcome::Refused,
     }
-}
-
-/// The reasons a registration line is refused, as the receipt says them.
-fn refusal_in_swedish(code: &str) -> String {
-    match code {
-        "prerequisite_missing" => "förkunskapskrav saknas (en tidigare kurs i rätt ordning)",
-        "already_registered" => "personen är redan anmäld",
-        "staff_paused" => "personen är pausad och kan inte anmälas just nu",
-        "staff_removed" => "personen har slutat",
-        "staff_erased" => "personens uppgifter har raderats",
-        "staff_of_other_municipality" => "personen tillhör en annan kommun",
-        "registration_not_open" => "anmälan har inte öppnat",
-        "package_archived" => "kurspaketet är avslutat",
-        "offering_cancelled" => "kurstillfället är inställt",
-        "offering_completed" => "kurstillfället är redan genomfört",
-        "late_registration_closed" => "anmälan stängde när det första kurstillfället började",
-        "not_found" => "personen eller kurstillfället finns inte",
-        "forbidden" => "anmälan får inte göras för den kommunen",
-        _ => "anmälan kunde inte tas emot",
-    }
-    .to_string()
 }

@@ -21,8 +21,9 @@ use utoipa::ToSchema;
 
 use super::errors::Kind;
 use super::{AppError, CommandContext, Kurslogg, Role};
-use crate::mail::swedish;
+use crate::mail::swedish as mail_swedish;
 use crate::store::{Aggregates, AppendError, StoredResponse, POSITION_PLACEHOLDER};
+use kurslogg_domain::swedish;
 
 /// The answer to a command that changed (or confirmed) one record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -65,9 +66,12 @@ pub struct RegistrationOutcome {
     /// Machine-readable refusal code.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
-    /// Why it was refused.
+    /// Why it was refused, in Swedish.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The prerequisite courses found missing (codes), when that is why it was refused.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing_prerequisites: Vec<String>,
     /// Global log position written.
     pub position: Option<i64>,
 }
@@ -198,6 +202,7 @@ fn registration_outcome(
         prerequisites_overridden: overridden,
         code: None,
         reason: None,
+        missing_prerequisites: vec![],
         position,
     }
 }
@@ -226,6 +231,7 @@ fn received_lines(lines: &[RegistrationOutcome]) -> Vec<ReceivedLine> {
                     LineStatus::Refused => LineOutcome::Refused,
                 },
                 refusal: line.code.clone(),
+                missing: line.missing_prerequisites.iter().filter_map(|c| CourseCode::parse(c).ok()).collect(),
             })
         })
         .collect()
@@ -246,6 +252,7 @@ fn refused_line(line: &RegistrationLine, error: &AppError) -> RegistrationOutcom
         prerequisites_overridden: vec![],
         code: Some(code),
         reason: Some(error.to_string()),
+        missing_prerequisites: vec![],
         position: None,
     }
 }
@@ -606,9 +613,7 @@ impl Kurslogg {
         note: Option<Text>,
     ) -> Result<Written, AppError> {
         if !ctx.actor.is_course_office() && !self.teaches(&ctx.actor, offering).await? {
-            return Err(AppError::Forbidden(
-                "attendance is recorded by the offering's own trainers or the course office".into(),
-            ));
+            return Err(AppError::Forbidden(swedish::ATTENDANCE_BY_TRAINERS.into()));
         }
         // Sealed before anything is written: a note for someone erased is refused whole.
         let note = match note {
@@ -656,7 +661,7 @@ impl Kurslogg {
         line: &RegistrationLine,
     ) -> Result<OfferingCommand, AppError> {
         if line.override_prerequisites && !ctx.actor.is_course_office() {
-            return Err(AppError::Forbidden("only the course office can override prerequisites".into()));
+            return Err(AppError::Forbidden(swedish::OVERRIDE_BY_COURSE_OFFICE.into()));
         }
         let (package, needs_history) = self.package_and_prerequisites(line.offering).await?;
         let window = self.window_of(package).await?;
@@ -727,15 +732,25 @@ impl Kurslogg {
         let member =
             self.staff.peek(&line.staff.to_string()).await?.ok_or_else(|| AppError::not_found("staff member"))?;
         if member.municipality.as_ref() != Some(municipality) {
-            return Err(AppError::rule(
-                "staff_of_other_municipality",
-                "the staff member belongs to another municipality",
-            ));
+            return Err(AppError::rule("staff_of_other_municipality", swedish::staff_of_other_municipality()));
         }
         let command = self.registration_command(ctx, line).await?;
         let result = self.offerings.execute(&line.offering.to_string(), command, &ctx.metadata(), None).await;
         match result {
             Ok(done) => Ok(registration_outcome(line.staff, line.offering, &done.events, done.position)),
+            Err(crate::store::CommandError::Refused(OfferingError::PrerequisiteMissing(missing))) => {
+                Ok(RegistrationOutcome {
+                    staff_id: line.staff.to_string(),
+                    offering_id: line.offering.to_string(),
+                    status: LineStatus::Refused,
+                    already_registered: false,
+                    prerequisites_overridden: vec![],
+                    code: Some("prerequisite_missing".into()),
+                    reason: Some(swedish::prerequisites_missing(&self.courses_named(&missing).await?)),
+                    missing_prerequisites: missing.iter().map(ToString::to_string).collect(),
+                    position: None,
+                })
+            }
             Err(crate::store::CommandError::Refused(OfferingError::AlreadyRegistered)) => {
                 let offering = self.offerings.peek(&line.offering.to_string()).await?.expect("exists: it refused");
                 let status =
@@ -748,6 +763,7 @@ impl Kurslogg {
                     prerequisites_overridden: vec![],
                     code: None,
                     reason: None,
+                    missing_prerequisites: vec![],
                     position: None,
                 })
             }
@@ -779,7 +795,7 @@ impl Kurslogg {
     ) -> Result<Written, AppError> {
         self.ensure_may_act_for_staff(ctx, from).await?;
         if override_prerequisites && !ctx.actor.is_course_office() {
-            return Err(AppError::Forbidden("only the course office can override prerequisites".into()));
+            return Err(AppError::Forbidden(swedish::OVERRIDE_BY_COURSE_OFFICE.into()));
         }
         let (_, needs_history) = self.package_and_prerequisites(offering).await?;
         let to = self.participant_facts(ctx, to, needs_history).await?;
@@ -823,8 +839,10 @@ impl Kurslogg {
         } else {
             MunicipalityCommand::RevokeRole { staff, role }
         };
-        self.run(&self.municipalities, municipality.as_str(), command, ctx, Self::written(municipality.to_string()))
-            .await
+        let written = self
+            .run(&self.municipalities, municipality.as_str(), command, ctx, Self::written(municipality.to_string()))
+            .await?;
+        Ok(written)
     }
 
     /// Adds a staff member to a municipality.
@@ -901,7 +919,7 @@ impl Kurslogg {
                     .flatten();
                 match standing {
                     Some((OnLeaving::TransferFirst, title, starts_at)) => {
-                        transferable.push((title, starts_at));
+                        transferable.push(format!("{title} (börjar {})", mail_swedish::date(starts_at)));
                         settle.push(offering);
                     }
                     Some((OnLeaving::EndsFree | OnLeaving::GivenUp, ..)) => settle.push(offering),
@@ -932,6 +950,16 @@ impl Kurslogg {
         }
         .await;
         self.remember(ctx, outcome).await
+    }
+
+    /// Courses as a reason names them: "LVU grund (LVU-GRUND)".
+    pub(super) async fn courses_named(&self, codes: &[CourseCode]) -> Result<Vec<String>, AppError> {
+        let mut named = Vec::with_capacity(codes.len());
+        for code in codes {
+            let title = self.courses.inspect(code.as_str(), |c| c.title.as_ref().map(ToString::to_string)).await?;
+            named.push(swedish::course(code, title.flatten().as_deref()));
+        }
+        Ok(named)
     }
 
     /// When the earliest offering of a package (not cancelled) starts.
@@ -988,11 +1016,11 @@ impl Kurslogg {
         if member.municipality.as_ref() != Some(municipality) {
             return Err(AppError::rule(
                 "supervisor_of_other_municipality",
-                "the supervisor belongs to another municipality",
+                swedish::supervisor_of_other_municipality(),
             ));
         }
         if member.status == StaffStatus::Erased {
-            return Err(AppError::rule("supervisor_erased", "the supervisor's personal data has been erased"));
+            return Err(AppError::rule("supervisor_erased", swedish::supervisor_erased()));
         }
         Ok(())
     }
@@ -1012,7 +1040,7 @@ impl Kurslogg {
         self.courses
             .peek(code.as_str())
             .await?
-            .ok_or_else(|| AppError::rule("unknown_course", format!("no course {code} in the catalogue")))
+            .ok_or_else(|| AppError::rule("unknown_course", swedish::unknown_course(code)))
     }
 
     async fn participant_facts(
@@ -1056,7 +1084,7 @@ impl Kurslogg {
         if ctx.actor.is_course_office() {
             Ok(())
         } else {
-            Err(AppError::Forbidden(format!("this is done by the course office, not a {}", ctx.actor.role)))
+            Err(AppError::Forbidden(swedish::course_office_only(ctx.actor.role.in_swedish())))
         }
     }
 
@@ -1067,7 +1095,7 @@ impl Kurslogg {
         if ctx.actor.is_course_office() || own_coordinator {
             Ok(())
         } else {
-            Err(AppError::Forbidden(format!("acting for {municipality} needs a coordinator of {municipality}")))
+            Err(AppError::Forbidden(swedish::coordinator_of_only(municipality.as_str())))
         }
     }
 
@@ -1078,7 +1106,9 @@ impl Kurslogg {
         match self.ensure_acts_for(ctx, municipality) {
             Ok(()) => Ok(()),
             Err(_) if ctx.actor.role == Role::Coordinator => Err(AppError::not_found("staff member")),
-            Err(_) => Err(AppError::Forbidden(format!("a {} may not act for staff members", ctx.actor.role))),
+            Err(_) => {
+                Err(AppError::Forbidden(swedish::may_not(ctx.actor.role.in_swedish(), "göra något för personal")))
+            }
         }
     }
 

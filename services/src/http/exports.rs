@@ -240,7 +240,7 @@ pub async fn export_audit_trail(
     Q(f): Q<FormatQuery>,
     Q(q): Q<ViewQuery>,
 ) -> Result<Response, ApiError> {
-    app.ensure_sees_everything(&actor, "export the audit trail")?;
+    app.ensure_sees_everything(&actor, "exportera granskningsloggen")?;
     let format = f.format()?;
     let (db, up_to) = audit_source(&app, &mut filter, &q, AUDIT_EXPORT_MAX).await?;
     let wanted = filter.limit.unwrap_or(AUDIT_EXPORT_MAX);

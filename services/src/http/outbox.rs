@@ -70,7 +70,7 @@ pub async fn list_outbox(
     reader: Reader,
     Q(q): Q<OutboxQuery>,
 ) -> Result<Json<OutboxPage>, ApiError> {
-    app.ensure_sees_everything(&reader.0, "read the outbox")?;
+    app.ensure_sees_everything(&reader.0, "läsa utkorgen")?;
     let invalid = |detail: String| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", detail);
     if let Some(status) = q.status.as_deref().filter(|s| !["pending", "sent", "failed"].contains(s)) {
         return Err(invalid(format!("status must be pending, sent or failed, got {status:?}")));
@@ -101,7 +101,7 @@ pub async fn get_notice(
     reader: Reader,
     Path(id): Path<String>,
 ) -> Result<Json<OutboxEntry>, ApiError> {
-    app.ensure_sees_everything(&reader.0, "read the outbox")?;
+    app.ensure_sees_everything(&reader.0, "läsa utkorgen")?;
     let notice = outbox::get(&app.log.views(), &id).await.map_err(unavailable)?;
     let notice = notice.ok_or_else(|| ApiError::not_found(format!("no such notice: {id:?}")))?;
     let recipient_name = staff_names(&app, vec![notice.recipient.clone()]).await.remove(&notice.recipient);

@@ -243,7 +243,7 @@ pub async fn get_audit_trail(
     Q(mut filter): Q<AuditFilter>,
     Q(q): Q<ViewQuery>,
 ) -> Answer<AuditPage> {
-    app.ensure_sees_everything(&actor, "read the audit trail")?;
+    app.ensure_sees_everything(&actor, "läsa granskningsloggen")?;
     let (db, up_to) = audit_source(&app, &mut filter, &q, audit_trail::MAX_LIMIT).await?;
     Ok(Json(audit_trail::audit_trail(&db, &filter, up_to).await.map_err(unavailable)?))
 }

@@ -119,16 +119,3 @@ mod tests {
         );
     }
 }
-
-/// Why a staff member with confirmed seats on courses that have not started is not
-/// removed yet: what a transfer would save, and how to give the seats up anyway.
-pub fn seat_transferable(courses: &[(String, DateTime<Utc>)]) -> String {
-    let named: Vec<String> =
-        courses.iter().map(|(title, starts_at)| format!("{title} (börjar {})", date(*starts_at))).collect();
-    format!(
-        "Personen har en bekräftad plats på {}. Anmälan är bindande: överlåt platsen till en kollega i samma \
-         kommun så debiteras ingen avgift. Vill ni ta bort personen ändå lämnas platsen och kommunen debiteras \
-         hela avgiften (give_up_seats).",
-        named.join(" och ")
-    )
-}
