@@ -21,6 +21,7 @@ conformance!(
     scenario_dates_that_are_surely_mistakes_are_refused_and_the_past_can_be_recorded,
     scenario_every_write_answers_with_its_position,
     scenario_reasons_are_swedish_and_name_what_is_missing,
+    scenario_a_coordinator_logs_in_and_gets_the_letters,
 );
 
 // ----- helpers -----
@@ -406,4 +407,113 @@ async fn scenario_reasons_are_swedish_and_name_what_is_missing(backend: Backend)
     assert!(letter.text.contains("LVU grund"), "{}", letter.text);
     assert!(letter.text.to_lowercase().contains("förkunskap"), "{}", letter.text);
     assert!(letter.text.contains("pausad"), "{}", letter.text);
+}
+
+// ----- 7. one kind of coordinator -----
+
+async fn legacy_coordinator_account(
+    app: &kurslogg::app::Kurslogg,
+    login: &str,
+    name: &str,
+    municipality: &str,
+) -> String {
+    // As accounts were made before a coordinator was a staff member: bound to the
+    // municipality only (below the application, as `kurslogg users create` and the API
+    // then allowed).
+    let new = kurslogg::auth::NewUser {
+        login: login.into(),
+        display_name: name.into(),
+        role: kurslogg::app::Role::Coordinator,
+        municipality: Some(municipality_id(municipality)),
+        staff: None,
+        password: None,
+    };
+    let system = kurslogg::app::Actor::system();
+    app.auth.create_user(&system, &kurslogg::auth::Origin::default(), new).await.expect("legacy account").user_id
+}
+
+/// A coordinator is one person: a staff member of the municipality who holds the
+/// coordinator role (and so gets the receipts and allocation letters) and who logs in
+/// with a coordinator account bound to them. Accounts made before are joined to their
+/// person by a migration that only appends events; a new coordinator account makes the
+/// person a coordinator; taking the role away closes the account.
+async fn scenario_a_coordinator_logs_in_and_gets_the_letters(backend: Backend) {
+    let clock = TestClock::at(spring_2027());
+    let (app, guard) = fresh_app(backend, &clock).await;
+    let f = Fyrbodal::build(&app, 2).await;
+    let u = f.uddevalla.clone();
+    // Member 0 of Uddevalla holds the coordinator role (the fixture); their e-mail is
+    // also the login of a legacy account. Another legacy account has no staff member.
+    let same =
+        legacy_coordinator_account(&app, "handlaggare0@uddevalla.example.se", "Handläggare 0", "uddevalla").await;
+    let maria =
+        legacy_coordinator_account(&app, "maria.svensson@uddevalla.example.se", "Maria Svensson", "uddevalla").await;
+    let nameless = legacy_coordinator_account(&app, "ifo-chef-dals-ed", "IFO-chefen", "dals-ed").await;
+    let events_before = guard.all_events().await;
+
+    let report = app.unify_coordinators(&course_office()).await.expect("unified");
+    assert_eq!((report.linked, report.added), (2, 1), "{report:?}");
+    assert_eq!(report.left, vec!["ifo-chef-dals-ed".to_string()], "no e-mail to write to: left for the course office");
+    let user = |id: String| {
+        let app = &app;
+        async move { app.auth.user(&id).await.unwrap().unwrap() }
+    };
+    assert_eq!(user(same.clone()).await.staff_id, Some(f.member(&u, 0).to_string()), "joined to the role holder");
+    let maria_staff: StaffId = user(maria.clone()).await.staff_id.expect("a person now").parse().unwrap();
+    assert_eq!(app.staff_member(maria_staff).await.unwrap().name.as_deref(), Some("Maria Svensson"));
+    assert!(user(nameless).await.staff_id.is_none());
+    let coordinators = app.municipality(&u).await.unwrap().coordinators;
+    assert!(coordinators.contains(&maria_staff.to_string()) && coordinators.contains(&f.member(&u, 0).to_string()));
+    // History is kept: the migration appended, and changed no event.
+    let events_after = guard.all_events().await;
+    for before in &events_before {
+        assert!(events_after.iter().any(|e| e.aggregate_id == before.aggregate_id
+            && e.sequence == before.sequence
+            && e.payload == before.payload));
+    }
+    // Asked again, it has nothing to do.
+    let again = app.unify_coordinators(&course_office()).await.expect("unified");
+    assert_eq!((again.linked, again.added), (0, 0));
+    assert_eq!(guard.all_events().await.len(), events_after.len());
+
+    // Both coordinators get the receipt.
+    publish(&app, f.package).await;
+    app.register_collectively(&coordinator(&u), u.clone(), vec![line(f.member(&u, 1), f.samtal)]).await.unwrap();
+    catch_up(&app).await;
+    let filter = Filter { kind: Some("registration_receipt".into()), ..Filter::default() };
+    let mut to: Vec<String> =
+        outbox::list(&app.log.views(), &filter, 10).await.unwrap().into_iter().map(|l| l.recipient).collect();
+    to.sort();
+    let mut expected = vec![f.member(&u, 0).to_string(), maria_staff.to_string()];
+    expected.sort();
+    assert_eq!(to, expected);
+
+    // A new coordinator account makes its person a coordinator, or names one.
+    let origin = kurslogg::auth::Origin::default();
+    let office = kurslogg::app::Actor::new("kurskansliet-anna", kurslogg::app::Role::CourseOffice);
+    let new = |login: &str, staff: Option<StaffId>| kurslogg::auth::NewUser {
+        login: login.into(),
+        display_name: "Ny samordnare".into(),
+        role: kurslogg::app::Role::Coordinator,
+        municipality: Some(u.clone()),
+        staff,
+        password: None,
+    };
+    let nobody = app.create_user(&office, &origin, new("ny-samordnare", None)).await;
+    assert!(matches!(nobody, Err(AppError::Validation(_))), "neither a person nor an e-mail: {nobody:?}");
+    let made =
+        app.create_user(&office, &origin, new("ny@uddevalla.example.se", Some(f.member(&u, 1)))).await.expect("made");
+    assert!(app.municipality(&u).await.unwrap().coordinators.contains(&f.member(&u, 1).to_string()));
+
+    // Taking the role away closes the login.
+    app.set_role(
+        &course_office(),
+        u.clone(),
+        f.member(&u, 1),
+        kurslogg_domain::municipality::MunicipalRole::Coordinator,
+        false,
+    )
+    .await
+    .expect("revoked");
+    assert!(user(made.user_id).await.disabled_at.is_some(), "no coordinator login without the role");
 }
