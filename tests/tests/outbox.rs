@@ -64,6 +64,7 @@ async fn outbox_over_http(backend: Backend) {
     assert_eq!(first["kind"], "registration_receipt");
     assert_eq!(first["recipient"], lena.as_str());
     assert_eq!(first["recipient_name"], "Lena Samordnare");
+    assert_eq!(page["notices"][1]["recipient_name"], "Lena Samordnare", "every letter names its recipient");
     assert_eq!(first["municipality"], "uddevalla");
     assert_eq!(first["status"], "pending", "no dispatcher runs in this test");
     assert_eq!(first["generation"], 0);

@@ -85,10 +85,11 @@ pub async fn list_outbox(
         recipient: None,
     };
     let (rows, next_after) = page(&app, filter, paging).await?;
-    let mut names = staff_names(&app, rows.iter().map(|r| r.recipient.clone()).collect()).await;
+    let names = staff_names(&app, rows.iter().map(|r| r.recipient.clone()).collect()).await;
+    // Looked up, not taken: a recipient with several letters is named on each.
     let notices = rows
         .into_iter()
-        .map(|notice| OutboxEntry { recipient_name: names.remove(&notice.recipient), notice })
+        .map(|notice| OutboxEntry { recipient_name: names.get(&notice.recipient).cloned(), notice })
         .collect();
     Ok(Json(OutboxPage { notices, next_after }))
 }
