@@ -22,6 +22,7 @@ conformance!(
     scenario_every_write_answers_with_its_position,
     scenario_reasons_are_swedish_and_name_what_is_missing,
     scenario_a_coordinator_logs_in_and_gets_the_letters,
+    scenario_a_charged_cancellation_is_told_to_the_coordinators,
 );
 
 // ----- helpers -----
@@ -516,4 +517,35 @@ async fn scenario_a_coordinator_logs_in_and_gets_the_letters(backend: Backend) {
     .await
     .expect("revoked");
     assert!(user(made.user_id).await.disabled_at.is_some(), "no coordinator login without the role");
+}
+
+// ----- 8. a charged cancellation is told -----
+
+/// When a confirmed seat is given up after the deadline, the municipality is charged: its
+/// coordinators get a letter saying so, with the fee, and that a transfer to a colleague
+/// would have been free; a free cancellation (a request) writes no such letter.
+async fn scenario_a_charged_cancellation_is_told_to_the_coordinators(backend: Backend) {
+    let clock = TestClock::at(spring_2027());
+    let (app, _guard) = fresh_app(backend, &clock).await;
+    let f = Fyrbodal::build(&app, 3).await;
+    let u = f.uddevalla.clone();
+    publish(&app, f.package).await;
+    let lines = vec![line(f.member(&u, 1), f.samtal), line(f.member(&u, 2), f.lvu_grund)];
+    app.register_collectively(&coordinator(&u), u.clone(), lines).await.expect("registered");
+    app.cancel_registration(&coordinator(&u), f.lvu_grund, f.member(&u, 2)).await.expect("a free withdrawal");
+    clock.set(after_ht2027_deadline());
+    app.close_registration(&course_office(), f.package).await.expect("closed");
+    app.cancel_registration(&coordinator(&u), f.samtal, f.member(&u, 1)).await.expect("a charged cancellation");
+    catch_up(&app).await;
+
+    let filter = Filter { kind: Some("cancellation_charged".into()), ..Filter::default() };
+    let letters = outbox::list(&app.log.views(), &filter, 10).await.expect("outbox");
+    assert_eq!(letters.len(), 1, "one letter, to Uddevalla's coordinator, for the charged one only: {letters:#?}");
+    assert_eq!(letters[0].recipient, f.member(&u, 0).to_string());
+    assert_eq!(letters[0].staff(), vec![f.member(&u, 1).to_string()]);
+    let letter = app.written_letter(&letters[0]).await.expect("gathered").expect("written");
+    assert!(letter.subject.contains("Samtal med barn"), "{}", letter.subject);
+    for said in ["Handläggare 1 i uddevalla", "Samtal med barn", "1 800 kr", "överl"] {
+        assert!(letter.text.contains(said), "{said:?} in {}", letter.text);
+    }
 }

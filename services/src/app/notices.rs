@@ -96,6 +96,7 @@ impl Kurslogg {
             kind::PROMOTION => self.promotion(notice, &name).await?,
             kind::COURSE_CANCELLED => self.course_cancelled(notice, &name).await?,
             kind::DEADLINE_REMINDER => self.deadline_reminder(notice, &name).await?,
+            kind::CANCELLATION_CHARGED => self.cancellation_charged(notice, &name).await?,
             other => Err(format!("unknown kind of letter {other:?}")),
         };
         Ok(letter.map(|letter| Addressed { name, email: work_email, letter }))
@@ -244,6 +245,21 @@ impl Kurslogg {
             recipient_name: recipient.to_string(),
             person_name: self.name_of(&person).await?,
             to_coordinator: to_coordinator(notice),
+            course: course_info(&offering),
+        })))
+    }
+
+    async fn cancellation_charged(
+        &self,
+        notice: &OutboxRow,
+        coordinator: &str,
+    ) -> Result<Result<Letter, Undeliverable>, AppError> {
+        let Some(offering) = self.offering_of(notice).await? else { return Ok(Err("no such offering".into())) };
+        let person = notice.staff().into_iter().next().unwrap_or_default();
+        Ok(Ok(Letter::CancellationCharged(letters::CancellationCharged {
+            recipient_name: coordinator.to_string(),
+            person_name: self.name_of(&person).await?,
+            price_sek: offering.details.as_ref().map_or(0, |d| d.price.0),
             course: course_info(&offering),
         })))
     }

@@ -119,3 +119,16 @@ mod tests {
         );
     }
 }
+
+/// An amount in kronor, thousands apart: "1 800 kr".
+pub fn kronor(amount: u32) -> String {
+    let digits = amount.to_string();
+    let mut grouped = String::new();
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            grouped.push(' ');
+        }
+        grouped.push(digit);
+    }
+    format!("{grouped} kr")
+}
