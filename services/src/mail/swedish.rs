@@ -84,6 +84,19 @@ pub fn span(start: DateTime<Utc>, end: DateTime<Utc>) -> String {
     }
 }
 
+/// An amount in kronor, thousands apart: "1 800 kr".
+pub fn kronor(amount: u32) -> String {
+    let digits = amount.to_string();
+    let mut grouped = String::new();
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            grouped.push(' ');
+        }
+        grouped.push(digit);
+    }
+    format!("{grouped} kr")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,17 +131,4 @@ mod tests {
             "fredag 1 oktober 2027 kl. 18.00 – lördag 2 oktober 2027 kl. 10.00"
         );
     }
-}
-
-/// An amount in kronor, thousands apart: "1 800 kr".
-pub fn kronor(amount: u32) -> String {
-    let digits = amount.to_string();
-    let mut grouped = String::new();
-    for (i, digit) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            grouped.push(' ');
-        }
-        grouped.push(digit);
-    }
-    format!("{grouped} kr")
 }
