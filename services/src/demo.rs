@@ -730,22 +730,16 @@ async fn spring_package(demo: &mut Demo) -> Result<PackageId, String> {
     let title = t("Kompetensutveckling barn och unga VT2028");
     let package: PackageId = demo
         .app
-        .create_package(&ctx, term, title, t("Fyrbodals kommunalförbund"), None)
+        .create_package(&ctx, term, title, t("Fyrbodals kommunalförbund"), None, false)
         .await
         .map_err(e)?
         .id
         .parse()
         .expect("uuid");
     for (i, course) in COURSES.iter().filter(|c| SPRING_COURSES.contains(&c.code)).enumerate() {
-        let first_day = stockholm(2028, 2, 7, 9) + Duration::days(7 * i as i64);
+        let first_day = NaiveDate::from_ymd_opt(2028, 2, 7).expect("a date") + Duration::days(7 * i as i64);
         let spacing = if course.sessions.0 > 5 { 14 } else { 1 };
-        let sessions = (0..course.sessions.0)
-            .map(|s| {
-                let start = first_day + Duration::days((s * spacing) as i64);
-                let hours = course.sessions.1;
-                Session::new(start, start + Duration::hours(i64::from(hours) + 1), hours * 60).expect("valid session")
-            })
-            .collect();
+        let sessions = course_sessions(first_day, course.sessions.0, spacing, course.sessions.1);
         let details = OfferingDetails {
             description: t(course.description),
             target_groups: TargetGroups { experience_bands: course.bands.to_vec(), staff_groups: vec![] },

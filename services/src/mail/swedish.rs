@@ -84,19 +84,6 @@ pub fn span(start: DateTime<Utc>, end: DateTime<Utc>) -> String {
     }
 }
 
-/// An amount in kronor, thousands apart: "1 800 kr".
-pub fn kronor(amount: u32) -> String {
-    let digits = amount.to_string();
-    let mut grouped = String::new();
-    for (i, digit) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            grouped.push(' ');
-        }
-        grouped.push(digit);
-    }
-    format!("{grouped} kr")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
