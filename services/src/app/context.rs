@@ -52,7 +52,7 @@ impl Role {
             Role::Coordinator => "en samordnare",
             Role::Supervisor => "en arbetsledare",
             Role::Trainer => "en utbildare",
-            Role::Auditor => "en granskare",
+            Role::Auditor => "en revisor",
             Role::Participant => "en deltagare",
             Role::System => "tjänsten själv",
         }
