@@ -8,7 +8,7 @@
 use chrono::Utc;
 use kurslogg_domain::municipality::MunicipalRole;
 use kurslogg_domain::staff::{StaffProfile, StaffStatus};
-use kurslogg_domain::{ExperienceBand, MunicipalityId, StaffGroup, StaffId, Text, WorkEmail};
+use kurslogg_domain::{ExperienceBand, MunicipalityId, PersonName, StaffGroup, StaffId, Text, WorkEmail};
 use serde::Serialize;
 
 use super::{Actor, AppError, CommandContext, Kurslogg, Role};
@@ -190,7 +190,7 @@ impl Kurslogg {
                 }
             }
         }
-        let name = Text::parse(name).map_err(|e| AppError::Validation(format!("display_name: {}", e.0)))?;
+        let name = PersonName::parse(name).map_err(|e| AppError::Validation(format!("display_name: {}", e.0)))?;
         let profile = StaffProfile {
             name,
             work_email: email,
