@@ -68,7 +68,6 @@ pub fn render_with(
 }
 
 /// A fresh idempotency key for a form that makes a binding change.
-#[allow(dead_code, reason = "for the forms that make binding changes; none is built yet")]
 pub fn form_key() -> String {
     uuid::Uuid::new_v4().to_string()
 }
