@@ -8,6 +8,7 @@
 //! the API's contract. The `#[error]` texts of the error types stay English: they are for
 //! logs and developers.
 
+use crate::competence::CompetencePlanError;
 use crate::course::CourseError;
 use crate::municipality::MunicipalityError;
 use crate::offering::OfferingError;
@@ -183,6 +184,12 @@ pub fn catalogue(error: &CourseError) -> String {
         CourseError::AlreadyExists => "Det finns redan en kurs med den koden.".into(),
         CourseError::OwnPrerequisite => "En kurs kan inte vara förkunskapskrav för sig själv.".into(),
     }
+}
+
+/// Why a competence plan is refused. These refusals are written in Swedish where they are
+/// declared (`CompetencePlanError`'s messages, which the course office reads).
+pub fn competence_plan(error: &CompetencePlanError) -> String {
+    error.to_string()
 }
 
 /// Something asked for that does not exist (`what` as the services layer names it).

@@ -548,7 +548,7 @@ impl Auth {
     }
 
     /// Binds a user to the staff member they are (a coordinator account made before a
-    /// coordinator was a staff member: docs/decisions/0015).
+    /// coordinator was a staff member: docs/decisions/0018).
     pub async fn link_staff(
         &self,
         by: &Actor,

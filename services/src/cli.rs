@@ -171,7 +171,7 @@ pub async fn open_log(settings: &Settings) -> Result<EventLog, RunError> {
     Ok(log)
 }
 
-/// Joins coordinator accounts to their person (docs/decisions/0015), as the system.
+/// Joins coordinator accounts to their person (docs/decisions/0018), as the system.
 async fn unify_coordinators(app: &Kurslogg) -> Result<crate::app::CoordinatorsUnified, RunError> {
     let ctx = crate::app::CommandContext::system("migrate-coordinators");
     let unified = app.unify_coordinators(&ctx).await.map_err(|e| RunError::Usage(format!("coordinators: {e}")))?;

@@ -1,7 +1,7 @@
 //! User accounts as the domain sees them: a role, and the municipality or staff member
 //! it is bound to, checked against the event log before the account is stored.
 //!
-//! A coordinator is one person (docs/decisions/0015): a staff member of the municipality
+//! A coordinator is one person (docs/decisions/0018): a staff member of the municipality
 //! who holds the coordinator role, and so gets the receipts and allocation letters, and who
 //! logs in with a coordinator account bound to them.
 
@@ -129,7 +129,7 @@ impl Kurslogg {
 
     /// Joins the coordinator accounts made before a coordinator was a staff member to the
     /// person they are, and gives every coordinator account's person the role, appending
-    /// events only (docs/decisions/0015). An account is joined to the municipality's
+    /// events only (docs/decisions/0018). An account is joined to the municipality's
     /// coordinator whose work e-mail is its login, or else to a staff member added from
     /// it (its name, its login as work e-mail); one whose login is no e-mail address is
     /// left, and reported. Asked again, it does nothing. Run by `kurslogg migrate` and

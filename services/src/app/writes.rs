@@ -842,7 +842,7 @@ impl Kurslogg {
         let written = self
             .run(&self.municipalities, municipality.as_str(), command, ctx, Self::written(municipality.to_string()))
             .await?;
-        // A coordinator is one person with the role and the login (docs/decisions/0015).
+        // A coordinator is one person with the role and the login (docs/decisions/0018).
         if !assign && role == MunicipalRole::Coordinator {
             self.close_coordinator_accounts(ctx, staff).await?;
         }
