@@ -237,6 +237,10 @@ impl Refusal for CompetencePlanError {
         }
     }
 
+    fn swedish(&self) -> String {
+        crate::swedish::competence_plan(self)
+    }
+
     fn kind(&self) -> RefusalKind {
         match self {
             Self::NotFound => RefusalKind::NotFound,

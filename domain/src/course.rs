@@ -96,6 +96,10 @@ impl Refusal for CourseError {
         }
     }
 
+    fn swedish(&self) -> String {
+        crate::swedish::catalogue(self)
+    }
+
     fn kind(&self) -> RefusalKind {
         match self {
             Self::NotFound => RefusalKind::NotFound,

@@ -14,11 +14,13 @@ pub mod notice;
 pub mod offering;
 pub mod package;
 pub mod staff;
+pub mod swedish;
 pub mod text;
 pub mod values;
 
 pub use clock::{Clock, FixedClock};
 pub use ids::*;
+pub use offering::MAX_SESSIONS;
 pub use values::*;
 
 /// A refusal with a stable machine-readable code, shared by every aggregate's error type
@@ -26,6 +28,8 @@ pub use values::*;
 pub trait Refusal: std::error::Error {
     /// Stable snake_case code, e.g. `deadline_passed`.
     fn code(&self) -> &'static str;
+    /// The reason in Swedish, as people read it (from the catalogue in [`swedish`]).
+    fn swedish(&self) -> String;
     /// What kind of refusal this is, which decides the HTTP status.
     fn kind(&self) -> RefusalKind {
         RefusalKind::Rule

@@ -7,7 +7,7 @@ use cqrs_es::event_sink::EventSink;
 use cqrs_es::{Aggregate, DomainEvent};
 use serde::{Deserialize, Serialize};
 
-use crate::{Clock, MunicipalityId, OfferingId, Refusal, RefusalKind, StaffId, Text};
+use crate::{Clock, CourseCode, MunicipalityId, OfferingId, Refusal, RefusalKind, StaffId, Text};
 
 /// Roles a municipality gives its staff in Kurslogg.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -44,6 +44,10 @@ pub struct ReceivedLine {
     pub outcome: LineOutcome,
     /// The refusal's code, when refused.
     pub refusal: Option<String>,
+    /// The prerequisites found missing, when that was the refusal (absent in events from
+    /// before it was recorded).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing: Vec<CourseCode>,
 }
 
 /// Commands on a municipality.
@@ -152,6 +156,10 @@ impl Refusal for MunicipalityError {
             Self::AlreadyExists => "already_exists",
             Self::StaffOfOtherMunicipality => "staff_of_other_municipality",
         }
+    }
+
+    fn swedish(&self) -> String {
+        crate::swedish::municipality(self)
     }
 
     fn kind(&self) -> RefusalKind {

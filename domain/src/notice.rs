@@ -52,6 +52,10 @@ impl Refusal for NoticeError {
     fn code(&self) -> &'static str {
         match *self {}
     }
+
+    fn swedish(&self) -> String {
+        match *self {}
+    }
 }
 
 /// What has been done to a notice.

@@ -42,11 +42,17 @@ pub enum PackageCommand {
         organiser: Text,
         /// The deadline; the term's default (DOMAIN.md) when absent.
         deadline: Option<DateTime<Utc>>,
+        /// A term that already took place, recorded afterwards: its deadline and sessions
+        /// may lie in the past (decision 0012).
+        recorded_afterwards: bool,
     },
     /// Move the registration deadline.
     ChangeDeadline {
         /// The new deadline.
         deadline: DateTime<Utc>,
+        /// When the package's earliest offering starts (gathered by the services layer):
+        /// the deadline must come before it.
+        first_session: Option<DateTime<Utc>>,
     },
     /// Add a planned offering to the package.
     IncludeOffering {
@@ -79,6 +85,10 @@ pub enum PackageEvent {
         organiser: Text,
         /// Its registration deadline.
         deadline: DateTime<Utc>,
+        /// A term that already took place, recorded afterwards (absent in events from
+        /// before the flag existed: false).
+        #[serde(default)]
+        recorded_afterwards: bool,
     },
     /// The deadline moved.
     DeadlineChanged {
@@ -153,9 +163,12 @@ pub enum PackageError {
     /// Publishing an empty package.
     #[error("a package needs at least one offering before it is published")]
     NoOfferings,
-    /// A new deadline that has already passed.
-    #[error("the new deadline has already passed")]
+    /// A deadline that has already passed.
+    #[error("the deadline has already passed")]
     DeadlinePassed,
+    /// A deadline at or after the start of one of the package's sessions.
+    #[error("the deadline must come before the package's first session")]
+    SessionBeforeDeadline,
     /// Closing before the deadline.
     #[error("the registration deadline has not passed yet")]
     DeadlineNotPassed,
@@ -169,8 +182,13 @@ impl Refusal for PackageError {
             Self::WrongPhase { .. } => "wrong_phase",
             Self::NoOfferings => "no_offerings",
             Self::DeadlinePassed => "deadline_passed",
+            Self::SessionBeforeDeadline => "session_before_deadline",
             Self::DeadlineNotPassed => "deadline_not_passed",
         }
+    }
+
+    fn swedish(&self) -> String {
+        crate::swedish::package(self)
     }
 
     fn kind(&self) -> RefusalKind {
@@ -204,6 +222,9 @@ pub struct CoursePackage {
     /// Every offering's seats have been allocated (after registration closed).
     #[serde(default)]
     pub allocation_finished: bool,
+    /// A term that already took place, recorded afterwards.
+    #[serde(default)]
+    pub recorded_afterwards: bool,
 }
 
 impl CoursePackage {
@@ -230,14 +251,19 @@ impl Aggregate for CoursePackage {
             return Err(PackageError::NotFound);
         }
         let event = match command {
-            PackageCommand::CreatePackage { id, term, title, organiser, deadline } => {
+            PackageCommand::CreatePackage { id, term, title, organiser, deadline, recorded_afterwards } => {
                 if self.created {
                     return Err(PackageError::AlreadyExists);
                 }
                 let deadline = deadline.unwrap_or_else(|| term.default_deadline());
-                PackageEvent::PackageCreated { id, term, title, organiser, deadline }
+                // **Dates with guard rails**: a live package whose deadline is gone could
+                // take no registration in time; a past term is recorded as such.
+                if deadline <= now && !recorded_afterwards {
+                    return Err(PackageError::DeadlinePassed);
+                }
+                PackageEvent::PackageCreated { id, term, title, organiser, deadline, recorded_afterwards }
             }
-            PackageCommand::ChangeDeadline { deadline } => {
+            PackageCommand::ChangeDeadline { deadline, first_session } => {
                 if !matches!(self.phase, PackagePhase::Draft | PackagePhase::Published) {
                     return Err(self.wrong_phase("the deadline can only move before registration closes"));
                 }
@@ -246,8 +272,12 @@ impl Aggregate for CoursePackage {
                 }
                 // A deadline can be extended, but not set to an instant already gone: that
                 // would close registration behind the municipalities' backs.
-                if deadline <= now {
+                if deadline <= now && !self.recorded_afterwards {
                     return Err(PackageError::DeadlinePassed);
+                }
+                // Registration must close before the first course begins.
+                if first_session.is_some_and(|first| deadline >= first) && !self.recorded_afterwards {
+                    return Err(PackageError::SessionBeforeDeadline);
                 }
                 PackageEvent::DeadlineChanged { from: self.deadline, to: deadline }
             }
@@ -300,8 +330,9 @@ impl Aggregate for CoursePackage {
 
     fn apply(&mut self, event: PackageEvent) {
         match event {
-            PackageEvent::PackageCreated { id, term, title, organiser, deadline } => {
+            PackageEvent::PackageCreated { id, term, title, organiser, deadline, recorded_afterwards } => {
                 self.id = id;
+                self.recorded_afterwards = recorded_afterwards;
                 self.created = true;
                 self.term = Some(term);
                 self.title = Some(title);

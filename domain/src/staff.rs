@@ -262,6 +262,10 @@ impl Refusal for StaffError {
         }
     }
 
+    fn swedish(&self) -> String {
+        crate::swedish::staff(self)
+    }
+
     fn kind(&self) -> RefusalKind {
         match self {
             Self::NotFound => RefusalKind::NotFound,
@@ -282,6 +286,20 @@ pub struct StaffMember {
     pub profile: Option<SealedProfile>,
     /// Active, paused, removed or erased.
     pub status: StaffStatus,
+    /// The notes on their attendance, sealed: the latest per offering and session.
+    #[serde(default)]
+    pub notes: Vec<AttendanceNote>,
+}
+
+/// A note on a staff member's attendance at one session, sealed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttendanceNote {
+    /// The offering.
+    pub offering: OfferingId,
+    /// The session, from 0.
+    pub session: usize,
+    /// The note, sealed.
+    pub note: Sealed,
 }
 
 impl Aggregate for StaffMember {
@@ -365,7 +383,11 @@ impl Aggregate for StaffMember {
             StaffEvent::StaffMemberPaused => self.status = StaffStatus::Paused,
             StaffEvent::StaffMemberResumed => self.status = StaffStatus::Active,
             StaffEvent::StaffMemberRemoved { .. } => self.status = StaffStatus::Removed,
-            StaffEvent::AttendanceNoted { .. } => {}
+            StaffEvent::AttendanceNoted { offering, session, note } => {
+                // A later note on the same session replaces the earlier one.
+                self.notes.retain(|n| !(n.offering == offering && n.session == session));
+                self.notes.push(AttendanceNote { offering, session, note });
+            }
             // The sealed fields stay in the state as they stay in the log: unreadable
             // once the key is gone, and the status says why.
             StaffEvent::StaffMemberErased { .. } => self.status = StaffStatus::Erased,

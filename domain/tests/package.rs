@@ -53,6 +53,7 @@ fn create(deadline: Option<DateTime<Utc>>) -> PackageCommand {
         title: text("Utbildningspaket hösten 2027"),
         organiser: text("Fyrbodals kommunalförbund"),
         deadline,
+        recorded_afterwards: false,
     }
 }
 
@@ -63,6 +64,7 @@ fn created() -> PackageEvent {
         title: text("Utbildningspaket hösten 2027"),
         organiser: text("Fyrbodals kommunalförbund"),
         deadline: deadline(),
+        recorded_afterwards: false,
     }
 }
 
@@ -114,6 +116,7 @@ async fn a_package_can_set_its_own_deadline() {
             title: text("Utbildningspaket hösten 2027"),
             organiser: text("Fyrbodals kommunalförbund"),
             deadline: own,
+            recorded_afterwards: false,
         },
     ]);
 }
@@ -128,6 +131,7 @@ async fn a_spring_package_defaults_to_15_december_of_the_year_before() {
             title: text("Utbildningspaket våren 2028"),
             organiser: text("Göteborgsregionen"),
             deadline: None,
+            recorded_afterwards: false,
         })
         .await
         .inspect_result()
@@ -150,7 +154,7 @@ async fn a_package_is_created_only_once() {
 #[tokio::test]
 async fn commands_on_a_package_never_created_are_refused_as_not_found() {
     for command in [
-        PackageCommand::ChangeDeadline { deadline: deadline() },
+        PackageCommand::ChangeDeadline { deadline: deadline(), first_session: None },
         PackageCommand::IncludeOffering { offering: offering(1) },
         PackageCommand::Publish,
         PackageCommand::CloseRegistration,
@@ -281,7 +285,7 @@ async fn the_deadline_moves_while_the_package_is_a_draft_or_published() {
     for given in [draft_with_an_offering(), published()] {
         at(in_spring())
             .given(given)
-            .when_async(PackageCommand::ChangeDeadline { deadline: moved })
+            .when_async(PackageCommand::ChangeDeadline { deadline: moved, first_session: None })
             .await
             .then_expect_events(vec![PackageEvent::DeadlineChanged { from: deadline(), to: moved }]);
     }
@@ -291,7 +295,7 @@ async fn the_deadline_moves_while_the_package_is_a_draft_or_published() {
 async fn moving_the_deadline_to_where_it_is_emits_nothing() {
     at(in_spring())
         .given(published())
-        .when_async(PackageCommand::ChangeDeadline { deadline: deadline() })
+        .when_async(PackageCommand::ChangeDeadline { deadline: deadline(), first_session: None })
         .await
         .then_expect_events(vec![]);
 }
@@ -302,13 +306,13 @@ async fn a_deadline_can_be_extended_after_it_passed_but_not_set_in_the_past() {
     let extended = t("2027-06-22T21:59:00Z");
     at(after_deadline())
         .given(published())
-        .when_async(PackageCommand::ChangeDeadline { deadline: extended })
+        .when_async(PackageCommand::ChangeDeadline { deadline: extended, first_session: None })
         .await
         .then_expect_events(vec![PackageEvent::DeadlineChanged { from: deadline(), to: extended }]);
     // Setting it to an instant already gone would close registration behind everyone's back.
     at(in_spring())
         .given(published())
-        .when_async(PackageCommand::ChangeDeadline { deadline: t("2027-01-31T09:00:00Z") })
+        .when_async(PackageCommand::ChangeDeadline { deadline: t("2027-01-31T09:00:00Z"), first_session: None })
         .await
         .then_expect_error(PackageError::DeadlinePassed);
     assert_eq!(PackageError::DeadlinePassed.code(), "deadline_passed");
@@ -319,13 +323,13 @@ async fn the_deadline_cannot_move_after_registration_closed() {
     let moved = t("2027-06-22T21:59:00Z");
     let result = at(after_deadline())
         .given(closed())
-        .when_async(PackageCommand::ChangeDeadline { deadline: moved })
+        .when_async(PackageCommand::ChangeDeadline { deadline: moved, first_session: None })
         .await
         .inspect_result();
     wrong_phase(result, PackagePhase::RegistrationClosed);
     let result = at(after_deadline())
         .given(archived())
-        .when_async(PackageCommand::ChangeDeadline { deadline: moved })
+        .when_async(PackageCommand::ChangeDeadline { deadline: moved, first_session: None })
         .await
         .inspect_result();
     wrong_phase(result, PackagePhase::Archived);
@@ -345,4 +349,33 @@ fn replaying_a_packages_events_gives_its_phase_deadline_and_offerings() {
     assert_eq!(package.deadline, t("2027-06-01T21:59:00Z"));
     assert_eq!(package.offerings, vec![offering(1), offering(2)]);
     assert_eq!(package.term, Some(ht2027()));
+}
+
+#[tokio::test]
+async fn a_package_whose_deadline_has_passed_is_refused_unless_recorded_afterwards() {
+    at(after_deadline())
+        .given_no_previous_events()
+        .when_async(create(None))
+        .await
+        .then_expect_error(PackageError::DeadlinePassed);
+    let recorded = PackageCommand::CreatePackage {
+        id: package_id(),
+        term: ht2027(),
+        title: text("Utbildningspaket hösten 2027"),
+        organiser: text("Fyrbodals kommunalförbund"),
+        deadline: None,
+        recorded_afterwards: true,
+    };
+    let events = at(after_deadline()).given_no_previous_events().when_async(recorded).await.inspect_result().unwrap();
+    assert!(matches!(events.as_slice(), [PackageEvent::PackageCreated { recorded_afterwards: true, .. }]));
+}
+
+#[tokio::test]
+async fn the_deadline_cannot_move_past_the_first_session() {
+    let first_session = Some(t("2027-09-06T07:00:00Z"));
+    at(in_spring())
+        .given(vec![created()])
+        .when_async(PackageCommand::ChangeDeadline { deadline: t("2027-09-06T07:00:00Z"), first_session })
+        .await
+        .then_expect_error(PackageError::SessionBeforeDeadline);
 }

@@ -11,6 +11,7 @@
 //! | `AllocationFinished` (package) | allocation result | coordinators of each municipality with people on the package |
 //! | `PromotedFromWaitingList` | promotion | the person and their coordinators |
 //! | `OfferingCancelled` | course cancelled | everyone on it, and their coordinators (listing their people) |
+//! | `RegistrationCancelled`, charged | charged cancellation | the person's coordinators |
 //!
 //! Deadline reminders are caused by time, not events: the scheduler writes them.
 //!
@@ -53,6 +54,8 @@ pub mod kind {
     pub const COURSE_CANCELLED: &str = "course_cancelled";
     /// Deadline reminder (written by the scheduler).
     pub const DEADLINE_REMINDER: &str = "deadline_reminder";
+    /// A confirmed seat given up after the deadline, charged.
+    pub const CANCELLATION_CHARGED: &str = "cancellation_charged";
 }
 
 /// A letter about `event` to `recipient`.
@@ -298,7 +301,22 @@ async fn apply_offering(
             .await?;
         }
         "RegistrationCancelled" => {
-            tx.execute(TAKE_OFF, &[offering.into(), text(body, "staff", event)?.into()]).await?;
+            let staff = text(body, "staff", event)?;
+            // A charged cancellation is told to the municipality's coordinators: the
+            // municipality pays, and a transfer would not have cost anything.
+            if body.get("charged").and_then(Value::as_bool) == Some(true) {
+                if let Some(municipality) = municipality_of(tx, &staff).await? {
+                    let cause = event.position.to_string();
+                    for coordinator in coordinators(tx, &municipality).await? {
+                        let mut notice = letter(event, kind::CANCELLATION_CHARGED, &cause, &coordinator);
+                        notice.offering_id = Some(offering.to_string());
+                        notice.municipality = Some(municipality.clone());
+                        notice.details = json!({ "staff": [staff], "to": "coordinator" });
+                        letters.push(notice);
+                    }
+                }
+            }
+            tx.execute(TAKE_OFF, &[offering.into(), staff.into()]).await?;
         }
         "SeatTransferred" => {
             let (from, to) = (text(body, "from", event)?, text(body, "to", event)?);

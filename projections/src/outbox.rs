@@ -263,6 +263,32 @@ pub async fn counts(db: &Db) -> Result<OutboxCounts, sqlx::Error> {
     Ok(counts)
 }
 
+/// Letters to others than `staff` that may name them, `limit` at a time after notice id
+/// `after`, for forgetting an erased person in the letters kept as files: those listing
+/// them (`details.staff`: summaries, promotions, cancellations) and the receipts and
+/// allocation results of their municipality.
+pub async fn naming(
+    db: &Db,
+    staff: &str,
+    municipality: &str,
+    after: &str,
+    limit: i64,
+) -> Result<Vec<OutboxRow>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM outbox WHERE recipient <> $1 AND notice_id > $2 \
+         AND (details LIKE $3 OR (kind IN ('registration_receipt', 'allocation_result') AND municipality = $4)) \
+         ORDER BY notice_id LIMIT $5"
+    );
+    let params = [
+        Param::from(staff),
+        Param::from(after),
+        Param::from(format!("%\"{staff}\"%")),
+        Param::from(municipality),
+        Param::Int(limit),
+    ];
+    Ok(db.fetch(&sql, &params).await?.iter().map(row).collect())
+}
+
 /// Records a delivery: sent as `message_id` at `at`. False when the row had moved on
 /// (resent meanwhile), in which case the resend is still pending.
 pub async fn mark_sent(db: &Db, notice: &OutboxRow, message_id: &str, at: DateTime<Utc>) -> Result<bool, sqlx::Error> {

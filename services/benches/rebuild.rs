@@ -1227,6 +1227,7 @@ fn package_created(package: PackageId, term: Term, federation: &Federation, dead
         title: text(&format!("Utbildningspaket {term}, {} ({})", federation.name, federation.short)),
         organiser: text(&format!("{}, Kurser och konferenser", federation.name)),
         deadline,
+        recorded_afterwards: false,
     }
 }
 

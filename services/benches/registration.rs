@@ -681,7 +681,7 @@ async fn build_world(app: &Arc<Kurslogg>, sizes: &Sizes) -> World {
     let deadline = Utc::now() + chrono::Duration::days(60);
     let term = Term::parse(&format!("HT{}", deadline.year())).expect("valid term");
     let package = app
-        .create_package(&office, term, text("Kurskatalog"), text("Fyrbodals kommunalförbund"), Some(deadline))
+        .create_package(&office, term, text("Kurskatalog"), text("Fyrbodals kommunalförbund"), Some(deadline), false)
         .await
         .expect("create package");
     let package = PackageId::from_str(&package.id).expect("package id");
@@ -1127,11 +1127,12 @@ async fn bench_stock(url: &str, sizes: &Sizes, clients: usize, municipalities: &
             },
             details: offering_details(deadline),
             seat_limit: SeatLimit::new(30).expect("valid seats"),
+            window: RegistrationWindow { phase: PackagePhase::Published, deadline, recorded_afterwards: false },
         },
     )
     .await
     .expect("plan stock offering");
-    let window = RegistrationWindow { phase: PackagePhase::Published, deadline };
+    let window = RegistrationWindow { phase: PackagePhase::Published, deadline, recorded_afterwards: false };
     let municipalities = Arc::new(municipalities.to_vec());
     let id = offering.to_string();
     let op: Op = Arc::new(move |_client, i| {

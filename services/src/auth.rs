@@ -603,6 +603,31 @@ impl Auth {
         self.user(user_id).await?.ok_or(AuthError::NotFound("no such user"))
     }
 
+    /// Binds a user to the staff member they are (a coordinator account made before a
+    /// coordinator was a staff member: docs/decisions/0018).
+    pub async fn link_staff(
+        &self,
+        by: &Actor,
+        origin: &Origin,
+        user_id: &str,
+        staff: StaffId,
+    ) -> Result<(), AuthError> {
+        let mut tx = self.db.begin().await?;
+        tx.execute("UPDATE users SET staff_id = $1 WHERE user_id = $2", &[staff.to_string().into(), user_id.into()])
+            .await?;
+        tx.commit().await?;
+        let staff = staff.to_string();
+        let event = Event {
+            kind: "user_linked",
+            user_id: Some(user_id),
+            actor_id: Some(&by.id),
+            staff_id: Some(&staff),
+            detail: "the staff member the user is".into(),
+            ..Event::default()
+        };
+        self.record(origin, event).await
+    }
+
     /// A user changes their own password: the current one must be right (failures count
     /// towards the lock, like failed logins), and the user's other sessions end, since
     /// a password is changed when someone else may know it.

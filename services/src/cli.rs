@@ -171,6 +171,17 @@ pub async fn open_log(settings: &Settings) -> Result<EventLog, RunError> {
     Ok(log)
 }
 
+/// Joins coordinator accounts to their person (docs/decisions/0018), as the system.
+async fn unify_coordinators(app: &Kurslogg) -> Result<crate::app::CoordinatorsUnified, RunError> {
+    let ctx = crate::app::CommandContext::system("migrate-coordinators");
+    let unified = app.unify_coordinators(&ctx).await.map_err(|e| RunError::Usage(format!("coordinators: {e}")))?;
+    if !unified.left.is_empty() {
+        let accounts = unified.left.len();
+        tracing::warn!(accounts, "coordinator accounts could not be joined to a person: no e-mail to write to");
+    }
+    Ok(unified)
+}
+
 /// Runs the CLI.
 pub async fn run(cli: Cli) -> Result<(), RunError> {
     let overrides =
@@ -182,6 +193,16 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
         Command::Migrate => {
             tracing::info!("migrations applied");
             println!("migrations applied");
+            let app = Kurslogg::new(log.clone(), Arc::new(SystemClock));
+            let unified = unify_coordinators(&app).await?;
+            println!(
+                "coordinators: {} accounts joined to their person ({} added as staff), {} given the role",
+                unified.linked, unified.added, unified.roles_assigned
+            );
+            for login in &unified.left {
+                println!("  left: coordinator account {login:?} has no e-mail to write to; make it anew with staff_id");
+            }
+            log.close().await;
         }
         Command::Serve => {
             let mut app = Kurslogg::new(log.clone(), Arc::new(SystemClock)).with_auth_settings(settings.auth()?);
@@ -190,6 +211,7 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
                 app = app.with_oidc(oidc).map_err(|e| RunError::Usage(format!("single sign-on: {e}")))?;
             }
             let app = Arc::new(app);
+            unify_coordinators(&app).await?;
             // File descriptors beyond the connections: the database pool, SQLite's files,
             // letters written as files, the listener, logs.
             let reserve = settings.database_max_connections as usize + 64;

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use chrono_tz::Europe::Stockholm;
 use kurslogg_domain::municipality::MunicipalRole;
 use kurslogg_projections::notices::{kind, Notices};
@@ -250,6 +250,20 @@ fn stockholm(y: i32, m: u32, d: u32, h: u32) -> DateTime<Utc> {
     Stockholm.with_ymd_and_hms(y, m, d, h, 0, 0).single().expect("valid local time").with_timezone(&Utc)
 }
 
+/// `count` sessions from `first_day`, `spacing` days apart, each from 09:00 Stockholm
+/// time for `hours` hours of teaching (plus an hour's lunch). Counted in days of the
+/// calendar, not in 24-hour steps, so a course that runs across the change to or from
+/// daylight-saving time still starts at nine.
+fn course_sessions(first_day: NaiveDate, count: usize, spacing: i64, hours: u32) -> Vec<Session> {
+    (0..count)
+        .map(|s| {
+            let day = first_day + Duration::days(s as i64 * spacing);
+            let start = stockholm(day.year(), day.month(), day.day(), 9);
+            Session::new(start, start + Duration::hours(i64::from(hours) + 1), hours * 60).expect("valid session")
+        })
+        .collect()
+}
+
 impl Demo {
     fn set_time(&self, at: DateTime<Utc>) {
         *self.clock.0.lock().expect("clock lock") = at;
@@ -391,7 +405,14 @@ pub async fn run(log: EventLog, transport: Transport, mail: MailSettings) -> Res
     let ctx = demo.office();
     let package: PackageId = demo
         .app
-        .create_package(&ctx, term, t("Kompetensutveckling barn och unga HT2027"), t("Fyrbodals kommunalförbund"), None)
+        .create_package(
+            &ctx,
+            term,
+            t("Kompetensutveckling barn och unga HT2027"),
+            t("Fyrbodals kommunalförbund"),
+            None,
+            false,
+        )
         .await
         .map_err(e)?
         .id
@@ -399,15 +420,9 @@ pub async fn run(log: EventLog, transport: Transport, mail: MailSettings) -> Res
         .expect("uuid");
     let mut offerings: Vec<(OfferingId, &CourseSpec)> = vec![];
     for (i, course) in COURSES.iter().enumerate() {
-        let first_day = stockholm(2027, 9, 6, 9) + Duration::days(7 * i as i64 % 28);
+        let first_day = NaiveDate::from_ymd_opt(2027, 9, 6).expect("a date") + Duration::days(7 * i as i64 % 28);
         let spacing = if course.sessions.0 > 5 { 14 } else { 1 };
-        let sessions = (0..course.sessions.0)
-            .map(|s| {
-                let start = first_day + Duration::days((s * spacing) as i64);
-                let hours = course.sessions.1;
-                Session::new(start, start + Duration::hours(i64::from(hours) + 1), hours * 60).expect("valid session")
-            })
-            .collect();
+        let sessions = course_sessions(first_day, course.sessions.0, spacing, course.sessions.1);
         let details = OfferingDetails {
             description: prose(course.description),
             target_groups: TargetGroups { experience_bands: course.bands.to_vec(), staff_groups: vec![] },
@@ -715,22 +730,16 @@ async fn spring_package(demo: &mut Demo) -> Result<PackageId, String> {
     let title = t("Kompetensutveckling barn och unga VT2028");
     let package: PackageId = demo
         .app
-        .create_package(&ctx, term, title, t("Fyrbodals kommunalförbund"), None)
+        .create_package(&ctx, term, title, t("Fyrbodals kommunalförbund"), None, false)
         .await
         .map_err(e)?
         .id
         .parse()
         .expect("uuid");
     for (i, course) in COURSES.iter().filter(|c| SPRING_COURSES.contains(&c.code)).enumerate() {
-        let first_day = stockholm(2028, 2, 7, 9) + Duration::days(7 * i as i64);
+        let first_day = NaiveDate::from_ymd_opt(2028, 2, 7).expect("a date") + Duration::days(7 * i as i64);
         let spacing = if course.sessions.0 > 5 { 14 } else { 1 };
-        let sessions = (0..course.sessions.0)
-            .map(|s| {
-                let start = first_day + Duration::days((s * spacing) as i64);
-                let hours = course.sessions.1;
-                Session::new(start, start + Duration::hours(i64::from(hours) + 1), hours * 60).expect("valid session")
-            })
-            .collect();
+        let sessions = course_sessions(first_day, course.sessions.0, spacing, course.sessions.1);
         let details = OfferingDetails {
             description: t(course.description),
             target_groups: TargetGroups { experience_bands: course.bands.to_vec(), staff_groups: vec![] },
@@ -882,4 +891,24 @@ fn summarise(codes: &[&str]) -> String {
         *counts.entry(code).or_default() += 1;
     }
     counts.iter().map(|(code, n)| format!("{n} {code}")).collect::<Vec<_>>().join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Timelike;
+
+    use super::*;
+
+    #[test]
+    fn sessions_start_at_nine_stockholm_time_across_daylight_saving() {
+        // Every other Monday from 6 September 2027: summer time ends on 31 October.
+        let sessions = course_sessions(NaiveDate::from_ymd_opt(2027, 9, 6).unwrap(), 10, 14, 3);
+        let local: Vec<_> = sessions.iter().map(|s| s.starts_at.with_timezone(&Stockholm)).collect();
+        assert!(local.iter().all(|t| t.hour() == 9 && t.minute() == 0), "{local:?}");
+        assert!(
+            local.last().unwrap().date_naive() > NaiveDate::from_ymd_opt(2027, 11, 1).unwrap(),
+            "crosses the change"
+        );
+        assert!(local.windows(2).all(|w| (w[1].date_naive() - w[0].date_naive()).num_days() == 14));
+    }
 }

@@ -654,6 +654,7 @@ pub async fn create_package(app: &Kurslogg, term: &str) -> PackageId {
             text(&format!("Utbildningspaket {term}")),
             text("Fyrbodals kommunalförbund"),
             None,
+            false,
         )
         .await
         .expect("create package");

@@ -468,7 +468,7 @@ async fn scenario_prerequisites_added_through_the_other_instance_are_checked(bac
     second.offering(f.samtal).await.expect("offering");
     let mut revised = details("Samtal med barn, fördjupning", sessions(utc(2027, 10, 11, 7, 0), 2, 1));
     revised.prerequisites = vec![f.lvu_grund_code.clone()];
-    let revise = OfferingCommand::ReviseOffering { details: revised };
+    let revise = OfferingCommand::ReviseOffering { details: revised, window: None };
     first.offering_command(&course_office(), f.samtal, revise).await.expect("revised through the first");
     let outcome = second.register(&coordinator, line(grounded, f.samtal)).await;
     let outcome = outcome.expect("registered: the seat on LVU grund meets the new prerequisite");

@@ -55,13 +55,17 @@ async fn add_person(
     reply.str("id")
 }
 
-/// Creates a package; returns its id and the position of its creation.
+/// Creates a package; returns its id and the position of its creation. A term that has
+/// already taken place is entered as such (`recorded_afterwards`, decision 0012).
 async fn new_package(s: &TestServer, term: &str, deadline: &str) -> (String, i64) {
+    let past =
+        deadline.parse::<chrono::DateTime<chrono::Utc>>().expect("an instant") <= kurslogg_domain::Clock::now(&s.clock);
     let body = json!({
         "term": term,
         "title": format!("Kompetenspaket {term}"),
         "organiser": "Fyrbodals kommunalförbund",
         "deadline": deadline,
+        "recorded_afterwards": past,
     });
     let reply = s.post(&Actor::office(), "/packages", body).await;
     reply.expect(201);

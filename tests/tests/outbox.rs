@@ -64,6 +64,7 @@ async fn outbox_over_http(backend: Backend) {
     assert_eq!(first["kind"], "registration_receipt");
     assert_eq!(first["recipient"], lena.as_str());
     assert_eq!(first["recipient_name"], "Lena Samordnare");
+    assert_eq!(page["notices"][1]["recipient_name"], "Lena Samordnare", "every letter names its recipient");
     assert_eq!(first["municipality"], "uddevalla");
     assert_eq!(first["status"], "pending", "no dispatcher runs in this test");
     assert_eq!(first["generation"], 0);
@@ -234,7 +235,7 @@ async fn people_read_their_own_letters(backend: Backend) {
     // and her letter is no page mark in his list.
     let omar_as = Actor::supervisor("uddevalla", &omar);
     let theirs = s.get(&omar_as, &format!("/staff/{karin}/letters")).await;
-    assert_eq!(theirs.problem(404, "not_found")["detail"], "no such staff member");
+    assert_eq!(theirs.problem(404, "not_found")["detail"], "Personen finns inte.");
     assert!(!theirs.text.contains("Anna Andersson"), "{}", theirs.text);
     let his = letters_of(&s.get(&omar_as, &format!("/staff/{omar}/letters")).await);
     assert_eq!(his.len(), 1, "{his:#?}");

@@ -456,7 +456,7 @@ async fn random_concurrent_commands_converge(backend: Backend) {
                     }
                     5 => {
                         let seat_limit = SeatLimit::new(rng.random_range(2..7)).unwrap();
-                        let command = OfferingCommand::ChangeSeatLimit { seat_limit };
+                        let command = OfferingCommand::ChangeSeatLimit { seat_limit, unavailable: vec![] };
                         drop(app.offering_command(&course_office(), offering, command).await)
                     }
                     _ => drop(app.register(&coordinator(m), line(staff, offering)).await),

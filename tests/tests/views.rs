@@ -297,3 +297,57 @@ async fn a_charge_survives_registering_again_sqlite() {
 async fn a_charge_survives_registering_again_postgres() {
     a_charge_survives_registering_again(Backend::Postgres).await;
 }
+
+/// The roster numbers its sessions as attendance is recorded (by index), and the
+/// offering's trainer and the course office read back the notes kept with attendance;
+/// a coordinator, who may see the person, does not get the notes.
+async fn the_roster_numbers_sessions_and_shows_attendance_notes(backend: Backend) {
+    let Some(s) = TestServer::start(backend).await else { return };
+    let office = Actor::office();
+    s.add_course("SAMTAL", "Samtal med barn", &[]).await;
+    s.add_municipality("tanum", "Tanum").await;
+    let johan = add_staff(&s, "tanum", "Johan Dahl", None, "over5").await;
+    let package = s.create_package("HT2027").await;
+    let days = [utc(2027, 10, 5, 6, 0), utc(2027, 10, 12, 6, 0)];
+    let samtal = s.plan_offering(&package, offering_body("SAMTAL", 10, &days)).await;
+    s.assign_trainer(&samtal).await;
+    s.post(&office, &format!("/packages/{package}/publish"), json!({})).await.expect(200);
+    let tanum = Actor::coordinator("tanum");
+    s.post(&tanum, &format!("/offerings/{samtal}/registrations"), json!({ "staff_id": johan })).await.expect(200);
+    s.clock.set(utc(2027, 6, 16, 8, 0));
+    s.post(&office, &format!("/packages/{package}/close-registration"), json!({})).await.expect(200);
+    s.clock.set(utc(2027, 10, 12, 12, 0));
+    let attendance = format!("/offerings/{samtal}/attendance");
+    let note = "Gick efter lunch: sjukt barn";
+    let body = json!({ "staff_id": johan, "session": 1, "attendance": "excused", "note": note });
+    let recorded = s.post(&Actor::trainer(), &attendance, body).await;
+    let at = position(&recorded);
+    s.post(&Actor::trainer(), &attendance, json!({ "staff_id": johan, "session": 0, "attendance": "present" }))
+        .await
+        .expect(200);
+
+    let path = format!("/offerings/{samtal}/roster?min_position={at}");
+    let roster = |actor: Actor| {
+        let (s, path) = (&s, path.clone());
+        async move { s.get(&actor, &path).await.expect(200).clone() }
+    };
+    let seen = roster(Actor::trainer()).await;
+    let sessions: Vec<i64> =
+        seen["sessions"].as_array().unwrap().iter().map(|s| s["session"].as_i64().unwrap()).collect();
+    assert_eq!(sessions, [0, 1], "{seen}");
+    assert_eq!(seen["entries"][0]["notes"], json!([null, note]), "{seen}");
+    assert_eq!(roster(office.clone()).await["entries"][0]["notes"], json!([null, note]));
+    let coordinator = roster(tanum).await;
+    assert!(coordinator["entries"][0].get("notes").is_none(), "not the coordinator's to read: {coordinator}");
+    assert_eq!(coordinator["entries"][0]["staff_id"], johan.as_str());
+}
+
+#[tokio::test]
+async fn the_roster_numbers_sessions_and_shows_attendance_notes_sqlite() {
+    the_roster_numbers_sessions_and_shows_attendance_notes(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn the_roster_numbers_sessions_and_shows_attendance_notes_postgres() {
+    the_roster_numbers_sessions_and_shows_attendance_notes(Backend::Postgres).await;
+}

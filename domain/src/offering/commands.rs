@@ -24,11 +24,17 @@ pub enum OfferingCommand {
         details: OfferingDetails,
         /// Seats.
         seat_limit: SeatLimit,
+        /// The package's registration window (its deadline), which the sessions must follow.
+        window: RegistrationWindow,
     },
     /// Change the description, trainer, place, sessions, price, threshold or prerequisites.
     ReviseOffering {
         /// The new details in full.
         details: OfferingDetails,
+        /// The package's registration window, gathered by the services layer: new or
+        /// moved sessions must follow its deadline.
+        #[serde(default)]
+        window: Option<RegistrationWindow>,
     },
     /// Let a trainer's user account record attendance and read the roster.
     AssignTrainer {
@@ -44,6 +50,10 @@ pub enum OfferingCommand {
     ChangeSeatLimit {
         /// The new limit.
         seat_limit: SeatLimit,
+        /// People on the waiting list who may not take a freed seat now (paused or
+        /// removed: facts from their own streams). The next in line is promoted instead.
+        #[serde(default)]
+        unavailable: Vec<StaffId>,
     },
     /// Register a staff member.
     Register {
@@ -58,6 +68,10 @@ pub enum OfferingCommand {
     CancelRegistration {
         /// Whose.
         staff: StaffId,
+        /// People on the waiting list who may not take the freed seat (paused or
+        /// removed). The next in line is promoted instead.
+        #[serde(default)]
+        unavailable: Vec<StaffId>,
     },
     /// Hand a registration over to another person of the same municipality.
     TransferSeat {

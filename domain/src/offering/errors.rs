@@ -11,15 +11,30 @@ pub enum OfferingError {
     /// The id is taken.
     #[error("an offering with this id already exists")]
     AlreadyExists,
-    /// Invalid details (e.g. no sessions).
-    #[error("{0}")]
-    Invalid(String),
+    /// An offering without sessions.
+    #[error("an offering needs at least one session")]
+    NoSessions,
+    /// More sessions than an offering can have.
+    #[error("an offering has too many sessions")]
+    TooManySessions,
+    /// A course required before itself.
+    #[error("a course cannot be its own prerequisite")]
+    OwnPrerequisite,
     /// The package is still a draft.
     #[error("registration has not opened: the course package is not published")]
     RegistrationNotOpen,
     /// The package is archived.
     #[error("the course package is archived")]
     PackageArchived,
+    /// A session planned at or before the package's registration deadline.
+    #[error("a session starts before the registration deadline")]
+    SessionBeforeDeadline,
+    /// A session planned to start in the past in a package of a live term.
+    #[error("a session starts in the past")]
+    SessionInPast,
+    /// Registration ends when the first session starts (**late registration closes**).
+    #[error("registration closed when the first session started")]
+    LateRegistrationClosed,
     /// Allocation asked for before the deadline.
     #[error("the registration deadline has not passed yet")]
     DeadlineNotPassed,
@@ -87,9 +102,12 @@ impl Refusal for OfferingError {
         match self {
             Self::NotFound => "not_found",
             Self::AlreadyExists => "already_exists",
-            Self::Invalid(_) => "validation",
+            Self::NoSessions | Self::TooManySessions | Self::OwnPrerequisite => "validation",
             Self::RegistrationNotOpen => "registration_not_open",
             Self::PackageArchived => "package_archived",
+            Self::LateRegistrationClosed => "late_registration_closed",
+            Self::SessionBeforeDeadline => "session_before_deadline",
+            Self::SessionInPast => "session_in_past",
             Self::DeadlineNotPassed => "deadline_not_passed",
             Self::AlreadyAllocated => "already_allocated",
             Self::OfferingCancelled => "offering_cancelled",
@@ -111,6 +129,10 @@ impl Refusal for OfferingError {
             Self::SeatsNotAllocated => "seats_not_allocated",
             Self::NoCertificate => "no_certificate",
         }
+    }
+
+    fn swedish(&self) -> String {
+        crate::swedish::offering(self)
     }
 
     fn kind(&self) -> RefusalKind {

@@ -26,6 +26,10 @@ pub struct RegistrationWindow {
     pub phase: PackagePhase,
     /// The registration deadline.
     pub deadline: DateTime<Utc>,
+    /// The package records a term that already took place (decision 0012): its dates
+    /// may lie in the past, and registration does not close with the first session.
+    #[serde(default)]
+    pub recorded_afterwards: bool,
 }
 
 /// A staff member about to be registered, and what they have taken before.

@@ -33,8 +33,8 @@ use crate::{
     SeatLimit, Sek, Session, StaffGroup, StaffId, Term, Text,
 };
 use rules::{
-    cancellation_is_charged, certificate_number, fair_allocation, missing_prerequisites, staff_may_be_registered,
-    PendingRequest,
+    cancellation_is_charged, certificate_number, fair_allocation, late_registration_open, missing_prerequisites,
+    next_to_promote, sessions_follow_the_deadline, staff_may_be_registered, PendingRequest,
 };
 
 /// Who an offering is meant for.
@@ -86,13 +86,13 @@ impl OfferingDetails {
 
     fn validated(mut self, course: &CourseCode) -> Result<Self, OfferingError> {
         if self.sessions.is_empty() {
-            return Err(OfferingError::Invalid("an offering needs at least one session".into()));
+            return Err(OfferingError::NoSessions);
         }
         if self.sessions.len() > MAX_SESSIONS {
-            return Err(OfferingError::Invalid(format!("an offering has at most {MAX_SESSIONS} sessions")));
+            return Err(OfferingError::TooManySessions);
         }
         if self.prerequisites.contains(course) {
-            return Err(OfferingError::Invalid("a course cannot be its own prerequisite".into()));
+            return Err(OfferingError::OwnPrerequisite);
         }
         self.sessions.sort_by_key(|s| s.starts_at);
         self.prerequisites.sort();
@@ -285,10 +285,11 @@ impl Offering {
         sink.write(event, self).await;
     }
 
-    /// **Automatic promotion**: while a seat is free, the first on the waiting list gets it.
-    async fn promote_from_waiting_list(&mut self, sink: &EventSink<Self>) {
-        while self.allocated && self.free_seats() > 0 && !self.waiting_list.is_empty() {
-            let staff = self.waiting_list[0];
+    /// **Automatic promotion**: while a seat is free, the first on the waiting list who
+    /// may take it gets it (`unavailable`: paused or removed, passed over).
+    async fn promote_from_waiting_list(&mut self, unavailable: &[StaffId], sink: &EventSink<Self>) {
+        while self.allocated && self.free_seats() > 0 {
+            let Some(staff) = next_to_promote(&self.waiting_list, unavailable) else { break };
             self.emit(sink, OfferingEvent::PromotedFromWaitingList { staff }).await;
         }
     }
@@ -339,11 +340,12 @@ impl Aggregate for Offering {
     ) -> Result<(), Self::Error> {
         let now = clock.now();
         match command {
-            OfferingCommand::PlanOffering { id, package, term, course, details, seat_limit } => {
+            OfferingCommand::PlanOffering { id, package, term, course, details, seat_limit, window } => {
                 if self.planned {
                     return Err(OfferingError::AlreadyExists);
                 }
                 let details = details.validated(&course.code)?;
+                sessions_follow_the_deadline(&details.sessions, &[], &window, now)?;
                 let event = OfferingEvent::OfferingPlanned {
                     id,
                     package,
@@ -356,9 +358,12 @@ impl Aggregate for Offering {
                 self.emit(sink, event).await;
             }
 
-            OfferingCommand::ReviseOffering { details } => {
+            OfferingCommand::ReviseOffering { details, window } => {
                 self.ensure_running()?;
                 let details = details.validated(self.course.as_ref().expect("planned"))?;
+                if let Some(window) = &window {
+                    sessions_follow_the_deadline(&details.sessions, &self.details().sessions, window, now)?;
+                }
                 if details == *self.details() {
                     return Ok(());
                 }
@@ -383,7 +388,7 @@ impl Aggregate for Offering {
                 }
             }
 
-            OfferingCommand::ChangeSeatLimit { seat_limit } => {
+            OfferingCommand::ChangeSeatLimit { seat_limit, unavailable } => {
                 self.ensure_running()?;
                 let confirmed = self.confirmed_count();
                 if seat_limit.get() < confirmed {
@@ -394,12 +399,16 @@ impl Aggregate for Offering {
                 }
                 let from = SeatLimit::new(self.seat_limit).expect("stored limits are valid");
                 self.emit(sink, OfferingEvent::SeatLimitChanged { from, to: seat_limit }).await;
-                self.promote_from_waiting_list(sink).await;
+                self.promote_from_waiting_list(&unavailable, sink).await;
             }
 
             OfferingCommand::Register { participant, window, override_prerequisites } => {
                 self.ensure_running()?;
                 Self::ensure_window_open(&window)?;
+                // A term recorded afterwards takes its registrations after the fact.
+                if !window.recorded_afterwards {
+                    late_registration_open(now, self.details().starts_at())?;
+                }
                 let prerequisites_overridden = self.check_newcomer(&participant, override_prerequisites)?;
                 let (staff, municipality) = (participant.staff, participant.municipality);
                 // Before allocation every registration is a request; seats are shared out
@@ -419,12 +428,12 @@ impl Aggregate for Offering {
                 self.emit(sink, event).await;
             }
 
-            OfferingCommand::CancelRegistration { staff } => {
+            OfferingCommand::CancelRegistration { staff, unavailable } => {
                 self.ensure_running()?;
                 let was_confirmed = self.registration(staff)?.status == RegistrationStatus::Confirmed;
                 let charged = cancellation_is_charged(was_confirmed);
                 self.emit(sink, OfferingEvent::RegistrationCancelled { staff, charged, at: now }).await;
-                self.promote_from_waiting_list(sink).await;
+                self.promote_from_waiting_list(&unavailable, sink).await;
             }
 
             OfferingCommand::TransferSeat { from, to, override_prerequisites } => {

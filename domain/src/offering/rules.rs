@@ -7,9 +7,10 @@ use std::collections::{BTreeMap, VecDeque};
 use chrono::{DateTime, Utc};
 
 use super::errors::OfferingError;
-use super::facts::PastParticipation;
+use super::facts::{PastParticipation, RegistrationWindow};
+use super::RegistrationStatus;
 use crate::staff::StaffStatus;
-use crate::{CourseCode, MunicipalityId, OfferingId, StaffId};
+use crate::{CourseCode, MunicipalityId, OfferingId, Session, StaffId};
 
 /// **Paused, removed or erased staff cannot be registered.**
 pub fn staff_may_be_registered(status: StaffStatus) -> Result<(), OfferingError> {
@@ -19,6 +20,45 @@ pub fn staff_may_be_registered(status: StaffStatus) -> Result<(), OfferingError>
         StaffStatus::Removed => Err(OfferingError::StaffRemoved),
         StaffStatus::Erased => Err(OfferingError::StaffErased),
     }
+}
+
+/// **Late registration closes when the first session starts**: after the deadline,
+/// registrations take free seats first come first served, until the course begins. From
+/// then on a newcomer would have missed teaching that completion counts, and a course
+/// that is over (its completion waiting only for attendance) must not take, and charge,
+/// a participant who never came. It holds before the deadline too, for an offering
+/// whose sessions have begun.
+pub fn late_registration_open(now: DateTime<Utc>, first_session_starts: DateTime<Utc>) -> Result<(), OfferingError> {
+    if now < first_session_starts {
+        Ok(())
+    } else {
+        Err(OfferingError::LateRegistrationClosed)
+    }
+}
+
+/// **Dates with guard rails**: every session an offering is planned with, or moved to,
+/// starts after the package's registration deadline (allocation comes first) and after
+/// now (nobody could register for it any more). Sessions left as they were are not
+/// judged again, so a course under way can still move its later sessions. A package that
+/// records a term that already took place is exempt: its dates are history.
+pub fn sessions_follow_the_deadline(
+    new: &[Session],
+    before: &[Session],
+    window: &RegistrationWindow,
+    now: DateTime<Utc>,
+) -> Result<(), OfferingError> {
+    if window.recorded_afterwards {
+        return Ok(());
+    }
+    for session in new.iter().filter(|s| !before.contains(s)) {
+        if session.starts_at <= window.deadline {
+            return Err(OfferingError::SessionBeforeDeadline);
+        }
+        if session.starts_at <= now {
+            return Err(OfferingError::SessionInPast);
+        }
+    }
+    Ok(())
 }
 
 /// **Prerequisites** are met by having completed any offering of the course, or by
@@ -103,6 +143,46 @@ fn lottery_ticket(offering: OfferingId, municipality: &MunicipalityId) -> u64 {
         hash = hash.wrapping_mul(0x0100_0000_01b3);
     }
     hash
+}
+
+/// **Nobody removed or paused is promoted**: a freed seat goes to the first on the
+/// waiting list who may take it; someone paused keeps their place in line for when they
+/// are resumed, someone removed loses it when the removal settles their registrations.
+pub fn next_to_promote(waiting_list: &[StaffId], unavailable: &[StaffId]) -> Option<StaffId> {
+    waiting_list.iter().copied().find(|staff| !unavailable.contains(staff))
+}
+
+/// What becomes of one registration of a staff member who is removed (has left).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnLeaving {
+    /// A request awaiting allocation or a waiting-list place: it ends, free.
+    EndsFree,
+    /// A confirmed seat on a course under way: given up as a cancellation would be.
+    GivenUp,
+    /// A confirmed seat on a course that has not started: a transfer to a colleague is
+    /// still possible and would avoid the charge, so the coordinator decides first.
+    TransferFirst,
+    /// A confirmed seat on a course whose sessions are over: it is history (attendance,
+    /// completion, certificate) and stays.
+    Kept,
+}
+
+/// **Staff who leave**: removing a staff member settles their registrations on an
+/// offering that is still running, by the rules a cancellation follows (DOMAIN.md:
+/// removed staff keep their history, take no new registrations, and nobody removed is
+/// promoted).
+pub fn on_leaving(
+    status: RegistrationStatus,
+    now: DateTime<Utc>,
+    first_session_starts: DateTime<Utc>,
+    last_session_ends: DateTime<Utc>,
+) -> OnLeaving {
+    match status {
+        RegistrationStatus::Confirmed if now >= last_session_ends => OnLeaving::Kept,
+        RegistrationStatus::Confirmed if now < first_session_starts => OnLeaving::TransferFirst,
+        RegistrationStatus::Confirmed => OnLeaving::GivenUp,
+        _ => OnLeaving::EndsFree,
+    }
 }
 
 /// **Binding after the deadline**: giving up a confirmed seat is charged the full fee

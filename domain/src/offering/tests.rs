@@ -167,7 +167,7 @@ mod build {
 
     /// The package's window in a phase, with the deadline above.
     pub fn window(phase: PackagePhase) -> RegistrationWindow {
-        RegistrationWindow { phase, deadline: deadline() }
+        RegistrationWindow { phase, deadline: deadline(), recorded_afterwards: false }
     }
 
     /// A published package: registration open.
@@ -197,7 +197,7 @@ mod build {
 
     /// Cancel staff member `n`'s registration.
     pub fn cancel(n: u128) -> OfferingCommand {
-        OfferingCommand::CancelRegistration { staff: staff(n) }
+        OfferingCommand::CancelRegistration { staff: staff(n), unavailable: vec![] }
     }
 
     /// Transfer `from`'s registration to `to`.
@@ -212,7 +212,7 @@ mod build {
 
     /// Change the seat limit.
     pub fn seat_limit(seats: u32) -> OfferingCommand {
-        OfferingCommand::ChangeSeatLimit { seat_limit: SeatLimit::new(seats).unwrap() }
+        OfferingCommand::ChangeSeatLimit { seat_limit: SeatLimit::new(seats).unwrap(), unavailable: vec![] }
     }
 
     /// An in-time request from Uddevalla.
@@ -351,6 +351,7 @@ async fn planning_an_offering_puts_sessions_in_time_order_and_tidies_prerequisit
             course: CourseFacts { code: course(), title: text("LVU fortsättning"), prerequisites: vec![grund()] },
             details: messy,
             seat_limit: SeatLimit::new(20).unwrap(),
+            window: published(),
         })
         .await
         .then_expect_events(vec![planned_requiring(20, 3, vec![grund(), code("TRAUMA-GRUND")])]);
@@ -367,10 +368,11 @@ async fn an_offering_needs_at_least_one_session() {
             course: CourseFacts { code: course(), title: text("LVU fortsättning"), prerequisites: vec![] },
             details: details(0, vec![]),
             seat_limit: SeatLimit::new(20).unwrap(),
+            window: published(),
         })
         .await
         .inspect_result();
-    assert!(matches!(result, Err(OfferingError::Invalid(_))), "{result:?}");
+    assert!(matches!(result, Err(OfferingError::NoSessions | OfferingError::OwnPrerequisite)), "{result:?}");
 }
 
 #[tokio::test]
@@ -384,10 +386,11 @@ async fn an_offering_cannot_require_its_own_course() {
             course: CourseFacts { code: course(), title: text("LVU fortsättning"), prerequisites: vec![] },
             details: details(2, vec![course()]),
             seat_limit: SeatLimit::new(20).unwrap(),
+            window: published(),
         })
         .await
         .inspect_result();
-    assert!(matches!(result, Err(OfferingError::Invalid(_))), "{result:?}");
+    assert!(matches!(result, Err(OfferingError::NoSessions | OfferingError::OwnPrerequisite)), "{result:?}");
 }
 
 #[tokio::test]
@@ -401,6 +404,7 @@ async fn an_offering_is_planned_only_once() {
             course: CourseFacts { code: course(), title: text("LVU fortsättning"), prerequisites: vec![] },
             details: details(1, vec![]),
             seat_limit: SeatLimit::new(20).unwrap(),
+            window: published(),
         })
         .await
         .then_expect_error(OfferingError::AlreadyExists);
@@ -432,7 +436,7 @@ async fn revising_sessions_after_attendance_was_recorded_is_refused() {
     given.extend(attendance_of(1, &[Present]));
     at(during_session(1))
         .given(given)
-        .when_async(OfferingCommand::ReviseOffering { details: details(4, vec![]) })
+        .when_async(OfferingCommand::ReviseOffering { details: details(4, vec![]), window: None })
         .await
         .then_expect_error(OfferingError::AttendanceAlreadyRecorded);
 }
@@ -445,7 +449,7 @@ async fn revising_the_description_after_attendance_was_recorded_is_allowed() {
     revised.description = text("Fördjupning i LVU, nu med rättsfall från 2027.");
     at(during_session(1))
         .given(given)
-        .when_async(OfferingCommand::ReviseOffering { details: revised.clone() })
+        .when_async(OfferingCommand::ReviseOffering { details: revised.clone(), window: None })
         .await
         .then_expect_events(vec![OfferingEvent::OfferingRevised { details: revised }]);
 }
@@ -454,7 +458,7 @@ async fn revising_the_description_after_attendance_was_recorded_is_allowed() {
 async fn revising_with_unchanged_details_emits_nothing() {
     at(before_deadline())
         .given(vec![planned(5, 3)])
-        .when_async(OfferingCommand::ReviseOffering { details: details(3, vec![]) })
+        .when_async(OfferingCommand::ReviseOffering { details: details(3, vec![]), window: None })
         .await
         .then_expect_events(vec![]);
 }
@@ -543,6 +547,37 @@ async fn late_registration_after_allocation_joins_the_waiting_list_when_full() {
         .when_async(register(person_from(3, "tanum")))
         .await
         .then_expect_events(vec![OfferingEvent::LateRegistrationWaitlisted {
+            staff: staff(3),
+            municipality: muni("tanum"),
+            prerequisites_overridden: vec![],
+        }]);
+}
+
+#[tokio::test]
+async fn late_registration_closes_when_the_first_session_starts() {
+    at(session_starts(0))
+        .given(allocated_offering(3, 2, &[1], &[]))
+        .when_async(register(person_from(3, "tanum")))
+        .await
+        .then_expect_error(OfferingError::LateRegistrationClosed);
+}
+
+#[tokio::test]
+async fn late_registration_stays_closed_once_the_sessions_are_over_but_not_completed() {
+    at(after_the_course())
+        .given(allocated_offering(3, 2, &[1], &[]))
+        .when_async(register(person_from(3, "tanum")))
+        .await
+        .then_expect_error(OfferingError::LateRegistrationClosed);
+}
+
+#[tokio::test]
+async fn late_registration_is_open_until_the_minute_before_the_first_session() {
+    at(session_starts(0) - chrono::Duration::minutes(1))
+        .given(allocated_offering(3, 2, &[1], &[]))
+        .when_async(register(person_from(3, "tanum")))
+        .await
+        .then_expect_events(vec![OfferingEvent::LateRegistrationConfirmed {
             staff: staff(3),
             municipality: muni("tanum"),
             prerequisites_overridden: vec![],
@@ -809,7 +844,10 @@ async fn seat_limit_is_never_exceeded_by_allocation_late_registrations_cancellat
                     1 if !active.is_empty() => {
                         let who = active[rng.below(active.len())].staff;
                         story
-                            .run(after_allocation(), OfferingCommand::CancelRegistration { staff: who })
+                            .run(
+                                after_allocation(),
+                                OfferingCommand::CancelRegistration { staff: who, unavailable: vec![] },
+                            )
                             .await
                             .unwrap();
                     }
@@ -872,6 +910,44 @@ async fn cancelling_a_confirmed_seat_with_nobody_waiting_frees_the_seat_for_a_la
     assert_eq!(story.state().free_seats(), 1);
     let late = story.run(after_allocation(), register(person(5))).await.unwrap();
     assert!(matches!(late.as_slice(), [OfferingEvent::LateRegistrationConfirmed { .. }]), "{late:?}");
+}
+
+#[tokio::test]
+async fn a_freed_seat_passes_over_the_paused_and_removed_to_the_next_in_line() {
+    at(after_allocation())
+        .given(allocated_offering(2, 1, &[1, 2], &[3, 4, 5]))
+        .when_async(OfferingCommand::CancelRegistration { staff: staff(1), unavailable: vec![staff(3), staff(4)] })
+        .await
+        .then_expect_events(vec![
+            OfferingEvent::RegistrationCancelled { staff: staff(1), charged: true, at: after_allocation() },
+            OfferingEvent::PromotedFromWaitingList { staff: staff(5) },
+        ]);
+}
+
+#[tokio::test]
+async fn a_freed_seat_stays_free_when_everyone_waiting_is_paused_or_removed() {
+    let mut story = Story::new(allocated_offering(2, 1, &[1, 2], &[3]));
+    let events = story
+        .run(after_allocation(), OfferingCommand::CancelRegistration { staff: staff(1), unavailable: vec![staff(3)] })
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 1, "no promotion: {events:?}");
+    assert_eq!(status_of(&story.state(), 3), Some(RegistrationStatus::Waiting), "keeps the place in line");
+}
+
+#[tokio::test]
+async fn a_raised_seat_limit_passes_over_the_paused_too() {
+    at(after_allocation())
+        .given(allocated_offering(2, 1, &[1, 2], &[3, 4]))
+        .when_async(OfferingCommand::ChangeSeatLimit {
+            seat_limit: SeatLimit::new(3).unwrap(),
+            unavailable: vec![staff(3)],
+        })
+        .await
+        .then_expect_events(vec![
+            OfferingEvent::SeatLimitChanged { from: SeatLimit::new(2).unwrap(), to: SeatLimit::new(3).unwrap() },
+            OfferingEvent::PromotedFromWaitingList { staff: staff(4) },
+        ]);
 }
 
 #[tokio::test]
@@ -1599,4 +1675,83 @@ async fn a_trainer_is_assigned_once_and_can_be_unassigned() {
         .when_async(OfferingCommand::UnassignTrainer { user: trainer.clone() })
         .await
         .then_expect_events(vec![OfferingEvent::TrainerUnassigned { user: trainer }]);
+}
+
+// ---------------------------------------------------------------------------------------
+// Staff who leave
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn leaving_ends_requests_and_waiting_places_free() {
+    use rules::{on_leaving, OnLeaving};
+    for status in [RegistrationStatus::Requested, RegistrationStatus::Waiting] {
+        assert_eq!(on_leaving(status, after_allocation(), session_starts(0), session_ends(1)), OnLeaving::EndsFree);
+    }
+}
+
+#[test]
+fn leaving_with_a_confirmed_seat_before_the_course_asks_for_a_transfer_first() {
+    use rules::{on_leaving, OnLeaving};
+    let confirmed = RegistrationStatus::Confirmed;
+    assert_eq!(on_leaving(confirmed, after_allocation(), session_starts(0), session_ends(1)), OnLeaving::TransferFirst);
+    assert_eq!(on_leaving(confirmed, during_session(0), session_starts(0), session_ends(1)), OnLeaving::GivenUp);
+    assert_eq!(on_leaving(confirmed, after_the_course(), session_starts(0), session_ends(1)), OnLeaving::Kept);
+}
+
+// ---------------------------------------------------------------------------------------
+// Dates with guard rails
+// ---------------------------------------------------------------------------------------
+
+fn plan_with(window: RegistrationWindow, sessions: Vec<Session>) -> OfferingCommand {
+    OfferingCommand::PlanOffering {
+        id: offering_id(),
+        package: package_id(),
+        term: term(),
+        course: CourseFacts { code: course(), title: text("LVU fortsättning"), prerequisites: vec![] },
+        details: OfferingDetails { sessions, ..details(1, vec![]) },
+        seat_limit: SeatLimit::new(20).unwrap(),
+        window,
+    }
+}
+
+fn session_at(starts: chrono::DateTime<chrono::Utc>) -> Session {
+    Session::new(starts, starts + chrono::Duration::hours(3), 180).unwrap()
+}
+
+#[tokio::test]
+async fn a_session_before_the_deadline_is_refused() {
+    at(before_deadline())
+        .given_no_previous_events()
+        .when_async(plan_with(published(), vec![session_at(deadline() - chrono::Duration::days(1))]))
+        .await
+        .then_expect_error(OfferingError::SessionBeforeDeadline);
+}
+
+#[tokio::test]
+async fn a_session_in_the_past_is_refused_after_the_deadline() {
+    at(during_session(0))
+        .given_no_previous_events()
+        .when_async(plan_with(closed(), sessions(2)))
+        .await
+        .then_expect_error(OfferingError::SessionInPast);
+}
+
+#[tokio::test]
+async fn a_term_recorded_afterwards_takes_past_sessions_and_registrations() {
+    let past = RegistrationWindow { recorded_afterwards: true, ..closed() };
+    let mut story = Story::new(vec![]);
+    story.run(after_the_course(), plan_with(past, sessions(2))).await.expect("planned");
+    let register = OfferingCommand::Register { participant: person(1), window: past, override_prerequisites: false };
+    story.run(after_the_course(), register).await.expect("registered after the fact");
+}
+
+#[tokio::test]
+async fn a_course_under_way_can_move_its_later_sessions() {
+    let mut moved = details(3, vec![]);
+    moved.sessions[2] = session_at(session_starts(2) + chrono::Duration::days(2));
+    at(during_session(1))
+        .given(allocated_offering(3, 3, &[1], &[]))
+        .when_async(OfferingCommand::ReviseOffering { details: moved.clone(), window: Some(closed()) })
+        .await
+        .then_expect_events(vec![OfferingEvent::OfferingRevised { details: moved }]);
 }

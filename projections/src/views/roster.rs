@@ -34,6 +34,11 @@ pub struct RosterEntry {
     pub completion: Option<String>,
     /// Certificate number.
     pub certificate: Option<String>,
+    /// The notes kept with their attendance, per session index (null: none), for the
+    /// offering's trainers and the course office only: absent for other readers. Notes
+    /// are personal data, kept in the person's own stream and added by the service.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<Option<String>>,
     /// Took the seat over from.
     pub transferred_from: Option<String>,
     /// Handed the seat to.
@@ -76,6 +81,8 @@ pub struct RosterView {
 /// When one session is.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct SessionTimes {
+    /// Its index, from 0: what attendance is recorded by (`session`).
+    pub session: i64,
     /// Starts (RFC 3339 UTC).
     pub starts_at: String,
     /// Ends (RFC 3339 UTC).
@@ -97,12 +104,12 @@ pub async fn roster(db: &Db, offering: &str) -> Result<Option<RosterView>, Proje
     let Some(head) = heads.first() else { return Ok(None) };
     let sessions: Vec<SessionTimes> = db
         .fetch(
-            "SELECT starts_at, ends_at, minutes FROM roster_sessions WHERE offering_id = $1 ORDER BY session",
+            "SELECT starts_at, ends_at, minutes, session FROM roster_sessions WHERE offering_id = $1 ORDER BY session",
             &[offering.into()],
         )
         .await?
         .iter()
-        .map(|r| SessionTimes { starts_at: r.text(0), ends_at: r.text(1), minutes: r.int(2) })
+        .map(|r| SessionTimes { starts_at: r.text(0), ends_at: r.text(1), minutes: r.int(2), session: r.int(3) })
         .collect();
     let marks =
         db.fetch("SELECT staff_id, marks FROM roster_attendance WHERE offering_id = $1", &[offering.into()]).await?;
@@ -128,6 +135,7 @@ pub async fn roster(db: &Db, offering: &str) -> Result<Option<RosterView>, Proje
             attendance: vec![None; sessions.len()],
             completion: r.opt_text(8),
             certificate: r.opt_text(9),
+            notes: vec![],
             transferred_from: r.opt_text(10),
             transferred_to: r.opt_text(11),
             registered_at: r.text(12),

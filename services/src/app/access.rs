@@ -31,8 +31,9 @@ pub enum Reach {
     SupervisedBy(StaffId),
 }
 
+/// `what` is said in Swedish, as "får inte …" continues it ("läsa utkorgen").
 fn forbidden(actor: &Actor, what: &str) -> AppError {
-    AppError::Forbidden(format!("a {} may not {what}", actor.role))
+    AppError::Forbidden(kurslogg_domain::swedish::may_not(actor.role.in_swedish(), what))
 }
 
 impl Kurslogg {
@@ -64,11 +65,9 @@ impl Kurslogg {
             if actor.municipality.as_ref() == Some(municipality) {
                 return Ok(());
             }
-            return Err(AppError::Forbidden(format!(
-                "a coordinator sees only their own municipality, not {municipality}"
-            )));
+            return Err(AppError::Forbidden(kurslogg_domain::swedish::coordinator_of_only(municipality.as_str())));
         }
-        Err(forbidden(actor, "read a municipality's pages"))
+        Err(forbidden(actor, "läsa en kommuns sidor"))
     }
 
     /// Whose people `actor` may see in lists, or forbidden for a role that sees none.
@@ -116,7 +115,7 @@ impl Kurslogg {
             return Err(AppError::not_found("staff member"));
         }
         if actor.role == Role::Participant {
-            return Err(forbidden(actor, "read a supervisor's overview"));
+            return Err(forbidden(actor, "läsa en arbetsledares översikt"));
         }
         self.ensure_may_see_staff(actor, supervisor).await
     }
@@ -155,9 +154,9 @@ impl Kurslogg {
             return Ok(Reach::Everyone);
         }
         if actor.role == Role::Trainer {
-            return Err(AppError::Forbidden("a trainer sees the rosters of their own offerings only".into()));
+            return Err(AppError::Forbidden(kurslogg_domain::swedish::TRAINERS_OWN_ROSTERS.into()));
         }
-        self.reach(actor, "read rosters")
+        self.reach(actor, "läsa deltagarlistor")
     }
 }
 

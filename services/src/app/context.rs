@@ -45,6 +45,19 @@ impl Role {
         }
     }
 
+    /// The role's name as a Swedish sentence says it ("en samordnare").
+    pub fn in_swedish(self) -> &'static str {
+        match self {
+            Role::CourseOffice => "kursadministrationen",
+            Role::Coordinator => "en samordnare",
+            Role::Supervisor => "en arbetsledare",
+            Role::Trainer => "en utbildare",
+            Role::Auditor => "en revisor",
+            Role::Participant => "en deltagare",
+            Role::System => "tjänsten själv",
+        }
+    }
+
     /// The role named `name`, if a user can have it.
     pub fn of_user(name: &str) -> Option<Role> {
         Role::OF_USERS.into_iter().find(|r| r.as_str() == name)

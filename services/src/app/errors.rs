@@ -26,17 +26,17 @@ pub enum AppError {
     #[error("{0}")]
     Forbidden(String),
     /// An Idempotency-Key was reused for a different request.
-    #[error("this Idempotency-Key was already used for a different request")]
+    #[error("nyckeln i Idempotency-Key har redan använts för en annan begäran; använd en ny nyckel")]
     IdempotencyKeyReused,
     /// Another request with the same Idempotency-Key is being processed.
-    #[error("a request with this Idempotency-Key is being processed; retry shortly")]
+    #[error("en begäran med samma Idempotency-Key behandlas just nu; försök igen om en stund")]
     IdempotencyKeyInFlight,
     /// The views have not reached the log position a read asked for (`min_position`)
     /// within the time it waits.
     #[error("the views have not reached position {0} yet; try again shortly")]
     ViewsBehind(i64),
     /// Retries on a contended record ran out.
-    #[error("the record is busy; try again")]
+    #[error("uppgiften ändras av någon annan just nu; försök igen")]
     Contention,
     /// Storage failed.
     #[error("storage unavailable: {0}")]
@@ -74,12 +74,17 @@ impl AppError {
             RefusalKind::Conflict => Kind::Conflict,
             RefusalKind::Rule => Kind::Rule,
         };
-        Self::Refused { code: refusal.code().to_string(), message: refusal.to_string(), kind }
+        // The message is what people read: Swedish, from the catalogue.
+        Self::Refused { code: refusal.code().to_string(), message: refusal.swedish(), kind }
     }
 
-    /// A thing that does not exist.
+    /// A thing that does not exist (`what` as `kurslogg_domain::swedish::not_found` knows it).
     pub fn not_found(what: &str) -> Self {
-        Self::Refused { code: "not_found".into(), message: format!("no such {what}"), kind: Kind::NotFound }
+        Self::Refused {
+            code: "not_found".into(),
+            message: kurslogg_domain::swedish::not_found(what),
+            kind: Kind::NotFound,
+        }
     }
 
     /// A rule refusal raised by a use case rather than an aggregate.

@@ -38,6 +38,7 @@ pub use errors::{AppError, Kind};
 pub use letters::ReadLetter;
 pub use notices::Addressed;
 pub use reads::*;
+pub use users::CoordinatorsUnified;
 pub use writes::*;
 
 use crate::auth::{Auth, AuthSettings};

@@ -9,7 +9,7 @@ use kurslogg_domain::notice::NoticeCommand;
 use kurslogg_domain::offering::{Offering, RegistrationStatus};
 use kurslogg_domain::package::PackagePhase;
 use kurslogg_domain::staff::{StaffMember, StaffStatus};
-use kurslogg_domain::{Place, StaffId, Text};
+use kurslogg_domain::{swedish, Place, StaffId, Text};
 use kurslogg_projections::notices::kind;
 use kurslogg_projections::outbox::{self, OutboxRow};
 use serde_json::Value;
@@ -60,13 +60,29 @@ impl Kurslogg {
     /// Writes the letter of an outbox row: `Ok(Err(reason))` when it can never be written
     /// (the recipient left, or what it is about is gone).
     pub async fn letter_for(&self, notice: &OutboxRow) -> Result<Result<Addressed, Undeliverable>, AppError> {
+        self.write_letter(notice, false).await
+    }
+
+    /// The letter of an outbox row as it would be written now, to write over the copy the
+    /// service keeps of a letter already sent (forgetting an erased person): as
+    /// [`letter_for`](Self::letter_for), but to a recipient who has left since as well.
+    pub async fn kept_letter_for(&self, notice: &OutboxRow) -> Result<Result<Addressed, Undeliverable>, AppError> {
+        self.write_letter(notice, true).await
+    }
+
+    /// The municipality of staff member `staff` (also once they are erased).
+    pub async fn municipality_of(&self, staff: &str) -> Result<Option<String>, AppError> {
+        Ok(self.staff.inspect(staff, |m| m.municipality.as_ref().map(ToString::to_string)).await?.flatten())
+    }
+
+    async fn write_letter(&self, notice: &OutboxRow, sent: bool) -> Result<Result<Addressed, Undeliverable>, AppError> {
         let Some(recipient) = self.staff.peek(&notice.recipient).await? else {
             return Ok(Err("the recipient is not a known staff member".into()));
         };
         if recipient.profile.is_none() {
             return Ok(Err("the recipient has no details".into()));
         }
-        if recipient.status == StaffStatus::Removed {
+        if recipient.status == StaffStatus::Removed && !sent {
             return Ok(Err("the recipient has left the municipality".into()));
         }
         // Said without anything of theirs: the reason is stored and shown in the outbox.
@@ -80,6 +96,7 @@ impl Kurslogg {
             kind::PROMOTION => self.promotion(notice, &name).await?,
             kind::COURSE_CANCELLED => self.course_cancelled(notice, &name).await?,
             kind::DEADLINE_REMINDER => self.deadline_reminder(notice, &name).await?,
+            kind::CANCELLATION_CHARGED => self.cancellation_charged(notice, &name).await?,
             other => Err(format!("unknown kind of letter {other:?}")),
         };
         Ok(letter.map(|letter| Addressed { name, email: work_email, letter }))
@@ -154,7 +171,10 @@ impl Kurslogg {
                 person: names.get(&line.staff.to_string()).cloned().unwrap_or_default(),
                 course,
                 outcome: outcome(line.outcome),
-                reason: line.refusal.as_deref().map(refusal_in_swedish),
+                reason: match line.refusal.as_deref() {
+                    Some(code) => Some(swedish::by_code(code, &self.courses_named(&line.missing).await?)),
+                    None => None,
+                },
             });
         }
         let received_at = chrono::DateTime::parse_from_rfc3339(event.recorded_at())
@@ -225,6 +245,21 @@ impl Kurslogg {
             recipient_name: recipient.to_string(),
             person_name: self.name_of(&person).await?,
             to_coordinator: to_coordinator(notice),
+            course: course_info(&offering),
+        })))
+    }
+
+    async fn cancellation_charged(
+        &self,
+        notice: &OutboxRow,
+        coordinator: &str,
+    ) -> Result<Result<Letter, Undeliverable>, AppError> {
+        let Some(offering) = self.offering_of(notice).await? else { return Ok(Err("no such offering".into())) };
+        let person = notice.staff().into_iter().next().unwrap_or_default();
+        Ok(Ok(Letter::CancellationCharged(letters::CancellationCharged {
+            recipient_name: coordinator.to_string(),
+            person_name: self.name_of(&person).await?,
+            price_sek: offering.details.as_ref().map_or(0, |d| d.price.0),
             course: course_info(&offering),
         })))
     }
@@ -376,24 +411,4 @@ fn outcome(outcome: LineOutcome) -> letters::LineOutcome {
         LineOutcome::Waiting => letters::LineOutcome::Waiting,
         LineOutcome::Refused => letters::LineOutcome::Refused,
     }
-}
-
-/// The reasons a registration line is refused, as the receipt says them.
-fn refusal_in_swedish(code: &str) -> String {
-    match code {
-        "prerequisite_missing" => "förkunskapskrav saknas (en tidigare kurs i rätt ordning)",
-        "already_registered" => "personen är redan anmäld",
-        "staff_paused" => "personen är pausad och kan inte anmälas just nu",
-        "staff_removed" => "personen har slutat",
-        "staff_erased" => "personens uppgifter har raderats",
-        "staff_of_other_municipality" => "personen tillhör en annan kommun",
-        "registration_not_open" => "anmälan har inte öppnat",
-        "package_archived" => "kurspaketet är avslutat",
-        "offering_cancelled" => "kurstillfället är inställt",
-        "offering_completed" => "kurstillfället är redan genomfört",
-        "not_found" => "personen eller kurstillfället finns inte",
-        "forbidden" => "anmälan får inte göras för den kommunen",
-        _ => "anmälan kunde inte tas emot",
-    }
-    .to_string()
 }

@@ -3,12 +3,12 @@
 //! views and letters that need it. Erasing a person records the erasure and destroys
 //! the key; retention erases people who left long ago.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use kurslogg_domain::staff::{
     SealedProfile, SealedStaffCommand, StaffCommand, StaffError, StaffMember, StaffProfile, StaffStatus,
 };
-use kurslogg_domain::{StaffId, Text};
+use kurslogg_domain::{OfferingId, Sealed, StaffId, Text};
 
 use super::{AppError, CommandContext, Kurslogg, Written};
 use crate::personal::PersonalKey;
@@ -106,6 +106,38 @@ impl Kurslogg {
             }
         }
         Ok(names)
+    }
+
+    /// The notes kept with these staff members' attendance on `offering`, opened: per
+    /// person, per session index. The erased have none.
+    pub async fn attendance_notes(
+        &self,
+        offering: OfferingId,
+        ids: &[StaffId],
+    ) -> Result<HashMap<StaffId, BTreeMap<usize, String>>, AppError> {
+        let mut sealed = Vec::new();
+        for id in ids {
+            if let Some(member) = self.staff.peek(&id.to_string()).await? {
+                let notes: Vec<(usize, Sealed)> = member
+                    .notes
+                    .iter()
+                    .filter(|n| n.offering == offering && member.status != StaffStatus::Erased)
+                    .map(|n| (n.session, n.note.clone()))
+                    .collect();
+                if !notes.is_empty() {
+                    sealed.push((*id, notes));
+                }
+            }
+        }
+        let keys = self.log.personal_keys(&sealed.iter().map(|(id, _)| *id).collect::<Vec<_>>()).await?;
+        let mut opened = HashMap::new();
+        for (id, notes) in sealed {
+            let Some(key) = keys.get(&id) else { continue };
+            let notes: BTreeMap<usize, String> =
+                notes.into_iter().filter_map(|(session, note)| Some((session, key.open(id, &note).ok()?))).collect();
+            opened.insert(id, notes);
+        }
+        Ok(opened)
     }
 
     /// The key of staff member `id`, who must not be erased.

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use kurslogg_domain::course::{CourseCommand, CourseEvent};
 use kurslogg_domain::municipality::{LineOutcome, MunicipalRole, Municipality, MunicipalityCommand, ReceivedLine};
+use kurslogg_domain::offering::rules::{on_leaving, OnLeaving};
 use kurslogg_domain::offering::{
     CourseFacts, Offering, OfferingCommand, OfferingDetails, OfferingError, OfferingEvent, ParticipantFacts,
     PastParticipation, RegistrationStatus, RegistrationWindow,
@@ -20,7 +21,9 @@ use utoipa::ToSchema;
 
 use super::errors::Kind;
 use super::{AppError, CommandContext, Kurslogg, Role};
+use crate::mail::swedish as mail_swedish;
 use crate::store::{Aggregates, AppendError, Basis, CommandError, Seen, StoredResponse, POSITION_PLACEHOLDER};
+use kurslogg_domain::swedish;
 
 /// How often a command is decided again after the facts it was decided on changed under
 /// it (another instance wrote them), each time on facts read afresh from the log.
@@ -105,9 +108,12 @@ pub struct RegistrationOutcome {
     /// Machine-readable refusal code.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
-    /// Why it was refused.
+    /// Why it was refused, in Swedish.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The prerequisite courses found missing (codes), when that is why it was refused.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing_prerequisites: Vec<String>,
     /// Global log position written.
     pub position: Option<i64>,
 }
@@ -138,6 +144,10 @@ pub struct CollectiveReceipt {
     pub waiting: usize,
     /// Count per status.
     pub refused: usize,
+    /// Global log position of the last event written (the receipt), for read-your-writes;
+    /// absent when nothing was written.
+    #[serde(default)]
+    pub position: Option<i64>,
 }
 
 /// What closing registration did to each offering.
@@ -147,6 +157,10 @@ pub struct AllocationReport {
     pub package_id: String,
     /// One entry per offering.
     pub offerings: Vec<OfferingAllocation>,
+    /// Global log position of the last event written, for read-your-writes; absent when
+    /// nothing was written.
+    #[serde(default)]
+    pub position: Option<i64>,
 }
 
 /// Seats allocated on one offering.
@@ -238,6 +252,7 @@ fn registration_outcome(
         prerequisites_overridden: overridden,
         code: None,
         reason: None,
+        missing_prerequisites: vec![],
         position,
     }
 }
@@ -266,6 +281,7 @@ fn received_lines(lines: &[RegistrationOutcome]) -> Vec<ReceivedLine> {
                     LineStatus::Refused => LineOutcome::Refused,
                 },
                 refusal: line.code.clone(),
+                missing: line.missing_prerequisites.iter().filter_map(|c| CourseCode::parse(c).ok()).collect(),
             })
         })
         .collect()
@@ -297,6 +313,7 @@ fn refused_line(line: &RegistrationLine, error: &AppError) -> RegistrationOutcom
         prerequisites_overridden: vec![],
         code: Some(code),
         reason: Some(error.to_string()),
+        missing_prerequisites: vec![],
         position: None,
     }
 }
@@ -460,10 +477,11 @@ impl Kurslogg {
         title: Text,
         organiser: Text,
         deadline: Option<DateTime<Utc>>,
+        recorded_afterwards: bool,
     ) -> Result<Written, AppError> {
         self.ensure_course_office(ctx)?;
         let id = PackageId::new();
-        let command = PackageCommand::CreatePackage { id, term, title, organiser, deadline };
+        let command = PackageCommand::CreatePackage { id, term, title, organiser, deadline, recorded_afterwards };
         self.run(&self.packages, &id.to_string(), command, ctx, Self::written(id.to_string())).await
     }
 
@@ -472,9 +490,12 @@ impl Kurslogg {
         &self,
         ctx: &CommandContext,
         id: PackageId,
-        command: PackageCommand,
+        mut command: PackageCommand,
     ) -> Result<Written, AppError> {
         self.ensure_course_office(ctx)?;
+        if let PackageCommand::ChangeDeadline { first_session, .. } = &mut command {
+            *first_session = self.first_session_of(id).await?;
+        }
         self.run(&self.packages, &id.to_string(), command, ctx, Self::written(id.to_string())).await
     }
 
@@ -492,8 +513,10 @@ impl Kurslogg {
 
     async fn close_and_allocate(&self, ctx: &CommandContext, id: PackageId) -> Result<AllocationReport, AppError> {
         let metadata = ctx.metadata();
+        // The answer carries the position of the last event written, for read-your-writes.
+        let mut position = None;
         match self.packages.execute(&id.to_string(), PackageCommand::CloseRegistration, &metadata, None).await {
-            Ok(_) => {}
+            Ok(done) => position = done.position,
             Err(crate::store::CommandError::Refused(PackageError::WrongPhase {
                 phase: PackagePhase::RegistrationClosed,
                 ..
@@ -502,8 +525,12 @@ impl Kurslogg {
         }
         let package =
             self.packages.load(&id.to_string()).await?.ok_or_else(|| AppError::not_found("course package"))?;
-        let window = RegistrationWindow { phase: package.phase, deadline: package.deadline };
-        let mut report = AllocationReport { package_id: id.to_string(), offerings: vec![] };
+        let window = RegistrationWindow {
+            phase: package.phase,
+            deadline: package.deadline,
+            recorded_afterwards: package.recorded_afterwards,
+        };
+        let mut report = AllocationReport { package_id: id.to_string(), offerings: vec![], position };
         for offering in &package.offerings {
             let command = OfferingCommand::AllocateSeats { window };
             let mut line = OfferingAllocation {
@@ -515,6 +542,7 @@ impl Kurslogg {
             };
             match self.offerings.execute(&offering.to_string(), command, &metadata, None).await {
                 Ok(done) => {
+                    report.position = report.position.max(done.position);
                     for event in done.events {
                         if let OfferingEvent::SeatsAllocated { round_order, confirmed, waitlisted } = event {
                             line.confirmed = confirmed.len();
@@ -531,7 +559,9 @@ impl Kurslogg {
         // Only now are the municipalities told their results (one letter each, not one per
         // offering). A crash before this line leaves the package unfinished, and closing
         // it again (the scheduler does) allocates what is missing and finishes it.
-        self.packages.execute(&id.to_string(), PackageCommand::FinishAllocation, &metadata, None).await?;
+        let finished =
+            self.packages.execute(&id.to_string(), PackageCommand::FinishAllocation, &metadata, None).await?;
+        report.position = report.position.max(finished.position);
         Ok(report)
     }
 
@@ -594,6 +624,11 @@ impl Kurslogg {
                 course: facts,
                 details,
                 seat_limit,
+                window: RegistrationWindow {
+                    phase: package.phase,
+                    deadline: package.deadline,
+                    recorded_afterwards: package.recorded_afterwards,
+                },
             };
             let retried = ctx.idempotency.is_some();
             let planned = match self.offerings.execute(&id.to_string(), command, &metadata, None).await {
@@ -610,7 +645,11 @@ impl Kurslogg {
             let mut position = included.position.or(planned);
             if package.phase == PackagePhase::RegistrationClosed {
                 // Seats of a package whose deadline has passed go first come first served.
-                let window = RegistrationWindow { phase: package.phase, deadline: package.deadline };
+                let window = RegistrationWindow {
+                    phase: package.phase,
+                    deadline: package.deadline,
+                    recorded_afterwards: package.recorded_afterwards,
+                };
                 let command = OfferingCommand::AllocateSeats { window };
                 match self.offerings.execute(&id.to_string(), command, &metadata, None).await {
                     Ok(allocated) => position = allocated.position.or(position),
@@ -629,9 +668,16 @@ impl Kurslogg {
         &self,
         ctx: &CommandContext,
         id: OfferingId,
-        command: OfferingCommand,
+        mut command: OfferingCommand,
     ) -> Result<Written, AppError> {
         self.ensure_course_office(ctx)?;
+        if let OfferingCommand::ChangeSeatLimit { unavailable, .. } = &mut command {
+            *unavailable = self.unavailable_waiting(id).await?;
+        }
+        if let OfferingCommand::ReviseOffering { window, .. } = &mut command {
+            let (package, _) = self.package_and_prerequisites(id).await?;
+            *window = Some(self.window_of(package).await?);
+        }
         self.run(&self.offerings, &id.to_string(), command, ctx, Self::written(id.to_string())).await
     }
 
@@ -666,9 +712,7 @@ impl Kurslogg {
         note: Option<Text>,
     ) -> Result<Written, AppError> {
         if !ctx.actor.is_course_office() && !self.teaches(&ctx.actor, offering).await? {
-            return Err(AppError::Forbidden(
-                "attendance is recorded by the offering's own trainers or the course office".into(),
-            ));
+            return Err(AppError::Forbidden(swedish::ATTENDANCE_BY_TRAINERS.into()));
         }
         // Sealed before anything is written: a note for someone erased is refused whole.
         let note = match note {
@@ -757,11 +801,15 @@ impl Kurslogg {
         mut facts: Gathered,
     ) -> Result<(OfferingCommand, Basis<Offering>), AppError> {
         if line.override_prerequisites && !ctx.actor.is_course_office() {
-            return Err(AppError::Forbidden("only the course office can override prerequisites".into()));
+            return Err(AppError::Forbidden(swedish::OVERRIDE_BY_COURSE_OFFICE.into()));
         }
         let (package, needs_history) = self.package_and_prerequisites(line.offering).await?;
         let window = facts
-            .fact(&self.packages, &package.to_string(), |p| RegistrationWindow { phase: p.phase, deadline: p.deadline })
+            .fact(&self.packages, &package.to_string(), |p| RegistrationWindow {
+                phase: p.phase,
+                deadline: p.deadline,
+                recorded_afterwards: p.recorded_afterwards,
+            })
             .await?
             .ok_or_else(|| AppError::not_found("course package"))?;
         let participant =
@@ -792,6 +840,7 @@ impl Kurslogg {
             confirmed: 0,
             waiting: 0,
             refused: 0,
+            position: None,
         };
         for line in &lines {
             let outcome = match self.register_line(ctx, &municipality, line).await {
@@ -822,9 +871,11 @@ impl Kurslogg {
             return self.remember(ctx, Ok(receipt)).await;
         }
         let received = MunicipalityCommand::ReceiveCollectiveRegistration { lines: received_lines(&receipt.lines) };
-        // The receipt and the answer remembered for the Idempotency-Key in one statement.
+        // The receipt and the answer remembered for the Idempotency-Key in one statement;
+        // the remembered answer's position is the receipt's, filled in as it is written.
         let respond: Option<crate::store::Respond<Municipality>> = ctx.idempotency.is_some().then(|| {
-            let (ctx, receipt) = (ctx.clone(), receipt.clone());
+            let (ctx, mut receipt) = (ctx.clone(), receipt.clone());
+            receipt.position = Some(POSITION_PLACEHOLDER);
             let respond: crate::store::Respond<Municipality> = Box::new(move |outcome| {
                 let outcome = outcome.map(|_| receipt.clone()).map_err(AppError::refused);
                 record(&ctx, &outcome).expect("an idempotent context records its answer")
@@ -832,8 +883,9 @@ impl Kurslogg {
             respond
         });
         match self.municipalities.execute(municipality.as_str(), received, &ctx.metadata(), respond).await {
-            Ok(_) => {
+            Ok(done) => {
                 crate::fault::crash_point("collective_registration_after_receipt");
+                receipt.position = done.position;
                 Ok(receipt)
             }
             // A concurrent twin with the same key wrote its receipt first: its answer is the one.
@@ -854,10 +906,7 @@ impl Kurslogg {
         let member =
             self.staff.peek(&line.staff.to_string()).await?.ok_or_else(|| AppError::not_found("staff member"))?;
         if member.municipality.as_ref() != Some(municipality) {
-            return Err(AppError::rule(
-                "staff_of_other_municipality",
-                "the staff member belongs to another municipality",
-            ));
+            return Err(AppError::rule("staff_of_other_municipality", swedish::staff_of_other_municipality()));
         }
         let id = line.offering.to_string();
         for attempt in 0..FACT_ATTEMPTS {
@@ -866,6 +915,17 @@ impl Kurslogg {
             return match result {
                 Ok(done) => Ok(registration_outcome(line.staff, line.offering, &done.events, done.position)),
                 Err(CommandError::StaleFacts) => continue,
+                Err(CommandError::Refused(OfferingError::PrerequisiteMissing(missing))) => Ok(RegistrationOutcome {
+                    staff_id: line.staff.to_string(),
+                    offering_id: line.offering.to_string(),
+                    status: LineStatus::Refused,
+                    already_registered: false,
+                    prerequisites_overridden: vec![],
+                    code: Some("prerequisite_missing".into()),
+                    reason: Some(swedish::prerequisites_missing(&self.courses_named(&missing).await?)),
+                    missing_prerequisites: missing.iter().map(ToString::to_string).collect(),
+                    position: None,
+                }),
                 Err(CommandError::Refused(OfferingError::AlreadyRegistered)) => {
                     // The refusal was checked against the log as it was written, so the
                     // state it was decided on is current: report where they stand in it.
@@ -883,6 +943,7 @@ impl Kurslogg {
                         prerequisites_overridden: vec![],
                         code: None,
                         reason: None,
+                        missing_prerequisites: vec![],
                         position: None,
                     })
                 }
@@ -900,7 +961,8 @@ impl Kurslogg {
         staff: StaffId,
     ) -> Result<Written, AppError> {
         self.ensure_may_act_for_staff(ctx, staff).await?;
-        let command = OfferingCommand::CancelRegistration { staff };
+        let unavailable = self.unavailable_waiting(offering).await?;
+        let command = OfferingCommand::CancelRegistration { staff, unavailable };
         self.run(&self.offerings, &offering.to_string(), command, ctx, Self::written(offering.to_string())).await
     }
 
@@ -915,7 +977,7 @@ impl Kurslogg {
     ) -> Result<Written, AppError> {
         self.ensure_may_act_for_staff(ctx, from).await?;
         if override_prerequisites && !ctx.actor.is_course_office() {
-            return Err(AppError::Forbidden("only the course office can override prerequisites".into()));
+            return Err(AppError::Forbidden(swedish::OVERRIDE_BY_COURSE_OFFICE.into()));
         }
         if let Some(first) = self.replay(ctx).await? {
             return first;
@@ -985,6 +1047,10 @@ impl Kurslogg {
             if let Some(written) =
                 self.run_on(&self.municipalities, municipality.as_str(), command, ctx, answer, basis).await?
             {
+                // A coordinator is one person with the role and the login (docs/decisions/0018).
+                if !assign && role == MunicipalRole::Coordinator {
+                    self.close_coordinator_accounts(ctx, staff).await?;
+                }
                 return Ok(written);
             }
         }
@@ -1016,6 +1082,9 @@ impl Kurslogg {
         id: StaffId,
         command: StaffCommand,
     ) -> Result<Written, AppError> {
+        if let StaffCommand::RemoveStaffMember = command {
+            return self.remove_staff(ctx, id, false).await;
+        }
         if let Some(first) = self.replay(ctx).await? {
             return first;
         }
@@ -1025,6 +1094,125 @@ impl Kurslogg {
         }
         let command = self.sealed_command(id, Some(&member), command).await?;
         self.run(&self.staff, &id.to_string(), command, ctx, Self::written(id.to_string())).await
+    }
+
+    /// Removes a staff member who left, and settles their registrations on offerings
+    /// still running (docs/decisions/0013): a request or a waiting-list place ends free,
+    /// a confirmed seat on a course under way is given up as a cancellation (charged), a
+    /// confirmed seat on a course that is over stays (it is their history). A confirmed
+    /// seat on a course that has not started could still be transferred to a colleague
+    /// free of charge, so the removal is refused (`seat_transferable`, naming the
+    /// courses) unless `give_up_seats` says to give them up, charged. Asking again
+    /// settles what a stopped first attempt left.
+    pub async fn remove_staff(
+        &self,
+        ctx: &CommandContext,
+        id: StaffId,
+        give_up_seats: bool,
+    ) -> Result<Written, AppError> {
+        if let Some(first) = self.replay(ctx).await? {
+            return first;
+        }
+        let member = self.ensure_may_act_for_staff(ctx, id).await?;
+        let outcome = async {
+            let now = self.clock.now();
+            let (mut settle, mut transferable) = (Vec::new(), Vec::new());
+            for offering in self.participation.offerings_of(&self.log, id).await? {
+                let standing = self
+                    .offerings
+                    .inspect(&offering.to_string(), |o| {
+                        let registration = o.active_registration(id).filter(|_| !o.cancelled && !o.completed)?;
+                        let details = o.details.as_ref()?;
+                        let title = o.title.as_ref().map(ToString::to_string).unwrap_or_default();
+                        let leaving = on_leaving(registration.status, now, details.starts_at(), details.ends_at());
+                        Some((leaving, title, details.starts_at()))
+                    })
+                    .await?
+                    .flatten();
+                match standing {
+                    Some((OnLeaving::TransferFirst, title, starts_at)) => {
+                        transferable.push(format!("{title} (börjar {})", mail_swedish::date(starts_at)));
+                        settle.push(offering);
+                    }
+                    Some((OnLeaving::EndsFree | OnLeaving::GivenUp, ..)) => settle.push(offering),
+                    Some((OnLeaving::Kept, ..)) | None => {}
+                }
+            }
+            if !transferable.is_empty() && !give_up_seats {
+                return Err(AppError::rule("seat_transferable", swedish::seat_transferable(&transferable)));
+            }
+            let command = self.sealed_command(id, Some(&member), StaffCommand::RemoveStaffMember).await?;
+            let removed = self.staff.execute(&id.to_string(), command, &ctx.metadata(), None).await?;
+            let (mut events, mut position) = (removed.events.len(), removed.position);
+            for offering in settle {
+                // Gathered after the removal: the person is among the unavailable too.
+                let unavailable = self.unavailable_waiting(offering).await?;
+                let command = OfferingCommand::CancelRegistration { staff: id, unavailable };
+                match self.offerings.execute(&offering.to_string(), command, &ctx.metadata(), None).await {
+                    Ok(done) => {
+                        events += done.events.len();
+                        position = done.position.or(position);
+                    }
+                    // Settled meanwhile by someone else.
+                    Err(crate::store::CommandError::Refused(OfferingError::NotRegistered)) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            Ok(Written { id: id.to_string(), events, position })
+        }
+        .await;
+        self.remember(ctx, outcome).await
+    }
+
+    /// Courses as a reason names them: "LVU grund (LVU-GRUND)".
+    pub(super) async fn courses_named(&self, codes: &[CourseCode]) -> Result<Vec<String>, AppError> {
+        let mut named = Vec::with_capacity(codes.len());
+        for code in codes {
+            let title = self.courses.inspect(code.as_str(), |c| c.title.as_ref().map(ToString::to_string)).await?;
+            named.push(swedish::course(code, title.flatten().as_deref()));
+        }
+        Ok(named)
+    }
+
+    /// When the earliest offering of a package (not cancelled) starts.
+    async fn first_session_of(&self, package: PackageId) -> Result<Option<DateTime<Utc>>, AppError> {
+        let offerings = self.packages.inspect(&package.to_string(), |p| p.offerings.clone()).await?.unwrap_or_default();
+        let mut first: Option<DateTime<Utc>> = None;
+        for offering in offerings {
+            let starts = self
+                .offerings
+                .inspect(&offering.to_string(), |o| o.details.as_ref().filter(|_| !o.cancelled).map(|d| d.starts_at()))
+                .await?
+                .flatten();
+            first = first.into_iter().chain(starts).min();
+        }
+        Ok(first)
+    }
+
+    /// The registration window of `package`, as the offering's rules take it.
+    async fn window_of(&self, package: PackageId) -> Result<RegistrationWindow, AppError> {
+        self.packages
+            .inspect(&package.to_string(), |p| RegistrationWindow {
+                phase: p.phase,
+                deadline: p.deadline,
+                recorded_afterwards: p.recorded_afterwards,
+            })
+            .await?
+            .ok_or_else(|| AppError::not_found("course package"))
+    }
+
+    /// Who on an offering's waiting list may not be promoted now: paused, removed or
+    /// erased (facts from their own streams, gathered before a command that frees seats).
+    async fn unavailable_waiting(&self, offering: OfferingId) -> Result<Vec<StaffId>, AppError> {
+        let waiting = self.offerings.inspect(&offering.to_string(), |o| o.waiting_list.clone()).await?;
+        let mut unavailable = Vec::new();
+        for staff in waiting.unwrap_or_default() {
+            let status = self.staff.inspect(&staff.to_string(), |m| m.status).await?;
+            if status.is_some_and(|s| s != StaffStatus::Active) {
+                unavailable.push(staff);
+            }
+        }
+        Ok(unavailable)
     }
 
     // ----- facts and permissions -----
@@ -1040,11 +1228,11 @@ impl Kurslogg {
         if member.municipality.as_ref() != Some(municipality) {
             return Err(AppError::rule(
                 "supervisor_of_other_municipality",
-                "the supervisor belongs to another municipality",
+                swedish::supervisor_of_other_municipality(),
             ));
         }
         if member.status == StaffStatus::Erased {
-            return Err(AppError::rule("supervisor_erased", "the supervisor's personal data has been erased"));
+            return Err(AppError::rule("supervisor_erased", swedish::supervisor_erased()));
         }
         Ok(())
     }
@@ -1064,7 +1252,7 @@ impl Kurslogg {
         self.courses
             .peek(code.as_str())
             .await?
-            .ok_or_else(|| AppError::rule("unknown_course", format!("no course {code} in the catalogue")))
+            .ok_or_else(|| AppError::rule("unknown_course", swedish::unknown_course(code)))
     }
 
     /// What an offering's rules need to know of a person about to take a seat on
@@ -1117,7 +1305,7 @@ impl Kurslogg {
         if ctx.actor.is_course_office() {
             Ok(())
         } else {
-            Err(AppError::Forbidden(format!("this is done by the course office, not a {}", ctx.actor.role)))
+            Err(AppError::Forbidden(swedish::course_office_only(ctx.actor.role.in_swedish())))
         }
     }
 
@@ -1128,7 +1316,7 @@ impl Kurslogg {
         if ctx.actor.is_course_office() || own_coordinator {
             Ok(())
         } else {
-            Err(AppError::Forbidden(format!("acting for {municipality} needs a coordinator of {municipality}")))
+            Err(AppError::Forbidden(swedish::coordinator_of_only(municipality.as_str())))
         }
     }
 
@@ -1139,7 +1327,9 @@ impl Kurslogg {
         match self.ensure_acts_for(ctx, municipality) {
             Ok(()) => Ok(()),
             Err(_) if ctx.actor.role == Role::Coordinator => Err(AppError::not_found("staff member")),
-            Err(_) => Err(AppError::Forbidden(format!("a {} may not act for staff members", ctx.actor.role))),
+            Err(_) => {
+                Err(AppError::Forbidden(swedish::may_not(ctx.actor.role.in_swedish(), "göra något för personal")))
+            }
         }
     }
 

@@ -312,7 +312,7 @@ pub async fn create_user(
 /// Every user account (the course office and auditors).
 #[utoipa::path(get, path = "/users", tag = "auth", responses((status = 200, body = Vec<User>)))]
 pub async fn list_users(State(app): AppState, Reader(actor): Reader) -> Answer<Vec<User>> {
-    app.ensure_sees_everything(&actor, "list users")?;
+    app.ensure_sees_everything(&actor, "lista användare")?;
     Ok(Json(app.auth.users().await.map_err(ApiError::from)?))
 }
 
@@ -351,7 +351,7 @@ pub async fn issue_user_token(
     Path(id): Path<String>,
     Cmd { ctx, body }: Cmd<TokenBody>,
 ) -> Result<(StatusCode, Json<IssuedToken>), ApiError> {
-    app.ensure_role(&ctx.actor, &[Role::CourseOffice], "issue tokens for others")?;
+    app.ensure_role(&ctx.actor, &[Role::CourseOffice], "utfärda token åt andra")?;
     let issued =
         app.auth.issue_token(&ctx.actor, &origin, &id, &body.label, body.valid_days).await.map_err(ApiError::from)?;
     Ok((StatusCode::CREATED, Json(issued)))
@@ -366,7 +366,7 @@ pub async fn disable_user(
     Path(id): Path<String>,
     Cmd { ctx, .. }: Cmd<Empty>,
 ) -> Answer<User> {
-    app.ensure_role(&ctx.actor, &[Role::CourseOffice], "disable users")?;
+    app.ensure_role(&ctx.actor, &[Role::CourseOffice], "stänga av användare")?;
     Ok(Json(app.auth.disable_user(&ctx.actor, &origin, &id).await.map_err(ApiError::from)?))
 }
 
@@ -386,7 +386,7 @@ pub async fn set_password(
     Path(id): Path<String>,
     Cmd { ctx, body }: Cmd<PasswordBody>,
 ) -> Result<StatusCode, ApiError> {
-    app.ensure_role(&ctx.actor, &[Role::CourseOffice], "set passwords")?;
+    app.ensure_role(&ctx.actor, &[Role::CourseOffice], "sätta lösenord")?;
     app.auth.set_password(&ctx.actor, &origin, &id, body.password).await.map_err(ApiError::from)?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -445,7 +445,7 @@ pub async fn security_log(
     Reader(actor): Reader,
     Q(q): Q<SecurityQuery>,
 ) -> Answer<Vec<SecurityEntry>> {
-    app.ensure_sees_everything(&actor, "read the security log")?;
+    app.ensure_sees_everything(&actor, "läsa säkerhetsloggen")?;
     let limit = q.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", "limit must be between 1 and 1000"));

@@ -69,12 +69,14 @@ impl Chart {
         }
     }
 
-    /// The chart as an SVG document.
-    pub fn render(self, statistics: &Statistics) -> Result<String, String> {
-        let bars = match self {
+    /// What the chart shows: years in order, municipalities and courses in the Swedish
+    /// alphabetical order of the names it shows (not of their ids or codes).
+    fn bars(self, statistics: &Statistics) -> Bars {
+        match self {
             Chart::ParticipantsPerYear => Bars::single(statistics, |r| r.year.map(|y| y.to_string())),
             Chart::ParticipantsPerMunicipality => {
                 Bars::single(statistics, |r| r.municipality_name.clone().or_else(|| r.municipality.clone()))
+                    .in_alphabetical_order()
             }
             Chart::ParticipantsPerMunicipalityAndYear => {
                 Bars::by_year(statistics, |r| r.municipality_name.clone().or_else(|| r.municipality.clone()))
@@ -82,7 +84,12 @@ impl Chart {
             Chart::ParticipantsPerCourse => {
                 Bars::by_year(statistics, |r| r.course_title.clone().or_else(|| r.course.clone()))
             }
-        };
+        }
+    }
+
+    /// The chart as an SVG document.
+    pub fn render(self, statistics: &Statistics) -> Result<String, String> {
+        let bars = self.bars(statistics);
         let mut svg = String::new();
         let drawn = match self {
             Chart::ParticipantsPerYear => columns(&mut svg, self.title(), statistics, &bars),
@@ -113,7 +120,8 @@ impl Bars {
         }
     }
 
-    /// One bar per label (rows come sorted by label, then year), split by year.
+    /// One bar per label, split by year, in the Swedish alphabetical order of the labels
+    /// (the rows come sorted by id or code, which the chart does not show).
     fn by_year(statistics: &Statistics, label: impl Fn(&StatisticsRow) -> Option<String>) -> Bars {
         let years: Vec<i64> = statistics
             .rows
@@ -122,23 +130,27 @@ impl Bars {
             .collect::<std::collections::BTreeSet<_>>()
             .into_iter()
             .collect();
-        let mut labels: Vec<String> = Vec::new();
-        let mut cells: Vec<BTreeMap<i64, u32>> = Vec::new();
+        let mut cells: BTreeMap<(Vec<u32>, String), BTreeMap<i64, u32>> = BTreeMap::new();
         for row in &statistics.rows {
             let name = label(row).unwrap_or_default();
-            if labels.last() != Some(&name) {
-                labels.push(name);
-                cells.push(BTreeMap::new());
-            }
-            if let (Some(cell), Some(year)) = (cells.last_mut(), row.year) {
+            let cell = cells.entry((swedish_order(&name), name)).or_default();
+            if let Some(year) = row.year {
                 *cell.entry(year).or_default() += count(row.participations);
             }
         }
         Bars {
-            labels,
+            labels: cells.keys().map(|(_, name)| name.clone()).collect(),
             series: years.iter().map(ToString::to_string).collect(),
-            values: cells.iter().map(|c| years.iter().map(|y| c.get(y).copied().unwrap_or(0)).collect()).collect(),
+            values: cells.values().map(|c| years.iter().map(|y| c.get(y).copied().unwrap_or(0)).collect()).collect(),
         }
+    }
+
+    /// The same bars in the Swedish alphabetical order of their labels.
+    fn in_alphabetical_order(self) -> Bars {
+        let mut bars: Vec<(String, Vec<u32>)> = self.labels.into_iter().zip(self.values).collect();
+        bars.sort_by_cached_key(|(label, _)| (swedish_order(label), label.clone()));
+        let (labels, values) = bars.into_iter().unzip();
+        Bars { labels, series: self.series, values }
     }
 
     fn total(&self, bar: usize) -> u32 {
@@ -148,6 +160,22 @@ impl Bars {
     fn max(&self) -> u32 {
         (0..self.labels.len()).map(|b| self.total(b)).max().unwrap_or(0)
     }
+}
+
+/// A sort key for Swedish alphabetical order: case ignored, and å, ä, ö after z in that
+/// order (Unicode puts ä before å).
+fn swedish_order(text: &str) -> Vec<u32> {
+    text.chars()
+        .flat_map(char::to_lowercase)
+        .map(|c| match c {
+            'å' => u32::from('z') + 1,
+            'ä' | 'æ' => u32::from('z') + 2,
+            'ö' | 'ø' => u32::from('z') + 3,
+            'é' | 'è' => u32::from('e'),
+            'ü' => u32::from('y'),
+            other => u32::from(other),
+        })
+        .collect()
 }
 
 fn count(n: i64) -> u32 {
@@ -198,6 +226,17 @@ const PALETTE: [RGBColor; 6] = [
     RGBColor(140, 86, 75),
 ];
 
+/// Where bar `b` of `n` ends: where the next begins, and the last at the axis' end. The
+/// axis spans `0..=n - 1`, so "where bar `n` begins" lies outside it, and with a single
+/// bar the axis has no length at all: the bar would be drawn with no width.
+fn segment_end(b: u32, n: u32) -> SegmentValue<u32> {
+    if b + 1 < n {
+        SegmentValue::Exact(b + 1)
+    } else {
+        SegmentValue::Last
+    }
+}
+
 type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
 type Drawn = Result<(), Box<dyn std::error::Error>>;
 
@@ -233,7 +272,10 @@ fn legend(root: &Area, series: &[String], left: i32) -> Drawn {
 /// Horizontal bars, one row per label (stacked by series), the total at each bar's end.
 fn horizontal(svg: &mut String, title: &str, statistics: &Statistics, bars: &Bars) -> Drawn {
     let n = bars.labels.len() as u32;
-    let height = 130 + 30 * n.max(1);
+    // Rows on the axis: at least two, since an axis of one row has no height to draw in
+    // (a single bar then takes the top row).
+    let rows = n.max(2);
+    let height = 130 + 30 * rows;
     let labels: Vec<String> =
         (0..bars.labels.len()).map(|b| clean(&format!("{} ({})", bars.labels[b], bars.total(b)), 48)).collect();
     let label_width = labels.iter().map(|l| l.chars().count() as u32).max().unwrap_or(0) * 7 + 16;
@@ -249,9 +291,9 @@ fn horizontal(svg: &mut String, title: &str, statistics: &Statistics, bars: &Bar
     let mut chart = ChartBuilder::on(&area)
         .x_label_area_size(36)
         .y_label_area_size(label_width)
-        .build_cartesian_2d(0u32..max + max / 8 + 1, (0u32..n - 1).into_segmented())?;
+        .build_cartesian_2d(0u32..max + max / 8 + 1, (0u32..rows - 1).into_segmented())?;
     // The first label at the top.
-    let row = |b: usize| n - 1 - b as u32;
+    let row = |b: usize| rows - 1 - b as u32;
     chart
         .configure_mesh()
         .disable_y_mesh()
@@ -259,11 +301,11 @@ fn horizontal(svg: &mut String, title: &str, statistics: &Statistics, bars: &Bar
         .bold_line_style(BLACK.mix(0.12))
         .x_desc("Antal deltagare")
         .x_label_formatter(&|v| v.to_string())
-        .y_labels(n as usize)
+        .y_labels(rows as usize)
         .y_label_style((FONT, 13))
         .y_label_formatter(&|v| match v {
             SegmentValue::CenterOf(i) => {
-                n.checked_sub(1 + i).and_then(|b| labels.get(b as usize)).cloned().unwrap_or_default()
+                rows.checked_sub(1 + i).and_then(|b| labels.get(b as usize)).cloned().unwrap_or_default()
             }
             _ => String::new(),
         })
@@ -274,7 +316,7 @@ fn horizontal(svg: &mut String, title: &str, statistics: &Statistics, bars: &Bar
             let start: u32 = bars.values[b][..s].iter().sum();
             let end = start + bars.values[b][s];
             let mut bar = Rectangle::new(
-                [(start, SegmentValue::Exact(row(b))), (end, SegmentValue::Exact(row(b) + 1))],
+                [(start, SegmentValue::Exact(row(b))), (end, segment_end(row(b), rows))],
                 colour.filled(),
             );
             bar.set_margin(5, 5, 0, 0);
@@ -323,7 +365,7 @@ fn columns(svg: &mut String, title: &str, statistics: &Statistics, bars: &Bars) 
         .draw()?;
     chart.draw_series((0..n).map(|b| {
         let mut bar = Rectangle::new(
-            [(SegmentValue::Exact(b), 0), (SegmentValue::Exact(b + 1), bars.total(b as usize))],
+            [(SegmentValue::Exact(b), 0), (segment_end(b, n), bars.total(b as usize))],
             PALETTE[0].filled(),
         );
         bar.set_margin(0, 0, 12, 12);
@@ -414,6 +456,76 @@ mod tests {
             assert!(svg.contains("Inga deltagare att visa."), "{svg}");
             assert!(svg.contains(chart.title()));
         }
+    }
+
+    /// The bars drawn in the palette's first colour: (x, y, width, height) of each.
+    fn bars(svg: &str) -> Vec<(f64, f64, f64, f64)> {
+        let attribute = |element: &str, name: &str| -> f64 {
+            let start = element.find(&format!(" {name}=\"")).map(|i| i + name.len() + 3).expect("attribute");
+            element[start..].split('"').next().and_then(|v| v.parse().ok()).expect("a number")
+        };
+        svg.split("<rect")
+            .skip(1)
+            .map(|rest| rest.split("/>").next().unwrap_or_default())
+            .filter(|element| element.contains("#1F77B4"))
+            .map(|e| (attribute(e, "x"), attribute(e, "y"), attribute(e, "width"), attribute(e, "height")))
+            .collect()
+    }
+
+    #[test]
+    fn a_single_year_is_a_visible_column() {
+        let one = StatisticsRow { year: Some(2027), participations: 4, persons: 3, ..StatisticsRow::default() };
+        let svg = Chart::ParticipantsPerYear.render(&statistics(&["year"], vec![one])).expect("drawn");
+        let drawn = bars(&svg);
+        assert_eq!(drawn.len(), 1, "{svg}");
+        let (_, _, width, height) = drawn[0];
+        assert!(width >= 20.0 && height >= 20.0, "a column one can see: {drawn:?}\n{svg}");
+        let years = (2025..=2027)
+            .map(|year| StatisticsRow { year: Some(year), participations: 4, persons: 3, ..StatisticsRow::default() })
+            .collect();
+        let drawn = bars(&Chart::ParticipantsPerYear.render(&statistics(&["year"], years)).expect("drawn"));
+        assert!(
+            drawn.iter().all(|bar| (bar.2 - drawn[0].2).abs() <= 1.0 && bar.2 >= 20.0),
+            "as wide as each other: {drawn:?}"
+        );
+        let one = vec![municipality("orust", "Orust", None, 3)];
+        let drawn =
+            bars(&Chart::ParticipantsPerMunicipality.render(&statistics(&["municipality"], one)).expect("drawn"));
+        assert!(drawn.len() == 1 && drawn[0].2 >= 20.0 && drawn[0].3 >= 10.0, "a bar one can see: {drawn:?}");
+    }
+
+    #[test]
+    fn courses_and_municipalities_are_in_the_order_of_the_names_shown() {
+        let course = |code: &str, title: &str, year, participations| StatisticsRow {
+            course: Some(code.into()),
+            course_title: Some(title.into()),
+            year: Some(year),
+            participations,
+            persons: participations,
+            ..StatisticsRow::default()
+        };
+        // As the statistics come: by code, then year.
+        let rows = vec![
+            course("A-INTRO", "Introduktionskurs", 2027, 3),
+            course("B-ANKN", "Anknytning och omsorgssvikt", 2026, 2),
+            course("B-ANKN", "Anknytning och omsorgssvikt", 2027, 1),
+            course("C-OVR", "Övergrepp mot barn", 2027, 4),
+            course("D-AT", "Återfall och risk", 2027, 5),
+        ];
+        let bars = Chart::ParticipantsPerCourse.bars(&statistics(&["course", "year"], rows));
+        assert_eq!(
+            bars.labels,
+            ["Anknytning och omsorgssvikt", "Introduktionskurs", "Återfall och risk", "Övergrepp mot barn"]
+        );
+        assert_eq!(bars.values[0], [2, 1], "a course's years stay together");
+        let rows = vec![
+            municipality("amal", "Åmål", None, 1),
+            municipality("dals-ed", "Dals-Ed", None, 2),
+            municipality("orust", "Orust", None, 3),
+        ];
+        let bars = Chart::ParticipantsPerMunicipality.bars(&statistics(&["municipality"], rows));
+        assert_eq!(bars.labels, ["Dals-Ed", "Orust", "Åmål"]);
+        assert_eq!(bars.values, [[2], [3], [1]]);
     }
 
     #[test]

@@ -176,6 +176,11 @@ pub struct NewPackage {
     pub organiser: String,
     /// Registration deadline (RFC 3339); the term's default when absent.
     pub deadline: Option<DateTime<Utc>>,
+    /// A term that already took place, recorded afterwards: its deadline and sessions may
+    /// lie in the past (shown in the audit trail). Otherwise a deadline already passed, or
+    /// sessions before it, are refused.
+    #[serde(default)]
+    pub recorded_afterwards: bool,
 }
 
 /// A new registration deadline.
@@ -339,6 +344,16 @@ pub struct AttendanceBody {
     pub attendance: String,
     /// Optional note (kept in the participant's own record).
     pub note: Option<String>,
+}
+
+/// Removing a staff member who left.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RemoveBody {
+    /// Give up confirmed seats on courses that have not started (charged), instead of
+    /// being refused so that they can be transferred first.
+    #[serde(default)]
+    pub give_up_seats: bool,
 }
 
 /// No body.

@@ -69,7 +69,11 @@ impl From<AppError> for ApiError {
             e @ AppError::ViewsBehind(_) => Self::new(StatusCode::SERVICE_UNAVAILABLE, "views_behind", e.to_string()),
             AppError::Store(e) => {
                 tracing::error!(error = %e, "storage failure");
-                Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "storage is unavailable; try again shortly")
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "lagringen svarar inte just nu; försök igen om en stund",
+                )
             }
         }
     }

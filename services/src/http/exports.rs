@@ -240,7 +240,7 @@ pub async fn export_audit_trail(
     Q(f): Q<FormatQuery>,
     Q(q): Q<ViewQuery>,
 ) -> Result<Response, ApiError> {
-    app.ensure_sees_everything(&actor, "export the audit trail")?;
+    app.ensure_sees_everything(&actor, "exportera granskningsloggen")?;
     let format = f.format()?;
     let (db, up_to) = audit_source(&app, &mut filter, &q, AUDIT_EXPORT_MAX).await?;
     let wanted = filter.limit.unwrap_or(AUDIT_EXPORT_MAX);
@@ -420,11 +420,13 @@ mod tests {
                     starts_at: "2027-09-01T06:00:00Z".into(),
                     ends_at: "2027-09-01T12:00:00Z".into(),
                     minutes: 360,
+                    session: 0,
                 },
                 SessionTimes {
                     starts_at: "2027-11-08T07:00:00Z".into(),
                     ends_at: "2027-11-08T13:00:00Z".into(),
                     minutes: 360,
+                    session: 1,
                 },
             ],
             state: "completed".into(),
@@ -439,6 +441,7 @@ mod tests {
                 late: false,
                 waiting_place: None,
                 attendance: vec![Some("present".into()), None],
+                notes: vec![],
                 completion: Some("not_completed".into()),
                 certificate: None,
                 transferred_from: None,

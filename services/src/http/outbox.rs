@@ -70,7 +70,7 @@ pub async fn list_outbox(
     reader: Reader,
     Q(q): Q<OutboxQuery>,
 ) -> Result<Json<OutboxPage>, ApiError> {
-    app.ensure_sees_everything(&reader.0, "read the outbox")?;
+    app.ensure_sees_everything(&reader.0, "läsa utkorgen")?;
     let invalid = |detail: String| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", detail);
     if let Some(status) = q.status.as_deref().filter(|s| !["pending", "sent", "failed"].contains(s)) {
         return Err(invalid(format!("status must be pending, sent or failed, got {status:?}")));
@@ -85,10 +85,11 @@ pub async fn list_outbox(
         recipient: None,
     };
     let (rows, next_after) = page(&app, filter, paging).await?;
-    let mut names = staff_names(&app, rows.iter().map(|r| r.recipient.clone()).collect()).await;
+    let names = staff_names(&app, rows.iter().map(|r| r.recipient.clone()).collect()).await;
+    // Looked up, not taken: a recipient with several letters is named on each.
     let notices = rows
         .into_iter()
-        .map(|notice| OutboxEntry { recipient_name: names.remove(&notice.recipient), notice })
+        .map(|notice| OutboxEntry { recipient_name: names.get(&notice.recipient).cloned(), notice })
         .collect();
     Ok(Json(OutboxPage { notices, next_after }))
 }
@@ -101,7 +102,7 @@ pub async fn get_notice(
     reader: Reader,
     Path(id): Path<String>,
 ) -> Result<Json<OutboxEntry>, ApiError> {
-    app.ensure_sees_everything(&reader.0, "read the outbox")?;
+    app.ensure_sees_everything(&reader.0, "läsa utkorgen")?;
     let notice = outbox::get(&app.log.views(), &id).await.map_err(unavailable)?;
     let notice = notice.ok_or_else(|| ApiError::not_found(format!("no such notice: {id:?}")))?;
     let recipient_name = staff_names(&app, vec![notice.recipient.clone()]).await.remove(&notice.recipient);

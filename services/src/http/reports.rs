@@ -115,7 +115,7 @@ pub async fn get_deadline_overview(
     Q(q): Q<ViewQuery>,
 ) -> Answer<DeadlineOverview> {
     only(&pairs, &[])?;
-    app.ensure_role(&actor, COUNTS_READERS, "read the deadline overview")?;
+    app.ensure_role(&actor, COUNTS_READERS, "läsa översikten vid sista anmälningsdag")?;
     let package: PackageId = path_id(&id, "course package")?;
     let db = view_db(&app, &q, Enrolment, Scope::Everything).await?;
     let overview = deadline::deadline_overview(&db, &package.to_string()).await.map_err(unavailable)?;
@@ -136,7 +136,7 @@ pub async fn get_statistics(
     Q(q): Q<ViewQuery>,
 ) -> Answer<Statistics> {
     only(&pairs, &["group_by", "year", "term", "municipality", "course"])?;
-    app.ensure_role(&actor, COUNTS_READERS, "read statistics")?;
+    app.ensure_role(&actor, COUNTS_READERS, "läsa statistiken")?;
     Ok(Json(read_statistics(&app, &s, &q).await?.0))
 }
 
@@ -205,7 +205,10 @@ fn cost_scope(app: &Kurslogg, actor: &Actor, asked: Option<&str>) -> Result<Opti
             app.ensure_may_see_municipality(actor, &MunicipalityId::parse(&asked)?)?;
             Ok(Some(own.to_string()))
         }
-        _ => Err(AppError::Forbidden(format!("a {} may not read costs", actor.role)).into()),
+        _ => {
+            Err(AppError::Forbidden(kurslogg_domain::swedish::may_not(actor.role.in_swedish(), "läsa kostnaderna"))
+                .into())
+        }
     }
 }
 
@@ -296,7 +299,7 @@ pub async fn get_chart(
         ApiError::not_found(format!("no chart {file:?}; the charts are {}", known.join(", ")))
     })?;
     only(&pairs, &["year", "term", "municipality", "course"])?;
-    app.ensure_role(&actor, COUNTS_READERS, "read statistics")?;
+    app.ensure_role(&actor, COUNTS_READERS, "läsa statistiken")?;
     let ChartQuery { year, term, municipality, course } = c;
     let filter = filter(&StatisticsQuery { group_by: None, year, term, municipality, course })?;
     let db = view_db(&app, &q, Enrolment, Scope::Everything).await?;
@@ -369,7 +372,7 @@ pub async fn export_statistics(
     Q(q): Q<ViewQuery>,
 ) -> Result<Response, ApiError> {
     only(&pairs, &["group_by", "year", "term", "municipality", "course", "format"])?;
-    app.ensure_role(&actor, COUNTS_READERS, "read statistics")?;
+    app.ensure_role(&actor, COUNTS_READERS, "läsa statistiken")?;
     let format = f.format()?;
     let (statistics, group_by) = read_statistics(&app, &s, &q).await?;
     export::answer(&statistics_table(&statistics, &group_by), format)

@@ -217,15 +217,17 @@ pub async fn resume_staff(
     Ok(Json(app.staff_command(&ctx, path_id(&id, "staff member")?, StaffCommand::ResumeStaffMember).await?))
 }
 
-/// Remove a staff member who left (history is kept).
-#[utoipa::path(post, path = "/staff/{id}/remove", tag = "municipalities",
+/// Remove a staff member who left (history is kept). Their requests and waiting-list
+/// places end free; a confirmed seat on a course that has not started is refused
+/// (422 `seat_transferable`: transfer it free of charge) unless `give_up_seats`.
+#[utoipa::path(post, path = "/staff/{id}/remove", request_body = RemoveBody, tag = "municipalities",
     responses((status = 200, body = Written), (status = "4XX", body = Problem, content_type = "application/problem+json")))]
 pub async fn remove_staff(
     State(app): AppState,
     Path(id): Path<String>,
-    Cmd { ctx, .. }: Cmd<Empty>,
+    Cmd { ctx, body }: Cmd<RemoveBody>,
 ) -> Answer<Written> {
-    Ok(Json(app.staff_command(&ctx, path_id(&id, "staff member")?, StaffCommand::RemoveStaffMember).await?))
+    Ok(Json(app.remove_staff(&ctx, path_id(&id, "staff member")?, body.give_up_seats).await?))
 }
 
 /// A staff member's registrations on every offering.
@@ -252,7 +254,14 @@ pub async fn staff_registrations(
 pub async fn create_package(State(app): AppState, Cmd { ctx, body }: Cmd<NewPackage>) -> Created<Written> {
     let term = Term::parse(&body.term).map_err(|e| ApiError::validation(format!("term: {}", e.0)))?;
     let written = app
-        .create_package(&ctx, term, text("title", &body.title)?, text("organiser", &body.organiser)?, body.deadline)
+        .create_package(
+            &ctx,
+            term,
+            text("title", &body.title)?,
+            text("organiser", &body.organiser)?,
+            body.deadline,
+            body.recorded_afterwards,
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(written)))
 }
@@ -272,7 +281,8 @@ pub async fn change_deadline(
     Path(id): Path<String>,
     Cmd { ctx, body }: Cmd<DeadlineChange>,
 ) -> Answer<Written> {
-    let command = PackageCommand::ChangeDeadline { deadline: body.deadline };
+    // The package's first session is gathered by the application.
+    let command = PackageCommand::ChangeDeadline { deadline: body.deadline, first_session: None };
     Ok(Json(app.package_command(&ctx, path_id(&id, "course package")?, command).await?))
 }
 
@@ -370,7 +380,7 @@ pub async fn revise_offering(
             .map(|c| CourseCode::parse(c))
             .collect::<Result<_, _>>()?,
     };
-    Ok(Json(app.offering_command(&ctx, offering, OfferingCommand::ReviseOffering { details }).await?))
+    Ok(Json(app.offering_command(&ctx, offering, OfferingCommand::ReviseOffering { details, window: None }).await?))
 }
 
 /// Raise or lower the number of seats (a raise promotes from the waiting list).
@@ -384,8 +394,12 @@ pub async fn change_seat_limit(
     let seat_limit =
         SeatLimit::new(body.seat_limit).map_err(|e| ApiError::validation(format!("seat_limit: {}", e.0)))?;
     Ok(Json(
-        app.offering_command(&ctx, path_id(&id, "course offering")?, OfferingCommand::ChangeSeatLimit { seat_limit })
-            .await?,
+        app.offering_command(
+            &ctx,
+            path_id(&id, "course offering")?,
+            OfferingCommand::ChangeSeatLimit { seat_limit, unavailable: vec![] },
+        )
+        .await?,
     ))
 }
 

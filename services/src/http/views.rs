@@ -145,6 +145,7 @@ pub async fn roster_for(app: &Kurslogg, reach: &Reach, mut roster: RosterView) -
 pub async fn get_roster(
     State(app): AppState,
     Reader(actor): Reader,
+    Seen(origin): Seen,
     Path(id): Path<String>,
     Q(q): Q<ViewQuery>,
 ) -> Answer<RosterView> {
@@ -155,7 +156,28 @@ pub async fn get_roster(
         .await
         .map_err(unavailable)?
         .ok_or_else(|| ApiError::not_found(format!("no roster for offering {offering}")))?;
-    Ok(Json(roster_for(&app, &reach, roster).await?))
+    let mut roster = roster_for(&app, &reach, roster).await?;
+    // The notes kept with attendance are read back by those who record it: the
+    // offering's trainers and the course office (each read is in the security log).
+    if actor.is_course_office() || app.teaches(&actor, offering).await? {
+        let people: Vec<StaffId> = roster.entries.iter().filter_map(|e| e.staff_id.parse().ok()).collect();
+        let notes = app.attendance_notes(offering, &people).await?;
+        let sessions = roster.sessions.len();
+        for entry in &mut roster.entries {
+            entry.notes = vec![None; sessions];
+            let Some(theirs) = entry.staff_id.parse().ok().and_then(|id: StaffId| notes.get(&id)) else { continue };
+            for (session, note) in theirs {
+                if let Some(slot) = entry.notes.get_mut(*session) {
+                    *slot = Some(note.clone());
+                }
+            }
+        }
+        let read: Vec<StaffId> = notes.keys().copied().collect();
+        if !read.is_empty() {
+            app.note_people_read(&actor, &origin, &read, "attendance notes").await?;
+        }
+    }
+    Ok(Json(roster))
 }
 
 /// A staff member's record: every offering, hours attended, completion, certificates
@@ -243,7 +265,7 @@ pub async fn get_audit_trail(
     Q(mut filter): Q<AuditFilter>,
     Q(q): Q<ViewQuery>,
 ) -> Answer<AuditPage> {
-    app.ensure_sees_everything(&actor, "read the audit trail")?;
+    app.ensure_sees_everything(&actor, "läsa granskningsloggen")?;
     let (db, up_to) = audit_source(&app, &mut filter, &q, audit_trail::MAX_LIMIT).await?;
     Ok(Json(audit_trail::audit_trail(&db, &filter, up_to).await.map_err(unavailable)?))
 }

@@ -134,12 +134,13 @@ impl Dispatcher {
     }
 
     /// Deletes the delivered letters (`.eml` files) of people erased since the last
-    /// round (docs/decisions/0007). A file that cannot be deleted is tried again next
-    /// round; sending goes on meanwhile.
+    /// round, and writes the kept letters to others that name them again as they are
+    /// written now: naming them "(raderad person)" (docs/decisions/0007). A file that
+    /// cannot be deleted or written is tried again next round; sending goes on meanwhile.
     async fn delete_letters_of_the_erased(&self) -> Result<(), AppError> {
         let db = self.app.log.views();
         for staff in self.app.log.letter_files_to_delete(BATCH).await? {
-            let mut deleted = true;
+            let mut deleted = self.forget_in_kept_letters(&staff).await?;
             let mut filter = Filter { recipient: Some(staff.clone()), ..Filter::default() };
             loop {
                 let letters = outbox::list(&db, &filter, BATCH).await.map_err(StoreError::from)?;
@@ -165,6 +166,45 @@ impl Dispatcher {
         Ok(())
     }
 
+    /// Writes again the kept letters to others that may name the erased `staff`: every
+    /// generation's file, with its Message-ID and date, as the letter is written now. A
+    /// letter that cannot be written any more (what it is about is gone) is deleted
+    /// rather than kept with the name. True when every file was dealt with.
+    async fn forget_in_kept_letters(&self, staff: &str) -> Result<bool, AppError> {
+        if !matches!(self.transport, Transport::Files(_)) {
+            return Ok(true);
+        }
+        let db = self.app.log.views();
+        let municipality = self.app.municipality_of(staff).await?.unwrap_or_default();
+        let mut done = true;
+        let mut after = String::new();
+        loop {
+            let letters = outbox::naming(&db, staff, &municipality, &after, BATCH).await.map_err(StoreError::from)?;
+            for letter in &letters {
+                for generation in 0..=letter.generation {
+                    let stem = file_stem(&letter.notice_id, generation);
+                    let written = match self.message(letter, generation, true).await {
+                        Ok((message, _)) => self.transport.rewrite(&message, &stem).await,
+                        Err(Outcome::Deferred(error)) => {
+                            tracing::warn!(notice = %letter.notice_id, %error, "a kept letter could not be written again yet");
+                            done = false;
+                            continue;
+                        }
+                        Err(_) => self.transport.delete(&stem).await.map(|()| true),
+                    };
+                    if let Err(e) = written {
+                        tracing::error!(notice = %letter.notice_id, error = %e, "a kept letter naming an erased person could not be written again");
+                        done = false;
+                    }
+                }
+            }
+            match letters.last() {
+                Some(last) if letters.len() as i64 == BATCH => after = last.notice_id.clone(),
+                _ => return Ok(done),
+            }
+        }
+    }
+
     /// The wait after the `attempts`-th failure: the base, doubled per failure, at most a day.
     fn backoff(&self, attempts: i64) -> chrono::Duration {
         let factor = 2_u32.saturating_pow(u32::try_from(attempts).unwrap_or(u32::MAX).min(20));
@@ -173,39 +213,43 @@ impl Dispatcher {
     }
 
     async fn dispatch(&self, notice: &OutboxRow) -> Outcome {
-        let addressed = match self.app.letter_for(notice).await {
-            Ok(Ok(addressed)) => addressed,
-            Ok(Err(reason)) => return Outcome::Failed(reason),
-            // Storage trouble passes; anything else wrong is this letter's, for good.
-            Err(e @ AppError::Store(_)) => return Outcome::Deferred(format!("could not gather the letter: {e}")),
-            Err(e) => return Outcome::Failed(format!("could not gather the letter: {e}")),
-        };
-        let rendered = match render(&addressed.letter) {
-            Ok(rendered) => rendered,
-            Err(e) => return Outcome::Failed(e.to_string()),
-        };
-        let domain = self.settings.from_address.split_once('@').map_or("kurslogg.invalid", |(_, d)| d);
-        let message_id = format!("<{}.{}@{domain}>", notice.notice_id, notice.generation);
-        let from = mailbox(&self.settings.from_name, &self.settings.from_address);
-        let to = mailbox(&addressed.name, &addressed.email);
-        let (from, to) = match (from, to) {
-            (Ok(from), Ok(to)) => (from, to),
-            (Err(e), _) | (_, Err(e)) => return Outcome::Failed(e),
-        };
-        let message = Message::builder()
-            .message_id(Some(message_id.clone()))
-            .from(from)
-            .to(to)
-            .subject(rendered.subject)
-            .multipart(MultiPart::alternative_plain_html(rendered.text, rendered.html));
-        let message = match message {
-            Ok(message) => message,
-            Err(e) => return Outcome::Failed(format!("the letter could not be built: {e}")),
+        let (message, message_id) = match self.message(notice, notice.generation, false).await {
+            Ok(built) => built,
+            Err(outcome) => return outcome,
         };
         match self.transport.send(&message, &file_stem(&notice.notice_id, notice.generation)).await {
             Ok(()) => Outcome::Sent(message_id),
             Err(SendError::Transient(e)) => Outcome::Deferred(e),
             Err(SendError::Permanent(e)) => Outcome::Failed(e),
         }
+    }
+
+    /// The message of `notice`'s `generation` and its Message-ID; `kept`: the copy of a
+    /// letter already sent, written again (dated when it was sent).
+    async fn message(&self, notice: &OutboxRow, generation: i64, kept: bool) -> Result<(Message, String), Outcome> {
+        let addressed = if kept { self.app.kept_letter_for(notice).await } else { self.app.letter_for(notice).await };
+        let addressed = match addressed {
+            Ok(Ok(addressed)) => addressed,
+            Ok(Err(reason)) => return Err(Outcome::Failed(reason)),
+            // Storage trouble passes; anything else wrong is this letter's, for good.
+            Err(e @ AppError::Store(_)) => return Err(Outcome::Deferred(format!("could not gather the letter: {e}"))),
+            Err(e) => return Err(Outcome::Failed(format!("could not gather the letter: {e}"))),
+        };
+        let rendered = render(&addressed.letter).map_err(|e| Outcome::Failed(e.to_string()))?;
+        let domain = self.settings.from_address.split_once('@').map_or("kurslogg.invalid", |(_, d)| d);
+        let message_id = format!("<{}.{}@{domain}>", notice.notice_id, generation);
+        let from = mailbox(&self.settings.from_name, &self.settings.from_address).map_err(Outcome::Failed)?;
+        let to = mailbox(&addressed.name, &addressed.email).map_err(Outcome::Failed)?;
+        let mut builder = Message::builder().message_id(Some(message_id.clone())).from(from).to(to);
+        if let Some(sent_at) = notice.sent_at.as_deref().filter(|_| kept) {
+            if let Ok(sent_at) = chrono::DateTime::parse_from_rfc3339(sent_at) {
+                builder = builder.date(sent_at.to_utc().into());
+            }
+        }
+        let message = builder
+            .subject(rendered.subject)
+            .multipart(MultiPart::alternative_plain_html(rendered.text, rendered.html))
+            .map_err(|e| Outcome::Failed(format!("the letter could not be built: {e}")))?;
+        Ok((message, message_id))
     }
 }

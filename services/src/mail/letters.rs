@@ -35,6 +35,9 @@ pub enum Letter {
     CourseCancelled(CourseCancelled),
     /// The deadline is near and the municipality has not registered.
     DeadlineReminder(DeadlineReminder),
+    /// A confirmed seat was given up after the deadline and is charged: to the
+    /// municipality's coordinators.
+    CancellationCharged(CancellationCharged),
 }
 
 /// A course run as the letters describe it.
@@ -174,6 +177,19 @@ pub struct Promotion {
     pub to_coordinator: bool,
     /// The course.
     pub course: CourseInfo,
+}
+
+/// A charged cancellation.
+#[derive(Debug, Clone, Serialize)]
+pub struct CancellationCharged {
+    /// The coordinator the letter is to.
+    pub recipient_name: String,
+    /// Who gave the seat up.
+    pub person_name: String,
+    /// The course.
+    pub course: CourseInfo,
+    /// The fee charged, in whole kronor.
+    pub price_sek: u32,
 }
 
 /// An offering cancelled by the organiser.

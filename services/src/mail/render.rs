@@ -49,6 +49,8 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("course_cancelled.txt.j2", include_str!("../../templates/mail/course_cancelled.txt.j2")),
     ("deadline_reminder.html.j2", include_str!("../../templates/mail/deadline_reminder.html.j2")),
     ("deadline_reminder.txt.j2", include_str!("../../templates/mail/deadline_reminder.txt.j2")),
+    ("cancellation_charged.html.j2", include_str!("../../templates/mail/cancellation_charged.html.j2")),
+    ("cancellation_charged.txt.j2", include_str!("../../templates/mail/cancellation_charged.txt.j2")),
 ];
 
 /// The templates, parsed once. A broken template (which the tests catch first) is kept as
@@ -101,6 +103,16 @@ pub fn render(letter: &Letter) -> Result<Rendered, RenderError> {
         Letter::DeadlineReminder(reminder) => {
             ("deadline_reminder", reminder_subject(reminder), reminder_view(reminder))
         }
+        Letter::CancellationCharged(charged) => (
+            "cancellation_charged",
+            format!("Avbokning med avgift: {}", charged.course.title),
+            context! {
+                recipient_name => charged.recipient_name.clone(),
+                person_name => charged.person_name.clone(),
+                course => course_view(&charged.course),
+                price => crate::web::text::kronor(i64::from(charged.price_sek)),
+            },
+        ),
     };
     // Titles and names in the subject were typed by people, and may have been stored
     // before the edge refused line breaks in them: a header is one line, always. The
@@ -372,7 +384,7 @@ mod tests {
     use chrono::{DateTime, Utc};
 
     use super::*;
-    use crate::mail::letters::{ReceiptLine, SessionTimes};
+    use crate::mail::letters::{CancellationCharged, ReceiptLine, SessionTimes};
 
     fn at(text: &str) -> DateTime<Utc> {
         text.parse().expect("a UTC timestamp")
@@ -637,6 +649,17 @@ mod tests {
     fn course_cancelled_snapshots() {
         assert_letter_snapshots("course_cancelled_to_person", Letter::CourseCancelled(course_cancelled(false)));
         assert_letter_snapshots("course_cancelled_to_coordinator", Letter::CourseCancelled(course_cancelled(true)));
+    }
+
+    #[test]
+    fn cancellation_charged_snapshots() {
+        let charged = CancellationCharged {
+            recipient_name: "Maria Svensson".into(),
+            person_name: "Erik Johansson".into(),
+            course: lvu_grund(),
+            price_sek: 1800,
+        };
+        assert_letter_snapshots("cancellation_charged", Letter::CancellationCharged(charged));
     }
 
     #[test]

@@ -123,6 +123,18 @@ impl Transport {
 }
 
 impl Transport {
+    /// Writes `message` over the kept letter `file_stem`, if the service keeps it (files)
+    /// and it is there: the letter as it would be written now. False when there was
+    /// nothing to write over.
+    pub async fn rewrite(&self, message: &Message, file_stem: &str) -> std::io::Result<bool> {
+        let Self::Files(dir) = self else { return Ok(false) };
+        if !tokio::fs::try_exists(dir.join(format!("{file_stem}.eml"))).await? {
+            return Ok(false);
+        }
+        self.send(message, file_stem).await.map_err(|e| std::io::Error::other(e.to_string()))?;
+        Ok(true)
+    }
+
     /// Deletes what [`Transport::send`] left of the letter `file_stem`: its `.eml` file
     /// (or a partial one). A letter sent through a relay is beyond reach: nothing to do.
     pub async fn delete(&self, file_stem: &str) -> std::io::Result<()> {
