@@ -275,6 +275,41 @@ impl Browser {
         self.navigating(|| async { button.click().await.unwrap_or_else(|e| panic!("press {text:?}: {e}")) }).await;
     }
 
+    /// Clicks the button that says `text`, which sends its form in the background (htmx)
+    /// and swaps the part of the page around it; waits until that part is replaced.
+    pub async fn tap(&self, text: &str) {
+        let xpath = format!(
+            "//button[normalize-space()={0}] | //input[(@type='submit' or @type='button') and @value={0}]",
+            xpath_literal(text)
+        );
+        let button = self.find(&xpath, &format!("button {text:?}")).await;
+        let mark = r#"
+            const part = arguments[0].closest("[id]");
+            part.__klOld = true;
+            return part.id;
+        "#;
+        let id =
+            self.client().execute(mark, vec![serde_json::to_value(&button).expect("element")]).await.expect("mark");
+        let id = id.as_str().expect("the button sits in an element with an id").to_string();
+        button.click().await.unwrap_or_else(|e| panic!("tap {text:?}: {e}"));
+        let check =
+            "const part = document.getElementById(arguments[0]); return part !== null && part.__klOld !== true;";
+        for _ in 0..200 {
+            let swapped = self.client().execute(check, vec![json!(id)]).await.expect("check the swap");
+            if swapped.as_bool() == Some(true) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("#{id} was not replaced within 10 s after tapping {text:?}");
+    }
+
+    /// The text of the element with `id` (e.g. one row of a list), plain spaces.
+    pub async fn text_of(&self, id: &str) -> String {
+        let element = self.client().find(Locator::Id(id)).await.unwrap_or_else(|_| panic!("no #{id}"));
+        plain_spaces(&element.text().await.expect("text"))
+    }
+
     /// Clicks the link that says `text` (the first, if several).
     pub async fn follow(&self, text: &str) {
         let xpath = format!("//a[normalize-space()={0}]", xpath_literal(text));

@@ -16,7 +16,9 @@ mod participation;
 mod people;
 mod personal;
 mod reads;
+mod rosters;
 mod schedule;
+mod teaching;
 mod users;
 mod writes;
 
@@ -38,6 +40,7 @@ pub use errors::{AppError, Kind};
 pub use letters::ReadLetter;
 pub use notices::Addressed;
 pub use reads::*;
+pub use teaching::Correction;
 pub use users::CoordinatorsUnified;
 pub use writes::*;
 

@@ -69,6 +69,8 @@ pub fn router(app: Arc<Kurslogg>) -> Router {
         .route("/mina-medarbetare/{id}", get(pages::supervisor::person))
         .route("/sammanfattningar", get(pages::supervisor::summaries))
         .route("/sammanfattningar/{id}", get(pages::supervisor::summary))
+        .route("/undervisning/{id}", get(pages::trainer::offering))
+        .route("/undervisning/{id}/tillfalle/{number}", get(pages::trainer::session).post(pages::trainer::mark))
         .route("/kalender", get(pages::calendar::calendar))
         .route("/kalender/lank", post(pages::calendar::make_link))
         .route("/static/{file}", get(assets::serve))

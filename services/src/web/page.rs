@@ -34,7 +34,8 @@ fn menu(role: Role) -> Vec<NavItem> {
             ("/kalender", "Kalender"),
         ],
         Role::Participant => &[("/start", "Mina kurser"), ("/kalender", "Kalender")],
-        Role::CourseOffice | Role::Trainer | Role::Auditor | Role::System => &[("/start", "Start")],
+        Role::Trainer => &[("/start", "Mina kurser")],
+        Role::CourseOffice | Role::Auditor | Role::System => &[("/start", "Start")],
     };
     items.iter().map(|(href, label)| NavItem { href, label }).collect()
 }

@@ -8,3 +8,4 @@ pub mod registration;
 pub mod staff;
 pub mod start;
 pub mod supervisor;
+pub mod trainer;

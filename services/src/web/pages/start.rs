@@ -25,6 +25,7 @@ pub async fn start(State(app): AppState, visitor: Visitor, Seen(origin): Seen) -
         (Role::Coordinator, Some(municipality)) => coordinator(&app, &visitor, &origin, &municipality).await,
         (Role::Participant, _) => super::participant::own_record(&app, &visitor, &origin).await,
         (Role::Supervisor, _) => super::supervisor::start(&app, &visitor, &origin).await,
+        (Role::Trainer, _) => super::trainer::start(&app, &visitor).await,
         _ => page::render(&visitor, "start.html.j2", "/start", context! { title => "Start" }),
     }
 }
