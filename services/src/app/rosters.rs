@@ -40,8 +40,9 @@ impl Kurslogg {
         Ok(roster)
     }
 
-    /// Puts the notes kept with attendance into `roster`, per person and session.
-    async fn with_attendance_notes(
+    /// Puts the notes kept with attendance into `roster`, per person and session, for
+    /// those who record attendance (the offering's trainers, the course office).
+    pub async fn with_attendance_notes(
         &self,
         actor: &Actor,
         origin: &Origin,

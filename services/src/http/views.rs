@@ -160,22 +160,7 @@ pub async fn get_roster(
     // The notes kept with attendance are read back by those who record it: the
     // offering's trainers and the course office (each read is in the security log).
     if actor.is_course_office() || app.teaches(&actor, offering).await? {
-        let people: Vec<StaffId> = roster.entries.iter().filter_map(|e| e.staff_id.parse().ok()).collect();
-        let notes = app.attendance_notes(offering, &people).await?;
-        let sessions = roster.sessions.len();
-        for entry in &mut roster.entries {
-            entry.notes = vec![None; sessions];
-            let Some(theirs) = entry.staff_id.parse().ok().and_then(|id: StaffId| notes.get(&id)) else { continue };
-            for (session, note) in theirs {
-                if let Some(slot) = entry.notes.get_mut(*session) {
-                    *slot = Some(note.clone());
-                }
-            }
-        }
-        let read: Vec<StaffId> = notes.keys().copied().collect();
-        if !read.is_empty() {
-            app.note_people_read(&actor, &origin, &read, "attendance notes").await?;
-        }
+        app.with_attendance_notes(&actor, &origin, offering, &mut roster).await?;
     }
     Ok(Json(roster))
 }
