@@ -194,6 +194,17 @@ async fn a_coordinators_term(backend: Backend) {
     );
     browser.assert_accessible().await;
     browser.screenshot("costs").await;
+    // The download beside the table: the same lines as a spreadsheet, with the session.
+    let csv = server
+        .request(reqwest::Method::GET, "/costs/export?term=HT2027&format=csv")
+        .header("Cookie", browser.cookie_header().await)
+        .send()
+        .await
+        .expect("download");
+    assert_eq!(csv.status(), 200);
+    let csv = csv.text().await.expect("CSV");
+    assert!(csv.contains("Cilla Berg") && csv.contains("1800"), "{csv}");
+    assert!(!csv.contains("Vera Holm"), "only the coordinator's own municipality: {csv}");
     browser.follow("Start").await;
     let start = browser.main_text().await;
     assert!(start.contains("Skickad"), "{start}");
