@@ -409,6 +409,17 @@ impl Browser {
         path
     }
 
+    /// As [`Browser::screenshot`], and, when `KURSLOGG_GUIDE_SCREENSHOTS=1`, also as
+    /// `docs/guide/bilder/<name>.png`: the user guides' pictures are taken by the tests.
+    pub async fn guide_screenshot(&self, name: &str) {
+        let path = self.screenshot(name).await;
+        if std::env::var("KURSLOGG_GUIDE_SCREENSHOTS").is_ok_and(|v| v == "1") {
+            let guide = workspace_root().join("docs/guide/bilder");
+            std::fs::create_dir_all(&guide).expect("the guide's picture folder");
+            std::fs::copy(&path, guide.join(format!("{name}.png"))).expect("copy the screenshot to the guide");
+        }
+    }
+
     /// The page as the browser prints it (print style sheet and all), as PDF, kept among
     /// the artefacts as `<name>.pdf`; and its text, by poppler's `pdftotext` (installed by
     /// `scripts/test`).

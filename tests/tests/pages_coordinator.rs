@@ -26,7 +26,7 @@ async fn a_coordinators_term(backend: Backend) {
     assert!(start.contains("106 dagar kvar"), "1 March to 15 June: {start}");
     assert!(start.contains("Inte skickad"), "{start}");
     browser.assert_accessible().await;
-    browser.screenshot("start").await;
+    browser.guide_screenshot("samordnare-start").await;
 
     // The staff register: a new person, refused until the form is whole, then paused.
     browser.follow("Personal").await;
@@ -42,7 +42,7 @@ async fn a_coordinators_term(backend: Backend) {
     assert!(errors.contains(&"Skriv e-postadressen som namn@kommun.se, utan mellanslag".to_string()), "{errors:?}");
     assert_eq!(browser.value_of("Namn").await, "Dora Nyström", "the form comes back filled in");
     browser.assert_accessible().await;
-    browser.screenshot("staff-form-refused").await;
+    browser.guide_screenshot("samordnare-personal-fel").await;
     browser.fill("E-postadress i arbetet", "dora.nystrom@uddevalla.se").await;
     browser.fill("Enhet", "Barn och unga, utredning").await;
     browser.check("Myndighetsutövning", true).await;
@@ -70,7 +70,7 @@ async fn a_coordinators_term(backend: Backend) {
     }
     assert!(catalogue.contains("tisdag 7 september 2027 kl. 09.00–15.00"), "sessions in Stockholm time: {catalogue}");
     browser.assert_accessible().await;
-    browser.screenshot("catalogue").await;
+    browser.guide_screenshot("samordnare-katalog").await;
     // Printed for an appraisal talk: the courses, without menus, filters or buttons.
     let printed = browser.print("catalogue").await;
     assert!(printed.contains("LVU fortsättning") && printed.contains("Kampenhof, Uddevalla"), "{printed}");
@@ -90,7 +90,7 @@ async fn a_coordinators_term(backend: Backend) {
     browser.check_in("Personal till LVU grund", "Bo Lind", true).await;
     browser.open_details("LVU fortsättning").await;
     browser.check_in("Personal till LVU fortsättning", "Cilla Berg", true).await;
-    browser.screenshot("registration-choose").await;
+    browser.guide_screenshot("samordnare-valj").await;
     browser.press("Fortsätt").await;
     assert_eq!(browser.heading().await, "Kontrollera anmälan");
     browser.assert_accessible().await;
@@ -103,11 +103,11 @@ async fn a_coordinators_term(backend: Backend) {
     assert_eq!(rows[2][1], "Anna Ek", "{rows:?}");
     let cookies = browser.cookie_header().await;
     let fields = browser.form_fields("Skicka anmälan").await;
-    browser.screenshot("registration-check").await;
+    browser.guide_screenshot("samordnare-kontrollera").await;
     browser.press("Skicka anmälan").await;
     assert_eq!(browser.heading().await, "Anmälan är skickad");
     browser.assert_accessible().await;
-    browser.screenshot("registration-receipt").await;
+    browser.guide_screenshot("samordnare-svar").await;
     let receipt = browser.table("Svar rad för rad").await;
     assert_eq!(receipt.len(), 4, "{receipt:?}");
     assert_eq!(receipt[1][0], "Bo Lind");
@@ -150,7 +150,7 @@ async fn a_coordinators_term(backend: Backend) {
     let page = browser.main_text().await;
     assert!(page.contains("Sista anmälningsdag har passerat"), "{page}");
     browser.assert_accessible().await;
-    browser.screenshot("registration-after-deadline").await;
+    browser.guide_screenshot("samordnare-efter-sista-dag").await;
 
     // A transfer to a colleague costs nothing.
     browser.follow("Överlåt platsen för Bo Lind på LVU grund").await;
@@ -166,7 +166,7 @@ async fn a_coordinators_term(backend: Backend) {
     let warning = browser.main_text().await;
     assert!(warning.contains("debiteras kommunen hela avgiften"), "{warning}");
     browser.assert_accessible().await;
-    browser.screenshot("cancel-charged-warning").await;
+    browser.guide_screenshot("samordnare-avanmalan").await;
     browser.press("Avanmäl och betala 1\u{202f}800\u{a0}kr").await;
     assert!(browser.main_text().await.contains("Anmälan är avanmäld. Platsen debiteras kommunen."));
     let lines = server
@@ -193,7 +193,7 @@ async fn a_coordinators_term(backend: Backend) {
         "{costs:?}"
     );
     browser.assert_accessible().await;
-    browser.screenshot("costs").await;
+    browser.guide_screenshot("samordnare-kostnader").await;
     // The download beside the table: the same lines as a spreadsheet, with the session.
     let csv = server
         .request(reqwest::Method::GET, "/costs/export?term=HT2027&format=csv")

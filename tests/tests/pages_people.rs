@@ -69,7 +69,7 @@ async fn supervisor_and_participant(backend: Backend) {
     }
     assert!(start.contains("2 medarbetare"), "{start}");
     browser.assert_accessible().await;
-    browser.screenshot("start").await;
+    browser.guide_screenshot("arbetsledare-start").await;
 
     browser.follow("Sammanfattningar").await;
     browser.assert_accessible().await;
@@ -81,7 +81,7 @@ async fn supervisor_and_participant(backend: Backend) {
     assert!(people.iter().any(|r| r[0] == "Bo Lind" && r[1] == "1 av 1" && r[2] == "Genomförd"), "{people:?}");
     assert!(people.iter().any(|r| r[0] == "Anna Ek" && r[1] == "0 av 1"), "{people:?}");
     browser.assert_accessible().await;
-    browser.screenshot("summary").await;
+    browser.guide_screenshot("arbetsledare-sammanfattning").await;
 
     browser.follow("Mina medarbetare").await;
     let staff = browser.table("Mina medarbetare").await;
@@ -100,7 +100,7 @@ async fn supervisor_and_participant(backend: Backend) {
     assert!(plan.iter().any(|r| r[0] == "LVU fortsättning" && r[1] == "Inte anmäld ännu"), "{plan:?}");
     assert!(browser.main_text().await.contains("Mentor eller fadder"), "the needs met at the workplace");
     browser.assert_accessible().await;
-    browser.screenshot("person").await;
+    browser.guide_screenshot("arbetsledare-medarbetare").await;
 
     browser.follow("Kalender").await;
     assert!(browser.main_text().await.contains("LVU fortsättning"), "the coming course: {}", browser.main_text().await);
@@ -114,7 +114,7 @@ async fn supervisor_and_participant(backend: Backend) {
     let courses = phone.table("Kurser").await;
     assert!(courses.iter().any(|r| r[0].starts_with("LVU grund") && r[1] == "Genomförd"), "{courses:?}");
     phone.assert_accessible().await;
-    phone.screenshot("own-record").await;
+    phone.guide_screenshot("deltagare-mina-kurser").await;
     phone.follow("Kalender och kalenderlänk").await;
     phone.press("Skapa kalenderlänk").await;
     let link = phone.value_of("Kalenderlänk").await;

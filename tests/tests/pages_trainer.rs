@@ -55,7 +55,7 @@ async fn a_trainers_course(backend: Backend) {
     phone.assert_accessible().await;
     phone.follow("Yrkeshandledning").await;
     phone.assert_accessible().await;
-    phone.screenshot("offering").await;
+    phone.guide_screenshot("utbildare-kurs").await;
 
     // Ten sessions: Bo is there every time; Anna misses three (70 %, under 80 %).
     for number in 1..=10 {
@@ -67,7 +67,7 @@ async fn a_trainers_course(backend: Backend) {
         assert!(phone.text_of(&format!("person-{bo}")).await.contains("Närvarande"), "Bo's row shows the mark");
         if number == 1 {
             phone.assert_accessible().await;
-            phone.screenshot("session-marked").await;
+            phone.guide_screenshot("utbildare-narvaro").await;
         }
     }
     // A mark sent twice marks once: the same tap again changes nothing.
@@ -81,7 +81,7 @@ async fn a_trainers_course(backend: Backend) {
     phone.tap("Närvarande: Anna Ek").await;
     let row = phone.text_of(&format!("person-{anna}")).await;
     assert!(row.contains("Närvarande (rättad, var frånvarande)"), "{row}");
-    phone.screenshot("session-corrected").await;
+    phone.guide_screenshot("utbildare-rattelse").await;
 
     // Without JavaScript the same form works with a reload (the page comes back to the row).
     let cookies = phone.cookie_header().await;
