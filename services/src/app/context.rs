@@ -120,6 +120,21 @@ pub struct Idempotency {
     pub request_hash: String,
 }
 
+impl Idempotency {
+    /// The key a client sent with a request, and a hash of what the request asked (method,
+    /// path and body): the same key with another request is refused, not answered.
+    pub fn of_request(key: String, method: &str, path: &str, body: &[u8]) -> Self {
+        use sha2::{Digest, Sha256};
+        let mut hash = Sha256::new();
+        hash.update(method);
+        hash.update(b" ");
+        hash.update(path);
+        hash.update(b"\n");
+        hash.update(body);
+        Idempotency { key, request_hash: hex::encode(hash.finalize()) }
+    }
+}
+
 /// Everything recorded about who issued a command.
 #[derive(Debug, Clone)]
 pub struct CommandContext {

@@ -9,7 +9,6 @@ use axum::http::{HeaderMap, StatusCode};
 use chrono::Utc;
 use kurslogg_domain::text::{check_chars, one_line, Shape};
 use serde::de::DeserializeOwned;
-use sha2::{Digest, Sha256};
 
 use super::auth::Authenticated;
 use super::error::ApiError;
@@ -67,15 +66,7 @@ where
         }
         let bytes = read_body(&parts, body, state).await?;
         let body = parse_json(&parts, &bytes)?;
-        let idempotency = key.map(|key| {
-            let mut hash = Sha256::new();
-            hash.update(parts.method.as_str());
-            hash.update(b" ");
-            hash.update(parts.uri.path());
-            hash.update(b"\n");
-            hash.update(&bytes);
-            Idempotency { key, request_hash: hex::encode(hash.finalize()) }
-        });
+        let idempotency = key.map(|key| Idempotency::of_request(key, parts.method.as_str(), parts.uri.path(), &bytes));
         let ctx =
             CommandContext { actor, request_id: request_id(&parts.headers), received_at: Utc::now(), idempotency };
         Ok(Cmd { ctx, body })

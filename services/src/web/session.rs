@@ -17,7 +17,6 @@ use cookie::{Cookie, SameSite};
 use minijinja::context;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 
 use super::error::{see_other, PageError};
 use super::templates;
@@ -122,15 +121,10 @@ impl<T: DeserializeOwned> FromRequest<Arc<Kurslogg>> for Submitted<T> {
                 "Formuläret innehöll något som sidan inte känner igen. Gå tillbaka, ladda om sidan och försök igen.",
             )
         })?;
-        let idempotency = proof.key.filter(|k| !k.is_empty() && k.len() <= 200).map(|key| {
-            let mut hash = Sha256::new();
-            hash.update(parts.method.as_str());
-            hash.update(b" ");
-            hash.update(parts.uri.path());
-            hash.update(b"\n");
-            hash.update(&bytes);
-            Idempotency { key, request_hash: hex::encode(hash.finalize()) }
-        });
+        let idempotency = proof
+            .key
+            .filter(|k| !k.is_empty() && k.len() <= 200)
+            .map(|key| Idempotency::of_request(key, parts.method.as_str(), parts.uri.path(), &bytes));
         let ctx = CommandContext {
             actor: visitor.actor.clone(),
             request_id: crate::http::extract::request_id(&parts.headers),

@@ -463,9 +463,23 @@ pub async fn confirm_remove(
     if person.municipality != municipality.as_str() || !matches!(person.status.as_str(), "active" | "paused") {
         return Err(PageError::not_found());
     }
-    let record = app.participant_record_seen(&visitor.actor, &origin, staff, ViewAt::Now).await?;
-    page::render(
-        &visitor,
+    remove_page(&app, &visitor, &origin, person, StatusCode::OK, None).await
+}
+
+/// The page that asks before removing `person`, with the reason a removal was refused.
+async fn remove_page(
+    app: &Kurslogg,
+    visitor: &Visitor,
+    origin: &crate::auth::Origin,
+    person: StaffView,
+    status: StatusCode,
+    error: Option<String>,
+) -> Result<Response, PageError> {
+    let staff = staff_id(&person.id)?;
+    let record = app.participant_record_seen(&visitor.actor, origin, staff, ViewAt::Now).await?;
+    page::render_with(
+        status,
+        visitor,
         "staff_remove.html.j2",
         "/personal",
         context! {
@@ -473,7 +487,7 @@ pub async fn confirm_remove(
             person => Serde(&person),
             record => Serde(&record),
             key => page::form_key(),
-            error => None::<String>,
+            error,
         },
     )
 }
@@ -497,20 +511,7 @@ pub async fn remove(
         }
         Err(AppError::Refused { message, kind: Kind::Rule | Kind::Conflict, .. }) => {
             let person = app.staff_member_seen(&visitor.actor, &origin, staff).await?;
-            let record = app.participant_record_seen(&visitor.actor, &origin, staff, ViewAt::Now).await?;
-            page::render_with(
-                StatusCode::CONFLICT,
-                &visitor,
-                "staff_remove.html.j2",
-                "/personal",
-                context! {
-                    title => format!("Ta bort {} ur registret", person.name.clone().unwrap_or_default()),
-                    person => Serde(&person),
-                    record => Serde(&record),
-                    key => page::form_key(),
-                    error => Some(message),
-                },
-            )
+            remove_page(&app, &visitor, &origin, person, StatusCode::CONFLICT, Some(message)).await
         }
         Err(e) => Err(e.into()),
     }
