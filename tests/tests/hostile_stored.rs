@@ -240,6 +240,12 @@ async fn an_event_no_projection_can_apply_is_recorded_and_passed_over(backend: B
     assert!(enrolment["failures"][0]["reason"].as_str().unwrap().contains("federation"), "{ready}");
     assert!(enrolment["position"].as_i64().unwrap() >= position, "{ready}");
     assert_eq!(ready["letters"]["failed"], 0, "{ready}");
+    // The same for a monitoring system, without logging in.
+    let metrics = s.send_unchecked(s.request(reqwest::Method::GET, "/metrics")).await;
+    assert_eq!(metrics.status, 200);
+    assert!(metrics.text.contains("kurslogg_projection_failed_events{projection=\"enrolment\"} 1"), "{}", metrics.text);
+    assert!(metrics.text.contains("kurslogg_database_up 1"), "{}", metrics.text);
+    assert!(metrics.text.contains("kurslogg_letters_failed 0"), "{}", metrics.text);
 
     // A rebuild goes past it too (it does not stop there), and it stays recorded, once.
     let statuses = kurslogg::views::rebuild(&s.app.log.views(), Some("enrolment")).await.expect("the rebuild");

@@ -119,6 +119,7 @@ pub fn router(app: Arc<Kurslogg>, settings: &HttpSettings) -> Router {
     let api = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi))
         .route("/auth/login", post(auth::login))
         .route("/auth/logout", post(auth::logout))
@@ -283,6 +284,46 @@ async fn readyz(State(app): State<Arc<Kurslogg>>) -> impl IntoResponse {
             )
         }
     }
+}
+
+/// What `/readyz` says, for a monitoring system (Prometheus' text format): each
+/// projection's position, lag and the events it could not apply, and the letters pending
+/// and failed. Counts only; no personal data.
+async fn metrics(State(app): State<Arc<Kurslogg>>) -> impl IntoResponse {
+    use std::fmt::Write;
+    let db = app.log.views();
+    let up = app.log.ping().await.is_ok();
+    let mut out = String::new();
+    let mut gauge = |name: &str, help: &str, values: Vec<(String, i64)>| {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+        for (labels, value) in values {
+            let _ = writeln!(out, "{name}{labels} {value}");
+        }
+    };
+    gauge("kurslogg_database_up", "Whether the database answers (1) or not (0).", vec![(String::new(), i64::from(up))]);
+    if up {
+        if let Ok(projections) = crate::views::status(&db).await {
+            let each = |f: fn(&crate::views::ProjectionStatus) -> i64| {
+                projections.iter().map(|p| (format!("{{projection=\"{}\"}}", p.name), f(p))).collect::<Vec<_>>()
+            };
+            gauge("kurslogg_projection_position", "The last log position a projection applied.", each(|p| p.position));
+            gauge(
+                "kurslogg_projection_lag_events",
+                "Events in the log a projection has not applied yet.",
+                each(|p| p.lag),
+            );
+            gauge(
+                "kurslogg_projection_failed_events",
+                "Events a projection could not apply and passed over (see /readyz).",
+                each(|p| p.failed_events),
+            );
+        }
+        if let Ok(letters) = kurslogg_projections::outbox::counts(&db).await {
+            gauge("kurslogg_letters_pending", "Letters waiting to be sent.", vec![(String::new(), letters.pending)]);
+            gauge("kurslogg_letters_failed", "Letters that could not be sent.", vec![(String::new(), letters.failed)]);
+        }
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], out)
 }
 
 async fn openapi() -> impl IntoResponse {
