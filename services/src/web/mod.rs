@@ -73,6 +73,13 @@ pub fn router(app: Arc<Kurslogg>) -> Router {
         .route("/undervisning/{id}/tillfalle/{number}", get(pages::trainer::session).post(pages::trainer::mark))
         .route("/kalender", get(pages::calendar::calendar))
         .route("/kalender/lank", post(pages::calendar::make_link))
+        // The course office: courses, packages, offerings, allocation, rosters (decision 0020).
+        // (routes here)
+        // The course office's follow-up: letters, statistics, costs, users, erasure; the
+        // auditor's pages (decision 0021).
+        // (routes here)
+        // Certificates and their public check (decision 0019).
+        // (routes here)
         .route("/static/{file}", get(assets::serve))
         .with_state(app.clone())
         .layer(axum::middleware::from_fn_with_state(app, seen))

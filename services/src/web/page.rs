@@ -35,7 +35,17 @@ fn menu(role: Role) -> Vec<NavItem> {
         ],
         Role::Participant => &[("/start", "Mina kurser"), ("/kalender", "Kalender")],
         Role::Trainer => &[("/start", "Mina kurser")],
-        Role::CourseOffice | Role::Auditor | Role::System => &[("/start", "Start")],
+        Role::CourseOffice => &[
+            ("/start", "Start"),
+            ("/kansli/kurser", "Kurser"),
+            ("/kansli/kurspaket", "Kurspaket"),
+            ("/kansli/brev", "Brev"),
+            ("/kansli/statistik", "Statistik"),
+            ("/kansli/kostnader", "Kostnader"),
+            ("/kansli/anvandare", "Användare"),
+        ],
+        Role::Auditor => &[("/start", "Start"), ("/granskning", "Granskning")],
+        Role::System => &[("/start", "Start")],
     };
     items.iter().map(|(href, label)| NavItem { href, label }).collect()
 }
