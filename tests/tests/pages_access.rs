@@ -112,6 +112,21 @@ async fn every_page_by_every_role(backend: Backend) {
         // The trainer here is assigned to no offering: a trainer's pages are their own offerings'.
         (format!("/undervisning/{}", term.lvu_grund), vec![]),
         (format!("/undervisning/{}/tillfalle/1", term.lvu_grund), vec![]),
+        // The course office's pages (decision 0020).
+        ("/kansli/kurser".into(), vec!["office"]),
+        ("/kansli/kurser/ny".into(), vec!["office"]),
+        ("/kansli/kurser/LVU-GRUND".into(), vec!["office"]),
+        ("/kansli/kurspaket".into(), vec!["office"]),
+        ("/kansli/kurspaket/nytt".into(), vec!["office"]),
+        (format!("/kansli/kurspaket/{package}"), vec!["office"]),
+        (format!("/kansli/kurspaket/{package}/sista-dag"), vec!["office"]),
+        (format!("/kansli/kurspaket/{package}/tillfallen/nytt?kurs=LVU-GRUND"), vec!["office"]),
+        (format!("/kansli/kurspaket/{package}/oversikt"), vec!["office"]),
+        (format!("/kansli/kurspaket/{package}/stang"), vec!["office"]),
+        (format!("/kansli/kurspaket/{package}/fordelning"), vec!["office"]),
+        (format!("/kansli/tillfallen/{}", term.lvu_grund), vec!["office"]),
+        (format!("/kansli/tillfallen/{}/andra", term.lvu_grund), vec!["office"]),
+        (format!("/kansli/tillfallen/{}/stall-in", term.lvu_grund), vec!["office"]),
     ];
     for (path, allowed) in &pages {
         let (status, text) = open(&server, None, path).await;
@@ -153,6 +168,24 @@ async fn every_page_by_every_role(backend: Backend) {
             .await
             .expect("send");
         assert!(matches!(answer.status().as_u16(), 403 | 404), "{who} may not cancel Bo's line");
+        // Nor act as the course office.
+        if *who != "office" {
+            for action in [
+                format!("/kansli/kurspaket/{package}/publicera"),
+                format!("/kansli/kurspaket/{package}/kopiera"),
+                format!("/kansli/kurspaket/{package}/stang"),
+                format!("/kansli/tillfallen/{}/stall-in", term.lvu_grund),
+            ] {
+                let answer = client
+                    .post(server.url(&action))
+                    .header("Cookie", &visitor.cookie)
+                    .form(&[("_csrf", csrf), ("anledning", "sjuk")])
+                    .send()
+                    .await
+                    .expect("send");
+                assert_eq!(answer.status().as_u16(), 403, "{who} may not {action}");
+            }
+        }
     }
     assert_eq!(server.event_count().await, events, "refused forms write nothing");
 }

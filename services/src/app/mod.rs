@@ -12,6 +12,8 @@ mod freshness;
 mod letters;
 pub mod lists;
 mod notices;
+// The course office's pages' own use cases (decision 0020).
+mod office;
 mod participation;
 mod people;
 mod personal;
@@ -39,6 +41,11 @@ pub use context::{Actor, CommandContext, Idempotency, Role};
 pub use errors::{AppError, Kind};
 pub use letters::ReadLetter;
 pub use notices::Addressed;
+// The course office's pages' own use cases (decision 0020).
+pub use office::{
+    next_years_term, AllocatedPerson, AllocationExplained, CopyReport, MunicipalityShare, OfficeOverview, ReminderSent,
+    SkippedOffering,
+};
 pub use reads::*;
 pub use teaching::Correction;
 pub use users::CoordinatorsUnified;

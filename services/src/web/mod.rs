@@ -74,7 +74,47 @@ pub fn router(app: Arc<Kurslogg>) -> Router {
         .route("/kalender", get(pages::calendar::calendar))
         .route("/kalender/lank", post(pages::calendar::make_link))
         // The course office: courses, packages, offerings, allocation, rosters (decision 0020).
-        // (routes here)
+        .route("/kansli/kurser", get(pages::office_courses::courses))
+        .route("/kansli/kurser/ny", get(pages::office_courses::new_course).post(pages::office_courses::add_course))
+        .route(
+            "/kansli/kurser/{code}",
+            get(pages::office_courses::edit_course).post(pages::office_courses::revise_course),
+        )
+        .route("/kansli/kurspaket", get(pages::office_packages::packages))
+        .route(
+            "/kansli/kurspaket/nytt",
+            get(pages::office_packages::new_package).post(pages::office_packages::create_package),
+        )
+        .route("/kansli/kurspaket/{id}", get(pages::office_packages::package))
+        .route("/kansli/kurspaket/{id}/publicera", post(pages::office_packages::publish))
+        .route("/kansli/kurspaket/{id}/arkivera", post(pages::office_packages::archive))
+        .route("/kansli/kurspaket/{id}/kopiera", post(pages::office_packages::copy))
+        .route(
+            "/kansli/kurspaket/{id}/sista-dag",
+            get(pages::office_packages::edit_deadline).post(pages::office_packages::change_deadline),
+        )
+        .route(
+            "/kansli/kurspaket/{id}/tillfallen/nytt",
+            get(pages::office_offerings::new_offering).post(pages::office_offerings::plan_offering),
+        )
+        .route("/kansli/kurspaket/{id}/oversikt", get(pages::office_allocation::overview))
+        .route(
+            "/kansli/kurspaket/{id}/stang",
+            get(pages::office_allocation::confirm_close).post(pages::office_allocation::close),
+        )
+        .route("/kansli/kurspaket/{id}/fordelning", get(pages::office_allocation::allocation))
+        .route("/kansli/tillfallen/{id}", get(pages::office_offerings::roster))
+        .route(
+            "/kansli/tillfallen/{id}/andra",
+            get(pages::office_offerings::edit_offering).post(pages::office_offerings::revise_offering),
+        )
+        .route("/kansli/tillfallen/{id}/platser", post(pages::office_offerings::change_seats))
+        .route(
+            "/kansli/tillfallen/{id}/stall-in",
+            get(pages::office_offerings::confirm_cancel).post(pages::office_offerings::cancel),
+        )
+        .route("/kansli/tillfallen/{id}/utbildare", post(pages::office_offerings::assign_trainer))
+        .route("/kansli/tillfallen/{id}/utbildare/ta-bort", post(pages::office_offerings::unassign_trainer))
         // The course office's follow-up: letters, statistics, costs, users, erasure; the
         // auditor's pages (decision 0021).
         // (routes here)

@@ -42,6 +42,20 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("staff_form.html.j2", include_str!("../../templates/web/staff_form.html.j2")),
     ("staff_person.html.j2", include_str!("../../templates/web/staff_person.html.j2")),
     ("staff_remove.html.j2", include_str!("../../templates/web/staff_remove.html.j2")),
+    // The course office: courses, packages, offerings, allocation, rosters (decision 0020).
+    ("office_start.html.j2", include_str!("../../templates/web/office_start.html.j2")),
+    ("office_courses.html.j2", include_str!("../../templates/web/office_courses.html.j2")),
+    ("office_course_form.html.j2", include_str!("../../templates/web/office_course_form.html.j2")),
+    ("office_packages.html.j2", include_str!("../../templates/web/office_packages.html.j2")),
+    ("office_package_form.html.j2", include_str!("../../templates/web/office_package_form.html.j2")),
+    ("office_package.html.j2", include_str!("../../templates/web/office_package.html.j2")),
+    ("office_deadline_form.html.j2", include_str!("../../templates/web/office_deadline_form.html.j2")),
+    ("office_offering_form.html.j2", include_str!("../../templates/web/office_offering_form.html.j2")),
+    ("office_roster.html.j2", include_str!("../../templates/web/office_roster.html.j2")),
+    ("office_cancel.html.j2", include_str!("../../templates/web/office_cancel.html.j2")),
+    ("office_overview.html.j2", include_str!("../../templates/web/office_overview.html.j2")),
+    ("office_close.html.j2", include_str!("../../templates/web/office_close.html.j2")),
+    ("office_allocation.html.j2", include_str!("../../templates/web/office_allocation.html.j2")),
 ];
 
 /// The templates, parsed once. A broken template (which the tests catch first) is kept as

@@ -3,6 +3,11 @@
 pub mod calendar;
 pub mod catalogue;
 pub mod costs;
+// The course office: courses, packages, offerings, allocation, rosters (decision 0020).
+pub mod office_allocation;
+pub mod office_courses;
+pub mod office_offerings;
+pub mod office_packages;
 pub mod participant;
 pub mod registration;
 pub mod staff;
