@@ -240,6 +240,51 @@ async fn the_course_offices_term(backend: Backend) {
     browser.visit(&format!("/kansli/kurspaket/{package}")).await;
     browser.press("Kopiera till HT2028").await;
     assert_eq!(server.event_count().await, written, "a second copy writes nothing");
+
+    // The roster downloads with the page's session: the people on it, by name.
+    let cookies = browser.cookie_header().await;
+    let csv = server
+        .request(reqwest::Method::GET, &format!("/offerings/{lvu}/roster/export?format=csv"))
+        .header("Cookie", &cookies)
+        .send()
+        .await
+        .expect("download");
+    assert_eq!(csv.status(), 200);
+    let csv = csv.text().await.expect("csv");
+    assert!(csv.contains("Bo Lind") && csv.contains("Vera Holm"), "{csv}");
+
+    // The copy is edited: a new trainer, then the offering is cancelled (the reason asked
+    // first); the deadline moved; the course's title revised.
+    browser.follow("LVU grund").await;
+    browser.assert_accessible().await;
+    browser.follow("Ändra uppgifter och tillfällen").await;
+    assert_eq!(browser.heading().await, "Ändra LVU grund");
+    assert_eq!(browser.value_of("Datum för tillfälle 2").await, "2028-09-12", "the copy's second session");
+    browser.assert_accessible().await;
+    browser.fill("Utbildare", "Familjerättsbyrån").await;
+    browser.press("Spara ändringarna").await;
+    assert!(browser.main_text().await.contains("Kurstillfället är ändrat."));
+    assert!(browser.main_text().await.contains("Familjerättsbyrån"));
+    browser.follow("Ställ in kurstillfället").await;
+    browser.assert_accessible().await;
+    browser.press("Ställ in kurstillfället").await;
+    assert_eq!(browser.errors().await.len(), 1, "the reason is asked for");
+    browser.fill("Anledning", "Kursen ges inte i år.").await;
+    browser.press("Ställ in kurstillfället").await;
+    assert!(browser.main_text().await.contains("Kurstillfället är inställt."));
+    browser.follow("Till kurspaketet").await;
+    browser.follow("Ändra sista anmälningsdag").await;
+    browser.assert_accessible().await;
+    browser.fill("Datum", "2028-06-01").await;
+    browser.press("Spara sista anmälningsdag").await;
+    assert!(browser.main_text().await.contains("Sista anmälningsdag är ändrad."));
+    assert!(browser.main_text().await.contains("1 juni 2028"), "{}", browser.main_text().await);
+    browser.visit("/kansli/kurser/SAMTAL-BARN").await;
+    browser.assert_accessible().await;
+    browser.fill("Titel", "Samtal med barn och unga").await;
+    browser.press("Spara ändringarna").await;
+    let courses = browser.table("Kurser i katalogen").await;
+    assert!(courses.iter().any(|r| r[0] == "Samtal med barn och unga"), "{courses:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
