@@ -89,6 +89,26 @@ async fn every_page_by_every_role(backend: Backend) {
 
     let package = &term.package;
     let line = format!("/kurspaket/{package}/anmalan/{}/{}", term.lvu_grund, term.bo);
+    // The course office's follow-up and the auditor's pages (decision 0021): a letter in
+    // the outbox (the receipt to Uddevalla's coordinator), a user, a moment to travel to.
+    let role = json!({ "staff_id": term.cilla, "role": "coordinator" });
+    server.post(&Actor::office(), "/municipalities/uddevalla/roles", role).await.expect(200);
+    let lines = json!({ "lines": [{ "staff_id": term.anna, "offering_id": term.lvu_grund }] });
+    server.post(&Actor::coordinator("uddevalla"), "/municipalities/uddevalla/registrations", lines).await.expect(200);
+    let mut notice = String::new();
+    for _ in 0..100 {
+        let outbox = server.read("/outbox?kind=registration_receipt").await;
+        if let Some(id) = outbox["notices"][0]["notice_id"].as_str() {
+            notice = id.to_string();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(!notice.is_empty(), "a receipt in the outbox");
+    let trainer =
+        server.app.auth.user_by_login("kursledare@example.se").await.expect("read").expect("the trainer").user_id;
+    let now = chrono::Utc::now().with_timezone(&chrono_tz::Europe::Stockholm);
+    let moment = format!("datum={}&tid={}", now.format("%Y-%m-%d"), now.format("%H:%M:%S"));
     // (path, who may open it; everyone else is refused with 403 or, for a thing outside
     // their reach, 404)
     let everyone = ["office", "coordinator", "other coordinator", "supervisor", "participant", "trainer", "auditor"];
@@ -127,6 +147,25 @@ async fn every_page_by_every_role(backend: Backend) {
         (format!("/kansli/tillfallen/{}", term.lvu_grund), vec!["office"]),
         (format!("/kansli/tillfallen/{}/andra", term.lvu_grund), vec!["office"]),
         (format!("/kansli/tillfallen/{}/stall-in", term.lvu_grund), vec!["office"]),
+        // The course office's follow-up and the auditor's pages (decision 0021).
+        ("/kansli/brev".into(), vec!["office"]),
+        ("/kansli/brev?status=pending&typ=registration_receipt".into(), vec!["office"]),
+        (format!("/kansli/brev/{notice}"), vec!["office"]),
+        ("/kansli/statistik?grupp=municipality&grupp=course".into(), vec!["office"]),
+        ("/kansli/kostnader?termin=HT2027&kommun=uddevalla".into(), vec!["office"]),
+        ("/kansli/anvandare".into(), vec!["office"]),
+        ("/kansli/anvandare/ny".into(), vec!["office"]),
+        (format!("/kansli/anvandare/ny?person={}", term.bo), vec!["office"]),
+        ("/kansli/anvandare/sakerhetslogg".into(), vec!["office"]),
+        (format!("/kansli/anvandare/{trainer}"), vec!["office"]),
+        (format!("/kansli/anvandare/{trainer}/stang-av"), vec!["office"]),
+        (format!("/kansli/anvandare/{trainer}/losenord"), vec!["office"]),
+        ("/kansli/personer?kommun=uddevalla".into(), vec!["office"]),
+        (format!("/kansli/personer/{}/radera", term.bo), vec!["office"]),
+        ("/granskning".into(), vec!["auditor"]),
+        (format!("/granskning?kommun=uddevalla&person={}", term.bo), vec!["auditor"]),
+        (format!("/granskning/tidsresa?kurstillfalle={}&{moment}", term.lvu_grund), vec!["auditor"]),
+        (format!("/granskning/tidsresa?person={}&{moment}", term.bo), vec!["auditor"]),
     ];
     for (path, allowed) in &pages {
         let (status, text) = open(&server, None, path).await;
@@ -185,6 +224,28 @@ async fn every_page_by_every_role(backend: Backend) {
                     .expect("send");
                 assert_eq!(answer.status().as_u16(), 403, "{who} may not {action}");
             }
+        }
+    }
+    // The course office's binding forms (decision 0021), by everyone else.
+    for (who, visitor) in &visitors {
+        if *who == "office" {
+            continue;
+        }
+        let csrf = visitor.cookie.split("; ").find_map(|c| c.strip_prefix("kurslogg_csrf=")).unwrap_or_default();
+        for (path, fields) in [
+            (
+                format!("/kansli/personer/{}/radera", term.bo),
+                vec![("anledning", "Begäran."), ("bekraftelse", "Bo Lind")],
+            ),
+            (format!("/kansli/brev/{notice}/skicka-igen"), vec![("anledning", "Fel adress.")]),
+            (format!("/kansli/anvandare/{trainer}/stang-av"), vec![]),
+            (format!("/kansli/anvandare/{trainer}/losenord"), vec![]),
+        ] {
+            let mut form = vec![("_csrf", csrf)];
+            form.extend(fields);
+            let answer = client.post(server.url(&path)).header("Cookie", &visitor.cookie).form(&form).send().await;
+            let status = answer.expect("send").status().as_u16();
+            assert!(matches!(status, 403 | 404), "{who} may not send {path}: {status}");
         }
     }
     assert_eq!(server.event_count().await, events, "refused forms write nothing");

@@ -23,6 +23,11 @@ mod schedule;
 mod teaching;
 mod users;
 mod writes;
+// The course office's follow-up and the auditor's reads (decision 0021).
+mod admin;
+mod audit;
+mod outbox;
+mod statistics;
 
 use std::sync::Arc;
 
@@ -50,6 +55,11 @@ pub use reads::*;
 pub use teaching::Correction;
 pub use users::CoordinatorsUnified;
 pub use writes::*;
+// The course office's follow-up and the auditor's reads (decision 0021).
+pub use admin::{made_password, PasswordReset};
+pub use audit::{AuditLine, ERASED};
+pub use outbox::{OutboxPaging, OutboxRefusal, OutboxRows};
+pub use statistics::COUNTS_READERS;
 
 use crate::auth::{Auth, AuthSettings};
 use crate::oidc::{Oidc, OidcError, OidcSettings};

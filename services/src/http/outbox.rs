@@ -9,7 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use kurslogg_domain::StaffId;
-use kurslogg_projections::outbox::{self, Filter, OutboxRow};
+use kurslogg_projections::outbox::{Filter, OutboxRow};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -17,7 +17,7 @@ use super::dto::{prose, ReasonBody};
 use super::error::{ApiError, Problem};
 use super::extract::{path_id, Cmd, Reader, Seen, Q};
 use super::views::staff_names;
-use crate::app::{Kurslogg, Written};
+use crate::app::{AppError, Kind, Kurslogg, OutboxPaging, OutboxRefusal, OutboxRows, Written};
 
 type AppState = State<Arc<Kurslogg>>;
 
@@ -102,9 +102,12 @@ pub async fn get_notice(
     reader: Reader,
     Path(id): Path<String>,
 ) -> Result<Json<OutboxEntry>, ApiError> {
-    app.ensure_sees_everything(&reader.0, "läsa utkorgen")?;
-    let notice = outbox::get(&app.log.views(), &id).await.map_err(unavailable)?;
-    let notice = notice.ok_or_else(|| ApiError::not_found(format!("no such notice: {id:?}")))?;
+    let notice = match app.outbox_letter(&reader.0, &id).await {
+        Err(AppError::Refused { kind: Kind::NotFound, .. }) => {
+            return Err(ApiError::not_found(format!("no such notice: {id:?}")))
+        }
+        other => other?,
+    };
     let recipient_name = staff_names(&app, vec![notice.recipient.clone()]).await.remove(&notice.recipient);
     Ok(Json(OutboxEntry { notice, recipient_name }))
 }
@@ -218,7 +221,7 @@ struct Paging<'a> {
 /// for the next page (absent on the last).
 async fn page(
     app: &Kurslogg,
-    mut filter: Filter,
+    filter: Filter,
     paging: Paging<'_>,
 ) -> Result<(Vec<OutboxRow>, Option<String>), ApiError> {
     let invalid = |detail: String| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", detail);
@@ -226,18 +229,18 @@ async fn page(
     if !(1..=paging.max).contains(&limit) {
         return Err(invalid(format!("limit must be between 1 and {}", paging.max)));
     }
-    let db = app.log.views();
-    if let Some(id) = paging.after {
-        let notice = outbox::get(&db, id).await.map_err(unavailable)?;
-        let notice = notice.filter(|n| paging.recipient.is_none_or(|r| r == n.recipient));
-        let notice = notice.ok_or_else(|| invalid(format!("after: no such {} {id:?}", paging.noun)))?;
-        filter.after = Some((notice.created_at, notice.notice_id));
+    let asked = OutboxPaging { after: paging.after, limit, recipient: paging.recipient };
+    match app.outbox_rows(filter, asked).await {
+        Ok(OutboxRows { rows, next_after }) => Ok((rows, next_after)),
+        Err(OutboxRefusal::UnknownAfter) => {
+            Err(invalid(format!("after: no such {} {:?}", paging.noun, paging.after.unwrap_or_default())))
+        }
+        Err(OutboxRefusal::App(AppError::Store(e))) => {
+            tracing::error!(error = %e, "reading the outbox failed");
+            Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the outbox cannot be read right now"))
+        }
+        Err(OutboxRefusal::App(e)) => Err(e.into()),
     }
-    let mut rows = outbox::list(&db, &filter, limit + 1).await.map_err(unavailable)?;
-    let more = rows.len() as i64 > limit;
-    rows.truncate(usize::try_from(limit).unwrap_or(0));
-    let next_after = more.then(|| rows.last().map(|r| r.notice_id.clone())).flatten();
-    Ok((rows, next_after))
 }
 
 /// Send a letter again (e.g. after a bad address was corrected, or a lost letter). The
@@ -250,9 +253,4 @@ pub async fn resend_notice(
     Cmd { ctx, body }: Cmd<ReasonBody>,
 ) -> Result<Json<Written>, ApiError> {
     Ok(Json(app.resend_notice(&ctx, &id, prose("reason", &body.reason)?).await?))
-}
-
-fn unavailable(e: sqlx::Error) -> ApiError {
-    tracing::error!(error = %e, "reading the outbox failed");
-    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the outbox cannot be read right now")
 }

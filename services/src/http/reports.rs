@@ -18,7 +18,7 @@ use kurslogg_projections::enrolment::Enrolment;
 use kurslogg_projections::history::Scope;
 use kurslogg_projections::views::costs::{self, CostBasis};
 use kurslogg_projections::views::deadline::{self, DeadlineOverview};
-use kurslogg_projections::views::statistics::{self, Dimension, Statistics, StatisticsFilter};
+use kurslogg_projections::views::statistics::{Dimension, Statistics, StatisticsFilter};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -26,8 +26,8 @@ use super::charts::Chart;
 use super::error::{ApiError, Problem};
 use super::export::{self, Cell, FormatQuery, Table};
 use super::extract::{path_id, Reader, Q};
-use super::views::{staff_names, unavailable, view_db, ViewQuery};
-use crate::app::{Actor, AppError, Kurslogg, Role};
+use super::views::{unavailable, view_db, ViewQuery};
+use crate::app::{Actor, AppError, Kurslogg, Role, COUNTS_READERS};
 
 type AppState = State<Arc<Kurslogg>>;
 type Answer<T> = Result<Json<T>, ApiError>;
@@ -137,12 +137,13 @@ pub async fn get_statistics(
 ) -> Answer<Statistics> {
     only(&pairs, &["group_by", "year", "term", "municipality", "course"])?;
     app.ensure_role(&actor, COUNTS_READERS, "läsa statistiken")?;
-    Ok(Json(read_statistics(&app, &s, &q).await?.0))
+    Ok(Json(read_statistics(&app, &actor, &s, &q).await?.0))
 }
 
 /// The statistics asked for, and the dimensions they are grouped by.
 async fn read_statistics(
     app: &Kurslogg,
+    actor: &Actor,
     s: &StatisticsQuery,
     q: &ViewQuery,
 ) -> Result<(Statistics, Vec<Dimension>), ApiError> {
@@ -152,7 +153,7 @@ async fn read_statistics(
     };
     let filter = filter(s)?;
     let db = view_db(app, q, Enrolment, Scope::Everything).await?;
-    let statistics = statistics::statistics(&db, &group_by, &filter).await.map_err(unavailable)?;
+    let statistics = app.statistics_in(actor, &db, &group_by, &filter).await?;
     Ok((statistics, group_by))
 }
 
@@ -189,9 +190,6 @@ pub async fn get_costs(
     Ok(Json(read_costs(&app, c.term.as_deref(), municipality.as_deref(), &q).await?))
 }
 
-/// Who reads statistics and deadline overviews: counts, never names.
-const COUNTS_READERS: &[Role] = &[Role::CourseOffice, Role::Auditor, Role::Coordinator];
-
 /// Which municipality's costs `actor` may read when asking for `asked`: any for the
 /// course office and auditors; a coordinator only their own (and theirs when not saying).
 fn cost_scope(app: &Kurslogg, actor: &Actor, asked: Option<&str>) -> Result<Option<String>, ApiError> {
@@ -221,13 +219,7 @@ async fn read_costs(
 ) -> Result<CostBasis, ApiError> {
     let term = required_term(term)?;
     let db = view_db(app, q, Enrolment, Scope::Everything).await?;
-    let mut basis = costs::cost_basis(&db, &term, municipality).await.map_err(unavailable)?;
-    let ids = basis.municipalities.iter().flat_map(|m| &m.lines).map(|l| l.staff_id.clone()).collect();
-    let names = staff_names(app, ids).await;
-    for line in basis.municipalities.iter_mut().flat_map(|m| m.lines.iter_mut()) {
-        line.name = names.get(&line.staff_id).cloned();
-    }
-    Ok(basis)
+    Ok(app.cost_basis_in(&db, &term, municipality).await?)
 }
 
 /// The term.
@@ -303,7 +295,7 @@ pub async fn get_chart(
     let ChartQuery { year, term, municipality, course } = c;
     let filter = filter(&StatisticsQuery { group_by: None, year, term, municipality, course })?;
     let db = view_db(&app, &q, Enrolment, Scope::Everything).await?;
-    let statistics = statistics::statistics(&db, chart.group_by(), &filter).await.map_err(unavailable)?;
+    let statistics = app.statistics_in(&actor, &db, chart.group_by(), &filter).await?;
     let svg = chart.render(&statistics).map_err(|e| {
         tracing::error!(error = %e, "chart failed");
         ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "chart_failed", "the chart could not be drawn")
@@ -374,7 +366,7 @@ pub async fn export_statistics(
     only(&pairs, &["group_by", "year", "term", "municipality", "course", "format"])?;
     app.ensure_role(&actor, COUNTS_READERS, "läsa statistiken")?;
     let format = f.format()?;
-    let (statistics, group_by) = read_statistics(&app, &s, &q).await?;
+    let (statistics, group_by) = read_statistics(&app, &actor, &s, &q).await?;
     export::answer(&statistics_table(&statistics, &group_by), format)
 }
 

@@ -252,5 +252,5 @@ pub async fn get_audit_trail(
 ) -> Answer<AuditPage> {
     app.ensure_sees_everything(&actor, "läsa granskningsloggen")?;
     let (db, up_to) = audit_source(&app, &mut filter, &q, audit_trail::MAX_LIMIT).await?;
-    Ok(Json(audit_trail::audit_trail(&db, &filter, up_to).await.map_err(unavailable)?))
+    Ok(Json(app.audit_trail_in(&actor, &db, &filter, up_to).await?))
 }

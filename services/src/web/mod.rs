@@ -117,7 +117,27 @@ pub fn router(app: Arc<Kurslogg>) -> Router {
         .route("/kansli/tillfallen/{id}/utbildare/ta-bort", post(pages::office_offerings::unassign_trainer))
         // The course office's follow-up: letters, statistics, costs, users, erasure; the
         // auditor's pages (decision 0021).
-        // (routes here)
+        .route("/kansli/brev", get(pages::office_letters::outbox))
+        .route("/kansli/brev/{id}", get(pages::office_letters::letter))
+        .route("/kansli/brev/{id}/skicka-igen", post(pages::office_letters::resend))
+        .route("/kansli/statistik", get(pages::office_statistics::statistics))
+        .route("/kansli/kostnader", get(pages::office_statistics::costs))
+        .route("/kansli/anvandare", get(pages::office_users::users))
+        .route("/kansli/anvandare/ny", get(pages::office_users::new_user).post(pages::office_users::create_user))
+        .route("/kansli/anvandare/sakerhetslogg", get(pages::office_users::security_log))
+        .route("/kansli/anvandare/{id}", get(pages::office_users::user))
+        .route(
+            "/kansli/anvandare/{id}/stang-av",
+            get(pages::office_users::confirm_disable).post(pages::office_users::disable),
+        )
+        .route(
+            "/kansli/anvandare/{id}/losenord",
+            get(pages::office_users::confirm_reset).post(pages::office_users::reset_password),
+        )
+        .route("/kansli/personer", get(pages::office_users::people))
+        .route("/kansli/personer/{id}/radera", get(pages::office_users::confirm_erase).post(pages::office_users::erase))
+        .route("/granskning", get(pages::audit::trail))
+        .route("/granskning/tidsresa", get(pages::audit::time_travel))
         // Certificates and their public check (decision 0019).
         // (routes here)
         .route("/static/{file}", get(assets::serve))

@@ -56,6 +56,22 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("office_overview.html.j2", include_str!("../../templates/web/office_overview.html.j2")),
     ("office_close.html.j2", include_str!("../../templates/web/office_close.html.j2")),
     ("office_allocation.html.j2", include_str!("../../templates/web/office_allocation.html.j2")),
+    // The course office's follow-up and the auditor's pages (decision 0021).
+    ("office_letters.html.j2", include_str!("../../templates/web/office_letters.html.j2")),
+    ("office_letter.html.j2", include_str!("../../templates/web/office_letter.html.j2")),
+    ("office_statistics.html.j2", include_str!("../../templates/web/office_statistics.html.j2")),
+    ("office_costs.html.j2", include_str!("../../templates/web/office_costs.html.j2")),
+    ("office_users.html.j2", include_str!("../../templates/web/office_users.html.j2")),
+    ("office_user_form.html.j2", include_str!("../../templates/web/office_user_form.html.j2")),
+    ("office_password.html.j2", include_str!("../../templates/web/office_password.html.j2")),
+    ("office_user.html.j2", include_str!("../../templates/web/office_user.html.j2")),
+    ("office_user_confirm.html.j2", include_str!("../../templates/web/office_user_confirm.html.j2")),
+    ("office_security_log.html.j2", include_str!("../../templates/web/office_security_log.html.j2")),
+    ("office_people.html.j2", include_str!("../../templates/web/office_people.html.j2")),
+    ("office_erase.html.j2", include_str!("../../templates/web/office_erase.html.j2")),
+    ("audit_start.html.j2", include_str!("../../templates/web/audit_start.html.j2")),
+    ("audit_trail.html.j2", include_str!("../../templates/web/audit_trail.html.j2")),
+    ("audit_past.html.j2", include_str!("../../templates/web/audit_past.html.j2")),
 ];
 
 /// The templates, parsed once. A broken template (which the tests catch first) is kept as

@@ -14,3 +14,9 @@ pub mod staff;
 pub mod start;
 pub mod supervisor;
 pub mod trainer;
+// The course office's follow-up and the auditor's pages (decision 0021).
+pub mod audit;
+pub mod follow_up;
+pub mod office_letters;
+pub mod office_statistics;
+pub mod office_users;

@@ -27,6 +27,7 @@ pub async fn start(State(app): AppState, visitor: Visitor, Seen(origin): Seen) -
         (Role::Supervisor, _) => super::supervisor::start(&app, &visitor, &origin).await,
         (Role::Trainer, _) => super::trainer::start(&app, &visitor).await,
         (Role::CourseOffice, _) => super::office_packages::start(&app, &visitor).await,
+        (Role::Auditor, _) => super::audit::start(&visitor).await,
         _ => page::render(&visitor, "start.html.j2", "/start", context! { title => "Start" }),
     }
 }
