@@ -107,7 +107,8 @@ async fn every_page_by_every_role(backend: Backend) {
     assert!(!notice.is_empty(), "a receipt in the outbox");
     let trainer =
         server.app.auth.user_by_login("kursledare@example.se").await.expect("read").expect("the trainer").user_id;
-    let now = chrono::Utc::now().with_timezone(&chrono_tz::Europe::Stockholm);
+    // A second on, so that the moment (typed to the second) is after all of the set-up.
+    let now = (chrono::Utc::now() + chrono::TimeDelta::seconds(1)).with_timezone(&chrono_tz::Europe::Stockholm);
     let moment = format!("datum={}&tid={}", now.format("%Y-%m-%d"), now.format("%H:%M:%S"));
     // (path, who may open it; everyone else is refused with 403 or, for a thing outside
     // their reach, 404)

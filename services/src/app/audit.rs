@@ -237,7 +237,7 @@ impl Kurslogg {
         for user in self.auth.users().await? {
             names.users.insert(user.user_id.clone(), (user.display_name.clone(), user.municipality.clone()));
         }
-        for (id, name) in self.municipality_names().await? {
+        for (id, name) in self.municipalities_by_name().await? {
             names.municipalities.insert(id, name);
         }
         let mut staff: Vec<StaffId> = vec![];

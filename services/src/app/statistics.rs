@@ -40,7 +40,7 @@ impl Kurslogg {
     }
 
     /// Every member municipality as (id, name), by name: for the pages' choices.
-    pub async fn municipality_names(&self) -> Result<Vec<(String, String)>, AppError> {
+    pub async fn municipalities_by_name(&self) -> Result<Vec<(String, String)>, AppError> {
         let rows = self
             .log
             .views()

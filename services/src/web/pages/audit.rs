@@ -82,7 +82,7 @@ pub async fn trail(
     Query(q): Query<TrailQuery>,
 ) -> Result<Response, PageError> {
     follow_up::auditor(&visitor)?;
-    let municipalities = app.municipality_names().await?;
+    let municipalities = app.municipalities_by_name().await?;
     let offerings = offerings(&app).await?;
     let users: Vec<(String, String)> = {
         let mut users: Vec<(String, String)> = app
@@ -281,7 +281,7 @@ pub async fn time_travel(
         let at = at.ok_or_else(PageError::not_found)?;
         let view = ViewAt::AsOf(AsOf::Instant(at));
         let municipalities: std::collections::HashMap<String, String> =
-            app.municipality_names().await?.into_iter().collect();
+            app.municipalities_by_name().await?.into_iter().collect();
         if let Some(offering) = offering.filter(|_| person.is_none()) {
             let roster = app.roster_seen(&visitor.actor, &origin, offering, view).await?;
             let names = app.roster_names(&roster).await?;

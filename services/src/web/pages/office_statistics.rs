@@ -125,7 +125,7 @@ pub async fn statistics(
     let mut years: Vec<String> = terms.iter().filter_map(|t| t.get(2..)).map(str::to_string).collect();
     years.sort_unstable_by(|a, b| b.cmp(a));
     years.dedup();
-    let municipalities = app.municipality_names().await?;
+    let municipalities = app.municipalities_by_name().await?;
     let courses: Vec<(String, String)> = app
         .list_courses(&CoursesQuery { paging: Paging { limit: MAX_LIMIT, offset: 0 }, at: ViewAt::Now })
         .await?
@@ -216,7 +216,7 @@ pub async fn costs(State(app): AppState, visitor: Visitor, RawQuery(raw): RawQue
     follow_up::office(&visitor)?;
     let q: CostsQuery = serde_html_form::from_str(raw.as_deref().unwrap_or_default()).unwrap_or_default();
     let terms = terms(&app).await?;
-    let municipalities = app.municipality_names().await?;
+    let municipalities = app.municipalities_by_name().await?;
     let term = terms.iter().find(|t| **t == q.termin).or(terms.first()).cloned();
     let municipality = municipalities.iter().find(|(id, _)| *id == q.kommun).cloned();
     let (basis, lines) = match &term {

@@ -57,7 +57,7 @@ fn user_row(user: &User, municipalities: &HashMap<String, String>) -> UserRow {
 }
 
 async fn municipality_map(app: &Kurslogg) -> Result<HashMap<String, String>, PageError> {
-    Ok(app.municipality_names().await?.into_iter().collect())
+    Ok(app.municipalities_by_name().await?.into_iter().collect())
 }
 
 /// What the users page says after a change.
@@ -177,7 +177,7 @@ pub async fn new_user(
 ) -> Result<Response, PageError> {
     follow_up::office(&visitor)?;
     let person = person_named(&app, &visitor, &origin, q.person.as_deref().unwrap_or_default()).await?;
-    let municipalities = app.municipality_names().await?;
+    let municipalities = app.municipalities_by_name().await?;
     let mut form = UserForm::default();
     if let Some((id, name, municipality)) = &person {
         form.person = id.clone();
@@ -196,7 +196,7 @@ pub async fn create_user(
     let Submitted { visitor, ctx, form } = submitted;
     follow_up::office(&visitor)?;
     let person = person_named(&app, &visitor, &origin, &form.person).await?;
-    let municipalities = app.municipality_names().await?;
+    let municipalities = app.municipalities_by_name().await?;
     let mut checked = Checked::default();
     let name = checked.required("namn", &form.namn, "Skriv användarens namn").map(str::to_string);
     let login = checked
@@ -534,7 +534,7 @@ pub async fn people(
     Query(q): Query<PeopleQuery>,
 ) -> Result<Response, PageError> {
     follow_up::office(&visitor)?;
-    let municipalities = app.municipality_names().await?;
+    let municipalities = app.municipalities_by_name().await?;
     let chosen = municipalities.iter().find(|(id, _)| *id == q.kommun).cloned();
     let people = match &chosen {
         Some((id, _)) => {
