@@ -1,5 +1,6 @@
 //! A course in the catalogue: a stable code, title and description, given as offerings
-//! in many terms.
+//! in many terms; and what a run of it usually is (target group, competence areas,
+//! completion threshold, price), for planning the next run from.
 
 use std::sync::Arc;
 
@@ -7,7 +8,23 @@ use cqrs_es::event_sink::EventSink;
 use cqrs_es::{Aggregate, DomainEvent};
 use serde::{Deserialize, Serialize};
 
-use crate::{Clock, CourseCode, Refusal, RefusalKind, Text};
+use crate::offering::TargetGroups;
+use crate::{Clock, CompletionThreshold, CourseCode, Refusal, RefusalKind, Sek, Text};
+
+/// What a run of the course usually is: where the course office's form starts when it
+/// plans one. Each offering keeps its own details (a price or a target group may differ
+/// between runs); these change no planned offering.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CourseDefaults {
+    /// Who it is for.
+    pub target_groups: TargetGroups,
+    /// Competence areas it covers (SOSFS 2014:7).
+    pub competence_areas: Vec<Text>,
+    /// Share of sessions to attend for completion.
+    pub completion_threshold: CompletionThreshold,
+    /// Price per participant in SEK.
+    pub price: Sek,
+}
 
 /// Commands on a catalogue course.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -31,6 +48,11 @@ pub enum CourseCommand {
         description: Text,
         /// Courses to have taken first.
         prerequisites: Vec<CourseCode>,
+    },
+    /// Set what a run of the course usually is.
+    SetDefaults {
+        /// Target group, competence areas, completion threshold and price.
+        defaults: CourseDefaults,
     },
 }
 
@@ -57,6 +79,11 @@ pub enum CourseEvent {
         /// Prerequisites.
         prerequisites: Vec<CourseCode>,
     },
+    /// What a run of the course usually is was set.
+    CourseDefaultsSet {
+        /// Target group, competence areas, completion threshold and price.
+        defaults: CourseDefaults,
+    },
 }
 
 impl DomainEvent for CourseEvent {
@@ -64,6 +91,7 @@ impl DomainEvent for CourseEvent {
         match self {
             Self::CourseAdded { .. } => "CourseAdded",
             Self::CourseRevised { .. } => "CourseRevised",
+            Self::CourseDefaultsSet { .. } => "CourseDefaultsSet",
         }
         .to_string()
     }
@@ -120,6 +148,9 @@ pub struct Course {
     pub description: Option<Text>,
     /// Prerequisites.
     pub prerequisites: Vec<CourseCode>,
+    /// What a run of it usually is, once set.
+    #[serde(default)]
+    pub defaults: Option<CourseDefaults>,
 }
 
 fn tidy(mut prerequisites: Vec<CourseCode>, own: &CourseCode) -> Result<Vec<CourseCode>, CourseError> {
@@ -163,6 +194,15 @@ impl Aggregate for Course {
                 }
                 CourseEvent::CourseRevised { title, description, prerequisites }
             }
+            CourseCommand::SetDefaults { defaults } => {
+                if self.code.is_none() {
+                    return Err(CourseError::NotFound);
+                }
+                if self.defaults.as_ref() == Some(&defaults) {
+                    return Ok(());
+                }
+                CourseEvent::CourseDefaultsSet { defaults }
+            }
         };
         sink.write(event, self).await;
         Ok(())
@@ -181,6 +221,7 @@ impl Aggregate for Course {
                 self.description = Some(description);
                 self.prerequisites = prerequisites;
             }
+            CourseEvent::CourseDefaultsSet { defaults } => self.defaults = Some(defaults),
         }
     }
 }

@@ -135,3 +135,31 @@ async fn revising_a_course_not_in_the_catalogue_is_refused_as_not_found() {
     assert_eq!(CourseError::NotFound.code(), "not_found");
     assert_eq!(CourseError::NotFound.kind(), RefusalKind::NotFound);
 }
+
+#[tokio::test]
+async fn a_courses_usual_run_is_set_once_and_setting_it_again_changes_nothing() {
+    use kurslogg_domain::course::CourseDefaults;
+    use kurslogg_domain::offering::TargetGroups;
+    use kurslogg_domain::{CompletionThreshold, ExperienceBand, Sek};
+    let defaults = CourseDefaults {
+        target_groups: TargetGroups { experience_bands: vec![ExperienceBand::Years3To5], staff_groups: vec![] },
+        competence_areas: vec![text("Juridik")],
+        completion_threshold: CompletionThreshold::new(75).unwrap(),
+        price: Sek(2500),
+    };
+    at(now())
+        .given(vec![added()])
+        .when_async(CourseCommand::SetDefaults { defaults: defaults.clone() })
+        .await
+        .then_expect_events(vec![CourseEvent::CourseDefaultsSet { defaults: defaults.clone() }]);
+    at(now())
+        .given(vec![added(), CourseEvent::CourseDefaultsSet { defaults: defaults.clone() }])
+        .when_async(CourseCommand::SetDefaults { defaults: defaults.clone() })
+        .await
+        .then_expect_events(vec![]);
+    at(now())
+        .given_no_previous_events()
+        .when_async(CourseCommand::SetDefaults { defaults })
+        .await
+        .then_expect_error(CourseError::NotFound);
+}

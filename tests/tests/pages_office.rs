@@ -55,6 +55,10 @@ async fn the_course_offices_term(backend: Backend) {
     browser.fill("Titel", "Samtal med barn").await;
     browser.fill("Beskrivning", "Att samtala med barn i utredningar.").await;
     browser.check("LVU grund (LVU-GRUND)", true).await;
+    browser.check_in("Målgrupp: erfarenhet", "3–5 år", true).await;
+    browser.fill("Kompetensområden", "Samtal med barn").await;
+    browser.fill("Närvarokrav för intyg, procent", "75").await;
+    browser.fill("Pris per deltagare i kronor", "2500").await;
     browser.press("Lägg till kursen").await;
     assert!(browser.main_text().await.contains("Kursen är tillagd i katalogen."));
     let courses = browser.table("Kurser i katalogen").await;
@@ -77,6 +81,13 @@ async fn the_course_offices_term(backend: Backend) {
     let path = browser.path().await;
     let package =
         path.trim_start_matches("/kansli/kurspaket/").split('?').next().expect("the package's id").to_string();
+
+    // A course never given: its offering's form starts from what a run of it usually is.
+    browser.visit(&format!("/kansli/kurspaket/{package}/tillfallen/nytt?kurs=SAMTAL-BARN")).await;
+    assert_eq!(browser.value_of("Pris per deltagare i kronor").await, "2500");
+    assert_eq!(browser.value_of("Närvarokrav för intyg, procent").await, "75");
+    assert_eq!(browser.value_of("Kompetensområden").await, "Samtal med barn");
+    browser.visit(&format!("/kansli/kurspaket/{package}")).await;
 
     // An offering of LVU grund, first with a session before the deadline: refused with
     // the domain's reason by the sessions, the form filled in as typed.

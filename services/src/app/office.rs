@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use chrono_tz::Europe::Stockholm;
+use kurslogg_domain::course::{CourseCommand, CourseDefaults};
 use kurslogg_domain::offering::{
     CourseFacts, Offering, OfferingCommand, OfferingDetails, OfferingError, OfferingEvent, RegistrationWindow,
 };
@@ -16,7 +17,7 @@ use kurslogg_projections::Param;
 use serde::Serialize;
 
 use super::lists::{OfferingsQuery, PackagesQuery, Paging, ViewAt, MAX_LIMIT};
-use super::{Actor, AppError, CommandContext, Kurslogg, Role};
+use super::{Actor, AppError, CommandContext, Kurslogg, Role, Written};
 use crate::store::CommandError;
 
 /// How far a copied session moves: 52 weeks, so it keeps its weekday (a Tuesday course
@@ -316,6 +317,22 @@ impl Kurslogg {
             }
         }
         Ok(None)
+    }
+
+    /// Sets what a run of `course` usually is (target group, competence areas,
+    /// completion threshold, price): where the form for its next offering starts.
+    pub async fn set_course_defaults(
+        &self,
+        ctx: &CommandContext,
+        course: CourseCode,
+        defaults: CourseDefaults,
+    ) -> Result<Written, AppError> {
+        self.catalogue_command(ctx, course.to_string(), CourseCommand::SetDefaults { defaults }).await
+    }
+
+    /// What a run of `course` usually is, if the course office has said.
+    pub async fn course_defaults(&self, course: &CourseCode) -> Result<Option<CourseDefaults>, AppError> {
+        Ok(self.courses.inspect(course.as_str(), |c| c.defaults.clone()).await?.flatten())
     }
 
     /// The trainers' user accounts that may be assigned to an offering, as (user id,

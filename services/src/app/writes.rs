@@ -452,17 +452,19 @@ impl Kurslogg {
     }
 
     /// Runs a catalogue command once its prerequisites are known courses.
-    async fn catalogue_command(
+    pub(super) async fn catalogue_command(
         &self,
         ctx: &CommandContext,
         id: String,
         command: CourseCommand,
     ) -> Result<Written, AppError> {
         self.ensure_course_office(ctx)?;
-        let (CourseCommand::AddCourse { prerequisites, .. } | CourseCommand::ReviseCourse { prerequisites, .. }) =
-            &command;
-        for prerequisite in prerequisites {
-            self.existing_course(prerequisite).await?;
+        if let CourseCommand::AddCourse { prerequisites, .. } | CourseCommand::ReviseCourse { prerequisites, .. } =
+            &command
+        {
+            for prerequisite in prerequisites {
+                self.existing_course(prerequisite).await?;
+            }
         }
         self.run(&self.courses, &id, command, ctx, Self::written::<CourseEvent>(id.clone())).await
     }

@@ -43,6 +43,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("staff_person.html.j2", include_str!("../../templates/web/staff_person.html.j2")),
     ("staff_remove.html.j2", include_str!("../../templates/web/staff_remove.html.j2")),
     // The course office: courses, packages, offerings, allocation, rosters (decision 0020).
+    ("office_macros.html.j2", include_str!("../../templates/web/office_macros.html.j2")),
     ("office_start.html.j2", include_str!("../../templates/web/office_start.html.j2")),
     ("office_courses.html.j2", include_str!("../../templates/web/office_courses.html.j2")),
     ("office_course_form.html.j2", include_str!("../../templates/web/office_course_form.html.j2")),

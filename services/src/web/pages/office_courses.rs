@@ -1,21 +1,24 @@
 //! The course office's catalogue (`/kansli/kurser`): every course with the terms it was
-//! given in, a new course, and a course revised. A course holds what stays from year to
-//! year (code, title, description, prerequisites); what a run decides (target group,
-//! competence areas, completion threshold, price, trainer, dates) is planned with each
-//! offering, where the form starts from the course's latest run (decision 0020).
+//! given in, a new course, and a course revised: its code, title, description and
+//! prerequisites, and what a run of it usually is (target group, competence areas,
+//! completion threshold, price), where the form for its next offering starts. Each
+//! offering keeps its own details (decision 0020).
 
 use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use kurslogg_domain::{CourseCode, Text};
+use kurslogg_domain::course::CourseDefaults;
+use kurslogg_domain::offering::TargetGroups;
+use kurslogg_domain::{CourseCode, Sek, Text};
 use minijinja::context;
 use minijinja::value::Serde;
 use serde::{Deserialize, Serialize};
 
+use super::office_offerings::{competence_areas, snake, target_groups, threshold, whole};
 use crate::app::lists::{CourseItem, CoursesQuery, Paging, ViewAt, MAX_LIMIT};
-use crate::app::{AppError, Kind, Kurslogg, Role};
+use crate::app::{AppError, CommandContext, Kind, Kurslogg, Role};
 use crate::web::error::{see_other, PageError};
 use crate::web::form::Checked;
 use crate::web::page;
@@ -81,6 +84,16 @@ pub struct CourseForm {
     beskrivning: String,
     #[serde(default)]
     forkunskaper: Vec<String>,
+    #[serde(default)]
+    erfarenhet: Vec<String>,
+    #[serde(default)]
+    personalgrupp: Vec<String>,
+    #[serde(default)]
+    kompetensomraden: String,
+    #[serde(default)]
+    grans: String,
+    #[serde(default)]
+    pris: String,
 }
 
 /// A course as the form checked it.
@@ -89,6 +102,7 @@ struct CheckedCourse {
     title: Text,
     description: Text,
     prerequisites: Vec<CourseCode>,
+    defaults: CourseDefaults,
 }
 
 impl CourseForm {
@@ -121,9 +135,26 @@ impl CourseForm {
                 None => checked.refuse("forkunskaper", "Välj förkunskaper bland kurserna i listan".into()),
             }
         }
-        match (title, description) {
-            (Some(title), Some(description)) if checked.is_clean() && (code.is_some() || !new) => {
-                Ok(CheckedCourse { code, title, description, prerequisites })
+        let (experience_bands, staff_groups) = target_groups(&mut checked, &self.erfarenhet, &self.personalgrupp);
+        let competence_areas = competence_areas(&mut checked, &self.kompetensomraden);
+        let completion_threshold = threshold(&mut checked, &self.grans);
+        let price = whole(
+            &mut checked,
+            "pris",
+            &self.pris,
+            "Fyll i det vanliga priset per deltagare i kronor (0 om kursen är gratis)",
+        );
+        match (title, description, completion_threshold, price) {
+            (Some(title), Some(description), Some(completion_threshold), Some(price))
+                if checked.is_clean() && (code.is_some() || !new) =>
+            {
+                let defaults = CourseDefaults {
+                    target_groups: TargetGroups { experience_bands, staff_groups },
+                    competence_areas,
+                    completion_threshold,
+                    price: Sek(price),
+                };
+                Ok(CheckedCourse { code, title, description, prerequisites, defaults })
             }
             _ => Err(checked),
         }
@@ -159,6 +190,8 @@ fn form_page(
             errors => checked.summary(),
             error => Serde(checked.by_field()),
             others => Serde(others),
+            bands => Serde(crate::web::text::BANDS),
+            groups => Serde(crate::web::text::GROUPS),
             key => page::form_key(),
         },
     )
@@ -168,7 +201,8 @@ fn form_page(
 pub async fn new_course(State(app): AppState, visitor: Visitor) -> Result<Response, PageError> {
     office(&visitor)?;
     let courses = all_courses(&app, ViewAt::Now).await?;
-    form_page(&visitor, StatusCode::OK, None, &CourseForm::default(), &Checked::default(), &courses)
+    let form = CourseForm { grans: "80".into(), ..CourseForm::default() };
+    form_page(&visitor, StatusCode::OK, None, &form, &Checked::default(), &courses)
 }
 
 /// `POST /kansli/kurser/ny`: adds the course, or the form back with what is wrong.
@@ -181,8 +215,16 @@ pub async fn add_course(State(app): AppState, submitted: Submitted<CourseForm>) 
         Err(checked) => return form_page(&visitor, StatusCode::UNPROCESSABLE_ENTITY, None, &form, &checked, &courses),
     };
     let code = course.code.expect("a new course has its code");
-    match app.add_course(&ctx, code, course.title, course.description, course.prerequisites).await {
-        Ok(written) => Ok(after(&written.position, "ny")),
+    let added = app.add_course(&ctx, code.clone(), course.title, course.description, course.prerequisites).await;
+    let done = match added {
+        Ok(added) => app
+            .set_course_defaults(&next_step(&ctx), code, course.defaults)
+            .await
+            .map(|set| set.position.max(added.position)),
+        Err(e) => Err(e),
+    };
+    match done {
+        Ok(position) => Ok(after(&position, "ny")),
         Err(AppError::Refused { message, kind: Kind::Rule | Kind::Conflict, code, .. }) => {
             let mut checked = Checked::default();
             checked.refuse(if code == "already_exists" { "kod" } else { "forkunskaper" }, message);
@@ -211,12 +253,22 @@ pub async fn edit_course(
     let code = code_of(&code)?;
     let course = app.course(code.as_str()).await?;
     let courses = all_courses(&app, ViewAt::Now).await?;
-    let form = CourseForm {
+    let defaults = app.course_defaults(&code).await?;
+    let mut form = CourseForm {
         kod: course.code.clone(),
         titel: course.title,
         beskrivning: course.description,
         forkunskaper: course.prerequisites,
+        grans: "80".into(),
+        ..CourseForm::default()
     };
+    if let Some(d) = defaults {
+        form.erfarenhet = d.target_groups.experience_bands.iter().map(snake).collect();
+        form.personalgrupp = d.target_groups.staff_groups.iter().map(snake).collect();
+        form.kompetensomraden = d.competence_areas.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n");
+        form.grans = d.completion_threshold.percent().to_string();
+        form.pris = d.price.0.to_string();
+    }
     form_page(&visitor, StatusCode::OK, Some(code.as_str()), &form, &Checked::default(), &courses)
 }
 
@@ -244,8 +296,16 @@ pub async fn revise_course(
             )
         }
     };
-    match app.revise_course(&ctx, code.clone(), course.title, course.description, course.prerequisites).await {
-        Ok(written) => Ok(after(&written.position, "andrad")),
+    let revised = app.revise_course(&ctx, code.clone(), course.title, course.description, course.prerequisites).await;
+    let done = match revised {
+        Ok(revised) => app
+            .set_course_defaults(&next_step(&ctx), code.clone(), course.defaults)
+            .await
+            .map(|set| set.position.max(revised.position)),
+        Err(e) => Err(e),
+    };
+    match done {
+        Ok(position) => Ok(after(&position, "andrad")),
         Err(AppError::Refused { message, kind: Kind::Rule | Kind::Conflict, .. }) => {
             let mut checked = Checked::default();
             checked.refuse("forkunskaper", message);
@@ -253,4 +313,14 @@ pub async fn revise_course(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// The context of a form's second command: its own idempotency key beside the first's, so
+/// a form sent again replays both answers rather than the first one twice.
+fn next_step(ctx: &CommandContext) -> CommandContext {
+    let mut next = ctx.clone();
+    if let Some(idempotency) = &mut next.idempotency {
+        idempotency.key = format!("{}/standard", idempotency.key);
+    }
+    next
 }

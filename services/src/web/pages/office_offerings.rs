@@ -210,26 +210,8 @@ impl OfferingForm {
         let description = checked
             .required("beskrivning", &self.beskrivning, "Fyll i vad kurstillfället handlar om")
             .and_then(|raw| checked.take("beskrivning", "Beskrivningen", Text::prose(raw)));
-        let mut bands = vec![];
-        for raw in &self.erfarenhet {
-            match choice::<ExperienceBand>(raw) {
-                Some(band) => bands.push(band),
-                None => checked.refuse("erfarenhet", "Välj erfarenhet bland alternativen".into()),
-            }
-        }
-        let mut groups = vec![];
-        for raw in &self.personalgrupp {
-            match choice::<StaffGroup>(raw) {
-                Some(group) => groups.push(group),
-                None => checked.refuse("personalgrupp", "Välj personalgrupp bland alternativen".into()),
-            }
-        }
-        let mut areas = vec![];
-        for line in self.kompetensomraden.lines().map(str::trim).filter(|l| !l.is_empty()) {
-            if let Some(area) = checked.take("kompetensomraden", "Kompetensområdet", Text::parse(line)) {
-                areas.push(area);
-            }
-        }
+        let (bands, groups) = target_groups(&mut checked, &self.erfarenhet, &self.personalgrupp);
+        let areas = competence_areas(&mut checked, &self.kompetensomraden);
         let trainer = checked
             .required("utbildare", &self.utbildare, "Fyll i utbildaren")
             .and_then(|raw| checked.take("utbildare", "Utbildaren", Text::parse(raw)));
@@ -255,19 +237,7 @@ impl OfferingForm {
         };
         let price =
             whole(&mut checked, "pris", &self.pris, "Fyll i priset per deltagare i kronor (0 om det är gratis)");
-        let threshold = match self.grans.trim() {
-            "" => Some(CompletionThreshold::default()),
-            raw => {
-                match raw.trim_end_matches('%').trim().parse::<u8>().ok().and_then(|p| CompletionThreshold::new(p).ok())
-                {
-                    Some(t) => Some(t),
-                    None => {
-                        checked.refuse("grans", "Skriv en andel i procent mellan 1 och 100, till exempel 80".into());
-                        None
-                    }
-                }
-            }
-        };
+        let threshold = threshold(&mut checked, &self.grans);
         let follow_up = match self.uppfoljning.trim() {
             "" => Some(None),
             raw => checked.take("uppfoljning", "Uppföljningen", Text::prose(raw)).map(Some),
@@ -361,7 +331,56 @@ impl OfferingForm {
     }
 }
 
-fn snake<T: Serialize>(value: &T) -> String {
+/// The target group ticked: experience bands and staff groups (none ticked: everyone).
+pub(super) fn target_groups(
+    checked: &mut Checked,
+    erfarenhet: &[String],
+    personalgrupp: &[String],
+) -> (Vec<ExperienceBand>, Vec<StaffGroup>) {
+    let mut bands = vec![];
+    for raw in erfarenhet {
+        match choice::<ExperienceBand>(raw) {
+            Some(band) => bands.push(band),
+            None => checked.refuse("erfarenhet", "Välj erfarenhet bland alternativen".into()),
+        }
+    }
+    let mut groups = vec![];
+    for raw in personalgrupp {
+        match choice::<StaffGroup>(raw) {
+            Some(group) => groups.push(group),
+            None => checked.refuse("personalgrupp", "Välj personalgrupp bland alternativen".into()),
+        }
+    }
+    (bands, groups)
+}
+
+/// Competence areas typed one a line (empty lines left out).
+pub(super) fn competence_areas(checked: &mut Checked, raw: &str) -> Vec<Text> {
+    let mut areas = vec![];
+    for line in raw.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if let Some(area) = checked.take("kompetensomraden", "Kompetensområdet", Text::parse(line)) {
+            areas.push(area);
+        }
+    }
+    areas
+}
+
+/// The completion threshold typed in percent (empty: the usual 80 %).
+pub(super) fn threshold(checked: &mut Checked, raw: &str) -> Option<CompletionThreshold> {
+    match raw.trim() {
+        "" => Some(CompletionThreshold::default()),
+        raw => match raw.trim_end_matches('%').trim().parse::<u8>().ok().and_then(|p| CompletionThreshold::new(p).ok())
+        {
+            Some(t) => Some(t),
+            None => {
+                checked.refuse("grans", "Skriv en andel i procent mellan 1 och 100, till exempel 80".into());
+                None
+            }
+        },
+    }
+}
+
+pub(super) fn snake<T: Serialize>(value: &T) -> String {
     serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
 }
 
@@ -379,7 +398,7 @@ fn hours(minutes: u32) -> String {
 }
 
 /// A whole number of at least 0 typed in `field`.
-fn whole(checked: &mut Checked, field: &'static str, raw: &str, missing: &str) -> Option<u32> {
+pub(super) fn whole(checked: &mut Checked, field: &'static str, raw: &str, missing: &str) -> Option<u32> {
     let raw = checked.required(field, raw, missing)?;
     match raw.replace([' ', '\u{a0}'], "").parse::<u32>() {
         Ok(n) => Some(n),
@@ -462,6 +481,17 @@ pub async fn new_offering(
             from_earlier = true;
         } else if let Some(course) = courses.iter().find(|c| c.code == code.as_str()) {
             form.beskrivning = course.description.clone();
+        }
+        // What the course says a run usually is wins over the latest run: the office
+        // keeps it on the course for the next run (a new price, say).
+        if let Some(defaults) = app.course_defaults(&code).await? {
+            form.erfarenhet = defaults.target_groups.experience_bands.iter().map(snake).collect();
+            form.personalgrupp = defaults.target_groups.staff_groups.iter().map(snake).collect();
+            form.kompetensomraden =
+                defaults.competence_areas.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n");
+            form.grans = defaults.completion_threshold.percent().to_string();
+            form.pris = defaults.price.0.to_string();
+            from_earlier = true;
         }
     }
     form_page(&visitor, StatusCode::OK, &package, None, &form, FIRST_ROWS, &Checked::default(), &courses, from_earlier)
