@@ -186,10 +186,18 @@ async fn the_office_follows_up(backend: Backend) {
     browser.fill("Namn", "Rut Revisor").await;
     browser.fill("Inloggning", "rut@revision.se").await;
     browser.check("Revisor", true).await;
+    let made = browser.form_fields("Skapa användaren").await;
     browser.press("Skapa användaren").await;
     assert_eq!(browser.heading().await, "Rut Revisor har ett konto");
     let first = browser.text_of("losenord").await;
     browser.assert_accessible().await;
+    // The same form again: one user, and no second password.
+    let again = client.post(server.url("/kansli/anvandare/ny")).header("Cookie", &cookies).form(&made).send().await;
+    let again = again.expect("send").text().await.expect("page");
+    assert!(again.contains("redan skickats") && !again.contains("id=\"losenord\""), "{again}");
+    let users = server.read("/users").await;
+    let ruts = users.as_array().expect("users").iter().filter(|u| u["login"] == "rut@revision.se").count();
+    assert_eq!(ruts, 1);
     assert_eq!(login_status(&server, "rut@revision.se", &first).await, 303, "the shown password logs in");
     browser.follow("Till Rut Revisor").await;
     browser.follow("Gör ett nytt lösenord").await;

@@ -66,9 +66,9 @@ impl Kurslogg {
         Ok(self.auth.set_password(actor, origin, user_id, password).await?)
     }
 
-    /// Gives a user a new random password (the course office), once per form: the form's
-    /// idempotency key is claimed before the password is set, so a form sent twice sets
-    /// one password, and the password itself is never stored with the answer.
+    /// Gives a user a new random password (the course office), once per form
+    /// ([`Self::first_sending`]): a form sent twice sets one password, and the password
+    /// itself is never stored with the answer.
     pub async fn reset_password(
         &self,
         ctx: &CommandContext,
@@ -77,32 +77,41 @@ impl Kurslogg {
     ) -> Result<PasswordReset, AppError> {
         self.ensure_role(&ctx.actor, &[Role::CourseOffice], "återställa lösenord")?;
         self.auth.user(user_id).await?.ok_or_else(|| AppError::not_found("user"))?;
-        if let Some(idempotency) = &ctx.idempotency {
-            if let Some(stored) = self.log.stored_response(&ctx.actor.id, &idempotency.key).await? {
-                if stored.request_hash != idempotency.request_hash {
-                    return Err(AppError::IdempotencyKeyReused);
-                }
-                return Ok(PasswordReset::AlreadyDone);
-            }
-            let claim = StoredResponse {
-                actor_id: ctx.actor.id.clone(),
-                key: idempotency.key.clone(),
-                request_hash: idempotency.request_hash.clone(),
-                status: 204,
-                body: r#"{"outcome":"done","result":"password_reset"}"#.into(),
-                aggregate_id: None,
-                last_sequence: None,
-            };
-            match self.log.append(&[], &[claim]).await {
-                Ok(_) => {}
-                Err(AppendError::IdempotencyKeyTaken) => return Ok(PasswordReset::AlreadyDone),
-                Err(AppendError::Store(e)) => return Err(e.into()),
-                Err(AppendError::Conflict | AppendError::Stale(_)) => return Err(AppError::Contention),
-            }
+        if !self.first_sending(ctx).await? {
+            return Ok(PasswordReset::AlreadyDone);
         }
         let password = made_password();
         self.auth.set_password(&ctx.actor, origin, user_id, password.clone()).await?;
         Ok(PasswordReset::New(password))
+    }
+
+    /// Whether this is the first time the form behind `ctx` is sent: its idempotency key
+    /// is claimed (recorded with the request's hash) before anything is done, so a second
+    /// sending (a double click, a reload) does nothing. What the first answered is not
+    /// stored: a password is shown once. Without a key, every sending is the first.
+    pub async fn first_sending(&self, ctx: &CommandContext) -> Result<bool, AppError> {
+        let Some(idempotency) = &ctx.idempotency else { return Ok(true) };
+        if let Some(stored) = self.log.stored_response(&ctx.actor.id, &idempotency.key).await? {
+            if stored.request_hash != idempotency.request_hash {
+                return Err(AppError::IdempotencyKeyReused);
+            }
+            return Ok(false);
+        }
+        let claim = StoredResponse {
+            actor_id: ctx.actor.id.clone(),
+            key: idempotency.key.clone(),
+            request_hash: idempotency.request_hash.clone(),
+            status: 204,
+            body: r#"{"outcome":"done","result":"shown_once"}"#.into(),
+            aggregate_id: None,
+            last_sequence: None,
+        };
+        match self.log.append(&[], &[claim]).await {
+            Ok(_) => Ok(true),
+            Err(AppendError::IdempotencyKeyTaken) => Ok(false),
+            Err(AppendError::Store(e)) => Err(e.into()),
+            Err(AppendError::Conflict | AppendError::Stale(_)) => Err(AppError::Contention),
+        }
     }
 
     /// Security-log lines, oldest first: the course office and auditors.

@@ -239,6 +239,23 @@ pub async fn create_user(
     let (Some(name), Some(login), Some(role)) = (name, login, role) else {
         return Err(PageError::not_found());
     };
+    // A form sent twice (a double click, a reload) makes the user once, and says so: the
+    // password was shown to the first sending only.
+    if !app.first_sending(&ctx).await? {
+        let user = app.auth.user_by_login(&login).await.map_err(crate::app::AppError::from)?;
+        let Some(user) = user else { return Err(PageError::not_found()) };
+        return page::render(
+            &visitor,
+            "office_password.html.j2",
+            "/kansli/anvandare",
+            context! {
+                title => format!("{} har ett konto", user.display_name),
+                user => Serde(user_row(&user, &municipalities.iter().cloned().collect())),
+                password => None::<String>,
+                made => true,
+            },
+        );
+    }
     let password = crate::app::made_password();
     let request = NewUser {
         login,
@@ -248,7 +265,6 @@ pub async fn create_user(
         staff: person.as_ref().and_then(|(id, _, _)| id.parse().ok()),
         password: Some(password.clone()),
     };
-    // A form sent twice makes the user once: the second finds the login taken.
     match app.create_user(&ctx.actor, &origin, request).await {
         Ok(user) => page::render(
             &visitor,
