@@ -68,6 +68,17 @@ async fn an_auditor_travels_in_time(backend: Backend) {
     assert!(trail.contains("avanmälde Bo Lind från LVU grund (HT2027), utan avgift"), "{trail}");
     assert!(!trail.contains("Anna Ek"), "Anna is on another offering: {trail}");
     browser.assert_accessible().await;
+    // From the registration's entry, the roster just after it.
+    let link = browser
+        .run_script(
+            "const li = [...document.querySelectorAll('.audit-list li')]\
+               .find(l => l.textContent.includes('anmälde Bo Lind till'));\
+             return li.querySelector('a').getAttribute('href');",
+        )
+        .await;
+    browser.visit(link.as_str().expect("a link to the time travel")).await;
+    let table = browser.table("Deltagarlistan för LVU grund").await;
+    assert_eq!(table[1][2], "Anmäld, väntar på fördelning", "just after the registration: {table:?}");
 
     // ... and of Bo, chosen by municipality and name.
     browser.visit("/granskning").await;

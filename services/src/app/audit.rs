@@ -35,6 +35,8 @@ pub struct AuditLine {
     pub request_id: String,
     /// The event's type, as the log names it.
     pub event_type: String,
+    /// The offering it concerns, if one.
+    pub offering_id: Option<String>,
 }
 
 /// Names gathered once for a page of entries.
@@ -286,6 +288,7 @@ impl Kurslogg {
                     what: what(entry, &names),
                     request_id: entry.request_id.clone(),
                     event_type: entry.event_type.clone(),
+                    offering_id: entry.offering_id.clone(),
                 }
             })
             .collect())

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use super::follow_up;
 use crate::app::lists::{OfferingsQuery, PackagesQuery, Paging, StaffQuery, ViewAt, MAX_LIMIT};
-use crate::app::{Kurslogg, Role, ERASED};
+use crate::app::{AuditLine, Kurslogg, Role, ERASED};
 use crate::http::extract::Seen;
 use crate::web::error::PageError;
 use crate::web::form::Checked;
@@ -72,6 +72,33 @@ pub struct TrailQuery {
 fn day_start(raw: &str) -> Option<DateTime<Utc>> {
     let day = NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d").ok()?;
     Stockholm.from_local_datetime(&day.and_time(NaiveTime::MIN)).earliest().map(|t| t.with_timezone(&Utc))
+}
+
+/// An entry of the trail on the page, with a link to its offering's roster as it stood
+/// just after it (the next whole second, as the time travel is typed).
+#[derive(Serialize)]
+struct TrailLine {
+    #[serde(flatten)]
+    line: AuditLine,
+    travel: Option<String>,
+}
+
+impl TrailLine {
+    fn of(line: AuditLine) -> Self {
+        let after = DateTime::parse_from_rfc3339(&line.recorded_at)
+            .ok()
+            .map(|t| t.with_timezone(&Stockholm) + Duration::milliseconds(999));
+        let travel = match (&line.offering_id, after) {
+            (Some(offering), Some(at)) => Some(format!(
+                "kurstillfalle={}&datum={}&tid={}",
+                encode_query_value(offering),
+                at.format("%Y-%m-%d"),
+                at.format("%H:%M:%S")
+            )),
+            _ => None,
+        };
+        TrailLine { line, travel }
+    }
 }
 
 /// `GET /granskning`: the audit trail in words.
@@ -154,7 +181,8 @@ pub async fn trail(
         read.sort();
         read.dedup();
         app.note_people_read(&visitor.actor, &origin, &read, "audit trail").await?;
-        (app.audit_in_words(&page.entries).await?, page.next_after)
+        let lines = app.audit_in_words(&page.entries).await?;
+        (lines.into_iter().map(TrailLine::of).collect(), page.next_after)
     } else {
         (vec![], None)
     };
