@@ -3,7 +3,8 @@
 //! reason; the statistics grouped by municipality and course with the four charts; the
 //! cost basis; a user made, their password reset (a form sent twice resets once) and the
 //! user disabled, with the security log; and a person's data erased after typing their
-//! name, gone from the people list. axe-core on every page.
+//! name, gone from the people list; the supervisor erased in turn, her summary failed and
+//! shown with why. axe-core on every page.
 
 mod api_support;
 mod pages_support;
@@ -45,6 +46,7 @@ async fn login_status(server: &TestServer, login: &str, password: &str) -> u16 {
 /// Uddevalla with a supervisor and two of her staff, Vänersborg with one; "Samtal med
 /// barn" given once on 5 October 2027, all three on it, attended and completed.
 struct Completed {
+    stina: String,
     bo: String,
 }
 
@@ -80,7 +82,7 @@ async fn a_completed_course(server: &TestServer) -> Completed {
     }
     server.post(&Actor::office(), &format!("/offerings/{samtal}/complete"), json!({})).await.expect(200);
     poll(server, "/outbox?kind=course_summary", |b| b["notices"].as_array().is_some_and(|n| n.len() == 1)).await;
-    Completed { bo: people[1].clone() }
+    Completed { stina, bo: people[1].clone() }
 }
 
 async fn the_office_follows_up(backend: Backend) {
@@ -265,6 +267,29 @@ async fn the_office_follows_up(backend: Backend) {
     let letter = browser.main_text().await;
     assert!(letter.contains("(raderad person)") && !letter.contains("Bo Lind"), "{letter}");
     assert!(letter.contains("Anna Ek"), "the others are still named: {letter}");
+
+    // Stina is erased too: her summary, not sent yet, fails and says why.
+    let erase = format!("/staff/{}/erase", course.stina);
+    server.post(&Actor::office(), &erase, json!({ "reason": "Begäran." })).await.expect(200);
+    // The dispatcher (with letters as files) finds it cannot be written.
+    let settings = kurslogg_tests::smtp::mail_settings(None);
+    let folder = std::env::temp_dir().join(format!("kl-follow-up-{}", uuid::Uuid::new_v4().simple()));
+    let transport = kurslogg::mail::transport::Transport::from_settings(&settings, &folder).expect("file transport");
+    let dispatcher = kurslogg::mail::dispatch::Dispatcher::new(server.app.clone(), transport, settings);
+    dispatcher.dispatch_due().await.expect("dispatch");
+    let _ = std::fs::remove_dir_all(&folder);
+    poll(&server, "/outbox?status=failed", |b| b["notices"].as_array().is_some_and(|n| n.len() == 1)).await;
+    browser.visit("/kansli/brev").await;
+    browser.choose("Status", "Kunde inte skickas").await;
+    browser.press("Visa").await;
+    let failed = browser.table("Utkorgen").await;
+    assert_eq!(failed.len(), 2, "{failed:?}");
+    assert_eq!(failed[1][2], "(raderad person)", "{failed:?}");
+    assert!(
+        failed[1][3].starts_with("Kunde inte skickas") && failed[1][3].len() > "Kunde inte skickas".len(),
+        "with why: {failed:?}"
+    );
+    browser.assert_accessible().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
