@@ -215,6 +215,8 @@ async fn every_page_by_every_role(backend: Backend) {
                 format!("/kansli/kurspaket/{package}/kopiera"),
                 format!("/kansli/kurspaket/{package}/stang"),
                 format!("/kansli/tillfallen/{}/stall-in", term.lvu_grund),
+                format!("/kansli/tillfallen/{}/platser", term.lvu_grund),
+                format!("/kansli/tillfallen/{}/avsluta", term.lvu_grund),
             ] {
                 let answer = client
                     .post(server.url(&action))

@@ -296,6 +296,29 @@ async fn the_course_offices_term(backend: Backend) {
     browser.press("Spara ändringarna").await;
     let courses = browser.table("Kurser i katalogen").await;
     assert!(courses.iter().any(|r| r[0] == "Samtal med barn och unga"), "{courses:?}");
+
+    // After the last session the offering is completed: Bo, there both times, gets a
+    // certificate; the others, never marked present, do not.
+    server.clock.set(utc(2027, 9, 14, 15, 0));
+    let marked = server
+        .post(
+            &Actor::office(),
+            &format!("/offerings/{lvu}/attendance"),
+            json!({ "staff_id": bo, "session": 1, "attendance": "present" }),
+        )
+        .await;
+    let position = marked.expect(200)["position"].as_i64().expect("a position");
+    log_in(&browser, OFFICE, PASSWORD).await;
+    browser.visit(&format!("/kansli/tillfallen/{lvu}?efter={position}")).await;
+    browser.press("Avsluta kurstillfället").await;
+    assert!(browser.main_text().await.contains("Kurstillfället är avslutat."));
+    let grid = browser.table("Närvaro per tillfälle").await;
+    let bo_row = grid.iter().find(|r| r[0] == "Bo Lind").expect("Bo");
+    assert_eq!(bo_row[5], "Genomförd", "{grid:?}");
+    assert!(!bo_row[6].is_empty(), "Bo's certificate number: {grid:?}");
+    let vera_row = grid.iter().find(|r| r[0] == "Vera Holm").expect("Vera");
+    assert_eq!((vera_row[5].as_str(), vera_row[6].as_str()), ("Inte genomförd", ""), "{grid:?}");
+    browser.assert_accessible().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

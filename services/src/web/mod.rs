@@ -109,6 +109,7 @@ pub fn router(app: Arc<Kurslogg>) -> Router {
             get(pages::office_offerings::edit_offering).post(pages::office_offerings::revise_offering),
         )
         .route("/kansli/tillfallen/{id}/platser", post(pages::office_offerings::change_seats))
+        .route("/kansli/tillfallen/{id}/avsluta", post(pages::office_offerings::complete))
         .route(
             "/kansli/tillfallen/{id}/stall-in",
             get(pages::office_offerings::confirm_cancel).post(pages::office_offerings::cancel),

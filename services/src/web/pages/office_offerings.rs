@@ -691,6 +691,12 @@ async fn roster_page(
     let requested: Vec<&RosterRow> = rows.iter().filter(|r| r.status == "requested").collect();
     let mut waiting: Vec<&RosterRow> = rows.iter().filter(|r| r.status == "waiting").collect();
     waiting.sort_by_key(|r| r.waiting_place.unwrap_or(i64::MAX));
+    let sessions_over = offering
+        .sessions
+        .iter()
+        .filter_map(|s| DateTime::parse_from_rfc3339(&s.ends_at).ok())
+        .max()
+        .is_some_and(|end| end <= app.clock.now());
     let ended: Vec<&RosterRow> =
         rows.iter().filter(|r| matches!(r.status.as_str(), "cancelled" | "transferred_away")).collect();
     let trainers = app.trainer_accounts(&visitor.actor).await?;
@@ -702,6 +708,7 @@ async fn roster_page(
         Some("platser") => Some("Antalet platser är ändrat. Fler platser går först till dem som står på väntelistan."),
         Some("installt") => Some("Kurstillfället är inställt. Ingen kommun debiteras och alla anmälda får besked."),
         Some("utbildare") => Some("Utbildarna är ändrade."),
+        Some("avslutat") => Some("Kurstillfället är avslutat. De som nådde närvarokravet har fått intyg."),
         _ => None,
     };
     let (error_field, error_message) = refusal.unzip();
@@ -730,6 +737,7 @@ async fn roster_page(
             error_field,
             error_message,
             typed_seats => typed_seats.unwrap_or_else(|| offering.seat_limit.to_string()),
+            sessions_over,
             key => page::form_key(),
         },
     )
@@ -937,6 +945,37 @@ pub async fn cancel(
         Err(AppError::Refused { message, kind: Kind::Rule | Kind::Conflict, .. }) => {
             checked.refuse("anledning", message);
             cancel_page(&visitor, StatusCode::UNPROCESSABLE_ENTITY, &offering, &form, &checked)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `POST /kansli/tillfallen/{id}/avsluta`: completes the offering after its last session:
+/// completion by the threshold, certificates for those who reached it.
+pub async fn complete(
+    State(app): AppState,
+    Seen(origin): Seen,
+    Path(id): Path<String>,
+    submitted: Submitted<super::office_packages::Empty>,
+) -> Result<Response, PageError> {
+    let Submitted { visitor, ctx, .. } = submitted;
+    office(&visitor)?;
+    let offering_id = offering_id(&id)?;
+    match app.offering_command(&ctx, offering_id, OfferingCommand::CompleteOffering).await {
+        Ok(written) => Ok(to_roster(offering_id, "avslutat", written.position)),
+        Err(AppError::Refused { message, kind: Kind::Rule | Kind::Conflict, .. }) => {
+            let refusal = Some(("avsluta", message));
+            roster_page(
+                &app,
+                &visitor,
+                &origin,
+                offering_id,
+                &Done::default(),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                refusal,
+                None,
+            )
+            .await
         }
         Err(e) => Err(e.into()),
     }
