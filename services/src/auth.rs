@@ -273,7 +273,8 @@ pub struct SecurityEntry {
     /// When.
     pub at: String,
     /// login, login_failed, logout, token_used, token_rejected, token_issued, token_revoked,
-    /// user_created, user_disabled, password_set, person_read.
+    /// user_created, user_disabled, password_set, person_read, certificate_check (a check
+    /// answered valid or withdrawn), certificate_check_failed (answered unknown).
     pub kind: String,
     /// The user concerned.
     pub user_id: Option<String>,
@@ -1166,6 +1167,37 @@ impl Auth {
 /// does not exist, so that a wrong name takes as long to refuse as a wrong password.
 const DUMMY_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$2wHc0sFl9Ww7oP1VQ6u+XlZ0C2FmK1bS3Fp9oR1cXrY";
+
+// ----- the public check of certificates (docs/decisions/0019) -----
+impl Auth {
+    /// Refuses (429) a client address that has checked `max_checks` certificates, or had
+    /// `max_failed` checks answered "unknown", within the window: guessing numbers or
+    /// names is slow, and a typing mistake or two is not punished.
+    pub(crate) async fn ensure_certificate_checks_allowed(
+        &self,
+        origin: &Origin,
+        max_checks: i64,
+        max_failed: i64,
+    ) -> Result<(), AuthError> {
+        let (since, locked) = self.failure_window();
+        let client = || vec![kurslogg_projections::Param::from(origin.client.clone())];
+        let (failed, oldest_failed) =
+            self.count_since("kind = 'certificate_check_failed' AND client = $1", client(), &since).await?;
+        if failed >= max_failed {
+            return Err(locked(oldest_failed));
+        }
+        let (answered, oldest) =
+            self.count_since("kind = 'certificate_check' AND client = $1", client(), &since).await?;
+        if answered + failed >= max_checks {
+            let oldest = match (oldest, oldest_failed) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            return Err(locked(oldest));
+        }
+        Ok(())
+    }
+}
 
 #[cfg(test)]
 mod tests {

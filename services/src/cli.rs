@@ -205,7 +205,9 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
             log.close().await;
         }
         Command::Serve => {
-            let mut app = Kurslogg::new(log.clone(), Arc::new(SystemClock)).with_auth_settings(settings.auth()?);
+            let mut app = Kurslogg::new(log.clone(), Arc::new(SystemClock))
+                .with_auth_settings(settings.auth()?)
+                .with_certificate_settings(settings.certificates()?);
             if let Some(oidc) = settings.oidc()? {
                 tracing::info!(issuer = %oidc.issuer, claim = ?oidc.login_claim, "single sign-on");
                 app = app.with_oidc(oidc).map_err(|e| RunError::Usage(format!("single sign-on: {e}")))?;

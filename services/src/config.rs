@@ -124,6 +124,15 @@ pub struct Settings {
     pub oidc_redirect_url: Option<String>,
     /// The verified claim that is the Kurslogg login: `email`, `preferred_username` or `sub`.
     pub oidc_login_claim: String,
+    // ----- certificates (docs/decisions/0019) -----
+    /// The service's public address (`https://kurslogg.fyrbodal.se`): certificates print
+    /// `{public_url}/kontrollera-intyg` for their check, and letters link to it. Empty:
+    /// `http://` and `listen`, fit for a trial only.
+    pub public_url: Option<String>,
+    /// Certificate checks one client address may make within `login_lockout_minutes`.
+    pub max_certificate_checks_per_client: i64,
+    /// Certificate checks answered "unknown" one client address may have within the window.
+    pub max_failed_certificate_checks_per_client: i64,
 }
 
 /// The default of `retention_years`: a person who left is erased after three years,
@@ -184,6 +193,7 @@ pub struct MailSettings {
 impl Default for Settings {
     fn default() -> Self {
         let auth = crate::auth::AuthSettings::default();
+        let certificates = crate::certificates::CertificateSettings::default();
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir: PathBuf::from("./data"),
@@ -224,6 +234,9 @@ impl Default for Settings {
             oidc_client_secret: None,
             oidc_redirect_url: None,
             oidc_login_claim: "email".into(),
+            public_url: None,
+            max_certificate_checks_per_client: certificates.max_checks_per_client,
+            max_failed_certificate_checks_per_client: certificates.max_failed_checks_per_client,
         }
     }
 }
@@ -289,6 +302,7 @@ impl Settings {
 
     fn validate(&self) -> Result<(), ConfigError> {
         self.storage()?;
+        self.certificates()?;
         if !matches!(self.sqlite_synchronous.as_str(), "full" | "normal") {
             return Err(ConfigError(format!(
                 "sqlite_synchronous must be full or normal, got {:?}",
@@ -367,6 +381,35 @@ impl Settings {
                     .into(),
             )),
         }
+    }
+
+    /// The public address certificates name, and the limits on checking them.
+    pub fn certificates(&self) -> Result<crate::certificates::CertificateSettings, ConfigError> {
+        let public_url = match self.public_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+            None => format!("http://{}", self.listen),
+            Some(url) => {
+                let host = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
+                if host.is_none_or(|h| h.is_empty() || h.contains(char::is_whitespace) || h.contains(['?', '#'])) {
+                    return Err(ConfigError(format!(
+                        "public_url: {url:?} is not an http:// or https:// address (e.g. https://kurslogg.fyrbodal.se)"
+                    )));
+                }
+                url.trim_end_matches('/').to_string()
+            }
+        };
+        for (name, value) in [
+            ("max_certificate_checks_per_client", self.max_certificate_checks_per_client),
+            ("max_failed_certificate_checks_per_client", self.max_failed_certificate_checks_per_client),
+        ] {
+            if value < 1 {
+                return Err(ConfigError(format!("{name} must be at least 1")));
+            }
+        }
+        Ok(crate::certificates::CertificateSettings {
+            public_url,
+            max_checks_per_client: self.max_certificate_checks_per_client,
+            max_failed_checks_per_client: self.max_failed_certificate_checks_per_client,
+        })
     }
 
     /// Sessions, the limits on failed logins and token guesses, and the trusted proxies.
@@ -491,6 +534,23 @@ mod tests {
         let settings: Settings = figment.extract().map_err(|e| ConfigError(e.to_string()))?;
         settings.validate()?;
         Ok(settings)
+    }
+
+    #[test]
+    fn certificates_name_the_public_url_or_else_the_listen_address() {
+        let trial = with("listen = \"127.0.0.1:9000\"").expect("valid").certificates().expect("certificates");
+        assert_eq!(trial.check_page(), "http://127.0.0.1:9000/kontrollera-intyg");
+        let public = with("public_url = \"https://kurslogg.fyrbodal.se/\"").expect("valid");
+        let public = public.certificates().expect("certificates");
+        assert_eq!(public.check_link("X-1"), "https://kurslogg.fyrbodal.se/kontrollera-intyg?nummer=X-1");
+        for wrong in [
+            "public_url = \"kurslogg.fyrbodal.se\"",
+            "public_url = \"https://\"",
+            "max_certificate_checks_per_client = 0",
+        ] {
+            let error = with(wrong).expect_err(wrong).to_string();
+            assert!(error.contains("public_url") || error.contains("max_certificate_checks"), "{wrong}: {error}");
+        }
     }
 
     #[test]

@@ -133,6 +133,14 @@ fn anna_readers(who: Who) -> Expect {
     }
 }
 
+/// Anna's certificates as PDF (decision 0019): her readers less the auditors; no trainer.
+fn annas_certificates(who: Who) -> Expect {
+    match who {
+        Who::Auditor | Who::Trainer => Forbidden,
+        other => anna_readers(other),
+    }
+}
+
 fn supervisor_overview(who: Who) -> Expect {
     match who {
         Who::Participant => Forbidden,
@@ -220,6 +228,7 @@ fn reads(w: &World) -> Vec<Read> {
         read("/competence-plans?federation=fyrbodal".into(), everyone),
         read(format!("/staff/{anna}/registrations"), anna_readers),
         read(format!("/staff/{anna}/calendar.ics"), anna_readers),
+        read(format!("/staff/{anna}/certificates.pdf"), annas_certificates),
         read(format!("/staff/{stina}/supervised"), supervisor_overview),
         read(format!("/staff/{anna}/letters"), annas_letters),
         read(format!("/staff/{anna}/letters?kind=course_summary&limit=5"), annas_letters),

@@ -167,6 +167,9 @@ async fn every_page_by_every_role(backend: Backend) {
         (format!("/granskning?kommun=uddevalla&person={}", term.bo), vec!["auditor"]),
         (format!("/granskning/tidsresa?kurstillfalle={}&{moment}", term.lvu_grund), vec!["auditor"]),
         (format!("/granskning/tidsresa?person={}&{moment}", term.bo), vec!["auditor"]),
+        // Certificates (decision 0019): the person's list of completed courses as PDF, which
+        // the pages link to with their session; refused as a Swedish page.
+        (format!("/staff/{}/certificates.pdf", term.bo), vec!["office", "coordinator", "supervisor", "participant"]),
     ];
     for (path, allowed) in &pages {
         let (status, text) = open(&server, None, path).await;

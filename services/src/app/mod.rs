@@ -4,6 +4,8 @@
 //! stored with idempotent answers.
 
 mod access;
+// Certificates as documents and their public check (decision 0019).
+mod certificates;
 mod competence;
 mod context;
 mod costs;
@@ -41,6 +43,7 @@ use kurslogg_domain::staff::StaffMember;
 use kurslogg_domain::Clock;
 
 pub use access::Reach;
+pub use certificates::{CheckAnswer, CheckRefused};
 pub use competence::{Competence, CompletedCourse, PlanRef, RecommendedCourse};
 pub use context::{Actor, CommandContext, Idempotency, Role};
 pub use errors::{AppError, Kind};
@@ -77,6 +80,8 @@ pub struct Kurslogg {
     pub auth: Auth,
     /// Logins through the municipality's identity provider, when one is configured.
     pub oidc: Option<Oidc>,
+    /// The public address certificates name and the limits on checking them (decision 0019).
+    certificates: crate::certificates::CertificateSettings,
     courses: Aggregates<Course>,
     packages: Aggregates<CoursePackage>,
     offerings: Aggregates<Offering>,
@@ -101,6 +106,7 @@ impl Kurslogg {
             participation: ParticipationIndex::default(),
             auth: Auth::new(log.views(), clock.clone(), AuthSettings::default()),
             oidc: None,
+            certificates: crate::certificates::CertificateSettings::default(),
             log,
             clock,
         }
@@ -109,6 +115,12 @@ impl Kurslogg {
     /// The same, with these login and session settings.
     pub fn with_auth_settings(mut self, settings: AuthSettings) -> Self {
         self.auth = Auth::new(self.log.views(), self.clock.clone(), settings);
+        self
+    }
+
+    /// The same, with this public address and these limits for certificates (decision 0019).
+    pub fn with_certificate_settings(mut self, settings: crate::certificates::CertificateSettings) -> Self {
+        self.certificates = settings;
         self
     }
 

@@ -139,6 +139,7 @@ impl Kurslogg {
                 sessions,
                 completed: registration.certificate.is_some(),
                 certificate: registration.certificate.clone(),
+                certificate_link: registration.certificate.as_ref().map(|n| self.certificate_pdf_link(n)),
             });
         }
         participants.sort_by(|a, b| a.name.cmp(&b.name));

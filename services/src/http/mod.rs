@@ -1,6 +1,8 @@
 //! The HTTP JSON API (axum): routes, middleware, the OpenAPI document, serving.
 
 pub mod auth;
+// Certificates as PDF and their public check (decision 0019).
+pub mod certificates;
 pub mod charts;
 pub mod competence;
 pub mod dto;
@@ -60,6 +62,8 @@ use error::ApiError;
         lists::packages, lists::package_offerings, lists::courses, lists::municipality_staff,
         lists::supervised_staff, lists::registrations,
         competence::put_plan, competence::get_plan, competence::list_plans, competence::staff_competence,
+        // Certificates (decision 0019).
+        certificates::certificate, certificates::record, certificates::check,
     ),
     modifiers(&BearerSecurity),
     security(("bearer" = []), ("session" = [])),
@@ -75,6 +79,7 @@ use error::ApiError;
         (name = "exports", description = "Rosters and audit extracts as CSV or Excel; calendar feeds (iCalendar)"),
         (name = "auth", description = "Logging in, personal API tokens, user accounts and the security log"),
         (name = "competence", description = "The federations' competence plans, and a staff member against their band's plan"),
+        (name = "certificates", description = "Certificates as PDF, a person's completed courses as PDF, and the public check of a certificate"),
     )
 )]
 pub struct ApiDoc;
@@ -190,6 +195,10 @@ pub fn router(app: Arc<Kurslogg>, settings: &HttpSettings) -> Router {
         .route("/offerings/{id}/registrations/{staff_id}/transfer", post(routes::transfer_seat))
         .route("/offerings/{id}/attendance", post(routes::record_attendance))
         .route("/offerings/{id}/certificates/{staff_id}/withdraw", post(routes::withdraw_certificate))
+        // Certificates as PDF and their public check (decision 0019).
+        .route("/certificates/{number}/pdf", get(certificates::certificate))
+        .route("/staff/{id}/certificates.pdf", get(certificates::record))
+        .route("/certificates/check", post(certificates::check))
         .fallback(|headers: axum::http::HeaderMap| async move {
             // A person who typed a wrong address gets a page; a program, a problem document.
             if crate::web::wants_page(&headers) {

@@ -94,6 +94,10 @@ pub struct SummaryLine {
     pub completed: bool,
     /// Certificate number, when completed.
     pub certificate: Option<String>,
+    /// Where the certificate is as PDF (`{public_url}/certificates/{number}/pdf`, behind
+    /// the login; decision 0019), when completed.
+    #[serde(default)]
+    pub certificate_link: Option<String>,
 }
 
 /// Receipt of a collective registration.

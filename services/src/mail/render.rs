@@ -199,6 +199,7 @@ struct SummaryRow {
     attendance: String,
     result: &'static str,
     certificate: String,
+    certificate_link: Option<String>,
 }
 
 impl SummaryRow {
@@ -214,6 +215,7 @@ impl SummaryRow {
             attendance: format!("{} av {}", line.attended, line.sessions),
             result: if line.completed { "Genomförd" } else { "Ej genomförd" },
             certificate,
+            certificate_link: line.certificate_link.clone().filter(|_| line.completed && line.certificate.is_some()),
         }
     }
 }
@@ -234,6 +236,7 @@ fn summary_view(summary: &CourseSummary) -> Value {
                 attendance => row.attendance,
                 result => row.result,
                 certificate => row.certificate,
+                certificate_link => row.certificate_link,
             }
         })
         .collect();
@@ -467,6 +470,7 @@ mod tests {
                     sessions: 5,
                     completed: true,
                     certificate: Some("FYR-2027-0412".into()),
+                    certificate_link: Some("https://kurslogg.fyrbodal.se/certificates/FYR-2027-0412/pdf".into()),
                 },
                 SummaryLine {
                     name: "Erik Johansson".into(),
@@ -474,6 +478,7 @@ mod tests {
                     sessions: 5,
                     completed: true,
                     certificate: Some("FYR-2027-0413".into()),
+                    certificate_link: Some("https://kurslogg.fyrbodal.se/certificates/FYR-2027-0413/pdf".into()),
                 },
                 SummaryLine {
                     name: "Sara Nilsson".into(),
@@ -481,6 +486,7 @@ mod tests {
                     sessions: 5,
                     completed: false,
                     certificate: None,
+                    certificate_link: None,
                 },
             ],
         }

@@ -140,7 +140,7 @@ pub fn router(app: Arc<Kurslogg>) -> Router {
         .route("/granskning", get(pages::audit::trail))
         .route("/granskning/tidsresa", get(pages::audit::time_travel))
         // Certificates and their public check (decision 0019).
-        // (routes here)
+        .route("/kontrollera-intyg", get(pages::certificates::form).post(pages::certificates::answer))
         .route("/static/{file}", get(assets::serve))
         .with_state(app.clone())
         .layer(axum::middleware::from_fn_with_state(app, seen))

@@ -73,6 +73,9 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("audit_start.html.j2", include_str!("../../templates/web/audit_start.html.j2")),
     ("audit_trail.html.j2", include_str!("../../templates/web/audit_trail.html.j2")),
     ("audit_past.html.j2", include_str!("../../templates/web/audit_past.html.j2")),
+    // Certificates and their public check (decision 0019).
+    ("certificate_check.html.j2", include_str!("../../templates/web/certificate_check.html.j2")),
+    ("certificates.html.j2", include_str!("../../templates/web/certificates.html.j2")),
 ];
 
 /// The templates, parsed once. A broken template (which the tests catch first) is kept as

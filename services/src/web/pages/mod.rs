@@ -2,6 +2,8 @@
 
 pub mod calendar;
 pub mod catalogue;
+// Certificates' public check (decision 0019).
+pub mod certificates;
 pub mod costs;
 // The course office: courses, packages, offerings, allocation, rosters (decision 0020).
 pub mod office_allocation;
