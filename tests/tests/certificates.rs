@@ -20,6 +20,11 @@ const KARL: &str = "Karl Ek";
 const TITLE: &str = "Introduktion för nya socialsekreterare";
 const PUBLIC: &str = "https://kurslogg.fyrbodal.test";
 
+/// When the course is completed in these tests, on the server's clock.
+fn completed() -> DateTime<Utc> {
+    utc(2027, 9, 8, 13, 0)
+}
+
 /// The checks' limits in these tests: small enough to reach quickly.
 const MAX_CHECKS: i64 = 6;
 const MAX_FAILED: i64 = 3;
@@ -93,7 +98,7 @@ async fn world(s: &TestServer) -> World {
     }
     s.clock.set(utc(2027, 6, 16, 8, 0));
     s.post(&office, &format!("/packages/{package}/close-registration"), json!({})).await.expect(200);
-    s.clock.set(utc(2027, 9, 8, 13, 0));
+    s.clock.set(completed());
     for person in [&asa, &erik, &karl] {
         for session in 0..2 {
             let body = json!({ "staff_id": person, "session": session, "attendance": "present" });
@@ -185,8 +190,7 @@ async fn check_page(s: &TestServer, client: &str, number: &str, name: &str) -> R
     s.send(request).await
 }
 
-/// When the log recorded the (first) event of `event_type`: a certificate's date of issue
-/// and of withdrawal are those of its events.
+/// When the log recorded the (first) event of `event_type`: a withdrawal is dated so.
 async fn recorded(s: &TestServer, event_type: &str) -> DateTime<Utc> {
     let sql = format!("SELECT CAST(metadata AS text) FROM events WHERE event_type = '{event_type}'");
     let metadata: serde_json::Value = serde_json::from_str(&s.texts(&sql).await[0]).expect("metadata");
@@ -201,8 +205,9 @@ async fn certificates(backend: Backend) {
     let Some(s) = server(backend).await else { return };
     let w = world(&s).await;
     let tag = format!("{backend:?}").to_lowercase();
-    let (issued, withdrawn_at) =
-        (recorded(&s, "ParticipantCompleted").await, recorded(&s, "CertificateWithdrawn").await);
+    // Issued when the offering was completed (on the server's clock); withdrawn when the
+    // log recorded the withdrawal.
+    let (issued, withdrawn_at) = (completed(), recorded(&s, "CertificateWithdrawn").await);
     let issued_on = kurslogg::mail::swedish::short_date(issued);
 
     // ----- the certificate as PDF -----

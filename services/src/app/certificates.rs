@@ -35,6 +35,8 @@ struct Issued {
     doc: CertificateDoc,
     package: String,
     withdrawn_at: Option<DateTime<Utc>>,
+    /// The request that issued it (its events' `request_id`).
+    request: Option<String>,
 }
 
 /// What the public check says about a certificate number and a name.
@@ -147,6 +149,7 @@ impl Kurslogg {
             let event: OfferingEvent = serde_json::from_value(stored.payload)
                 .map_err(|e| StoreError::Corrupt(format!("offering {offering} event {}: {e}", stored.sequence)))?;
             let at = recorded_at(&stored.metadata);
+            let request = stored.metadata.get("request_id").and_then(|r| r.as_str()).map(str::to_string);
             match event {
                 OfferingEvent::OfferingPlanned { package, term, course, title, details: d, .. } => {
                     planned = Some((package.to_string(), term.to_string(), course.to_string(), title.to_string()));
@@ -189,11 +192,19 @@ impl Kurslogg {
                         check_page: self.certificates.check_page(),
                         check_link: String::new(),
                     };
-                    issued.push(Issued { staff, doc, package: package.clone(), withdrawn_at: None });
+                    issued.push(Issued { staff, doc, package: package.clone(), withdrawn_at: None, request });
                 }
                 OfferingEvent::CertificateWithdrawn { certificate, .. } => {
                     if let Some(i) = issued.iter_mut().find(|i| i.doc.number == certificate) {
                         i.withdrawn_at = Some(at.unwrap_or(i.doc.issued_at));
+                    }
+                }
+                // Certificates issued by completing the offering are dated by the
+                // completion's own time (the command's clock, as the scheduler and a
+                // term entered afterwards have it), not only by when the log wrote them.
+                OfferingEvent::OfferingCompleted { at: completed } => {
+                    for i in issued.iter_mut().filter(|i| i.request.is_some() && i.request == request) {
+                        i.doc.issued_at = completed;
                     }
                 }
                 _ => {}
