@@ -208,6 +208,12 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
             let mut app = Kurslogg::new(log.clone(), Arc::new(SystemClock))
                 .with_auth_settings(settings.auth()?)
                 .with_certificate_settings(settings.certificates()?);
+            if settings.public_url.as_deref().is_none_or(|u| u.trim().is_empty()) {
+                tracing::warn!(
+                    check_page = %settings.certificates()?.check_page(),
+                    "public_url is not set: certificates print this check address; set public_url to the address people reach Kurslogg at"
+                );
+            }
             if let Some(oidc) = settings.oidc()? {
                 tracing::info!(issuer = %oidc.issuer, claim = ?oidc.login_claim, "single sign-on");
                 app = app.with_oidc(oidc).map_err(|e| RunError::Usage(format!("single sign-on: {e}")))?;

@@ -610,10 +610,11 @@ pub async fn run(log: EventLog, transport: Transport, mail: MailSettings) -> Res
     let view = demo.app.offering(example).await.map_err(e)?;
     if let Some(r) = view.registrations.iter().find(|r| r.certificate.is_some()) {
         println!(
-            "\nExample certificate: {} ({} of {} sessions)",
-            r.certificate.as_deref().unwrap_or(""),
+            "\nExample certificate: {number} ({} of {} sessions): as PDF at /certificates/{number}/pdf (its \
+             holder, supervisor, coordinator or the course office), checked by anyone at /kontrollera-intyg",
             r.attended,
-            view.sessions.len()
+            view.sessions.len(),
+            number = r.certificate.as_deref().unwrap_or(""),
         );
     }
     // The letters: the notices projection writes them to the outbox, the dispatcher sends.
