@@ -5,8 +5,11 @@
 use kurslogg_domain::OfferingId;
 use kurslogg_projections::views::audit_trail::{self, AuditFilter};
 
-use super::lists::{CatalogueOffering, OfferingsQuery, PackagesQuery, Paging, MAX_LIMIT};
+use super::lists::{CatalogueOffering, OfferingsQuery, PackagesQuery, Paging, ViewAt, MAX_LIMIT};
 use super::{Actor, AppError, Kurslogg, Role};
+
+/// How long a page waits for the audit view to include a correction just made.
+const CORRECTIONS_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// A mark of attendance that was changed after it was recorded.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -53,11 +56,20 @@ impl Kurslogg {
         &self,
         actor: &Actor,
         offering: OfferingId,
+        at: ViewAt,
     ) -> Result<Vec<Correction>, AppError> {
         if !actor.sees_everything() && !self.teaches(actor, offering).await? {
             return Err(AppError::Forbidden("Rättelser av närvaro visas för kursens utbildare.".into()));
         }
         let db = self.log.views();
+        // The corrections come from the audit view, which follows the log on its own: a row
+        // shown right after a correction waits until that view has it too.
+        if let ViewAt::Reached(position) = at {
+            if !crate::views::wait_for_named(&db, kurslogg_projections::audit::NAME, position, CORRECTIONS_WAIT).await?
+            {
+                return Err(AppError::ViewsBehind(position));
+            }
+        }
         let mut filter = AuditFilter {
             offering: Some(offering.to_string()),
             limit: Some(audit_trail::MAX_LIMIT),

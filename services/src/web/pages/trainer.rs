@@ -130,7 +130,7 @@ async fn session_page(
     }
     let names = app.roster_names(&roster).await?;
     let corrections: HashMap<String, Correction> = app
-        .attendance_corrections(&visitor.actor, offering)
+        .attendance_corrections(&visitor.actor, offering, at)
         .await?
         .into_iter()
         .filter(|c| c.session == index as i64)
