@@ -220,6 +220,7 @@ async fn every_page_by_every_role(backend: Backend) {
                 format!("/kansli/tillfallen/{}/stall-in", term.lvu_grund),
                 format!("/kansli/tillfallen/{}/platser", term.lvu_grund),
                 format!("/kansli/tillfallen/{}/avsluta", term.lvu_grund),
+                format!("/kansli/tillfallen/{}/intyg/{}/aterkalla", term.lvu_grund, term.bo),
             ] {
                 let answer = client
                     .post(server.url(&action))

@@ -319,6 +319,29 @@ async fn the_course_offices_term(backend: Backend) {
     let vera_row = grid.iter().find(|r| r[0] == "Vera Holm").expect("Vera");
     assert_eq!((vera_row[5].as_str(), vera_row[6].as_str()), ("Inte genomförd", ""), "{grid:?}");
     browser.assert_accessible().await;
+
+    // Bo's certificate withdrawn from the roster: the reason is asked first, and the check
+    // of the certificate then answers that it is withdrawn.
+    let number = bo_row[6].split_whitespace().next().expect("the certificate's number").to_string();
+    browser.follow("Återkalla intyget för Bo Lind").await;
+    assert_eq!(browser.heading().await, format!("Återkalla intyg {number}"));
+    browser.assert_accessible().await;
+    browser.press("Återkalla intyget").await;
+    assert_eq!(browser.errors().await, ["Skriv varför intyget återkallas; det syns i granskningsloggen"]);
+    browser.fill("Anledning", "Närvaron vid andra tillfället var felregistrerad").await;
+    browser.press("Återkalla intyget").await;
+    assert!(browser.main_text().await.contains("Intyget är återkallat."));
+    let grid = browser.table("Närvaro per tillfälle").await;
+    let bo_row = grid.iter().find(|r| r[0] == "Bo Lind").expect("Bo");
+    assert_eq!((bo_row[5].as_str(), bo_row[6].as_str()), ("Inte genomförd", ""), "{grid:?}");
+    let checked = server
+        .send(
+            server
+                .request(reqwest::Method::POST, "/certificates/check")
+                .json(&json!({ "number": number, "name": "Bo Lind" })),
+        )
+        .await;
+    assert_eq!(checked.expect(200)["status"], "withdrawn");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

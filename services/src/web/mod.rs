@@ -116,6 +116,11 @@ pub fn router(app: Arc<Kurslogg>) -> Router {
         )
         .route("/kansli/tillfallen/{id}/utbildare", post(pages::office_offerings::assign_trainer))
         .route("/kansli/tillfallen/{id}/utbildare/ta-bort", post(pages::office_offerings::unassign_trainer))
+        .route(
+            "/kansli/tillfallen/{id}/intyg/{staff}/aterkalla",
+            get(pages::office_offerings::confirm_withdraw_certificate)
+                .post(pages::office_offerings::withdraw_certificate),
+        )
         // The course office's follow-up: letters, statistics, costs, users, erasure; the
         // auditor's pages (decision 0021).
         .route("/kansli/brev", get(pages::office_letters::outbox))

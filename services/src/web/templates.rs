@@ -54,6 +54,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("office_offering_form.html.j2", include_str!("../../templates/web/office_offering_form.html.j2")),
     ("office_roster.html.j2", include_str!("../../templates/web/office_roster.html.j2")),
     ("office_cancel.html.j2", include_str!("../../templates/web/office_cancel.html.j2")),
+    ("office_withdraw_certificate.html.j2", include_str!("../../templates/web/office_withdraw_certificate.html.j2")),
     ("office_overview.html.j2", include_str!("../../templates/web/office_overview.html.j2")),
     ("office_close.html.j2", include_str!("../../templates/web/office_close.html.j2")),
     ("office_allocation.html.j2", include_str!("../../templates/web/office_allocation.html.j2")),

@@ -13,7 +13,7 @@ use chrono_tz::Europe::Stockholm;
 use kurslogg_domain::offering::{OfferingCommand, OfferingDetails, TargetGroups};
 use kurslogg_domain::{
     CompletionThreshold, CourseCode, ExperienceBand, OfferingId, PackageId, Place, SeatLimit, Sek, Session, StaffGroup,
-    Text,
+    StaffId, Text,
 };
 use minijinja::context;
 use minijinja::value::Serde;
@@ -709,6 +709,9 @@ async fn roster_page(
         Some("installt") => Some("Kurstillfället är inställt. Ingen kommun debiteras och alla anmälda får besked."),
         Some("utbildare") => Some("Utbildarna är ändrade."),
         Some("avslutat") => Some("Kurstillfället är avslutat. De som nådde närvarokravet har fått intyg."),
+        Some("aterkallat") => Some(
+            "Intyget är återkallat. Det går inte längre att hämta, och kontrollen av intyg svarar att det är återkallat.",
+        ),
         _ => None,
     };
     let (error_field, error_message) = refusal.unzip();
@@ -979,4 +982,107 @@ pub async fn complete(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// `GET /kansli/tillfallen/{id}/intyg/{staff}/aterkalla`: the page before a certificate is
+/// withdrawn (a correction: the certificate stays in the log, marked withdrawn).
+pub async fn confirm_withdraw_certificate(
+    State(app): AppState,
+    visitor: Visitor,
+    Seen(origin): Seen,
+    Path((id, staff)): Path<(String, String)>,
+) -> Result<Response, PageError> {
+    office(&visitor)?;
+    let holder = certificate_holder(&app, &visitor, &origin, offering_id(&id)?, &staff).await?;
+    withdraw_page(&visitor, StatusCode::OK, &holder, &CancelForm::default(), &Checked::default())
+}
+
+/// `POST /kansli/tillfallen/{id}/intyg/{staff}/aterkalla`: withdraws the certificate, with
+/// the reason the audit trail shows.
+pub async fn withdraw_certificate(
+    State(app): AppState,
+    Seen(origin): Seen,
+    Path((id, staff)): Path<(String, String)>,
+    submitted: Submitted<CancelForm>,
+) -> Result<Response, PageError> {
+    let Submitted { visitor, ctx, form } = submitted;
+    office(&visitor)?;
+    let offering_id = offering_id(&id)?;
+    let holder = certificate_holder(&app, &visitor, &origin, offering_id, &staff).await?;
+    let mut checked = Checked::default();
+    let reason = checked
+        .required("anledning", &form.anledning, "Skriv varför intyget återkallas; det syns i granskningsloggen")
+        .and_then(|raw| checked.take("anledning", "Anledningen", Text::prose(raw)));
+    let Some(reason) = reason else {
+        return withdraw_page(&visitor, StatusCode::UNPROCESSABLE_ENTITY, &holder, &form, &checked);
+    };
+    let command = OfferingCommand::WithdrawCertificate { staff: holder.staff, reason };
+    match app.offering_command(&ctx, offering_id, command).await {
+        Ok(written) => Ok(to_roster(offering_id, "aterkallat", written.position)),
+        Err(AppError::Refused { message, kind: Kind::Rule | Kind::Conflict, .. }) => {
+            checked.refuse("anledning", message);
+            withdraw_page(&visitor, StatusCode::UNPROCESSABLE_ENTITY, &holder, &form, &checked)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Whose certificate on which offering: what the withdrawal page names.
+#[derive(Serialize)]
+struct CertificateHolder {
+    #[serde(skip)]
+    staff: StaffId,
+    offering_id: String,
+    staff_id: String,
+    title: String,
+    term: String,
+    name: String,
+    certificate: String,
+}
+
+/// The holder of a certificate on `offering` that still stands, or "not found".
+async fn certificate_holder(
+    app: &Kurslogg,
+    visitor: &Visitor,
+    origin: &crate::auth::Origin,
+    offering: OfferingId,
+    staff: &str,
+) -> Result<CertificateHolder, PageError> {
+    let staff_id: StaffId = staff.parse().map_err(|_| PageError::not_found())?;
+    let roster = app.roster_seen(&visitor.actor, origin, offering, ViewAt::Now).await?;
+    let entry = roster.entries.iter().find(|e| e.staff_id == staff).ok_or_else(PageError::not_found)?;
+    let certificate = entry.certificate.clone().ok_or_else(PageError::not_found)?;
+    let names = app.roster_names(&roster).await?;
+    Ok(CertificateHolder {
+        staff: staff_id,
+        offering_id: offering.to_string(),
+        staff_id: staff.to_string(),
+        title: roster.title.clone(),
+        term: roster.term.clone(),
+        name: names.get(staff).cloned().unwrap_or_else(|| "(raderad person)".into()),
+        certificate,
+    })
+}
+
+fn withdraw_page(
+    visitor: &Visitor,
+    status: StatusCode,
+    holder: &CertificateHolder,
+    form: &CancelForm,
+    checked: &Checked,
+) -> Result<Response, PageError> {
+    page::render_with(
+        status,
+        visitor,
+        "office_withdraw_certificate.html.j2",
+        "/kansli/kurspaket",
+        context! {
+            title => format!("Återkalla intyg {}", holder.certificate),
+            holder => Serde(holder),
+            form => Serde(form),
+            errors => checked.summary(),
+            error => Serde(checked.by_field()),
+            key => page::form_key(),
+        },
+    )
 }
