@@ -21,6 +21,7 @@ use kurslogg_domain::text::{self, check_chars, Shape};
 use kurslogg_domain::{Clock, MunicipalityId, StaffId};
 use kurslogg_projections::db::{Record, ViewTx};
 use kurslogg_projections::Db;
+use kurslogg_projections::Param;
 use rand::RngCore;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -478,10 +479,11 @@ impl Auth {
         let rows = self
             .db
             .fetch(
-                "SELECT entry_id, at, kind, user_id, actor_id, token_id, staff_id, client, request_id, detail \
-                 FROM security_log WHERE ($1 IS NULL OR kind = $1) \
-                 AND ($2 IS NULL OR user_id = $2 OR actor_id = $2) AND ($3 IS NULL OR staff_id = $3) \
-                 AND entry_id > $4 ORDER BY entry_id LIMIT $5",
+                &format!(
+                    "SELECT {SECURITY_COLUMNS} FROM security_log WHERE ($1 IS NULL OR kind = $1) \
+                     AND ($2 IS NULL OR user_id = $2 OR actor_id = $2) AND ($3 IS NULL OR staff_id = $3) \
+                     AND entry_id > $4 ORDER BY entry_id LIMIT $5"
+                ),
                 &[
                     filter.kind.clone().into(),
                     filter.user_id.clone().into(),
@@ -491,21 +493,35 @@ impl Auth {
                 ],
             )
             .await?;
-        Ok(rows
-            .iter()
-            .map(|r| SecurityEntry {
-                entry_id: r.int(0),
-                at: r.text(1),
-                kind: r.text(2),
-                user_id: r.opt_text(3),
-                actor_id: r.opt_text(4),
-                token_id: r.opt_text(5),
-                staff_id: r.opt_text(6),
-                client: r.text(7),
-                request_id: r.text(8),
-                detail: r.text(9),
-            })
-            .collect())
+        Ok(rows.iter().map(security_entry).collect())
+    }
+
+    /// Lists security-log lines newest first, before entry `before` (or from the newest),
+    /// of `kind` and about or by `user` if given: what the course office's page pages through.
+    pub async fn security_log_newest(
+        &self,
+        kind: Option<&str>,
+        user: Option<&str>,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<SecurityEntry>, AuthError> {
+        let rows = self
+            .db
+            .fetch(
+                &format!(
+                    "SELECT {SECURITY_COLUMNS} FROM security_log WHERE ($1 IS NULL OR kind = $1) \
+                     AND ($2 IS NULL OR user_id = $2 OR actor_id = $2) AND entry_id < $3 \
+                     ORDER BY entry_id DESC LIMIT $4"
+                ),
+                &[
+                    kind.map(str::to_string).into(),
+                    user.map(str::to_string).into(),
+                    Param::Int(before.unwrap_or(i64::MAX)),
+                    Param::Int(limit),
+                ],
+            )
+            .await?;
+        Ok(rows.iter().map(security_entry).collect())
     }
 
     // ----- users -----
@@ -1196,6 +1212,25 @@ impl Auth {
             return Err(locked(oldest));
         }
         Ok(())
+    }
+}
+
+/// The security log's columns, in the order [`security_entry`] reads them.
+const SECURITY_COLUMNS: &str = "entry_id, at, kind, user_id, actor_id, token_id, staff_id, client, request_id, detail";
+
+/// One security-log line from a row of [`SECURITY_COLUMNS`].
+fn security_entry(r: &Record) -> SecurityEntry {
+    SecurityEntry {
+        entry_id: r.int(0),
+        at: r.text(1),
+        kind: r.text(2),
+        user_id: r.opt_text(3),
+        actor_id: r.opt_text(4),
+        token_id: r.opt_text(5),
+        staff_id: r.opt_text(6),
+        client: r.text(7),
+        request_id: r.text(8),
+        detail: r.text(9),
     }
 }
 

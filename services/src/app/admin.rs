@@ -2,11 +2,10 @@
 //! and the pages (`/kansli/anvandare`) alike: who may, and what is done. A password the
 //! office resets is made here, random, and shown once; a form sent twice resets once.
 
-use kurslogg_projections::Param;
 use rand::Rng;
 
 use super::{Actor, AppError, CommandContext, Kurslogg, Role};
-use crate::auth::{AuthError, Origin, SecurityEntry, SecurityFilter, User};
+use crate::auth::{Origin, SecurityEntry, SecurityFilter, User};
 use crate::store::{AppendError, StoredResponse};
 
 /// The letters a made password is drawn from: none that are easily mistaken for another
@@ -135,38 +134,7 @@ impl Kurslogg {
         limit: i64,
     ) -> Result<Vec<SecurityEntry>, AppError> {
         self.ensure_sees_everything(actor, "läsa säkerhetsloggen")?;
-        let rows = self
-            .log
-            .views()
-            .fetch(
-                "SELECT entry_id, at, kind, user_id, actor_id, token_id, staff_id, client, request_id, detail \
-                 FROM security_log WHERE ($1 IS NULL OR kind = $1) \
-                 AND ($2 IS NULL OR user_id = $2 OR actor_id = $2) AND entry_id < $3 \
-                 ORDER BY entry_id DESC LIMIT $4",
-                &[
-                    kind.map(str::to_string).into(),
-                    user.map(str::to_string).into(),
-                    Param::Int(before.unwrap_or(i64::MAX)),
-                    Param::Int(limit),
-                ],
-            )
-            .await
-            .map_err(AuthError::Database)?;
-        Ok(rows
-            .iter()
-            .map(|r| SecurityEntry {
-                entry_id: r.int(0),
-                at: r.text(1),
-                kind: r.text(2),
-                user_id: r.opt_text(3),
-                actor_id: r.opt_text(4),
-                token_id: r.opt_text(5),
-                staff_id: r.opt_text(6),
-                client: r.text(7),
-                request_id: r.text(8),
-                detail: r.text(9),
-            })
-            .collect())
+        Ok(self.auth.security_log_newest(kind, user, before, limit).await?)
     }
 }
 
