@@ -879,11 +879,21 @@ pub async fn unassign_trainer(
     trainer_change(&app, &origin, &id, submitted, false).await
 }
 
-/// The cancellation form: why.
+/// The form of an act that asks why first (cancelling an offering, withdrawing a
+/// certificate): the reason.
 #[derive(Debug, Default, Deserialize, Serialize)]
 pub struct CancelForm {
     #[serde(default)]
     anledning: String,
+}
+
+impl CancelForm {
+    /// The reason as typed, or `missing` (or what is wrong with it) by the field.
+    fn reason(&self, checked: &mut Checked, missing: &str) -> Option<Text> {
+        checked
+            .required("anledning", &self.anledning, missing)
+            .and_then(|raw| checked.take("anledning", "Anledningen", Text::prose(raw)))
+    }
 }
 
 fn cancel_page(
@@ -937,9 +947,7 @@ pub async fn cancel(
     let offering_id = offering_id(&id)?;
     let offering = app.offering(offering_id).await?;
     let mut checked = Checked::default();
-    let reason = checked
-        .required("anledning", &form.anledning, "Skriv varför kurstillfället ställs in; de anmälda får läsa det")
-        .and_then(|raw| checked.take("anledning", "Anledningen", Text::prose(raw)));
+    let reason = form.reason(&mut checked, "Skriv varför kurstillfället ställs in; de anmälda får läsa det");
     let Some(reason) = reason else {
         return cancel_page(&visitor, StatusCode::UNPROCESSABLE_ENTITY, &offering, &form, &checked);
     };
@@ -1010,9 +1018,7 @@ pub async fn withdraw_certificate(
     let offering_id = offering_id(&id)?;
     let holder = certificate_holder(&app, &visitor, &origin, offering_id, &staff).await?;
     let mut checked = Checked::default();
-    let reason = checked
-        .required("anledning", &form.anledning, "Skriv varför intyget återkallas; det syns i granskningsloggen")
-        .and_then(|raw| checked.take("anledning", "Anledningen", Text::prose(raw)));
+    let reason = form.reason(&mut checked, "Skriv varför intyget återkallas; det syns i granskningsloggen");
     let Some(reason) = reason else {
         return withdraw_page(&visitor, StatusCode::UNPROCESSABLE_ENTITY, &holder, &form, &checked);
     };
